@@ -1,0 +1,57 @@
+"""Sound in: the Microphone seam and its PortAudio implementation, whose callback only hands chunks on."""
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+from audio.devices import default_rate, find_device
+
+log = logging.getLogger(__name__)
+
+OnChunk = Callable[[np.ndarray], None]
+OnError = Callable[[str], None]
+
+
+class Microphone(Protocol):
+    rate: int
+
+    def start(self, on_chunk: OnChunk, on_error: OnError) -> None:
+        """Begin capturing: int16 mono chunks go to `on_chunk`; a failed stream calls `on_error` once."""
+
+    def stop(self) -> None: ...
+
+
+class SoundDeviceMicrophone:
+    """A PortAudio input stream at the device's native rate (or the configured one), mono int16."""
+
+    def __init__(self, device: str = "", rate: int = 0, chunk_s: float = 0.1):
+        self.index = find_device(device, "input")
+        self.rate = rate or default_rate(self.index)
+        self.chunk_frames = max(1, int(self.rate * chunk_s))
+        self._stream = None
+
+    def start(self, on_chunk: OnChunk, on_error: OnError) -> None:
+        import sounddevice as sd
+
+        def callback(indata, frames, time_info, status):
+            if status.input_overflow:
+                log.warning("microphone overflow: some audio was dropped by the audio system")
+            on_chunk(indata[:, 0].copy())
+
+        def finished():
+            if self._stream is not None:
+                on_error("the microphone stream stopped")
+
+        self._stream = sd.InputStream(device=self.index, samplerate=self.rate, channels=1, dtype="int16",
+                                      blocksize=self.chunk_frames, callback=callback,
+                                      finished_callback=finished)
+        self._stream.start()
+
+    def stop(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.abort()
+            finally:
+                stream.close()

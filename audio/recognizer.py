@@ -1,0 +1,115 @@
+"""Speech recognition with Vosk: model loading in the background, one recognizer per answer."""
+import json
+import threading
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from common.errors import ModelMissing
+
+MODEL_FILES = ("am/final.mdl", "conf/mfcc.conf")
+GRAPHS = (("graph/HCLG.fst",), ("graph/HCLr.fst", "graph/Gr.fst"))
+
+
+@dataclass(frozen=True)
+class Word:
+    word: str
+    start: float
+    end: float
+    conf: float
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    words: tuple[Word, ...]
+
+
+def model_problem(path: Path) -> str | None:
+    """Why `path` is not a usable Vosk model directory, or None when it looks complete."""
+    if not path.is_dir():
+        return f"No speech model at {path}."
+    missing = [name for name in MODEL_FILES if not (path / name).is_file()]
+    if not any(all((path / name).is_file() for name in graph) for graph in GRAPHS):
+        missing.append("graph/HCLG.fst or graph/HCLr.fst + graph/Gr.fst")
+    if missing:
+        return f"The speech model at {path} is incomplete (missing {', '.join(missing)})."
+    return None
+
+
+def load_model(path: Path):
+    """Load a Vosk model, raising ModelMissing with the command that fixes it."""
+    problem = model_problem(path)
+    if problem:
+        raise ModelMissing(f"{problem} Install it with: reflect model install (or --from FILE.zip offline)")
+    import vosk
+
+    vosk.SetLogLevel(-1)
+    return vosk.Model(str(path))
+
+
+class ModelLoader:
+    """Loads the model on a background thread so a press never waits for it."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._model = None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        threading.Thread(target=self._load, name="model-loader", daemon=True).start()
+
+    def _load(self) -> None:
+        try:
+            self._model = load_model(self.path)
+        except BaseException as error:  # handed to whoever waits for the model
+            self._error = error
+        finally:
+            self._done.set()
+
+    @property
+    def loaded(self) -> bool:
+        return self._done.is_set() and self._error is None
+
+    def get(self):
+        """The model, waiting for the load to finish; re-raises a failed load."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._model
+
+
+def _words(result: dict) -> list[Word]:
+    return [Word(w["word"], round(w["start"], 3), round(w["end"], 3), round(w["conf"], 3))
+            for w in result.get("result", [])]
+
+
+class AnswerRecognizer:
+    """Transcribes one answer fed in chunks at the microphone's own rate."""
+
+    def __init__(self, model, rate: int):
+        import vosk
+
+        self._recognizer = vosk.KaldiRecognizer(model, float(rate))
+        self._recognizer.SetWords(True)
+        self._words: list[Word] = []
+
+    def feed(self, samples: np.ndarray) -> None:
+        if self._recognizer.AcceptWaveform(samples.astype("<i2", copy=False).tobytes()):
+            self._words += _words(json.loads(self._recognizer.Result()))
+
+    def finish(self) -> Transcript:
+        self._words += _words(json.loads(self._recognizer.FinalResult()))
+        return Transcript(" ".join(w.word for w in self._words), tuple(self._words))
+
+
+def decode_wav(model, path: Path, chunk_s: float = 0.1) -> Transcript:
+    """Transcribe a whole 16-bit mono WAV file directly (recovery, tests, benchmarks)."""
+    with wave.open(str(path), "rb") as wav:
+        rate = wav.getframerate()
+        recognizer = AnswerRecognizer(model, rate)
+        step = max(1, int(rate * chunk_s))
+        while chunk := wav.readframes(step):
+            recognizer.feed(np.frombuffer(chunk, dtype="<i2"))
+    return recognizer.finish()

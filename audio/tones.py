@@ -1,0 +1,34 @@
+"""The device's soft signal sounds, generated rather than shipped: chime, listening, saved."""
+import numpy as np
+
+from audio.clips import Clip
+
+
+def _notes(rate: int, notes: list[tuple[float, float]], volume: float = 0.25) -> Clip:
+    """Concatenate sine notes (frequency Hz, seconds), each with a gentle fade in and out."""
+    parts = []
+    for freq, seconds in notes:
+        t = np.arange(int(rate * seconds)) / rate
+        note = np.sin(2 * np.pi * freq * t)
+        fade = min(len(t) // 4, int(rate * 0.02))
+        envelope = np.ones(len(t))
+        envelope[:fade] = np.linspace(0, 1, fade)
+        envelope[-fade:] = np.linspace(1, 0, fade)
+        envelope *= np.exp(-2.5 * t / max(seconds, 1e-3))
+        parts.append(note * envelope)
+    return Clip((np.concatenate(parts) * volume).astype(np.float32), rate)
+
+
+def chime(rate: int) -> Clip:
+    """Session start: two rising notes."""
+    return _notes(rate, [(659.3, 0.18), (987.8, 0.35)])
+
+
+def listening_tone(rate: int) -> Clip:
+    """Your turn to speak: one soft high note."""
+    return _notes(rate, [(880.0, 0.15)], volume=0.18)
+
+
+def saved_tone(rate: int) -> Clip:
+    """Your answer is kept: two falling notes."""
+    return _notes(rate, [(783.99, 0.1), (523.25, 0.2)], volume=0.18)

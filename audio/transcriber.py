@@ -1,0 +1,83 @@
+"""The one worker thread that recognizes answers, so capture and saving never wait for Vosk."""
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from audio.recognizer import AnswerRecognizer, ModelLoader, Transcript
+
+log = logging.getLogger(__name__)
+
+OnTranscript = Callable[[Transcript | None], None]
+
+
+class Transcriber:
+    """Queues answers' audio and recognizes them in order on one worker thread.
+
+    `begin`, `feed` and `end` return at once. When an answer is done, its
+    callback gets the transcript (or None if recognition failed) on the worker.
+    """
+
+    def __init__(self, model: ModelLoader):
+        self.model = model
+        self._jobs: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._work, name="transcriber", daemon=True)
+        self._thread.start()
+
+    def begin(self, rate: int) -> object:
+        """Start a new answer at `rate`; returns its handle for `feed` and `end`."""
+        handle = object()
+        self._jobs.put(("begin", handle, rate))
+        return handle
+
+    def feed(self, handle: object, samples: np.ndarray) -> None:
+        self._jobs.put(("feed", handle, samples))
+
+    def end(self, handle: object, on_transcript: OnTranscript) -> None:
+        self._jobs.put(("end", handle, on_transcript))
+
+    def drain(self) -> None:
+        """Wait until every answer handed over so far is transcribed."""
+        self._jobs.join()
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _work(self) -> None:
+        recognizers: dict[object, AnswerRecognizer | None] = {}
+        while (job := self._jobs.get()) is not None:
+            kind, handle, arg = job
+            try:
+                if kind == "begin":
+                    recognizers[handle] = self._new_recognizer(arg)
+                elif kind == "feed" and recognizers.get(handle):
+                    recognizers[handle].feed(arg)
+                elif kind == "end":
+                    arg(self._finish(recognizers.pop(handle, None)))
+            except Exception:
+                log.exception("recognition failed for one answer; its audio is kept")
+                if kind == "feed":
+                    recognizers[handle] = None
+            finally:
+                self._jobs.task_done()
+        self._jobs.task_done()
+
+    @staticmethod
+    def _finish(recognizer: AnswerRecognizer | None) -> Transcript | None:
+        if recognizer is None:
+            return None
+        try:
+            return recognizer.finish()
+        except Exception:
+            log.exception("recognition failed for one answer; its audio is kept")
+            return None
+
+    def _new_recognizer(self, rate: int) -> AnswerRecognizer | None:
+        try:
+            return AnswerRecognizer(self.model.get(), rate)
+        except Exception as error:
+            log.error("no recognizer for this answer: %s", error)
+            return None
