@@ -43,3 +43,19 @@ class DiskFull(ReflectError, OSError):
 
 class SessionNotFound(ReflectError, LookupError):
     """No saved session matches the given name or prefix."""
+
+
+class SessionAmbiguous(SessionNotFound):
+    """A session prefix matches more than one saved session."""
+
+
+class SessionDamaged(ReflectError, ValueError):
+    """A saved session's session.json is unreadable, malformed or of an unknown version."""
+
+
+class AudioCorrupt(ReflectError, ValueError):
+    """An answer's audio file is missing, unreadable or shorter than its note says."""
+
+
+class ExportRefused(ReflectError, ValueError):
+    """An export was asked for in a place or format that would lose or mix up notes."""
