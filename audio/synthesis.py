@@ -11,6 +11,8 @@ from audio.clips import Clip, read_wav
 from common.errors import SynthesisFailed
 from common.files import private_dir
 
+RENDER_TIMEOUT_S = 60.0
+
 
 class PromptCache:
     """Renders prompts to `cache_dir/<hash>.wav` and loads them as clips; rendering is serialized."""
@@ -22,6 +24,7 @@ class PromptCache:
         self._lock = threading.Lock()
         self._clips: dict[str, Clip] = {}
         self._engine = None
+        self._finished = threading.Event()
 
     def path_for(self, text: str) -> Path:
         key = "\0".join([text, self.voice or "", str(self.rate or "")])
@@ -45,9 +48,12 @@ class PromptCache:
     def _render(self, text: str, path: Path) -> None:
         engine = self._get_engine()
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self._finished.clear()
         with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
             engine.save_to_file(text, str(tmp))
             engine.runAndWait()
+            # pyttsx3's espeak driver can return before espeak has delivered the last audio.
+            self._finished.wait(RENDER_TIMEOUT_S)
         if not tmp.exists() or tmp.stat().st_size <= 44:
             tmp.unlink(missing_ok=True)
             raise SynthesisFailed(f"Speech synthesis produced no audio for the prompt {text[:40]!r}.")
@@ -62,6 +68,7 @@ class PromptCache:
                 self._engine = pyttsx3.init("espeak")
             except Exception as error:
                 raise SynthesisFailed(f"Speech synthesis is unavailable ({error}). Install espeak-ng.") from error
+            self._engine.connect("finished-utterance", lambda name, completed: self._finished.set())
             if self.voice:
                 self._engine.setProperty("voice", self.voice)
             if self.rate:

@@ -8,6 +8,8 @@ import numpy as np
 
 from audio.recognizer import AnswerRecognizer, ModelLoader, Transcript
 
+NewRecognizer = Callable[[int], AnswerRecognizer]
+
 log = logging.getLogger(__name__)
 
 OnTranscript = Callable[[Transcript | None], None]
@@ -20,8 +22,8 @@ class Transcriber:
     callback gets the transcript (or None if recognition failed) on the worker.
     """
 
-    def __init__(self, model: ModelLoader):
-        self.model = model
+    def __init__(self, new_recognizer: NewRecognizer):
+        self.new_recognizer = new_recognizer
         self._jobs: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._work, name="transcriber", daemon=True)
         self._thread.start()
@@ -45,6 +47,11 @@ class Transcriber:
     def close(self) -> None:
         self._jobs.put(None)
         self._thread.join()
+
+    @classmethod
+    def for_model(cls, model: ModelLoader) -> "Transcriber":
+        """A transcriber using Vosk with `model` (waiting for it to load, on the worker only)."""
+        return cls(lambda rate: AnswerRecognizer(model.get(), rate))
 
     def _work(self) -> None:
         recognizers: dict[object, AnswerRecognizer | None] = {}
@@ -77,7 +84,7 @@ class Transcriber:
 
     def _new_recognizer(self, rate: int) -> AnswerRecognizer | None:
         try:
-            return AnswerRecognizer(self.model.get(), rate)
+            return self.new_recognizer(rate)
         except Exception as error:
             log.error("no recognizer for this answer: %s", error)
             return None

@@ -1,0 +1,100 @@
+"""Fakes shipped beside the real speaker, microphone and recognizer, for fast tests and simulations."""
+import threading
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from audio.clips import Clip
+from audio.recognizer import Transcript, Word
+
+
+class FakeSpeaker:
+    """Records what it is asked to play; finishes each clip at once unless `hold_playback` is set."""
+
+    def __init__(self, rate: int = 16000, hold_playback: bool = False):
+        self.rate = rate
+        self.hold_playback = hold_playback
+        self.played: list[Clip] = []
+        self.stops = 0
+        self._pending: Callable[[], None] | None = None
+
+    def play(self, clip: Clip, on_done: Callable[[], None]) -> None:
+        self.played.append(clip)
+        if self.hold_playback:
+            self._pending = on_done
+        else:
+            on_done()
+
+    def finish(self) -> None:
+        """Let a held clip end now."""
+        done, self._pending = self._pending, None
+        if done:
+            done()
+
+    def stop(self) -> None:
+        self.stops += 1
+        self._pending = None
+
+    def close(self) -> None:
+        self.stop()
+
+
+class ScriptedMicrophone:
+    """On each start, delivers the next scripted answer: a list of int16 chunks (and callables run in order).
+
+    A callable in a script runs at that point of the stream, so a test can press
+    the button after a given chunk. An answer script ending with `LOSE` reports a
+    failed stream.
+    """
+
+    LOSE = object()
+
+    def __init__(self, answers: Iterable[list], rate: int = 16000):
+        self.rate = rate
+        self.answers = list(answers)
+        self.started = 0
+        self.running = False
+
+    def start(self, on_chunk, on_error) -> None:
+        script = self.answers[self.started] if self.started < len(self.answers) else []
+        self.started += 1
+        self.running = True
+        for item in script:
+            if item is self.LOSE:
+                on_error("scripted loss")
+            elif callable(item):
+                item()
+            else:
+                on_chunk(item)
+
+    def stop(self) -> None:
+        self.running = False
+
+
+def speech(seconds: float, rate: int = 16000, chunk_s: float = 0.1, level: float = 0.3) -> list[np.ndarray]:
+    """Chunks of a loud tone standing in for speech."""
+    n = int(round(seconds / chunk_s))
+    t = np.arange(int(rate * chunk_s)) / rate
+    chunk = (np.sin(2 * np.pi * 220 * t) * level * 32767).astype(np.int16)
+    return [chunk.copy() for _ in range(n)]
+
+
+def silence(seconds: float, rate: int = 16000, chunk_s: float = 0.1) -> list[np.ndarray]:
+    n = int(round(seconds / chunk_s))
+    return [np.zeros(int(rate * chunk_s), dtype=np.int16) for _ in range(n)]
+
+
+class FakeRecognizer:
+    """Says one word per second of audio fed, so tests can check what reached recognition."""
+
+    def __init__(self, rate: int):
+        self.rate = rate
+        self.samples = 0
+
+    def feed(self, samples: np.ndarray) -> None:
+        self.samples += len(samples)
+
+    def finish(self) -> Transcript:
+        seconds = self.samples / self.rate
+        words = tuple(Word("word", float(s), s + 0.5, 1.0) for s in range(int(seconds)))
+        return Transcript(" ".join(w.word for w in words), words)

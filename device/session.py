@@ -1,0 +1,213 @@
+"""One spoken reflection, read as a script: chime, greeting, each question and answer, closing."""
+import errno
+import itertools
+import logging
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from audio import tones
+from audio.answer_capture import AnswerCapture, CaptureSettings
+from audio.clips import Clip
+from audio.endpointing import AnswerEndpointer, EndpointSettings
+from audio.microphone import Microphone
+from audio.speaker import Speaker
+from audio.synthesis import PromptCache
+from audio.transcriber import Transcriber
+from audio.voice_activity import SpeechDetector
+from content.packs import Pack
+from content.phrases import PHRASES
+from device.events import Event, Phase
+from device.gestures import Gesture, GestureEvent
+from device.inbox import AudioChunk, MicFailed, PlaybackDone
+from device.notes import SessionNotes, answer_audio_name
+
+log = logging.getLogger(__name__)
+
+SPEAKER_GRACE_S = 2.0
+"""How long past a clip's length to wait for the speaker before deciding it is gone."""
+DISK_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    endpoint: EndpointSettings = EndpointSettings()
+    capture: CaptureSettings = CaptureSettings()
+    speech_threshold_dbfs: float = -45.0
+    mic_silent_after_s: float = 2.0
+    """No audio callbacks for this long means the microphone is gone."""
+
+
+@dataclass
+class SessionParts:
+    """Everything a session talks to; the real ones and the fakes are built elsewhere."""
+
+    speaker: Speaker
+    open_microphone: Callable[[], Microphone]
+    prompts: PromptCache
+    transcriber: Transcriber
+    inbox: queue.Queue
+    on_event: Callable[[Event], None] = lambda event: None
+    tokens: itertools.count = field(default_factory=itertools.count)
+
+
+class Session:
+    """Walks one pack with one person. Runs on the flow thread; reads gestures from the inbox."""
+
+    def __init__(self, pack: Pack, parts: SessionParts, settings: SessionSettings, data_dir):
+        self.pack = pack
+        self.parts = parts
+        self.settings = settings
+        self.data_dir = data_dir
+        self.notes: SessionNotes | None = None
+
+    def run(self) -> SessionNotes | None:
+        """The whole session; returns its notes (None if it could not start)."""
+        try:
+            microphone = self.parts.open_microphone()
+        except Exception as error:
+            log.error("no microphone: %s", error)
+            self._emit(Phase.ERROR, "no microphone")
+            self._say(PHRASES.no_microphone)
+            return None
+        self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate)
+        log.info("session %s started", self.notes.id)
+        status = "ended_early"
+        try:
+            status = self._walk(microphone)
+        finally:
+            self.notes.finish(status)
+            log.info("session %s %s", self.notes.id, status)
+            self._emit(Phase.READY, f"session {self.notes.id} saved")
+        return self.notes
+
+    def _walk(self, microphone: Microphone) -> str:
+        rate = self.parts.speaker.rate
+        self._emit(Phase.SPEAKING, "greeting")
+        if self._play(tones.chime(rate)) is Gesture.HOLD or self._say(self.pack.greeting) is Gesture.HOLD:
+            return self._end_early()
+        for index, question in enumerate(self.pack.questions, start=1):
+            self._emit(Phase.SPEAKING, f"question {index}", index)
+            if self._say(question) is Gesture.HOLD:
+                return self._end_early()
+            self._play(tones.listening_tone(rate))
+            ended_by = self._listen(microphone, index)
+            if ended_by == "hold":
+                return self._end_early()
+            if ended_by == "mic_lost":
+                self._emit(Phase.ERROR, "microphone lost", index)
+                self._say(PHRASES.microphone_lost)
+                return "ended_early"
+            if ended_by == "disk_full":
+                self._emit(Phase.ERROR, "disk full", index)
+                self._say(PHRASES.disk_full)
+                return "ended_early"
+            self._play(tones.saved_tone(rate))
+        self._emit(Phase.SPEAKING, "closing")
+        self._say(self.pack.closing)
+        return "complete"
+
+    def _end_early(self) -> str:
+        self._emit(Phase.SPEAKING, "ending early")
+        self._say(PHRASES.ended_early)
+        return "ended_early"
+
+    def _emit(self, phase: Phase, detail: str, question: int | None = None) -> None:
+        self.parts.on_event(Event(phase, detail, question))
+
+    def _say(self, text: str) -> Gesture | None:
+        return self._play(self.parts.prompts.clip(text))
+
+    def _play(self, clip: Clip) -> Gesture | None:
+        """Play a clip to its end, or until a gesture interrupts it (the gesture is returned)."""
+        token = next(self.parts.tokens)
+        inbox = self.parts.inbox
+        self.parts.speaker.play(clip, lambda: inbox.put(PlaybackDone(token)))
+        deadline = time.monotonic() + clip.duration_s + SPEAKER_GRACE_S
+        while True:
+            try:
+                item = inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                log.warning("the speaker did not finish a clip in time; carrying on without it")
+                self.parts.speaker.stop()
+                return None
+            if isinstance(item, PlaybackDone) and item.token == token:
+                return None
+            if isinstance(item, GestureEvent):
+                self.parts.speaker.stop()
+                return item.gesture
+
+    def _listen(self, microphone: Microphone, index: int) -> str:
+        """Record one answer until it ends; save it and hand it to the recognizer. Returns how it ended."""
+        capture_id = next(self.parts.tokens)
+        answer = _AnswerInProgress(self, microphone.rate, index)
+        inbox = self.parts.inbox
+        self._emit(Phase.LISTENING, f"question {index}", index)
+        ended_by = None
+        try:
+            microphone.start(lambda samples: inbox.put(AudioChunk(capture_id, samples)),
+                             lambda reason: inbox.put(MicFailed(capture_id, reason)))
+            last_audio = time.monotonic()
+            while ended_by is None:
+                try:
+                    item = inbox.get(timeout=max(0.0, last_audio + self.settings.mic_silent_after_s - time.monotonic()))
+                except queue.Empty:
+                    ended_by = "mic_lost"
+                    break
+                if isinstance(item, AudioChunk) and item.capture == capture_id:
+                    last_audio = time.monotonic()
+                    ended_by = answer.add(item.samples)
+                elif isinstance(item, MicFailed) and item.capture == capture_id:
+                    log.error("microphone failed: %s", item.reason)
+                    ended_by = "mic_lost"
+                elif isinstance(item, GestureEvent):
+                    ended_by = "press" if item.gesture is Gesture.PRESS else "hold"
+        except Exception as error:
+            log.error("could not record from the microphone: %s", error)
+            ended_by = "mic_lost"
+        finally:
+            microphone.stop()
+        self._emit(Phase.SAVING, ended_by, index)
+        answer.save(ended_by)
+        return ended_by
+
+
+class _AnswerInProgress:
+    """The capture of one answer, its recognizer job, and its entry in the notes."""
+
+    def __init__(self, session: Session, rate: int, index: int):
+        self.session = session
+        self.index = index
+        self.transcriber = session.parts.transcriber
+        self.job = None
+        settings = session.settings
+        self.capture = AnswerCapture(
+            session.notes.audio_path(index), rate,
+            SpeechDetector(rate, settings.speech_threshold_dbfs),
+            AnswerEndpointer(settings.endpoint), self._recognize, settings.capture)
+
+    def _recognize(self, samples) -> None:
+        if self.job is None:
+            self.job = self.transcriber.begin(self.capture.rate)
+        self.transcriber.feed(self.job, samples)
+
+    def add(self, samples) -> str | None:
+        """Take a chunk; returns "disk_full" or the end reason when the answer ends, else None."""
+        try:
+            reason = self.capture.add(samples)
+        except OSError as error:
+            if error.errno not in DISK_ERRORS:
+                raise
+            log.error("disk full while recording answer %d", self.index)
+            return "disk_full"
+        return reason.value if reason else None
+
+    def save(self, ended_by: str) -> None:
+        notes = self.session.notes
+        duration = self.capture.finish()
+        if not self.capture.started:
+            notes.add_answer(self.index, None, 0.0, "skipped", ended_by)
+            return
+        notes.add_answer(self.index, answer_audio_name(self.index), duration, "answered", ended_by)
+        self.transcriber.end(self.job, lambda transcript: notes.set_transcript(self.index, transcript))
