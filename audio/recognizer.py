@@ -9,8 +9,7 @@ import numpy as np
 
 from common.errors import ModelMissing
 
-MODEL_FILES = ("am/final.mdl", "conf/mfcc.conf")
-GRAPHS = (("graph/HCLG.fst",), ("graph/HCLr.fst", "graph/Gr.fst"))
+INSTALL_HINT = "Install it with: reflect model install (offline: reflect model install --from FILE.zip)"
 
 
 @dataclass(frozen=True)
@@ -27,23 +26,30 @@ class Transcript:
     words: tuple[Word, ...]
 
 
-def model_problem(path: Path) -> str | None:
-    """Why `path` is not a usable Vosk model directory, or None when it looks complete."""
+def missing_model_part(path: Path) -> str | None:
+    """What keeps `path` from being a Vosk model directory, or None if nothing does."""
     if not path.is_dir():
-        return f"No speech model at {path}."
-    missing = [name for name in MODEL_FILES if not (path / name).is_file()]
-    if not any(all((path / name).is_file() for name in graph) for graph in GRAPHS):
-        missing.append("graph/HCLG.fst or graph/HCLr.fst + graph/Gr.fst")
-    if missing:
-        return f"The speech model at {path} is incomplete (missing {', '.join(missing)})."
+        return "the folder does not exist"
+    for part in ("am/final.mdl", "conf/mfcc.conf"):
+        if not (path / part).is_file():
+            return f"{part} is missing"
+    if not (path / "graph/HCLG.fst").is_file() and not all(
+        (path / part).is_file() for part in ("graph/HCLr.fst", "graph/Gr.fst")
+    ):
+        return "no graph (graph/HCLG.fst, or graph/HCLr.fst with graph/Gr.fst)"
     return None
+
+
+def check_model(path: Path) -> None:
+    """Raise ModelMissing, naming the fix, unless `path` is a complete Vosk model directory."""
+    missing = missing_model_part(Path(path))
+    if missing:
+        raise ModelMissing(f"No speech model at {path} ({missing}). {INSTALL_HINT}")
 
 
 def load_model(path: Path):
     """Load a Vosk model, raising ModelMissing with the command that fixes it."""
-    problem = model_problem(path)
-    if problem:
-        raise ModelMissing(f"{problem} Install it with: reflect model install (or --from FILE.zip offline)")
+    check_model(path)
     import vosk
 
     vosk.SetLogLevel(-1)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
-from common.errors import ModelInstallFailed, ModelMissing
+from audio.recognizer import INSTALL_HINT, missing_model_part
+from common.errors import ModelInstallFailed
 from common.files import fsync_dir, private_dir
 
 Progress = Callable[[int, int], None]
@@ -23,7 +24,6 @@ TEMP_PREFIX = ".reflect-install-"
 LOCK_NAME = ".reflect-install.lock"
 CHUNK = 1 << 16
 TIMEOUT_SECONDS = 30
-INSTALL_HINT = "Install it with: reflect model install (offline: reflect model install --from FILE.zip)"
 
 
 @dataclass(frozen=True)
@@ -44,31 +44,10 @@ DEFAULT_MODEL = ModelSpec(
 )
 
 
-def _missing_part(path: Path) -> str | None:
-    """What keeps `path` from being a Vosk model directory, or None if nothing does."""
-    if not path.is_dir():
-        return "the folder does not exist"
-    for part in ("am/final.mdl", "conf/mfcc.conf"):
-        if not (path / part).is_file():
-            return f"{part} is missing"
-    if not (path / "graph/HCLG.fst").is_file() and not all(
-        (path / part).is_file() for part in ("graph/HCLr.fst", "graph/Gr.fst")
-    ):
-        return "no graph (graph/HCLG.fst, or graph/HCLr.fst with graph/Gr.fst)"
-    return None
-
-
-def check_model(path: Path) -> None:
-    """Raise ModelMissing, naming the fix, unless `path` is a complete Vosk model directory."""
-    missing = _missing_part(Path(path))
-    if missing:
-        raise ModelMissing(f"No speech model at {path} ({missing}). {INSTALL_HINT}")
-
-
 def model_status(path: Path) -> str:
     """One line for `reflect model status`: where the model is and its size, or how to install it."""
     path = Path(path)
-    missing = _missing_part(path)
+    missing = missing_model_part(path)
     if missing:
         return f"Not installed: no speech model at {path} ({missing}). {INSTALL_HINT}"
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
@@ -214,7 +193,7 @@ def install_model(
             archive = Path(source_zip) if source_zip is not None else _download(spec, work / "download.zip", progress)
             _verify(archive, spec)
             model = _extract(archive, work / "unpacked")
-            missing = _missing_part(model)
+            missing = missing_model_part(model)
             if missing:
                 raise ModelInstallFailed(f"{archive.name} has no Vosk model inside: {missing} in {model.name}/")
             final = dest_dir / spec.name

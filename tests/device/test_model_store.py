@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from audio.recognizer import check_model
 from common.errors import ModelInstallFailed, ModelMissing
 from device.model_store import (
     DEFAULT_MODEL,
     LOCK_NAME,
     TEMP_PREFIX,
     ModelSpec,
-    check_model,
     install_model,
     model_status,
     progress_printer,
