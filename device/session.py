@@ -3,9 +3,11 @@ import errno
 import itertools
 import logging
 import queue
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from audio import tones
 from audio.answer_capture import AnswerCapture, CaptureSettings
@@ -37,6 +39,8 @@ class SessionSettings:
     speech_threshold_dbfs: float = -45.0
     mic_silent_after_s: float = 2.0
     """No audio callbacks for this long means the microphone is gone."""
+    min_free_bytes: int = 200_000_000
+    """A session does not start with less free space than this in the data dir."""
 
 
 @dataclass
@@ -49,6 +53,8 @@ class SessionParts:
     transcriber: Transcriber
     inbox: queue.Queue
     on_event: Callable[[Event], None] = lambda event: None
+    heartbeat: Callable[[], None] = lambda: None
+    """Called at least once a second while the flow is healthy (the service's watchdog)."""
     tokens: itertools.count = field(default_factory=itertools.count)
 
 
@@ -64,6 +70,11 @@ class Session:
 
     def run(self) -> SessionNotes | None:
         """The whole session; returns its notes (None if it could not start)."""
+        if free_bytes(self.data_dir) < self.settings.min_free_bytes:
+            log.error("not enough free space to start a session in %s", self.data_dir)
+            self._emit(Phase.ERROR, "disk almost full")
+            self._say(PHRASES.no_space_to_start)
+            return None
         try:
             microphone = self.parts.open_microphone()
         except Exception as error:
@@ -76,6 +87,10 @@ class Session:
         status = "ended_early"
         try:
             status = self._walk(microphone)
+        except Exception:
+            log.exception("session %s failed; what was said so far is kept", self.notes.id)
+            self._emit(Phase.ERROR, "session failed")
+            self._say(PHRASES.something_went_wrong)
         finally:
             self.notes.finish(status)
             log.info("session %s %s", self.notes.id, status)
@@ -126,9 +141,8 @@ class Session:
         self.parts.speaker.play(clip, lambda: inbox.put(PlaybackDone(token)))
         deadline = time.monotonic() + clip.duration_s + SPEAKER_GRACE_S
         while True:
-            try:
-                item = inbox.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
+            item = self._next(deadline)
+            if item is None:
                 log.warning("the speaker did not finish a clip in time; carrying on without it")
                 self.parts.speaker.stop()
                 return None
@@ -137,6 +151,18 @@ class Session:
             if isinstance(item, GestureEvent):
                 self.parts.speaker.stop()
                 return item.gesture
+
+    def _next(self, deadline: float):
+        """The next inbox item, or None once `deadline` (monotonic) has passed; heartbeats while waiting."""
+        while True:
+            self.parts.heartbeat()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                return self.parts.inbox.get(timeout=min(remaining, 1.0))
+            except queue.Empty:
+                continue
 
     def _listen(self, microphone: Microphone, index: int) -> str:
         """Record one answer until it ends; save it and hand it to the recognizer. Returns how it ended."""
@@ -150,12 +176,10 @@ class Session:
                              lambda reason: inbox.put(MicFailed(capture_id, reason)))
             last_audio = time.monotonic()
             while ended_by is None:
-                try:
-                    item = inbox.get(timeout=max(0.0, last_audio + self.settings.mic_silent_after_s - time.monotonic()))
-                except queue.Empty:
+                item = self._next(last_audio + self.settings.mic_silent_after_s)
+                if item is None:
                     ended_by = "mic_lost"
-                    break
-                if isinstance(item, AudioChunk) and item.capture == capture_id:
+                elif isinstance(item, AudioChunk) and item.capture == capture_id:
                     last_audio = time.monotonic()
                     ended_by = answer.add(item.samples)
                 elif isinstance(item, MicFailed) and item.capture == capture_id:
@@ -171,6 +195,14 @@ class Session:
         self._emit(Phase.SAVING, ended_by, index)
         answer.save(ended_by)
         return ended_by
+
+
+def free_bytes(data_dir: Path) -> int:
+    """Free space where the notes go (the nearest existing folder of `data_dir`)."""
+    folder = Path(data_dir)
+    while not folder.exists():
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
 
 
 class _AnswerInProgress:
