@@ -1,5 +1,4 @@
 """Fakes shipped beside the real speaker, microphone and recognizer, for fast tests and simulations."""
-import threading
 from collections.abc import Callable, Iterable
 
 import numpy as np

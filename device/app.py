@@ -14,7 +14,8 @@ from audio.transcriber import Transcriber
 from content.packs import Pack, find_pack
 from content.phrases import PHRASES
 from device.config import Config
-from device.session import SessionParts, SessionSettings
+from device.parts import SessionParts
+from device.session import SessionSettings
 
 log = logging.getLogger(__name__)
 

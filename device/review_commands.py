@@ -92,7 +92,7 @@ def ask(prompt: str) -> bool:
 
 def _archive(config) -> Archive:
     """The archive under the configured data dir."""
-    return Archive(config.storage.data_dir)
+    return Archive(config.data_dir)
 
 
 def _run_notes(args, config) -> int:
@@ -132,27 +132,27 @@ def _run_delete(args, config) -> int:
     return 0 if message.startswith("Deleted") else 1
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
     """Add notes, show, search, reindex, export and delete to the `reflect` command line."""
-    p = subparsers.add_parser("notes", help="list saved sessions, newest first")
+    p = subparsers.add_parser("notes", parents=parents, help="list saved sessions, newest first")
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
     p.set_defaults(func=_run_notes)
-    p = subparsers.add_parser("show", help="print a session's transcript")
+    p = subparsers.add_parser("show", parents=parents, help="print a session's transcript")
     p.add_argument("session", help="folder name, a unique prefix, or 'latest'")
     p.set_defaults(func=_run_show)
-    p = subparsers.add_parser("search", help="find answers containing words (word* for a prefix)")
+    p = subparsers.add_parser("search", parents=parents, help="find answers containing words (word* for a prefix)")
     p.add_argument("words", nargs="+")
     p.set_defaults(func=_run_search)
-    p = subparsers.add_parser("reindex", help="rebuild the search index from the session files")
+    p = subparsers.add_parser("reindex", parents=parents, help="rebuild the search index from the session files")
     p.set_defaults(func=_run_reindex)
-    p = subparsers.add_parser("export", help="export sessions as Markdown or HTML pages with their audio")
+    p = subparsers.add_parser("export", parents=parents, help="export sessions as Markdown or HTML pages with their audio")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("session", nargs="?", help="folder name, a unique prefix, or 'latest'")
     which.add_argument("--all", action="store_true", help="export every session")
     p.add_argument("--format", choices=("md", "html"), default="md")
     p.add_argument("--out", type=Path, required=True, help="folder to write into (created if needed)")
     p.set_defaults(func=_run_export)
-    p = subparsers.add_parser("delete", help="delete a session's audio, transcripts and index rows")
+    p = subparsers.add_parser("delete", parents=parents, help="delete a session's audio, transcripts and index rows")
     p.add_argument("session", help="folder name, a unique prefix, or 'latest'")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=_run_delete)

@@ -1,34 +1,27 @@
 """One spoken reflection, read as a script: chime, greeting, each question and answer, closing."""
 import errno
-import itertools
 import logging
-import queue
 import shutil
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from audio import tones
 from audio.answer_capture import AnswerCapture, CaptureSettings
-from audio.clips import Clip
 from audio.endpointing import AnswerEndpointer, EndpointSettings
 from audio.microphone import Microphone
-from audio.speaker import Speaker
-from audio.synthesis import PromptCache
-from audio.transcriber import Transcriber
 from audio.voice_activity import SpeechDetector
 from content.packs import Pack
 from content.phrases import PHRASES
 from device.events import Event, Phase
 from device.gestures import Gesture, GestureEvent
-from device.inbox import AudioChunk, MicFailed, PlaybackDone
+from device.inbox import AudioChunk, MicFailed
 from device.notes import SessionNotes, answer_audio_name
+from device.parts import SessionParts
+from device.player import Player
 
 log = logging.getLogger(__name__)
 
-SPEAKER_GRACE_S = 2.0
-"""How long past a clip's length to wait for the speaker before deciding it is gone."""
 DISK_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
@@ -43,21 +36,6 @@ class SessionSettings:
     """A session does not start with less free space than this in the data dir."""
 
 
-@dataclass
-class SessionParts:
-    """Everything a session talks to; the real ones and the fakes are built elsewhere."""
-
-    speaker: Speaker
-    open_microphone: Callable[[], Microphone]
-    prompts: PromptCache
-    transcriber: Transcriber
-    inbox: queue.Queue
-    on_event: Callable[[Event], None] = lambda event: None
-    heartbeat: Callable[[], None] = lambda: None
-    """Called at least once a second while the flow is healthy (the service's watchdog)."""
-    tokens: itertools.count = field(default_factory=itertools.count)
-
-
 class Session:
     """Walks one pack with one person. Runs on the flow thread; reads gestures from the inbox."""
 
@@ -67,21 +45,34 @@ class Session:
         self.settings = settings
         self.data_dir = data_dir
         self.notes: SessionNotes | None = None
+        self.player = Player(parts.speaker, parts.prompts, parts.inbox, parts.heartbeat)
 
     def run(self) -> SessionNotes | None:
-        """The whole session; returns its notes (None if it could not start)."""
+        """The whole session; returns its notes (None if it could not start). Ends ready for a press."""
+        try:
+            microphone = self._preflight()
+            if microphone is not None:
+                self._record(microphone)
+        finally:
+            self._emit(Phase.READY, f"session {self.notes.id} saved" if self.notes else "waiting for a press")
+        return self.notes
+
+    def _preflight(self) -> Microphone | None:
+        """Free space and a microphone, or say why a session cannot start."""
         if free_bytes(self.data_dir) < self.settings.min_free_bytes:
             log.error("not enough free space to start a session in %s", self.data_dir)
             self._emit(Phase.ERROR, "disk almost full")
-            self._say(PHRASES.no_space_to_start)
+            self.player.say(PHRASES.no_space_to_start)
             return None
         try:
-            microphone = self.parts.open_microphone()
+            return self.parts.open_microphone()
         except Exception as error:
             log.error("no microphone: %s", error)
             self._emit(Phase.ERROR, "no microphone")
-            self._say(PHRASES.no_microphone)
+            self.player.say(PHRASES.no_microphone)
             return None
+
+    def _record(self, microphone: Microphone) -> None:
         self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate)
         log.info("session %s started", self.notes.id)
         status = "ended_early"
@@ -90,83 +81,48 @@ class Session:
         except Exception:
             log.exception("session %s failed; what was said so far is kept", self.notes.id)
             self._emit(Phase.ERROR, "session failed")
-            self._say(PHRASES.something_went_wrong)
+            self.player.say(PHRASES.something_went_wrong)
         finally:
             self.notes.finish(status)
             log.info("session %s %s", self.notes.id, status)
-            self._emit(Phase.READY, f"session {self.notes.id} saved")
-        return self.notes
 
     def _walk(self, microphone: Microphone) -> str:
         rate = self.parts.speaker.rate
         self._emit(Phase.SPEAKING, "greeting")
-        if self._play(tones.chime(rate)) is Gesture.HOLD or self._say(self.pack.greeting) is Gesture.HOLD:
+        if self.player.play(tones.chime(rate)) is Gesture.HOLD or self.player.say(self.pack.greeting) is Gesture.HOLD:
             return self._end_early()
         for index, question in enumerate(self.pack.questions, start=1):
             self._emit(Phase.SPEAKING, f"question {index}", index)
-            if self._say(question) is Gesture.HOLD:
+            if self.player.say(question) is Gesture.HOLD:
                 return self._end_early()
-            self._play(tones.listening_tone(rate))
+            self.player.play(tones.listening_tone(rate))
             ended_by = self._listen(microphone, index)
             if ended_by == "hold":
                 return self._end_early()
             if ended_by == "mic_lost":
                 self._emit(Phase.ERROR, "microphone lost", index)
-                self._say(PHRASES.microphone_lost)
+                self.player.say(PHRASES.microphone_lost)
                 return "ended_early"
             if ended_by == "disk_full":
                 self._emit(Phase.ERROR, "disk full", index)
-                self._say(PHRASES.disk_full)
+                self.player.say(PHRASES.disk_full)
                 return "ended_early"
-            self._play(tones.saved_tone(rate))
+            self.player.play(tones.saved_tone(rate))
         self._emit(Phase.SPEAKING, "closing")
-        self._say(self.pack.closing)
+        self.player.say(self.pack.closing)
         return "complete"
 
     def _end_early(self) -> str:
         self._emit(Phase.SPEAKING, "ending early")
-        self._say(PHRASES.ended_early)
+        self.player.say(PHRASES.ended_early)
         return "ended_early"
 
     def _emit(self, phase: Phase, detail: str, question: int | None = None) -> None:
         self.parts.on_event(Event(phase, detail, question))
 
-    def _say(self, text: str) -> Gesture | None:
-        return self._play(self.parts.prompts.clip(text))
-
-    def _play(self, clip: Clip) -> Gesture | None:
-        """Play a clip to its end, or until a gesture interrupts it (the gesture is returned)."""
-        token = next(self.parts.tokens)
-        inbox = self.parts.inbox
-        self.parts.speaker.play(clip, lambda: inbox.put(PlaybackDone(token)))
-        deadline = time.monotonic() + clip.duration_s + SPEAKER_GRACE_S
-        while True:
-            item = self._next(deadline)
-            if item is None:
-                log.warning("the speaker did not finish a clip in time; carrying on without it")
-                self.parts.speaker.stop()
-                return None
-            if isinstance(item, PlaybackDone) and item.token == token:
-                return None
-            if isinstance(item, GestureEvent):
-                self.parts.speaker.stop()
-                return item.gesture
-
-    def _next(self, deadline: float):
-        """The next inbox item, or None once `deadline` (monotonic) has passed; heartbeats while waiting."""
-        while True:
-            self.parts.heartbeat()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            try:
-                return self.parts.inbox.get(timeout=min(remaining, 1.0))
-            except queue.Empty:
-                continue
-
     def _listen(self, microphone: Microphone, index: int) -> str:
         """Record one answer until it ends; save it and hand it to the recognizer. Returns how it ended."""
-        capture_id = next(self.parts.tokens)
+        capture_id = next(self.player.tokens)
         answer = _AnswerInProgress(self, microphone.rate, index)
         inbox = self.parts.inbox
         self._emit(Phase.LISTENING, f"question {index}", index)
@@ -176,7 +132,7 @@ class Session:
                              lambda reason: inbox.put(MicFailed(capture_id, reason)))
             last_audio = time.monotonic()
             while ended_by is None:
-                item = self._next(last_audio + self.settings.mic_silent_after_s)
+                item = self.player.next_item(last_audio + self.settings.mic_silent_after_s)
                 if item is None:
                     ended_by = "mic_lost"
                 elif isinstance(item, AudioChunk) and item.capture == capture_id:

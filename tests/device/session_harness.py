@@ -11,7 +11,8 @@ from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
 from content.packs import find_pack
 from device.button import ButtonGestures
-from device.session import Session, SessionParts, SessionSettings
+from device.parts import SessionParts
+from device.session import Session, SessionSettings
 
 RATE = 16000
 HOLD_S = 0.3

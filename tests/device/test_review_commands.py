@@ -1,23 +1,21 @@
 """The review subcommands through argparse on generated archives, including damaged and empty ones."""
-import argparse
 import json
 from datetime import datetime, timezone
-from types import SimpleNamespace
 
 import pytest
 
 from common.errors import SessionAmbiguous, SessionNotFound
 from device import review_commands
 from device.archive import Archive
+from device.cli import build_parser
+from device.config import load_config
 from tests.archive_factory import damage, make_archive, write_session
 
 
 def _cli(data_dir, *argv):
-    """Parse argv with the registered subcommands and run it like device/cli.py will."""
-    parser = argparse.ArgumentParser(prog="reflect")
-    review_commands.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args, SimpleNamespace(storage=SimpleNamespace(data_dir=data_dir)))
+    """Run a review subcommand through the real `reflect` parser, letting ReflectErrors through."""
+    args = build_parser().parse_args([*argv, "--data-dir", str(data_dir)])
+    return args.func(args, load_config(env={}, overrides={"storage": {"data_dir": str(data_dir)}}))
 
 
 @pytest.fixture

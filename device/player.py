@@ -1,0 +1,61 @@
+"""Speaking and playing on the flow thread, interruptible by a gesture from the inbox."""
+import itertools
+import logging
+import queue
+import time
+from collections.abc import Callable
+
+from audio.clips import Clip
+from device.gestures import Gesture, GestureEvent
+from device.inbox import PlaybackDone
+from audio.speaker import Speaker
+from audio.synthesis import PromptCache
+
+log = logging.getLogger(__name__)
+
+SPEAKER_GRACE_S = 2.0
+"""How long past a clip's length to wait for the speaker before deciding it is gone."""
+
+
+class Player:
+    """Plays clips and prompts to their end, or until a press or hold, which it returns."""
+
+    def __init__(self, speaker: Speaker, prompts: PromptCache, inbox: queue.Queue,
+                 heartbeat: Callable[[], None] = lambda: None):
+        self.speaker = speaker
+        self.prompts = prompts
+        self.inbox = inbox
+        self.heartbeat = heartbeat
+        self.tokens = itertools.count()
+
+    def say(self, text: str) -> Gesture | None:
+        return self.play(self.prompts.clip(text))
+
+    def play(self, clip: Clip) -> Gesture | None:
+        """Play a clip to its end, or until a gesture interrupts it (the gesture is returned)."""
+        token = next(self.tokens)
+        self.speaker.play(clip, lambda: self.inbox.put(PlaybackDone(token)))
+        deadline = time.monotonic() + clip.duration_s + SPEAKER_GRACE_S
+        while True:
+            item = self.next_item(deadline)
+            if item is None:
+                log.warning("the speaker did not finish a clip in time; carrying on without it")
+                self.speaker.stop()
+                return None
+            if isinstance(item, PlaybackDone) and item.token == token:
+                return None
+            if isinstance(item, GestureEvent):
+                self.speaker.stop()
+                return item.gesture
+
+    def next_item(self, deadline: float):
+        """The next inbox item, or None once `deadline` (monotonic) has passed; heartbeats while waiting."""
+        while True:
+            self.heartbeat()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                return self.inbox.get(timeout=min(remaining, 1.0))
+            except queue.Empty:
+                continue

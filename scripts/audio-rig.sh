@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The test audio rig (no sound card needed): PulseAudio with two null sinks.
+# "speaker" receives what the device plays; "mic" is what the device hears
+# (its monitor is the default source). Tests play answers into "mic".
+#   scripts/audio-rig.sh start   # idempotent
+#   scripts/audio-rig.sh stop
+set -euo pipefail
+
+has_sink() { pactl list short sinks 2>/dev/null | awk '{print $2}' | grep -qx "$1"; }
+
+case "${1:-start}" in
+  start)
+    if ! pactl info >/dev/null 2>&1; then
+      pulseaudio -D --exit-idle-time=-1 -n --log-target=stderr \
+        --load="module-native-protocol-unix" 2>/dev/null || true
+      for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
+    fi
+    has_sink speaker || pactl load-module module-null-sink sink_name=speaker >/dev/null
+    has_sink mic || pactl load-module module-null-sink sink_name=mic >/dev/null
+    pactl set-default-sink speaker
+    pactl set-default-source mic.monitor
+    echo "audio rig ready: default sink 'speaker', default source 'mic.monitor'"
+    ;;
+  stop)
+    pulseaudio --kill 2>/dev/null || true
+    ;;
+  *)
+    echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac

