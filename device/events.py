@@ -1,5 +1,6 @@
 """What the session announces as it goes: the LED, the logs and the demo timeline follow these."""
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from enum import Enum
 
 
@@ -21,3 +22,5 @@ class Event:
     phase: Phase
     detail: str = ""
     question: int | None = None
+    at: float = field(default_factory=time.monotonic, compare=False)
+    """time.monotonic() when the event happened."""
