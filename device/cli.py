@@ -83,6 +83,12 @@ def cmd_devices(args, config) -> int:
     return 0
 
 
+def cmd_doctor(args, config) -> int:
+    from device import doctor
+
+    return doctor.main(config)
+
+
 def cmd_play(args, config) -> int:
     from device.runner import play_notes
 
@@ -124,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("config", parents=[common, with_model], help="print the effective settings").set_defaults(func=cmd_config)
     sub.add_parser("devices", parents=[common], help="list audio devices").set_defaults(func=cmd_devices)
+    sub.add_parser("doctor", parents=[common, with_model], help="check every part and say how to fix it").set_defaults(func=cmd_doctor)
     play = sub.add_parser("play", parents=[common, with_model], help="play a session's answers (or one)")
     play.add_argument("session", help="folder name, unique prefix, or 'latest'")
     play.add_argument("answer", nargs="?", type=int, help="only this answer number")

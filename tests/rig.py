@@ -11,8 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def start_rig() -> None:
-    """Start (or check) the PulseAudio rig; fails loudly, never skips."""
+    """Start (or check) the PulseAudio rig, and name its socket in PULSE_SERVER for child processes
+    whose HOME or XDG dirs differ from ours. Fails loudly, never skips."""
     subprocess.run(["bash", str(ROOT / "scripts" / "audio-rig.sh"), "start"], check=True, capture_output=True)
+    info = subprocess.run(["pactl", "info"], check=True, capture_output=True, text=True).stdout
+    server = next(line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("Server String:"))
+    os.environ["PULSE_SERVER"] = server if server.startswith("unix:") else f"unix:{server}"
 
 
 def korean_model() -> Path:

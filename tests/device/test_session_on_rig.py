@@ -1,53 +1,44 @@
 """A real session: PortAudio on the PulseAudio rig, real espeak-ng prompts, real Vosk, gpiozero's MockFactory button."""
 import json
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from audio.recognizer import decode_wav
-from device.app import build_device
-from device.config import load_config
-from device.demo import MockButton
-from device.service import ServiceLoop
-from device.simulated_person import Ending, SimulatedPerson
-from tests.rig import (espeak_wav, korean_model, play_into_mic, read_int16, similarity, start_rig,
-                       word_error_rate)
-
-ANSWERS = [
-    "안녕하세요 오늘은 날씨가 정말 좋습니다",
-    "저는 학교에 갑니다 그리고 친구를 만납니다",
-    "",  # this question is left unanswered
-    "우리는 어제 함께 밥을 먹었습니다",
-]
-PLAN = (Ending.PRESS, Ending.SILENCE, Ending.SKIP, Ending.PRESS)
+from audio.recognizer import decode_wav, load_model
+from tests.rig import (
+    ROOT,
+    korean_model,
+    read_int16,
+    similarity,
+    start_rig,
+    word_error_rate,
+)
 
 
 @pytest.fixture(scope="module")
 def finished_session(tmp_path_factory):
-    """Runs one whole session on the rig; returns (session.json, its folder, the answer WAVs played, the device)."""
+    """One whole session on the rig, run with no network at all (a fresh network namespace).
+
+    Returns (session.json, its folder, the answer WAVs played, the model, the namespace's interfaces).
+    """
     start_rig()
-    tmp = tmp_path_factory.mktemp("rig-session")
-    wavs = [espeak_wav(text, tmp / f"answer{n}.wav") if text else None for n, text in enumerate(ANSWERS, 1)]
-    config = load_config(env={}, overrides={
-        "storage": {"data_dir": str(tmp / "data"), "cache_dir": str(tmp / "cache")},
-        "model": {"path": str(korean_model())},
-        "listening": {"silence_after_speech_s": 2.5, "no_speech_s": 5.0},
-    })
-    device = build_device(config)
-    button = MockButton(config, device.parts.inbox.put)
-    person = SimulatedPerson(lambda question: play_into_mic(wavs[question - 1]), button.press, button.hold, PLAN)
-    device.parts.on_event = person.on_event
-    try:
-        button.press()
-        notes = ServiceLoop(device, config.data_dir, replay=lambda: None).handle(device.parts.inbox.get(timeout=5))
-        device.parts.transcriber.drain()
-        model = device.model.get()
-    finally:
-        person.close()
-        button.close()
-        device.close()
-    record = json.loads((notes.folder / "session.json").read_text())
-    return record, notes.folder, wavs, model
+    work = tmp_path_factory.mktemp("rig-session")
+    result = subprocess.run(["unshare", "--net", sys.executable, "-m", "tests.device.rig_session_driver", str(work)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=400)
+    assert result.returncode == 0, result.stderr[-3000:]
+    produced = json.loads(result.stdout.splitlines()[-1])
+    folder = Path(produced["folder"])
+    record = json.loads((folder / "session.json").read_text())
+    wavs = [Path(w) if w else None for w in produced["wavs"]]
+    return record, folder, wavs, load_model(korean_model()), produced["interfaces"]
+
+
+def test_the_session_ran_with_no_network(finished_session):
+    *_, interfaces = finished_session
+    assert interfaces == ["lo"]
 
 
 def test_every_answer_ends_the_way_the_person_ended_it(finished_session):
@@ -58,7 +49,7 @@ def test_every_answer_ends_the_way_the_person_ended_it(finished_session):
 
 
 def test_saved_audio_holds_what_was_played(finished_session):
-    record, folder, wavs, _ = finished_session
+    record, folder, wavs, *_ = finished_session
     for answer in record["answers"]:
         if answer["status"] != "answered":
             continue
@@ -70,7 +61,7 @@ def test_saved_audio_holds_what_was_played(finished_session):
 
 
 def test_live_transcript_matches_a_direct_decode_of_the_saved_file(finished_session):
-    record, folder, _, model = finished_session
+    record, folder, _, model, _ = finished_session
     for answer in record["answers"]:
         if answer["status"] != "answered":
             continue
@@ -81,7 +72,7 @@ def test_live_transcript_matches_a_direct_decode_of_the_saved_file(finished_sess
 
 
 def test_notes_are_private_and_complete(finished_session):
-    record, folder, _, _ = finished_session
+    record, folder, *_ = finished_session
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     names = sorted(p.name for p in folder.iterdir())
     assert names == ["01.wav", "02.wav", "04.wav", "session.json", "transcript.md"]
