@@ -7,7 +7,7 @@ import numpy as np
 
 from audio.endpointing import AnswerEndpointer, EndReason
 from audio.voice_activity import SpeechDetector
-from audio.wavfile import WavWriter
+from audio.wavfile import WavWriter, is_disk_full
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,27 @@ class AnswerCapture:
         self.writer: WavWriter | None = None
         self._previous = np.empty(0, dtype=np.int16)
         self._speech_end_frame = 0
+        self.disk_full = False
+        """Set when a write failed for lack of space; the answer must end."""
+        self.saved_path: Path | None = None
 
     @property
     def started(self) -> bool:
         return self.writer is not None
 
     def add(self, samples: np.ndarray) -> EndReason | None:
-        """Take one chunk of int16 samples; return why the answer ends now, or None."""
+        """Take one chunk of int16 samples; return why the answer ends now, or None.
+
+        A full disk raises OSError (ENOSPC/EFBIG) after marking `disk_full`; `finish()` still keeps the answer.
+        """
+        try:
+            return self._add(samples)
+        except OSError as error:
+            if is_disk_full(error):
+                self.disk_full = True
+            raise
+
+    def _add(self, samples: np.ndarray) -> EndReason | None:
         voiced = self.detector.voiced_frames(samples)
         is_speech = len(voiced) >= self.detector.min_voiced
         if self.writer is None and is_speech:
@@ -67,10 +81,27 @@ class AnswerCapture:
         self.writer.write(samples)
         self.on_audio(samples)
 
+    @property
+    def kept(self) -> bool:
+        """True once `finish()` has left an answer file on disk."""
+        return self.saved_path is not None
+
     def finish(self) -> float:
-        """Seal the answer's file; return its duration in seconds (0 when nothing was said)."""
+        """Seal the answer's file; return its duration in seconds (0 when nothing was kept).
+
+        After a full disk the file keeps what was written whole (all of it: the
+        speech may not have ended); if nothing could be kept there is no file.
+        """
+        self.saved_path = None
         if self.writer is None:
             return 0.0
         keep = min(self.writer.frames, self._speech_end_frame + int(self.settings.tail_s * self.rate))
-        self.writer.finish(keep)
-        return keep / self.rate
+        if self.disk_full:
+            keep = self.writer.frames
+        self.saved_path = self.writer.finish(keep)
+        return self.writer.frames / self.rate if self.saved_path else 0.0
+
+    def abandon(self) -> None:
+        """Drop an unfinished answer's file (nothing kept)."""
+        if self.writer is not None:
+            self.writer.abandon()

@@ -1,4 +1,6 @@
 """A crash-safe WAV writer: audio reaches the disk as it is captured, the header kept true."""
+import errno
+import logging
 import os
 import struct
 import time
@@ -6,8 +8,16 @@ from pathlib import Path
 
 from common.files import FILE_MODE, fsync_dir
 
+log = logging.getLogger(__name__)
+
 HEADER_BYTES = 44
 PART_SUFFIX = ".part"
+DISK_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+"""errnos that mean "no room to write": the answer so far is sealed and kept."""
+
+
+def is_disk_full(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno in DISK_ERRORS
 
 
 def wav_header(rate: int, data_bytes: int) -> bytes:
@@ -20,11 +30,53 @@ def wav_header(rate: int, data_bytes: int) -> bytes:
     )
 
 
+def header_rate(header: bytes) -> int | None:
+    """The sample rate of one of our own headers (16-bit mono PCM), or None if `header` is not one."""
+    if len(header) < HEADER_BYTES:
+        return None
+    riff, _, wave, fmt, fmt_size, kind, channels, rate, _, _, bits, _, _ = struct.unpack("<4sI4s4sIHHIIHH4sI", header[:HEADER_BYTES])
+    if (riff, wave, fmt, fmt_size, kind, channels, bits) != (b"RIFF", b"WAVE", b"fmt ", 16, 1, 1, 16):
+        return None
+    return rate if 1000 <= rate <= 384000 else None
+
+
+def seal_part(part_path: Path, final_path: Path, fallback_rate: int) -> int | None:
+    """Repair an unfinished `.part` (from a crash) into a playable `final_path`; return its frames.
+
+    The audio is whatever the file holds: the header's sizes are set from the
+    file's length and an odd trailing byte is dropped. A part with no audio at
+    all is removed and None returned. Safe to repeat if interrupted: the part is
+    fixed in place (the same way each time) and only then renamed.
+    """
+    fd = os.open(part_path, os.O_RDWR)
+    try:
+        header = os.pread(fd, HEADER_BYTES, 0)
+        rate = header_rate(header) or fallback_rate
+        size = os.fstat(fd).st_size
+        data_bytes = max(0, size - HEADER_BYTES) // 2 * 2
+        if data_bytes:
+            os.ftruncate(fd, HEADER_BYTES + data_bytes)
+            os.pwrite(fd, wav_header(rate, data_bytes), 0)
+            os.fchmod(fd, FILE_MODE)
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    if not data_bytes:
+        part_path.unlink()
+        fsync_dir(part_path.parent)
+        return None
+    os.replace(part_path, final_path)
+    fsync_dir(final_path.parent)
+    return data_bytes // 2
+
+
 class WavWriter:
     """Writes `<final>.part`, syncing about once a second, and renames it into place when done.
 
     At any moment the part file is a playable WAV holding all but at most
-    `sync_every_s` of what was written.
+    `sync_every_s` of what was written. A full disk (ENOSPC, EFBIG) on any write
+    leaves the writer able to `finish()`: the file is cut back to the samples
+    written whole (or, if even that cannot be made durable, to the last sync).
     """
 
     def __init__(self, final_path: Path, rate: int, sync_every_s: float = 1.0):
@@ -33,9 +85,14 @@ class WavWriter:
         self.rate = rate
         self.sync_every_s = sync_every_s
         self.data_bytes = 0
+        self.synced_bytes = 0
         self._fd = os.open(self.part_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        os.fchmod(self._fd, FILE_MODE)
-        self._write(wav_header(rate, 0))
+        try:
+            os.fchmod(self._fd, FILE_MODE)
+            self._write(wav_header(rate, 0))
+        except BaseException:
+            self.abandon()  # never leave an empty or header-less part behind
+            raise
         self._last_sync = time.monotonic()
 
     @property
@@ -48,7 +105,11 @@ class WavWriter:
             view = view[os.write(self._fd, view):]
 
     def write(self, samples) -> None:
-        """Append int16 mono samples; sync to disk when a second has passed since the last sync."""
+        """Append int16 mono samples; sync to disk when a second has passed since the last sync.
+
+        If the disk is full, part of `samples` may have reached the file; it is
+        not counted, and `finish()` cuts it off.
+        """
         data = samples.astype("<i2", copy=False).tobytes()
         self._write(data)
         self.data_bytes += len(data)
@@ -57,18 +118,40 @@ class WavWriter:
 
     def sync(self) -> None:
         """Make everything written so far durable, with a header that describes it."""
-        os.pwrite(self._fd, wav_header(self.rate, self.data_bytes), 0)
+        self._seal_at(self.data_bytes)
+
+    def _seal_at(self, data_bytes: int) -> None:
+        if data_bytes < self.data_bytes or os.fstat(self._fd).st_size != HEADER_BYTES + data_bytes:
+            os.ftruncate(self._fd, HEADER_BYTES + data_bytes)
+        os.pwrite(self._fd, wav_header(self.rate, data_bytes), 0)
         os.fsync(self._fd)
+        self.data_bytes = data_bytes
+        self.synced_bytes = data_bytes
         self._last_sync = time.monotonic()
 
-    def finish(self, keep_frames: int | None = None) -> Path:
-        """Trim to `keep_frames` (if given), seal the file and rename it to its final name."""
-        if keep_frames is not None and keep_frames < self.frames:
-            self.data_bytes = keep_frames * 2
-            os.ftruncate(self._fd, HEADER_BYTES + self.data_bytes)
-        self.sync()
+    def finish(self, keep_frames: int | None = None) -> Path | None:
+        """Trim to `keep_frames` (if given), seal the file and rename it to its final name.
+
+        Returns the final path, or None when no audio could be kept (the part is removed).
+        """
+        keep = self.data_bytes if keep_frames is None else min(self.data_bytes, max(0, keep_frames) * 2)
+        try:
+            try:
+                self._seal_at(keep)
+            except OSError as error:
+                if not is_disk_full(error):
+                    raise
+                log.warning("disk full while sealing %s; keeping the last synced audio", self.part_path.name)
+                self._seal_at(min(keep, self.synced_bytes))  # shrinking needs no new space
+        except BaseException:
+            os.close(self._fd)  # the part stays for recovery to repair
+            self._fd = -1
+            raise
         os.close(self._fd)
         self._fd = -1
+        if self.data_bytes == 0:
+            self.abandon()
+            return None
         os.replace(self.part_path, self.final_path)
         fsync_dir(self.final_path.parent)
         return self.final_path

@@ -1,15 +1,23 @@
 """One session's notes on disk: a folder of answer recordings, session.json and transcript.md."""
 import json
+import logging
+import os
 import threading
 from datetime import datetime
 from pathlib import Path
 
 from audio.recognizer import Transcript
-from common.files import atomic_write_text, private_dir
+from audio.wavfile import is_disk_full
+from common.files import FILE_MODE, atomic_write_text, fsync_dir, private_dir
 from content.packs import Pack
 
 FORMAT_VERSION = 1
 SESSIONS = "sessions"
+RESERVE_NAME = ".reserve"
+RESERVE_BYTES = 256 * 1024
+"""Space held back while a session runs, freed when the disk fills so its notes can still be written."""
+
+log = logging.getLogger(__name__)
 
 
 def sessions_dir(data_dir: Path) -> Path:
@@ -58,8 +66,40 @@ class SessionNotes:
             "answers": [],
         }
         notes = cls(folder, record)
-        notes.save()
+        try:
+            notes.save()
+        except BaseException:
+            for leftover in folder.iterdir():  # only temp files can be there; nothing was recorded yet
+                leftover.unlink()
+            folder.rmdir()
+            raise
+        notes._hold_reserve()
         return notes
+
+    def _hold_reserve(self) -> None:
+        """Set aside RESERVE_BYTES on the disk (best effort) for the notes' last writes if it fills."""
+        path = self.folder / RESERVE_NAME
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        except OSError as error:
+            log.warning("could not set space aside for the notes: %s", error.strerror)
+            return
+        try:
+            os.posix_fallocate(fd, 0, RESERVE_BYTES)
+        except OSError as error:
+            log.warning("could not set space aside for the notes: %s", error.strerror)
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            return
+        os.close(fd)
+
+    def release_reserve(self) -> bool:
+        """Give the reserved space back; True if there was any."""
+        try:
+            (self.folder / RESERVE_NAME).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     @property
     def id(self) -> str:
@@ -91,17 +131,39 @@ class SessionNotes:
             answer["words"] = [vars(w) for w in transcript.words] if transcript else []
             self._save()
 
+    def set_audio(self, index: int, name: str) -> None:
+        """Point an answer at its new audio file (after compression)."""
+        with self._lock:
+            answer = next(a for a in self.record["answers"] if a["index"] == index)
+            answer["audio"] = name
+            self._save()
+
     def finish(self, status: str) -> None:
+        """Record how the session ended and give back the reserved space."""
         with self._lock:
             self.record["status"] = status
             self.record["ended_at"] = datetime.now().astimezone().isoformat(timespec="seconds")
-            self._save()
+            try:
+                self._save()
+            finally:
+                if self.release_reserve():
+                    fsync_dir(self.folder)
 
     def save(self) -> None:
         with self._lock:
             self._save()
 
     def _save(self) -> None:
+        """Write session.json, then transcript.md, each atomically; on a full disk, free the reserve and retry once."""
+        try:
+            self._write_files()
+        except OSError as error:
+            if not is_disk_full(error) or not self.release_reserve():
+                raise
+            log.warning("disk full: using the space set aside to save session %s", self.id)
+            self._write_files()
+
+    def _write_files(self) -> None:
         atomic_write_text(self.folder / "session.json", json.dumps(self.record, indent=2, ensure_ascii=False) + "\n")
         atomic_write_text(self.folder / "transcript.md", transcript_markdown(self.record))
 

@@ -1,5 +1,4 @@
 """One spoken reflection, read as a script: chime, greeting, each question and answer, closing."""
-import errno
 import logging
 import shutil
 import time
@@ -8,9 +7,11 @@ from pathlib import Path
 
 from audio import tones
 from audio.answer_capture import AnswerCapture, CaptureSettings
+from audio.compress import compress_answer
 from audio.endpointing import AnswerEndpointer, EndpointSettings
 from audio.microphone import Microphone
 from audio.voice_activity import SpeechDetector
+from audio.wavfile import DISK_ERRORS, is_disk_full
 from content.packs import Pack
 from content.phrases import PHRASES
 from device.events import Event, Phase
@@ -22,7 +23,7 @@ from device.player import Player
 
 log = logging.getLogger(__name__)
 
-DISK_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+__all__ = ["DISK_ERRORS", "Session", "SessionSettings", "free_bytes"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class SessionSettings:
     """No audio callbacks for this long means the microphone is gone."""
     min_free_bytes: int = 200_000_000
     """A session does not start with less free space than this in the data dir."""
+    compress_answers: bool = True
+    """Compress each finished answer (Opus) on the recognizer's thread, after its transcript."""
 
 
 class Session:
@@ -73,18 +76,39 @@ class Session:
             return None
 
     def _record(self, microphone: Microphone) -> None:
-        self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate)
+        try:
+            self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate)
+        except OSError as error:
+            if not is_disk_full(error):
+                raise
+            log.error("no room to start a session in %s", self.data_dir)
+            self._emit(Phase.ERROR, "disk full")
+            self.player.say(PHRASES.no_space_to_start)
+            return
         log.info("session %s started", self.notes.id)
         status = "ended_early"
         try:
             status = self._walk(microphone)
+        except OSError as error:
+            if not is_disk_full(error):
+                self._failed()
+            else:
+                log.error("disk full while saving session %s", self.notes.id)
+                self._emit(Phase.ERROR, "disk full")
+                self.player.say(PHRASES.disk_full)
         except Exception:
-            log.exception("session %s failed; what was said so far is kept", self.notes.id)
-            self._emit(Phase.ERROR, "session failed")
-            self.player.say(PHRASES.something_went_wrong)
+            self._failed()
         finally:
-            self.notes.finish(status)
+            try:
+                self.notes.finish(status)
+            except OSError as error:  # the files on disk stay as they were; recovery completes them
+                log.error("could not record the end of session %s: %s", self.notes.id, error.strerror)
             log.info("session %s %s", self.notes.id, status)
+
+    def _failed(self) -> None:
+        log.exception("session %s failed; what was said so far is kept", self.notes.id)
+        self._emit(Phase.ERROR, "session failed")
+        self.player.say(PHRASES.something_went_wrong)
 
     def _walk(self, microphone: Microphone) -> str:
         rate = self.parts.speaker.rate
@@ -144,13 +168,19 @@ class Session:
                 elif isinstance(item, GestureEvent):
                     ended_by = "press" if item.gesture is Gesture.PRESS else "hold"
         except Exception as error:
-            log.error("could not record from the microphone: %s", error)
-            ended_by = "mic_lost"
+            if is_disk_full(error):
+                log.error("disk full while recording answer %d", index)
+                ended_by = "disk_full"
+            else:
+                log.error("could not record from the microphone: %s", error)
+                ended_by = "mic_lost"
         finally:
-            microphone.stop()
+            try:
+                microphone.stop()
+            except Exception as error:  # a dead stream may fail to stop; the answer is still saved
+                log.error("the microphone did not stop cleanly: %s", error)
         self._emit(Phase.SAVING, ended_by, index)
-        answer.save(ended_by)
-        return ended_by
+        return answer.save(ended_by)
 
 
 def free_bytes(data_dir: Path) -> int:
@@ -185,17 +215,54 @@ class _AnswerInProgress:
         try:
             reason = self.capture.add(samples)
         except OSError as error:
-            if error.errno not in DISK_ERRORS:
+            if not is_disk_full(error):
                 raise
             log.error("disk full while recording answer %d", self.index)
             return "disk_full"
         return reason.value if reason else None
 
-    def save(self, ended_by: str) -> None:
+    def save(self, ended_by: str) -> str:
+        """Seal the answer's file and note it; hand it to the recognizer. Returns how it ended
+        ("disk_full" if the disk filled while sealing or noting it)."""
         notes = self.session.notes
-        duration = self.capture.finish()
-        if not self.capture.started:
+        try:
+            duration = self.capture.finish()
+        except OSError as error:
+            if not is_disk_full(error):
+                raise
+            log.error("disk full while saving answer %d", self.index)
+            ended_by, duration = "disk_full", 0.0
+        if self.capture.disk_full:
+            ended_by = "disk_full"
+        if not self.capture.kept:
+            if self.job is not None:
+                self.transcriber.end(self.job, lambda transcript: None)
             notes.add_answer(self.index, None, 0.0, "skipped", ended_by)
+            return ended_by
+        name = self.capture.saved_path.name
+        log.info("answer %d recorded: %s, %.1f s", self.index, name, duration)
+        try:
+            notes.add_answer(self.index, name, duration, "answered", ended_by)
+        finally:  # even if the notes could not be written, the audio gets its transcript
+            self.transcriber.end(self.job, self._transcribed)
+        return ended_by
+
+    def _transcribed(self, transcript) -> None:
+        """On the recognizer's thread: note the transcript, then compress the answer (the WAV stays until that is complete)."""
+        notes = self.session.notes
+        try:
+            notes.set_transcript(self.index, transcript)
+        except Exception as error:
+            log.error("could not save the transcript of answer %d: %s", self.index, getattr(error, "strerror", None) or type(error).__name__)
+        if not self.session.settings.compress_answers:
             return
-        notes.add_answer(self.index, answer_audio_name(self.index), duration, "answered", ended_by)
-        self.transcriber.end(self.job, lambda transcript: notes.set_transcript(self.index, transcript))
+        try:
+            compressed = compress_answer(self.capture.saved_path)
+        except Exception as error:
+            log.error("answer %d stays uncompressed: %s", self.index, getattr(error, "strerror", None) or error)
+            return
+        log.info("answer %d compressed to %s", self.index, compressed.name)
+        try:
+            notes.set_audio(self.index, compressed.name)
+        except Exception as error:  # the archive finds the compressed file anyway; recovery fixes the note
+            log.error("could not note the compressed answer %d: %s", self.index, getattr(error, "strerror", None) or type(error).__name__)

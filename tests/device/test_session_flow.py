@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from audio.compress import decode
 from audio.fakes import ScriptedMicrophone, silence, speech
 from device.events import Phase
 from tests.device.session_harness import RATE, Rig
@@ -34,7 +35,12 @@ def test_a_full_session_ends_answers_by_silence_press_no_speech_and_max_length(r
     assert first["duration_s"] == pytest.approx(6.0 + 0.2, abs=0.01)  # speech from its first chunk, plus the tail
     assert first["transcript"] == " ".join(["word"] * 13)  # the recognizer heard up to the 7 s of silence
     assert record["answers"][2]["audio"] is None
-    assert sorted(p.name for p in rig.tmp.glob("data/sessions/*/*.wav")) == ["01.wav", "02.wav", "04.wav"]
+    folder = rig.tmp / "data" / "sessions" / record["id"]
+    audio = sorted(p.name for p in folder.iterdir() if p.name not in ("session.json", "transcript.md"))
+    assert audio == ["01.opus", "02.opus", "04.opus"]  # compressed after recognition; no WAV, part or reserve left
+    assert [a["audio"] for a in record["answers"]] == ["01.opus", "02.opus", None, "04.opus"]
+    samples, rate = decode(folder / "01.opus")
+    assert len(samples) / rate == pytest.approx(first["duration_s"], abs=0.02)
 
 
 def test_a_hold_while_listening_ends_the_session_and_keeps_the_answer(rig):
