@@ -123,6 +123,7 @@ class _SessionRecovery:
         self.record = self._read_record()
         if self.record is None:
             return
+        self.last_write = _mtime_iso([p for p in self.folder.iterdir() if p.is_file()])
         changed = self._seal_parts()
         changed |= self._note_orphans()
         changed |= self._settle_compressed()
@@ -318,7 +319,7 @@ class _SessionRecovery:
             return False
         self.record["status"] = "interrupted"
         if not self.record.get("ended_at"):
-            self.record["ended_at"] = _mtime_iso([p for p in self.folder.iterdir() if p.is_file()])
+            self.record["ended_at"] = self.last_write  # when its files last changed, before recovery touched them
         self.report.interrupted.append(self._rel(self.folder))
         log.info("session %s was interrupted; marked so", self.folder.name)
         return True

@@ -32,6 +32,7 @@ class Rig:
         self.button = ButtonGestures(17, HOLD_S, self.inbox.put, pin_factory=self.factory)
         self.pin = self.factory.pin(17)
         self.transcriber = Transcriber(FakeRecognizer)
+        self.prompts = PromptCache(self.tmp / "cache")
 
     def press(self):
         self.pin.drive_low()
@@ -47,18 +48,24 @@ class Rig:
         return SessionParts(
             speaker=self.speaker,
             open_microphone=lambda: microphone,
-            prompts=PromptCache(self.tmp / "cache"),
+            prompts=self.prompts,
             transcriber=self.transcriber,
             inbox=self.inbox,
             on_event=self.events.append,
         )
 
-    def run(self, answers, settings=SessionSettings()):
+    def run(self, answers, settings=SessionSettings(), data_dir: Path | None = None, pack=None):
         microphone = ScriptedMicrophone(answers, rate=RATE)
-        session = Session(find_pack("therapy-relationship"), self.parts(microphone), settings, self.tmp / "data")
+        session = Session(pack or find_pack("therapy-relationship"), self.parts(microphone), settings,
+                          data_dir or self.tmp / "data")
         notes = session.run()
         self.transcriber.drain()
         return notes
+
+    def said(self, text: str) -> bool:
+        """True if the device spoke `text` (its cached clip went to the speaker)."""
+        clip = self.prompts.clip(text)
+        return any(played is clip for played in self.speaker.played)
 
     def close(self):
         self.button.close()

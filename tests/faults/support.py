@@ -1,0 +1,89 @@
+"""Shared pieces for the fault tests: a tiny pack, archive checks and a file census."""
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+
+import soundfile as sf
+
+from content.packs import find_pack
+
+TINY_PACK = '''
+id = "tiny"
+title = "Tiny"
+language = "en"
+rate = 300
+greeting = "Hi."
+questions = ["One?", "Two?"]
+closing = "Bye."
+'''
+
+
+def tiny_pack_dir(folder: Path) -> Path:
+    """A packs folder holding the tiny two-question pack (id "tiny") with very short prompts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tiny.toml").write_text(TINY_PACK)
+    return folder
+
+
+def tiny_pack(folder: Path):
+    return find_pack("tiny", [tiny_pack_dir(folder)])
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def census(root: Path) -> dict[str, str]:
+    """Every file under `root` (relative path -> sha256)."""
+    return {str(p.relative_to(root)): sha256(p) for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+def leftovers(data_dir: Path) -> list[str]:
+    """Files that must never be left behind: parts, temp files, reserves, empty files."""
+    bad = []
+    for path in Path(data_dir).rglob("*"):
+        if not path.is_file():
+            continue
+        name = path.name
+        if name.endswith(".part") or name.endswith(".tmp") or name == ".reserve" or path.stat().st_size == 0:
+            bad.append(str(path.relative_to(data_dir)))
+    return sorted(bad)
+
+
+def session_records(data_dir: Path) -> list[tuple[Path, dict]]:
+    """Every session folder with its parsed session.json (fails the test on unparsable JSON)."""
+    out = []
+    for folder in sorted((Path(data_dir) / "sessions").iterdir()):
+        if folder.is_dir():
+            out.append((folder, json.loads((folder / "session.json").read_text())))
+    return out
+
+
+def audio_seconds(path: Path) -> float:
+    info = sf.info(str(path))
+    return info.frames / info.samplerate
+
+
+def private_modes(data_dir: Path) -> list[str]:
+    """Paths under (and including) `data_dir` whose mode is not 0700 (dirs) or 0600 (files)."""
+    wrong = []
+    for path in [Path(data_dir), *Path(data_dir).rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        want = 0o700 if path.is_dir() else 0o600
+        if mode != want:
+            wrong.append(f"{path.relative_to(data_dir.parent)} {oct(mode)}")
+    return wrong
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def proc_status(field: str) -> int:
+    """A number from /proc/self/status (VmRSS in kB, Threads)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)

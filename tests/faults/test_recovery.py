@@ -1,0 +1,239 @@
+"""Start-up recovery on the states a crash really leaves: unfinished parts, unnoted answers, half compressions, temp files."""
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audio.compress import compress_answer, decode
+from audio.fakes import FakeRecognizer
+from audio.wavfile import WavWriter, wav_header
+from device.archive import Archive
+from device.notes import RESERVE_NAME, SessionNotes
+from device.recovery import recover
+from tests.faults.support import census, leftovers, session_records, tiny_pack
+
+RATE = 16000
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def speech(seconds: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(int(seconds * RATE)) * 3000).astype(np.int16)
+
+
+def begin(data_dir: Path, tmp: Path, when: int = 0) -> SessionNotes:
+    return SessionNotes.begin(data_dir, tiny_pack(tmp / "packs"), RATE, now=datetime(2026, 3, 1, 10, 0, when))
+
+
+def unfinished(notes: SessionNotes, index: int, samples: np.ndarray, synced: int | None = None) -> Path:
+    """A part as a kill leaves it: all written, header synced only up to `synced` samples (None: never)."""
+    writer = WavWriter(notes.audio_path(index), RATE, sync_every_s=3600)
+    if synced:
+        writer.write(samples[:synced])
+        writer.sync()
+        writer.write(samples[synced:])
+    else:
+        writer.write(samples)
+    os.close(writer._fd)  # the process dies here
+    return writer.part_path
+
+
+def finished(notes: SessionNotes, index: int, samples: np.ndarray, noted: bool = True) -> Path:
+    writer = WavWriter(notes.audio_path(index), RATE)
+    writer.write(samples)
+    path = writer.finish()
+    if noted:
+        notes.add_answer(index, path.name, len(samples) / RATE, "answered", "press")
+    return path
+
+
+def crashed_archive(data_dir: Path, tmp: Path) -> dict:
+    """Sessions left by crashes at different moments; returns what each answer held."""
+    held = {}
+    # 1: answer 1 done and transcribed, answer 2 cut mid-way (header never synced), odd trailing byte.
+    a = begin(data_dir, tmp, 1)
+    finished(a, 1, speech(1.0, 1))
+    a.set_transcript(1, FakeRecognizer(RATE).finish())
+    part = unfinished(a, 2, speech(2.5, 2))
+    with open(part, "ab") as f:
+        f.write(b"\x01")
+    held[(a.id, 2)] = speech(2.5, 2)
+    # 2: answer 1 sealed but not noted (killed between rename and session.json), transcript never came.
+    b = begin(data_dir, tmp, 2)
+    finished(b, 1, speech(1.5, 3), noted=False)
+    held[(b.id, 1)] = speech(1.5, 3)
+    # 3: answer 1 noted, compression cut short (.opus.part beside the WAV); answer 2 part synced once.
+    c = begin(data_dir, tmp, 3)
+    wav = finished(c, 1, speech(1.2, 4))
+    (wav.with_name("01.opus.part")).write_bytes(b"OggS" + bytes(100))
+    unfinished(c, 2, speech(2.0, 5), synced=RATE)
+    held[(c.id, 2)] = speech(2.0, 5)
+    # 4: compression finished its rename but the WAV was not yet removed; transcript pending.
+    d = begin(data_dir, tmp, 4)
+    compress_answer(finished(d, 1, speech(1.0, 6)))
+    finished(d, 1, speech(1.0, 6), noted=False)  # the WAV as it still was at the kill
+    # 5: a part killed right after it was opened (header only) and temp files of an atomic write.
+    e = begin(data_dir, tmp, 5)
+    WavWriter(e.audio_path(1), RATE)
+    (e.folder / ".session.json.tmp").write_text('{"half": ')
+    # 6: killed inside SessionNotes.begin: an empty folder, and one holding only a temp file.
+    (data_dir / "sessions" / "2026-03-01_100006").mkdir(mode=0o700)
+    (data_dir / "sessions" / "2026-03-01_100007").mkdir(mode=0o700)
+    (data_dir / "sessions" / "2026-03-01_100007" / ".session.json.tmp").write_text("{}")
+    return held
+
+
+def test_recovery_repairs_every_crash_state_and_a_second_run_changes_nothing(tmp_path):
+    data = tmp_path / "data"
+    held = crashed_archive(data, tmp_path)
+    report = recover(data, new_recognizer=FakeRecognizer)
+    assert not report.problems
+    assert leftovers(data) == []
+    records = {folder.name: record for folder, record in session_records(data)}
+    assert sorted(records) == [f"2026-03-01_10000{n}" for n in range(1, 6)]  # the empty ones are gone
+    for folder, record in session_records(data):
+        assert record["status"] == "interrupted"
+        assert record["ended_at"]
+        for answer in record["answers"]:
+            if answer["audio"] is None:
+                continue
+            path = folder / answer["audio"]
+            samples, rate = decode(path)
+            assert len(samples) / rate == pytest.approx(answer["duration_s"], abs=0.02)
+            assert answer["transcript"] is not None, (folder.name, answer["index"])
+            assert answer["question"] == ("One?", "Two?")[answer["index"] - 1]
+            if (folder.name, answer["index"]) in held:
+                expected = held[(folder.name, answer["index"])]
+                assert answer["status"] == "interrupted"
+                assert np.array_equal(samples, expected), "every sample written before the kill is kept"
+        markdown = (folder / "transcript.md").read_text()
+        assert "(still being transcribed)" not in markdown
+    assert [a["audio"] for a in records["2026-03-01_100004"]["answers"]] == ["01.opus"]
+    assert not (data / "sessions" / "2026-03-01_100004" / "01.wav").exists()
+    assert [(a["status"], a["audio"]) for a in records["2026-03-01_100005"]["answers"]] == [("interrupted", None)]
+    assert [a["status"] for a in records["2026-03-01_100002"]["answers"]] == ["interrupted"]
+    assert Archive(data).listing().notices == []
+
+    before = census(data)
+    again = recover(data, new_recognizer=FakeRecognizer)
+    assert not again.changed and not again.problems
+    assert census(data) == before
+
+
+def test_without_a_model_transcripts_stay_null_for_a_later_pass(tmp_path):
+    data = tmp_path / "data"
+    crashed_archive(data, tmp_path)
+    recover(data)
+    pending = [a for _, r in session_records(data) for a in r["answers"] if a["audio"] and a["transcript"] is None]
+    assert len(pending) >= 3
+    report = recover(data, new_recognizer=FakeRecognizer)
+    assert len(report.transcribed) == len(pending)
+    assert all(a["transcript"] is not None for _, r in session_records(data) for a in r["answers"])
+
+
+def test_recovery_can_compress_what_a_crash_left_as_wav(tmp_path):
+    data = tmp_path / "data"
+    crashed_archive(data, tmp_path)
+    recover(data, new_recognizer=FakeRecognizer, compress=True)
+    audio = [a["audio"] for _, r in session_records(data) for a in r["answers"] if a["audio"]]
+    assert audio and all(name.endswith(".opus") for name in audio)
+    assert not list(data.rglob("*.wav"))
+
+
+def test_a_session_that_was_recording_is_interrupted_and_its_reserve_removed(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    assert (notes.folder / RESERVE_NAME).exists()
+    unfinished(notes, 1, speech(0.5))
+    recover(data)
+    assert not (notes.folder / RESERVE_NAME).exists()
+    [(_, record)] = session_records(data)
+    assert record["status"] == "interrupted"
+
+
+@pytest.mark.parametrize("header", ["zeros", "ffff", "garbage"])
+def test_a_part_with_a_broken_header_is_rebuilt_from_the_session_rate(tmp_path, header):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    samples = speech(1.0)
+    part = unfinished(notes, 1, samples)
+    raw = bytearray(part.read_bytes())
+    raw[:44] = {"zeros": bytes(44), "ffff": wav_header(RATE, 0)[:4] + b"\xff\xff\xff\xff" + wav_header(RATE, 0)[8:40] + b"\xff\xff\xff\xff",
+                "garbage": bytes(random.Random(3).randrange(256) for _ in range(44))}[header]
+    part.write_bytes(bytes(raw))
+    recover(data)
+    got, rate = decode(notes.folder / "01.wav")
+    assert rate == RATE and np.array_equal(got, samples)
+
+
+SLOW_RECOVERY = """
+import sys, time
+from audio.fakes import FakeRecognizer
+from device.recovery import recover
+
+class Slow(FakeRecognizer):
+    def feed(self, samples):
+        time.sleep(0.03)
+        super().feed(samples)
+
+recover(sys.argv[1], new_recognizer=Slow)
+"""
+
+
+def normalized(data: Path) -> tuple:
+    """What recovery produced, ignoring nothing but file order."""
+    records = [(f.name, r) for f, r in session_records(data)]
+    audio = {k: v for k, v in census(data).items() if not k.endswith((".json", ".md"))}
+    return records, audio
+
+
+def test_recovery_killed_at_random_moments_ends_as_if_it_ran_once(tmp_path):
+    original = tmp_path / "original"
+    for n in range(10):
+        notes = begin(original, tmp_path, n)
+        finished(notes, 1, speech(1.0, n))
+        unfinished(notes, 2, speech(3.0, 10 + n), synced=RATE)
+    reference = tmp_path / "reference"
+    shutil.copytree(original, reference)
+    recover(reference, new_recognizer=FakeRecognizer)
+
+    victim = tmp_path / "victim"
+    shutil.copytree(original, victim)
+    rng = random.Random(11)
+    kills = 0
+    for _ in range(12):
+        child = subprocess.Popen([sys.executable, "-c", SLOW_RECOVERY, str(victim)], cwd=ROOT)
+        time.sleep(rng.uniform(0.4, 1.0))
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+            kills += 1
+        child.wait()
+        for path in victim.rglob("session.json"):
+            json.loads(path.read_text())  # never unparsable, whenever the kill came
+    assert kills >= 6
+    recover(victim, new_recognizer=FakeRecognizer)
+    assert leftovers(victim) == []
+    assert normalized(victim) == normalized(reference)
+
+
+def test_ended_at_is_when_the_session_last_wrote(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    part = unfinished(notes, 1, speech(0.5))
+    old = time.time() - 3600
+    for path in notes.folder.iterdir():
+        os.utime(path, (old, old))
+    recover(data)
+    [(_, record)] = session_records(data)
+    assert datetime.fromisoformat(record["ended_at"]).timestamp() == pytest.approx(old, abs=2)
+    assert not part.exists()
+
