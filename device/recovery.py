@@ -96,6 +96,8 @@ def recover(data_dir: Path, model=None, *, new_recognizer: NewRecognizer | None 
         except Exception as error:  # one bad folder must not stop the others, nor the device
             log.exception("recovery of session %s failed", folder.name)
             report.problems.append(f"{folder.name}: {type(error).__name__}")
+    for problem in report.problems:
+        log.warning("recovery: %s", problem)
     if report.changed or report.problems:
         log.info("%s", report.summary())
     return report
@@ -377,6 +379,10 @@ def _record_problem(raw) -> str | None:
         return "session.json: 'sample_rate' is not positive"
     if not all(isinstance(a, dict) and type(a.get("index")) is int for a in raw["answers"]):
         return "session.json: an answer has no index"
+    for answer in raw["answers"]:
+        audio = answer.get("audio")
+        if audio is not None and (not isinstance(audio, str) or Path(audio).name != audio or audio in ("", ".", "..")):
+            return f"session.json: answer {answer['index']}'s audio is not a file name"
     return None
 
 
