@@ -1,6 +1,7 @@
 """The real audio rig for integration tests: PulseAudio null sinks, espeak-ng answers, the Korean Vosk model."""
 import os
 import subprocess
+import tempfile
 import wave
 from pathlib import Path
 
@@ -65,3 +66,32 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
         for j, h in enumerate(hyp, 1):
             previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (r != h))
     return row[-1] / len(ref)
+
+
+def locate(source: np.ndarray, source_rate: int, recording: np.ndarray, rate: int) -> tuple[float, float]:
+    """Where `source` best appears in a longer `recording`: (offset in seconds, normalized correlation there)."""
+    a = resample_poly(source.astype(np.float64), rate, source_rate)
+    b = recording.astype(np.float64)
+    lag = int(np.argmax(correlate(b, a, mode="valid", method="fft")))
+    segment = b[lag:lag + len(a)]
+    return lag / rate, float(np.dot(a, segment) / (np.linalg.norm(a) * np.linalg.norm(segment) + 1e-9))
+
+
+class SpeakerRecording:
+    """Records what the device plays into the rig's `speaker` sink (its monitor), as int16 mono."""
+
+    RATE = 44100
+
+    def __enter__(self):
+        self.file = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            ["parec", "--device=speaker.monitor", "--raw", "--format=s16le", f"--rate={self.RATE}", "--channels=1"],
+            stdout=self.file)
+        return self
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait()
+        self.file.seek(0)
+        self.samples = np.frombuffer(self.file.read(), dtype="<i2")
+        self.file.close()

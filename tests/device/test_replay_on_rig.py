@@ -1,0 +1,87 @@
+"""Replay with the button on the PulseAudio rig: each question is spoken, then the person's own recording plays."""
+import queue
+
+import numpy as np
+
+from audio.fakes import FakeRecognizer
+from audio.recognizer import Transcript
+from audio.speaker import SoundDeviceSpeaker
+from audio.synthesis import PromptCache
+from audio.transcriber import Transcriber
+from audio.wavfile import WavWriter
+from content.packs import find_pack
+from device.app import Device
+from device.archive import Archive
+from device.config import load_config
+from device.demo import MockButton
+from device.gestures import Gesture
+from device.notes import SessionNotes
+from device.parts import SessionParts
+from device.player import Player
+from device.replay import Replay
+from device.service import ServiceLoop
+from device.session import SessionSettings
+from tests.archive_factory import espeak_samples
+from tests.rig import SpeakerRecording, locate, start_rig
+
+RATE = 44100
+ANSWERS = ["I feel safe with her in a way I rarely do.", "", "Warmth still makes me want to look away."]
+
+
+def saved_session(data_dir, pack) -> list[np.ndarray | None]:
+    """A session written the way the device writes one; returns each answer's samples."""
+    notes = SessionNotes.begin(data_dir, pack, RATE)
+    recorded = []
+    for index, text in enumerate(ANSWERS, start=1):
+        if not text:
+            notes.add_answer(index, None, 0.0, "skipped", "no_speech")
+            recorded.append(None)
+            continue
+        samples = espeak_samples(text, RATE, "en")
+        writer = WavWriter(notes.audio_path(index), RATE)
+        writer.write(samples)
+        writer.finish()
+        notes.add_answer(index, notes.audio_path(index).name, len(samples) / RATE, "answered", "press")
+        notes.set_transcript(index, Transcript(text, ()))
+        recorded.append(samples)
+    notes.finish("ended_early")
+    return recorded
+
+
+def test_an_idle_hold_replays_each_question_then_its_recording(tmp_path):
+    start_rig()
+    config = load_config(env={}, overrides={"storage": {"data_dir": str(tmp_path / "data")},
+                                            "button": {"hold_s": 0.5}})
+    pack = find_pack("therapy-relationship")
+    recorded = saved_session(config.data_dir, pack)
+    speaker = SoundDeviceSpeaker()
+    prompts = PromptCache(tmp_path / "cache")
+    inbox = queue.Queue()
+    parts = SessionParts(speaker, lambda: None, prompts, Transcriber(FakeRecognizer), inbox)
+    replay = Replay(Archive(config.data_dir), Player(speaker, prompts, inbox))
+    loop = ServiceLoop(Device(pack, parts, SessionSettings(), model=None), config.data_dir, replay.latest)
+    button = MockButton(config, inbox.put)
+    try:
+        prompts.render_all(pack.questions)
+        button.hold()
+        gesture = inbox.get(timeout=5)
+        assert gesture.gesture is Gesture.HOLD
+        with SpeakerRecording() as recording:
+            loop.handle(gesture)
+    finally:
+        button.close()
+        parts.transcriber.close()
+        speaker.close()
+
+    heard = recording.samples
+    last = 0.0
+    for index, samples in enumerate(recorded, start=1):
+        question = prompts.clip(pack.questions[index - 1])
+        q_at, q_match = locate((question.samples * 32767).astype(np.int16), question.rate, heard, recording.RATE)
+        assert q_match >= 0.8 and q_at >= last, (index, q_at, q_match)
+        last = q_at + question.duration_s - 0.1
+        if samples is None:
+            continue
+        a_at, a_match = locate(samples, RATE, heard, recording.RATE)
+        assert a_match >= 0.8 and a_at >= last, (index, a_at, a_match)
+        last = a_at + len(samples) / RATE - 0.1
