@@ -1,0 +1,231 @@
+"""kill -9 at random moments: a real device process on the PulseAudio rig, recovered with the real Korean model.
+
+Each round starts tests/faults/rig_driver.py (built like `reflect run --keyboard`: PortAudio speaker
+and microphone, cached espeak-ng prompts, the real session and notes), presses, answers each question
+by playing espeak-ng speech into the rig's microphone, and sends SIGKILL at a random moment of the
+phase chosen for the round (start, speaking, listening, saving/compressing, ending). Then recovery runs
+(with Vosk) and the round checks: every JSON parses, nothing half-done is left, every answer sealed
+before the kill is byte-identical to what was sealed (or to its completed compression), the
+interrupted answer is playable and holds all but at most ~1 s of what the microphone had delivered
+for it, every answer with audio has a transcript, and earlier sessions were not touched.
+"""
+import random
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audio.compress import decode
+from audio.recognizer import ModelLoader
+from device.recovery import recover
+from tests.faults.rig_process import DeviceProcess, prepare_dirs
+from tests.faults.support import census, leftovers, session_records, sha256
+from tests.rig import espeak_wav, korean_model, similarity, start_rig
+
+ROUNDS = 32
+PHASES = ("start", "speaking", "listening", "saving", "ending")
+ANSWERS = ["안녕하세요 오늘은 날씨가 정말 좋습니다", "저는 학교에 갑니다 그리고 친구를 만납니다"]
+LISTENING = {"silence_after_speech_s": 0.8, "no_speech_s": 4.0}
+MAX_LOSS_S = 1.0
+CHUNK_SLACK_S = 0.1
+
+
+class Person:
+    """Answers each question by playing its WAV into the rig's microphone (on its own process)."""
+
+    def __init__(self, device: DeviceProcess, wavs: list[Path]):
+        self.device = device
+        self.wavs = wavs
+        self.players: list[subprocess.Popen] = []
+        self.answered: set[int] = set()
+
+    def tick(self) -> None:
+        for line in list(self.device.lines):
+            if line.get("kind") == "event" and line["phase"] == "listening" and line["question"] not in self.answered:
+                self.answered.add(line["question"])
+                self.players.append(subprocess.Popen(["paplay", "--device=mic", str(self.wavs[line["question"] - 1])]))
+
+    def stop(self) -> None:
+        for player in self.players:
+            if player.poll() is None:
+                player.kill()
+            player.wait()
+
+
+def run_until(device: DeviceProcess, person: Person, predicate, timeout: float) -> dict | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        person.tick()
+        line = device.wait_for(predicate, 0.05)
+        if line is not None:
+            return line
+    return None
+
+
+def sleep_answering(person: Person, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        person.tick()
+        time.sleep(min(0.02, max(0.0, end - time.monotonic())))
+
+
+def event(phase, question=None, details=None):
+    return lambda l: l["kind"] == "event" and l["phase"] == phase and (question is None or l["question"] == question) \
+        and (details is None or l["detail"] in details)
+
+
+def kill_somewhere(device: DeviceProcess, person: Person, target: str, rng: random.Random) -> float:
+    """Send SIGKILL at a random moment of `target`; returns when (monotonic)."""
+    question = rng.choice((1, 2))
+    if target == "start":
+        if rng.random() < 0.4:
+            time.sleep(rng.uniform(0.0, 0.3))  # importing, recovering, opening the speaker
+            return device.kill()
+        device.wait_for(lambda l: l["kind"] == "ready", 15)
+        device.press()
+        time.sleep(rng.uniform(0.0, 0.4))  # starting the session, its folder, the chime
+        return device.kill()
+    device.wait_for(lambda l: l["kind"] == "ready", 15)
+    device.press()
+    if target == "speaking":
+        run_until(device, person, event("speaking", question), 20)
+        sleep_answering(person, rng.uniform(0.0, 0.3))
+    elif target == "listening":
+        run_until(device, person, event("listening", question), 20)
+        sleep_answering(person, rng.uniform(0.5, 3.2))
+    elif target == "saving":
+        if rng.random() < 0.5:
+            run_until(device, person, event("saving", question), 25)
+            time.sleep(rng.uniform(0.0, 0.02))
+        else:  # while the answer is being compressed
+            run_until(device, person, lambda l: l["kind"] == "saved" and l["index"] == question, 25)
+            sleep_answering(person, rng.uniform(0.0, 0.45))
+    else:
+        run_until(device, person, event("speaking", None, ("closing", "ending early")), 30)
+        sleep_answering(person, rng.uniform(0.0, 0.6))
+    return device.kill()
+
+
+def phase_at_kill(lines: list[dict], killed_at: float) -> str:
+    """Where the device really was when the kill landed, from its own report lines."""
+    before = [l for l in lines if l.get("at", 0) <= killed_at]
+    events = [l for l in before if l["kind"] == "event"]
+    last_saved = next((l for l in reversed(before) if l["kind"] == "saved"), None)
+    if last_saved and (not events or last_saved["at"] > events[-1]["at"]) and not any(
+            l["kind"] == "compressed" and l["index"] == last_saved["index"] and l["session"] == last_saved["session"]
+            for l in before):
+        return "saving"
+    if not events or events[-1]["phase"] == "ready" and len(events) == 1:
+        return "start"
+    last = events[-1]
+    if last["phase"] == "speaking":
+        return "start" if last["detail"] == "greeting" else "ending" if last["question"] is None else "speaking"
+    if last["phase"] == "ready":
+        return "ending"
+    return last["phase"]
+
+
+def captured_frames(lines: list[dict]) -> int | None:
+    """Frames of the last answer the microphone delivered from its first written chunk on (None: none written)."""
+    fed = [l for l in lines if l["kind"] == "fed"]
+    if not fed:
+        return None
+    last_fed = fed[-1]
+    mics = [l for l in lines if l["kind"] == "mic" and l["at"] >= last_fed["at"]]
+    delivered = max([last_fed["delivered"]] + [l["delivered"] for l in mics])
+    return last_fed["written"] + (delivered - last_fed["delivered"])
+
+
+@pytest.fixture(scope="module")
+def model():
+    start_rig()
+    return ModelLoader(korean_model())
+
+
+def test_kill_minus_nine_at_random_moments_loses_nothing_that_was_saved(tmp_path, model):
+    settings = prepare_dirs(tmp_path)
+    settings["listening"] = LISTENING
+    data = Path(settings["data_dir"])
+    ref = Path(settings["ref_dir"])
+    wavs = [espeak_wav(text, tmp_path / f"answer{n}.wav") for n, text in enumerate(ANSWERS, 1)]
+    rng = random.Random(20240607)
+    landed = Counter()
+    checked = identical = via_decode = interrupted_checked = 0
+    worst_loss_s = 0.0
+    started = time.monotonic()
+    for round_ in range(ROUNDS):
+        target = PHASES[round_ % len(PHASES)]
+        before = {folder.name for folder, _ in session_records(data)} if (data / "sessions").exists() else set()
+        old_files = census(data / "sessions") if before else {}
+        device = DeviceProcess(settings, tmp_path / "driver.log")
+        person = Person(device, wavs)
+        try:
+            killed_at = kill_somewhere(device, person, target, rng)
+        finally:
+            person.stop()
+            device.kill()
+        lines = device.lines
+        landed[phase_at_kill(lines, killed_at)] += 1
+
+        report = recover(data, model)
+        where = f"round {round_} ({target})"
+        assert not report.problems, (where, report.problems)
+        assert leftovers(data) == [], where
+        records = dict((folder.name, (folder, record)) for folder, record in session_records(data))  # all parse
+        new = sorted(set(records) - before)
+        assert len(new) <= 1, where
+        for name, digest in old_files.items():  # earlier sessions are never touched again
+            assert sha256(data / "sessions" / name) == digest, (where, name)
+        for _, (folder, record) in records.items():
+            assert record["status"] != "in_progress", where
+            for answer in record["answers"]:
+                if answer["audio"]:
+                    assert answer["transcript"] is not None, (where, folder.name, answer["index"])
+        if not new:
+            continue
+        folder, record = records[new[0]]
+        answers = {a["index"]: a for a in record["answers"]}
+        saved = [l for l in lines if l["kind"] == "saved"]
+        compressed = {l["index"]: l for l in lines if l["kind"] == "compressed"}
+        for line in saved:  # every answer sealed before the kill
+            answer = answers[line["index"]]
+            path = folder / answer["audio"]
+            checked += 1
+            if answer["audio"] == line["name"]:
+                assert sha256(path) == line["sha"], where
+                identical += 1
+            elif line["index"] in compressed:
+                assert answer["audio"] == compressed[line["index"]]["name"], where
+                assert sha256(path) == compressed[line["index"]]["sha"], where
+                identical += 1
+            else:  # killed between the compressed file's rename and its report: compare the sound itself
+                original, rate = decode(ref / f"{folder.name}-{line['name']}")
+                got, got_rate = decode(path)
+                assert abs(len(got) / got_rate - len(original) / rate) <= 0.03, where
+                assert similarity(original, rate, got, got_rate) >= 0.9, where
+                via_decode += 1
+        sealed_by_recovery = [p for p in report.repaired if p.startswith(f"sessions/{folder.name}/")]
+        if sealed_by_recovery:
+            [path] = sealed_by_recovery
+            info = sf.info(str(data / path))
+            index = int(Path(path).name[:2])
+            assert answers[index]["status"] == "interrupted", where
+            decode(data / path)  # playable
+            captured = captured_frames(lines)
+            assert captured is not None, where
+            loss_s = max(0, captured - info.frames) / info.samplerate
+            worst_loss_s = max(worst_loss_s, loss_s)
+            assert loss_s <= MAX_LOSS_S + CHUNK_SLACK_S, (where, loss_s)
+            interrupted_checked += 1
+    elapsed = time.monotonic() - started
+    print(f"\nkill harness: {ROUNDS} kills in {elapsed:.0f} s, landed in {dict(landed)}; "
+          f"{checked} sealed answers checked ({identical} byte-identical, {via_decode} by decoding a completed "
+          f"compression), {interrupted_checked} interrupted answers sealed by recovery, "
+          f"worst audio loss {worst_loss_s:.3f} s")
+    assert sum(landed.values()) >= 30
+    assert all(landed[phase] >= 3 for phase in PHASES), landed
+    assert checked >= 10 and interrupted_checked >= 3
