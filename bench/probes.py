@@ -1,0 +1,36 @@
+"""Small helpers the probe processes share: CPU time, peak memory, JSON in and out, the repo on sys.path."""
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def cpu_s() -> float:
+    """CPU seconds (user + system) used so far by every thread of this process."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (ru_maxrss, KiB on Linux), in MB (10^6 bytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+
+
+def now() -> float:
+    """time.monotonic(): CLOCK_MONOTONIC, the same clock in every process of this machine."""
+    return time.monotonic()
+
+
+def read_spec() -> dict:
+    """The probe's instructions: a JSON file named by the first argument."""
+    return json.loads(Path(sys.argv[1]).read_text())
+
+
+def write_result(result: dict) -> None:
+    """The probe's measurements: JSON into the file named by the second argument."""
+    Path(sys.argv[2]).write_text(json.dumps(result, indent=1, ensure_ascii=False))

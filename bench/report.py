@@ -1,0 +1,310 @@
+"""Turns the probes' measurements into figures (medians over runs) and bench/REPORT.md."""
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import tomllib
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+from bench.probes import ROOT
+
+MB = 1e6
+
+
+def first_question(pack_path: Path) -> str:
+    return " ".join(tomllib.loads(pack_path.read_text())["questions"][0].split())
+
+
+def median(values) -> float:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else float("nan")
+
+
+# --- storage -------------------------------------------------------------------------------------------
+
+def storage(session_dir: Path, work: Path) -> dict:
+    """Bytes of answer audio a session left on disk, and the same answers after compress_answer, per duration."""
+    from audio.compress import compress_answer
+
+    work.mkdir(parents=True, exist_ok=True)
+    record = json.loads((session_dir / "session.json").read_text())
+    seconds = on_disk = compressed = 0.0
+    for answer in record["answers"]:
+        if not answer["audio"]:
+            continue
+        path = session_dir / answer["audio"]
+        seconds += answer["duration_s"]
+        on_disk += path.stat().st_size
+        if path.suffix == ".wav":  # left uncompressed: what compress_answer would make of it
+            copy = work / path.name
+            shutil.copyfile(path, copy)
+            compressed += compress_answer(copy).stat().st_size
+        else:
+            compressed += path.stat().st_size
+    return {"seconds": seconds, "rate": record["sample_rate"], "on_disk_bytes": on_disk,
+            "on_disk_kind": sorted({Path(a["audio"]).suffix for a in record["answers"] if a["audio"]}),
+            "compressed_bytes": compressed}
+
+
+# --- figures from one run ------------------------------------------------------------------------------
+
+def _clip(session: dict, label: str) -> dict | None:
+    return next((c for c in session["clips"] if c["label"] == label), None)
+
+
+def press_figures(session: dict) -> dict:
+    """Milliseconds from presses to the first sample handed to PortAudio (the project's own timestamps)."""
+    press = session["gestures"][0]
+    clips = session["clips"]
+    events = session["events"]
+    speaking = next(e for e in events if e["phase"] == "speaking" and e["at"] >= press)
+    out = {"press_first_sound_ms": (clips[0]["first_sample_at"] - press) * 1000,
+           "press_to_speaking_event_ms": (speaking["at"] - press) * 1000,
+           "speaking_event_to_play_ms": (clips[0]["play_at"] - speaking["at"]) * 1000,
+           "play_to_first_sample_ms": (clips[0]["first_sample_at"] - clips[0]["play_at"]) * 1000}
+    question = _clip(session, "question 1 #1")
+    before = [c for c in clips if c["play_at"] < question["play_at"]]
+    out["press_question_ms"] = (question["first_sample_at"] - press - sum(c["duration_s"] for c in before)) * 1000
+    out["question_play_to_sample_ms"] = (question["first_sample_at"] - question["play_at"]) * 1000
+    after, to_saving, saving_to_play = [], [], []
+    for gesture, job in zip(session["gestures"][1:], session["jobs"]):
+        following = next((c for c in clips if c["play_at"] > gesture), None)
+        saving = next((e for e in events if e["phase"] == "saving" and e["at"] >= gesture), None)
+        if following and following["first_sample_at"] and saving:
+            after.append((following["first_sample_at"] - gesture) * 1000)
+            to_saving.append((saving["at"] - gesture) * 1000)
+            saving_to_play.append((following["play_at"] - saving["at"]) * 1000)
+    out["answer_press_next_sound_ms"] = median(after)
+    out["answer_press_to_saving_ms"] = median(to_saving)
+    out["saving_to_play_ms"] = median(saving_to_play)
+    return out
+
+
+def answer_figures(session: dict, bare: dict) -> list[dict]:
+    """Per answer: press that ended it → its notes saved, with the steps between, beside bare Vosk's FinalResult."""
+    rows = []
+    for job, press, done in zip(session["jobs"], session["gestures"][1:], bare["answers"]):
+        rows.append({"end_to_saved_ms": (job["saved_at"] - press) * 1000,
+                     "press_to_handed_ms": (job["end_at"] - press) * 1000,
+                     "handed_to_final_ms": (job["transcript_at"] - job["end_at"]) * 1000,
+                     "final_to_saved_ms": (job["saved_at"] - job["transcript_at"]) * 1000,
+                     "saved_to_compressed_ms": ((job["compressed_at"] or float("nan")) - job["saved_at"]) * 1000,
+                     "bare_finalize_ms": done["finalize_s"] * 1000})
+    return rows
+
+
+def cpu_figures(session: dict, bare: dict) -> dict:
+    """CPU seconds per second of answer audio: the session from listening to notes saved, less idle; bare Vosk."""
+    spent = window = audio = to_notes = notes_window = 0.0
+    for job, start in zip(session["jobs"], session["listening"]):
+        spent += job["cpu_at_callback_done"] - start["cpu"]
+        window += job["callback_done_at"] - start["at"]
+        to_notes += job["cpu_at_saved"] - start["cpu"]
+        notes_window += job["saved_at"] - start["at"]
+        audio += job["fed_s"]
+    idle = session["idle_cpu_per_s"] * window
+    pipeline = (spent - idle) / audio
+    without_compression = (to_notes - session["idle_cpu_per_s"] * notes_window) / audio
+    bare_rate = sum(a["cpu_s"] for a in bare["answers"]) / sum(a["fed_s"] for a in bare["answers"])
+    return {"pipeline": pipeline, "bare": bare_rate, "ratio": pipeline / bare_rate, "idle_cpu_s": idle,
+            "window_s": window, "audio_s": audio, "raw_pipeline": spent / audio,
+            "without_compression": without_compression}
+
+
+# --- the table -----------------------------------------------------------------------------------------
+
+def figures(mode: dict) -> list[dict]:
+    """The report's rows for one mode (free or pinned): project value, reference, target, pass."""
+    runs = mode["runs"]
+    press = [press_figures(r["session"]) for r in runs]
+    answers = [a for r in runs for a in answer_figures(r["session"], r["bare"])]
+    cpu = [cpu_figures(r["session"], r["bare"]) for r in runs]
+    pyttsx3 = median([t["first_write_s"] * 1000 for r in runs for t in r["tts"].get("pyttsx3", [])])
+    espeak = median([t["first_write_s"] * 1000 for r in runs for t in r["tts"].get("espeak_aplay", [])])
+    fastest_ref = min(pyttsx3, espeak)
+    rows = []
+
+    def row(name, value, unit, reference, target, passed, detail=""):
+        rows.append({"figure": name, "value": value, "unit": unit, "reference": reference, "target": target,
+                     "pass": passed, "detail": detail})
+
+    refs = f"pyttsx3 say()+runAndWait(): {pyttsx3:.1f} ms; espeak-ng \\| aplay: {espeak:.1f} ms (to aplay's first write)"
+    missing = next((r["tts"]["error"] for r in runs if "error" in r["tts"]), None)
+    if missing:
+        refs = f"not measured: {missing}"
+    def steps(*keys):
+        return ", ".join(f"{label} {median(p[key] for p in press):.1f} ms" for key, label in keys)
+
+    mic_stop = median(m for r in runs for m in r["session"].get("portaudio_mic_stop_ms", []))
+    details = {
+        "press_first_sound_ms": "steps (medians): " + steps(
+            ("press_to_speaking_event_ms", "press → session started (SPEAKING event)"),
+            ("speaking_event_to_play_ms", "→ chime handed to speaker.play()"),
+            ("play_to_first_sample_ms", "→ first sample in the PortAudio callback")),
+        "press_question_ms": "the question's own play() → first sample: " + steps(("question_play_to_sample_ms", "")),
+        "answer_press_next_sound_ms": "steps (medians): " + steps(
+            ("answer_press_to_saving_ms", "press → microphone stopped (SAVING event)"),
+            ("saving_to_play_ms", "→ answer sealed, noted, handed to the recognizer, tone handed to play()"))
+            + f"; the microphone here is audio.simulated_microphone (its stop() joins a thread that sleeps up to one "
+              f"0.1 s chunk); stopping the PortAudio microphone on the rig takes {mic_stop:.1f} ms",
+    }
+    for key, name in (("press_first_sound_ms", "Press (idle) → first sample of the session's first sound (chime) handed to PortAudio"),
+                      ("press_question_ms", "Press (idle) → first sample of question 1 handed to PortAudio, less the chime and greeting played before it"),
+                      ("answer_press_next_sound_ms", "Press ending an answer → first sample of the next sound (the 'saved' tone)")):
+        value = median(p[key] for p in press)
+        row(name, value, "ms", refs, f"≤ 50 ms and ≤ {fastest_ref / 5:.1f} ms (5× faster than the faster reference)",
+            None if missing else value <= 50 and value * 5 <= fastest_ref, details[key])
+    end = median(a["end_to_saved_ms"] for a in answers)
+    bare_final = median(a["bare_finalize_ms"] for a in answers)
+    limit = 1.2 * bare_final + 50
+    row("End of answer (press) → transcript final and notes saved", end, "ms",
+        f"bare Vosk FinalResult() on the same audio: {bare_final:.0f} ms", f"≤ 1.2 × bare + 50 ms = {limit:.0f} ms",
+        end <= limit,
+        "steps (medians): press → answer saved and handed to the recognizer "
+        f"{median(a['press_to_handed_ms'] for a in answers):.0f} ms, → transcript final "
+        f"{median(a['handed_to_final_ms'] for a in answers):.0f} ms, → notes saved "
+        f"{median(a['final_to_saved_ms'] for a in answers):.0f} ms; then the answer is compressed to Opus "
+        f"({median(a['saved_to_compressed_ms'] for a in answers):.0f} ms more, not counted)")
+    ratio = median(c["ratio"] for c in cpu)
+    row("CPU s per s of answer audio, whole pipeline (capture, VAD, write, recognize, notes, Opus), less idle",
+        median(c["pipeline"] for c in cpu), "CPU s/s",
+        f"bare AcceptWaveform over the same chunks: {median(c['bare'] for c in cpu):.3f} CPU s/s",
+        f"ratio ≤ 1.10 (measured ratio {ratio:.2f})", ratio <= 1.10,
+        f"idle cost subtracted: {median(c['idle_cpu_s'] / c['window_s'] for c in cpu):.3f} CPU s/s; "
+        f"without subtracting it: {median(c['raw_pipeline'] for c in cpu):.3f}; up to the notes saved, "
+        f"before compression: {median(c['without_compression'] for c in cpu):.3f} "
+        f"(ratio {median(c['without_compression'] / c['bare'] for c in cpu):.2f})")
+    session_rss = median(r["session"]["peak_rss_mb"] for r in runs)
+    bare_rss = median(r["bare"]["peak_rss_mb"] for r in runs)
+    row("Peak resident memory of a whole session (process ru_maxrss)", session_rss, "MB",
+        f"bare vosk.Model() + decode of the same audio: {bare_rss:.0f} MB", f"≤ bare + 40 MB = {bare_rss + 40:.0f} MB",
+        session_rss <= bare_rss + 40)
+    ready = median(r["service"]["ready_s"] for r in runs)
+    model_load = median(r["bare"]["model_load_s"] for r in runs)
+    row("Service start (`reflect run` spawned) → ready for a press (sd_notify READY=1)", ready, "s",
+        f"bare vosk.Model() load: {model_load:.2f} s", "≤ 1 s regardless of model load", ready <= 1.0,
+        f"session process spawned → first READY event: {median(r['session']['ready_at'] - r['session']['spawned_at'] for r in runs):.2f} s")
+    loaded = median(r["session"]["model_loaded_at"] - r["session"]["spawned_at"] for r in runs)
+    row("Service start → model loaded (background thread)", loaded, "s",
+        f"bare vosk.Model() load: {model_load:.2f} s (bare process spawned → loaded: "
+        f"{median(r['bare']['model_loaded_at'] - r['bare']['spawned_at'] for r in runs):.2f} s)",
+        "— (a press never waits for it)", None)
+    store = [r["storage"] for r in runs]
+    seconds = sum(s["seconds"] for s in store)
+    rate = store[0]["rate"]
+    on_disk = sum(s["on_disk_bytes"] for s in store) / seconds * 60 / MB
+    compressed = sum(s["compressed_bytes"] for s in store) / seconds * 60 / MB
+    wav = rate * 2 * 60 / MB
+    kinds = ", ".join(sorted({k for s in store for k in s["on_disk_kind"]}))
+    row(f"Storage per minute of speech, as a session leaves it on disk ({kinds})", on_disk, "MB/min",
+        f"16-bit WAV at the capture rate: {wav:.2f} MB/min at {rate} Hz, {44100 * 120 / MB:.2f} at 44.1 kHz, "
+        f"{48000 * 120 / MB:.2f} at 48 kHz", "≤ 0.25 MB/min", on_disk <= 0.25)
+    english = mode["archive"]["opus_english_44k_bytes_per_min"] / MB
+    row("Storage per minute of speech after audio.compress.compress_answer (Ogg Opus)", compressed, "MB/min",
+        f"same WAV: {wav:.2f} MB/min; English espeak-ng speech at 44.1 kHz compressed: {english:.2f} MB/min",
+        "≤ 0.25 MB/min", compressed <= 0.25)
+    for answers_count, timings in mode["archive"]["archive"].items():
+        big = int(answers_count) >= 10000
+        target = "≤ 100 ms" if big else "— (≤ 100 ms at 10,000)"
+        for key, name in (("fresh_list_ms", "list (new Archive, index built)"), ("search_ms", "search two words")):
+            value = timings[key]
+            row(f"{name}, {int(answers_count):,} answers", value, "ms",
+                f"first listing, building the index: {timings['first_list_ms']:.0f} ms; warm listing: {timings['list_ms']:.1f} ms",
+                target, value <= 100 if big else None)
+    return rows
+
+
+def figures_json(results: dict) -> dict:
+    return {mode: figures(data) for mode, data in results.items()}
+
+
+# --- the machine ---------------------------------------------------------------------------------------
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _first_line(command: list[str]) -> str:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10)
+        return (done.stdout or done.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return "not available"
+
+
+def machine() -> list[str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal")), 0)
+    import numpy
+    import sounddevice
+
+    commit = _first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    return [
+        f"- machine: {cpu}, {os.cpu_count()} logical CPUs, {memory / 1024:.1f} GiB RAM; "
+        f"{platform.system()} {platform.release()}",
+        f"- python {platform.python_version()}, vosk {_version('vosk')}, numpy {numpy.__version__}, "
+        f"sounddevice {sounddevice.__version__} with {sounddevice.get_portaudio_version()[1]}, "
+        f"pyttsx3 {_version('pyttsx3')}, soundfile {_version('soundfile')}",
+        f"- {_first_line(['espeak-ng', '--version'])}; {_first_line(['aplay', '--version'])}; "
+        f"{_first_line(['pulseaudio', '--version'])} (the rig: scripts/audio-rig.sh)",
+        f"- project commit {commit}",
+    ]
+
+
+# --- the page ------------------------------------------------------------------------------------------
+
+def _cell(value: float, unit: str) -> str:
+    if value != value:
+        return "n/a"
+    if unit == "ms":
+        return f"{value:.1f} ms" if value < 100 else f"{value:.0f} ms"
+    if unit == "CPU s/s":
+        return f"{value:.3f}"
+    if unit == "MB":
+        return f"{value:.0f} MB"
+    if unit == "s":
+        return f"{value:.2f} s"
+    return f"{value:.2f} {unit}"
+
+
+def table(rows: list[dict]) -> list[str]:
+    lines = ["| figure | project (median) | reference, same runs (median) | target | result |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        verdict = "—" if r["pass"] is None else ("pass" if r["pass"] else "**miss**")
+        lines.append(f"| {r['figure']} | {_cell(r['value'], r['unit'])} | {r['reference']} | {r['target']} | {verdict} |")
+    details = [f"- {r['figure']}: {r['detail']}" for r in rows if r["detail"]]
+    return lines + ([""] + details if details else [])
+
+
+def render(results: dict, args, command: str, elapsed_s: float) -> str:
+    runs = len(results["free"]["runs"])
+    lines = [
+        "# Reflect: what the device costs, beside the bare engines",
+        "",
+        f"Written by `{command.strip()}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC in {elapsed_s / 60:.1f} min; "
+        f"{runs} run{'s' if runs != 1 else ''} per figure, each run measuring the project and its references "
+        f"back to back; model `{args.model}`.",
+        "",
+        *machine(),
+        "",
+        "## Figures",
+        "",
+        *table(figures(results["free"])),
+    ]
+    if "pinned" in results:
+        lines += ["", "## Pinned to one core (`taskset -c 0`, a stand-in for a slower Pi)", "",
+                  "Every probe process (and what it starts: espeak-ng, aplay, the render process) ran under "
+                  "`taskset -c 0`; the PulseAudio server of the rig did not.", "",
+                  *table(figures(results["pinned"]))]
+    lines += ["", (ROOT / "bench" / "METHOD.md").read_text().strip(), ""]
+    return "\n".join(lines)

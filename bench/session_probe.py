@@ -1,0 +1,224 @@
+"""One measured session in a process of its own (run by `python -m bench`).
+
+The device is built as the service builds it (build_device + ServiceLoop.run on its
+own flow thread) with the real PortAudio speaker on the rig, the real recognizer and
+a SimulatedMicrophone fed with espeak-ng speech. Nothing of the project is edited or
+patched: the speaker and the transcriber are wrapped (composition) and the events are
+followed with an on_event listener, all with the project's own monotonic timestamps.
+
+Usage: python -m bench.session_probe SPEC.json RESULT.json
+"""
+import threading
+import time
+
+from bench.file_watch import FolderWatch
+from bench.probes import cpu_s, now, peak_rss_mb, read_spec, write_result
+
+SPAWNED_AT = None  # set from the spec: when the parent started this process
+
+
+class TimedSpeaker:
+    """The real speaker, noting for every clip when it was asked for and when its first sample went out."""
+
+    def __init__(self, inner, label):
+        self.inner = inner
+        self.rate = inner.rate
+        self.label = label  # () -> the current step of the session, from the events
+        self.clips: list[dict] = []
+
+    def play(self, clip, on_done) -> None:
+        entry = {"label": self.label(), "duration_s": clip.duration_s, "play_at": now(),
+                 "first_sample_at": None, "done_at": None}
+        self.clips.append(entry)
+
+        def done() -> None:
+            entry["first_sample_at"] = self.inner.first_sample_at  # still this clip's: the next play() comes after
+            entry["done_at"] = now()
+            on_done()
+
+        self.inner.play(clip, done)
+
+    def stop(self) -> None:
+        if self.clips and self.clips[-1]["done_at"] is None:
+            self.clips[-1]["first_sample_at"] = self.inner.first_sample_at
+            self.clips[-1]["stopped_at"] = now()
+        self.inner.stop()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+class TimedTranscriber:
+    """The real transcriber, keeping the audio each answer fed it and noting when its notes were saved."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.jobs: list[dict] = []
+        self._by_handle: dict[int, dict] = {}
+        self.saved = threading.Semaphore(0)
+
+    def begin(self, rate: int):
+        handle = self.inner.begin(rate)
+        job = {"rate": rate, "chunks": [], "begin_at": now()}
+        self.jobs.append(job)
+        self._by_handle[id(handle)] = job
+        return handle
+
+    def feed(self, handle, samples) -> None:
+        self._by_handle[id(handle)]["chunks"].append(samples)
+        self.inner.feed(handle, samples)
+
+    def end(self, handle, on_transcript) -> None:
+        job = self._by_handle[id(handle)]
+        job["end_at"] = now()
+
+        def done(transcript) -> None:
+            job["transcript_at"] = now()
+            on_transcript(transcript)  # the session notes it (session.json, transcript.md), then compresses the answer
+            job["callback_done_at"] = now()
+            job["cpu_at_callback_done"] = cpu_s()
+            job["text"] = transcript.text if transcript else None
+            self.saved.release()
+
+        self.inner.end(handle, done)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def main() -> None:
+    spec = read_spec()
+    main_at = now()
+    import numpy as np
+
+    from audio.simulated_microphone import SimulatedMicrophone
+    from device.app import build_device, open_speaker
+    from device.config import load_config
+    from device.demo import MockButton
+    from device.events import Phase
+    from device.service import ServiceLoop
+    from device.simulated_person import Ending, SimulatedPerson
+    from content.phrases import PHRASES
+    imported_at = now()
+
+    config = load_config(env={}, overrides={
+        "storage": {"data_dir": spec["data_dir"], "cache_dir": spec["cache_dir"]},
+        "model": {"path": spec["model"]},
+        "content": {"pack": spec["pack"], "packs_dir": spec["packs_dir"]},
+    })
+    answers = [np.load(path) for path in spec["answers"]]
+    microphone = SimulatedMicrophone(spec["mic_rate"], config.audio.chunk_s)
+    step = {"detail": "", "clips": 0}
+    events: list[dict] = []
+    listening: list[dict] = []
+    gestures: list[float] = []
+    ready = threading.Event()
+    finished = threading.Event()
+
+    def label() -> str:
+        step["clips"] += 1
+        return f"{step['detail']} #{step['clips']}"
+
+    speaker = open_speaker(config)
+    if not hasattr(speaker, "first_sample_at"):
+        raise SystemExit("no PortAudio speaker: start the rig (bash scripts/audio-rig.sh start)")
+    speaker = TimedSpeaker(speaker, label)
+    device = build_device(config, speaker=speaker, open_microphone=lambda: microphone)
+    built_at = now()
+    transcriber = TimedTranscriber(device.parts.transcriber)
+    device.parts.transcriber = transcriber
+    button = MockButton(config, lambda gesture: (gestures.append(gesture.at), device.parts.inbox.put(gesture)))
+    person = SimulatedPerson(lambda question: microphone.speak(answers[(question - 1) % len(answers)]),
+                             button.press, button.hold, plan=(Ending.PRESS,), think_s=spec["think_s"])
+
+    def on_event(event) -> None:
+        events.append({"phase": event.phase.value, "detail": event.detail, "question": event.question, "at": event.at})
+        step["detail"], step["clips"] = event.detail if event.phase is not Phase.SAVING else "saving", 0
+        if event.phase is Phase.LISTENING:
+            listening.append({"question": event.question, "at": event.at, "cpu": cpu_s()})
+        if event.phase is Phase.READY:
+            (finished if event.detail.startswith("session") else ready).set()
+        person.on_event(event)
+
+    device.parts.on_event = on_event
+    loop = ServiceLoop(device, config.data_dir, replay=lambda: None)
+    flow = threading.Thread(target=loop.run, name="flow", daemon=True)
+    flow.start()
+    marks: dict[str, float] = {}
+
+    def wait_model() -> None:
+        device.model.get()
+        marks["model_loaded_at"] = now()
+
+    def wait_prompts() -> None:
+        device.parts.prompts.render_all(device.pack.prompts + PHRASES.all())  # waits for the background batch
+        marks["prompts_rendered_at"] = now()
+
+    waiters = [threading.Thread(target=wait_model), threading.Thread(target=wait_prompts)]
+    for waiter in waiters:
+        waiter.start()
+    for waiter in waiters:
+        waiter.join(timeout=300)
+    ready.wait(timeout=60)
+
+    time.sleep(1.0)  # let start-up settle, then the idle cost: speaker stream open, flow waiting for a press
+    idle_cpu, idle_at = cpu_s(), now()
+    time.sleep(spec["idle_s"])
+    idle_rate = (cpu_s() - idle_cpu) / (now() - idle_at)
+
+    sessions_dir = config.data_dir / "sessions"
+    sessions_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    watch = FolderWatch(sessions_dir)
+    button.press()
+    if not finished.wait(timeout=spec["timeout_s"]):
+        raise SystemExit("the session did not finish in time")
+    for _ in transcriber.jobs:
+        if not transcriber.saved.acquire(timeout=spec["timeout_s"]):
+            raise SystemExit("a transcript never arrived")
+    peak = peak_rss_mb()
+    time.sleep(0.2)  # the last renames reach the watcher
+    for n, job in enumerate(transcriber.jobs, start=1):
+        # set_transcript writes session.json, then transcript.md: the notes are saved when that lands
+        job["saved_at"], job["cpu_at_saved"] = watch.landed("transcript.md", job["transcript_at"])
+        job["compressed_at"], _ = watch.landed(f"{n:02d}.opus", job["transcript_at"])
+    loop.stopping.set()
+    flow.join(timeout=5)
+    person.close()
+    button.close()
+    device.close()
+
+    mic_stops = []
+    try:  # what stopping the real PortAudio microphone costs (the session above used the simulated one)
+        from audio.microphone import SoundDeviceMicrophone
+
+        for _ in range(3):
+            real = SoundDeviceMicrophone(config.audio.input_device, spec["mic_rate"], config.audio.chunk_s)
+            real.start(lambda samples: None, lambda reason: None)
+            time.sleep(0.3)
+            stop_at = now()
+            real.stop()
+            mic_stops.append((now() - stop_at) * 1000)
+    except Exception as error:  # no rig microphone: the figure is left out
+        print(f"no PortAudio microphone: {error}")
+    audio = []
+    for n, job in enumerate(transcriber.jobs, start=1):
+        path = f"{spec['work_dir']}/fed{n}.npz"
+        chunks = job.pop("chunks")
+        np.savez(path, audio=np.concatenate(chunks).astype(np.int16), lengths=np.array([len(c) for c in chunks]))
+        job["fed_s"] = sum(len(c) for c in chunks) / job["rate"]
+        audio.append(path)
+    sessions = sorted((config.data_dir / "sessions").iterdir())
+    write_result({
+        "spawned_at": spec["spawned_at"], "main_at": main_at, "imported_at": imported_at, "built_at": built_at,
+        "ready_at": next(e["at"] for e in events if e["phase"] == "ready"),
+        **marks, "idle_cpu_per_s": idle_rate, "peak_rss_mb": peak, "portaudio_mic_stop_ms": mic_stops,
+        "gestures": gestures, "clips": speaker.clips, "events": events, "listening": listening,
+        "jobs": transcriber.jobs, "fed_audio": audio, "session_dir": str(sessions[-1]),
+    })
+
+
+if __name__ == "__main__":
+    main()
