@@ -24,8 +24,8 @@ from audio.speaker import SilentSpeaker, Speaker
 
 log = logging.getLogger(__name__)
 
-QUIET_MEANS_LOST_S = 1.0
-"""A microphone stopped with no audio for this long is treated as lost (chunks normally come every 0.1 s)."""
+QUIET_MEANS_LOST_S = 0.4
+"""A microphone stopped with no audio for this long (or three chunks' time, if longer) is treated as lost."""
 POLL_EVERY_S = 5.0
 
 
@@ -95,12 +95,14 @@ class _WatchedMicrophone:
         self.rate = microphone.rate
         self._last_chunk: float | None = None
         self._started_at: float | None = None
+        self._chunk_s = 0.0
 
     def start(self, on_chunk: OnChunk, on_error: OnError) -> None:
         self._started_at = self._last_chunk = None
 
         def chunk(samples):
             self._last_chunk = time.monotonic()
+            self._chunk_s = len(samples) / self.rate
             on_chunk(samples)
 
         def error(reason: str):
@@ -117,7 +119,7 @@ class _WatchedMicrophone:
     def stop(self) -> None:
         now = time.monotonic()
         last = self._last_chunk or self._started_at
-        if last is not None and now - last >= QUIET_MEANS_LOST_S:
+        if last is not None and now - last >= max(QUIET_MEANS_LOST_S, 3 * self._chunk_s):
             self.watch.lost(f"no audio for {now - last:.1f} s")
         try:
             self.microphone.stop()

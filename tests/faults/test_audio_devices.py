@@ -1,0 +1,166 @@
+"""Devices going away on fakes: no microphone at start, a microphone that dies or goes quiet, a speaker that never finishes."""
+import json
+import logging
+import time
+
+import pytest
+
+from audio.fakes import FakeSpeaker, ScriptedMicrophone, silence, speech
+from common.errors import AudioDeviceMissing
+from content.phrases import PHRASES
+from device.events import Phase
+from device.microphone_watch import MicrophoneWatch, RecoveringSpeaker
+from device.session import SessionSettings
+from tests.device.session_harness import RATE, Rig
+from tests.faults.support import tiny_pack
+
+
+@pytest.fixture
+def rig(tmp_path):
+    rig = Rig(tmp_path)
+    yield rig
+    rig.close()
+
+
+class Devices:
+    """A microphone that is missing until plugged in, and a counter of device-list rescans."""
+
+    def __init__(self, answers):
+        self.present = False
+        self.rescans = 0
+        self.answers = answers
+        self.opened = []
+
+    def rescan(self):
+        self.rescans += 1
+
+    def open(self):
+        if not self.present:
+            raise AudioDeviceMissing("No microphone found.")
+        microphone = ScriptedMicrophone(self.answers, rate=RATE)
+        self.opened.append(microphone)
+        return microphone
+
+
+def run_with(rig, open_microphone, settings=SessionSettings()):
+    from content.packs import find_pack
+    from device.session import Session
+
+    parts = rig.parts(None)
+    parts.open_microphone = open_microphone
+    notes = Session(find_pack("therapy-relationship"), parts, settings, rig.tmp / "data").run()
+    rig.transcriber.drain()
+    return notes
+
+
+def test_no_microphone_is_said_then_the_next_press_rescans_and_works(rig, caplog):
+    devices = Devices([speech(1, RATE) + [rig.press]] * 4)
+    watch = MicrophoneWatch(devices.open, rescan=devices.rescan)
+    with caplog.at_level(logging.ERROR):
+        assert run_with(rig, watch) is None
+    assert rig.said(PHRASES.no_microphone)
+    assert rig.events[-1].phase is Phase.READY
+    assert any("no microphone" in r.getMessage() for r in caplog.records)
+    assert watch.stale and watch.poll() is False  # still missing: keeps waiting (and polling)
+
+    devices.present = True
+    notes = run_with(rig, watch)
+    assert devices.rescans >= 1, "the device list was re-read before opening again"
+    record = json.loads((notes.folder / "session.json").read_text())
+    assert record["status"] == "complete"
+
+
+def test_a_microphone_error_or_silence_marks_it_for_a_rescan(rig):
+    devices = Devices([speech(1, RATE) + [ScriptedMicrophone.LOSE]])
+    devices.present = True
+    watch = MicrophoneWatch(devices.open, rescan=devices.rescan)
+    notes = run_with(rig, watch)
+    assert rig.said(PHRASES.microphone_lost)
+    assert watch.stale
+    record = json.loads((notes.folder / "session.json").read_text())
+    assert record["answers"][0]["ended_by"] == "mic_lost" and record["answers"][0]["audio"]
+
+    devices.answers = [speech(1, RATE)]  # then nothing: the stream goes quiet without an error
+    watch2 = MicrophoneWatch(devices.open, rescan=devices.rescan)
+    run_with(rig, watch2, SessionSettings(mic_silent_after_s=0.6))
+    assert watch2.stale
+
+
+def test_a_healthy_microphone_is_not_rescanned(rig):
+    devices = Devices([speech(1, RATE) + [rig.press]] * 4)
+    devices.present = True
+    watch = MicrophoneWatch(devices.open, rescan=devices.rescan)
+    run_with(rig, watch)
+    run_with(rig, watch)
+    assert devices.rescans == 0 and not watch.stale
+
+
+class DeadSpeaker(FakeSpeaker):
+    """Accepts clips and never finishes them, like a speaker whose stream died silently."""
+
+    def play(self, clip, on_done):
+        self.played.append(clip)
+
+
+def test_a_speaker_that_never_finishes_still_records_and_saves_and_is_logged(tmp_path, caplog, monkeypatch):
+    import device.player as player
+
+    monkeypatch.setattr(player, "SPEAKER_GRACE_S", 0.05)  # the grace is the only wait; keep the test short
+    rig = Rig(tmp_path, speaker=DeadSpeaker())
+    try:
+        with caplog.at_level(logging.WARNING):
+            notes = rig.run([speech(1, RATE) + silence(8, RATE), speech(1, RATE) + [rig.press]],
+                            pack=tiny_pack(tmp_path / "packs"))
+    finally:
+        rig.close()
+    record = json.loads((notes.folder / "session.json").read_text())
+    assert record["status"] == "complete"
+    assert all(a["status"] == "answered" and a["audio"] for a in record["answers"])
+    assert any("speaker did not finish" in r.getMessage() for r in caplog.records)
+
+
+class Flaky:
+    def __init__(self):
+        self.active = True
+        self.rate = 16000
+        self.closed = 0
+
+    def play(self, clip, on_done):
+        on_done()
+
+    def stop(self):
+        pass
+
+    def close(self):
+        self.closed += 1
+
+
+def test_recovering_speaker_reopens_a_dead_stream_and_is_silent_meanwhile():
+    opened = []
+    fail = [False]
+
+    def open_speaker():
+        if fail[0]:
+            raise OSError("no audio server")
+        opened.append(Flaky())
+        return opened[-1]
+
+    speaker = RecoveringSpeaker(open_speaker, retry_s=0)
+    done = []
+    from audio.clips import Clip
+    import numpy as np
+
+    clip = Clip(np.zeros(10, dtype=np.float32), 16000)
+    speaker.play(clip, lambda: done.append(1))
+    opened[0].active = False
+    fail[0] = True
+    speaker.play(clip, lambda: done.append(2))  # silent fallback: finishes after the clip's length
+    time.sleep(0.05)
+    assert opened[0].closed == 1
+    fail[0] = False
+    speaker.play(clip, lambda: done.append(3))
+    assert len(opened) == 2
+    speaker.release()
+    assert opened[1].closed == 1
+    speaker.close()
+    assert sorted(done) == [1, 2, 3]
