@@ -1,7 +1,6 @@
 """Speech recognition with Vosk: model loading in the background, one recognizer per answer."""
 import json
 import threading
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,12 +109,10 @@ class AnswerRecognizer:
         return Transcript(" ".join(w.word for w in self._words), tuple(self._words))
 
 
-def decode_wav(model, path: Path, chunk_s: float = 0.1) -> Transcript:
-    """Transcribe a whole 16-bit mono WAV file directly (recovery, tests, benchmarks)."""
-    with wave.open(str(path), "rb") as wav:
-        rate = wav.getframerate()
-        recognizer = AnswerRecognizer(model, rate)
-        step = max(1, int(rate * chunk_s))
-        while chunk := wav.readframes(step):
-            recognizer.feed(np.frombuffer(chunk, dtype="<i2"))
+def decode_samples(model, samples: np.ndarray, rate: int, chunk_s: float = 0.1) -> Transcript:
+    """Transcribe whole int16 audio directly, fed in chunks as the microphone would (recovery, tests, benchmarks)."""
+    recognizer = AnswerRecognizer(model, rate)
+    step = max(1, int(rate * chunk_s))
+    for start in range(0, len(samples), step):
+        recognizer.feed(samples[start:start + step])
     return recognizer.finish()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from audio.recognizer import decode_wav, load_model
+from audio.compress import decode
+from audio.recognizer import decode_samples, load_model
 from tests.rig import (
     ROOT,
     korean_model,
@@ -53,9 +54,9 @@ def test_saved_audio_holds_what_was_played(finished_session):
     for answer in record["answers"]:
         if answer["status"] != "answered":
             continue
-        saved, rate = read_int16(folder / answer["audio"])
+        saved, rate = decode(folder / answer["audio"])
         played, played_rate = read_int16(wavs[answer["index"] - 1])
-        assert len(saved) / rate == pytest.approx(answer["duration_s"], abs=0.01)
+        assert len(saved) / rate == pytest.approx(answer["duration_s"], abs=0.02)
         assert abs(len(saved) / rate - len(played) / played_rate) <= 0.25, answer["index"]
         assert similarity(played, played_rate, saved, rate) >= 0.8, answer["index"]
 
@@ -65,7 +66,7 @@ def test_live_transcript_matches_a_direct_decode_of_the_saved_file(finished_sess
     for answer in record["answers"]:
         if answer["status"] != "answered":
             continue
-        direct = decode_wav(model, folder / answer["audio"])
+        direct = decode_samples(model, *decode(folder / answer["audio"]))
         assert direct.text, "the recognizer heard nothing in the saved answer"
         assert word_error_rate(direct.text, answer["transcript"]) <= 0.25, (direct.text, answer["transcript"])
         assert answer["words"] and all(0 <= w["start"] <= w["end"] <= answer["duration_s"] + 0.5 for w in answer["words"])
@@ -75,7 +76,7 @@ def test_notes_are_private_and_complete(finished_session):
     record, folder, *_ = finished_session
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["01.wav", "02.wav", "04.wav", "session.json", "transcript.md"]
+    assert names == ["01.opus", "02.opus", "04.opus", "session.json", "transcript.md"]
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in folder.iterdir())
     markdown = (folder / "transcript.md").read_text()
     assert "*(skipped)*" in markdown and record["answers"][0]["transcript"] in markdown
