@@ -21,8 +21,14 @@ def opus_available() -> bool:
     return "OPUS" in sf.available_subtypes("OGG")
 
 
-def compress_answer(wav_path: Path) -> Path:
-    """Encode `wav_path` beside itself, make the new file durable, then remove the WAV; return the new path."""
+CODECS = ("opus", "flac")
+
+
+def compress_answer(wav_path: Path, codec: str = "opus") -> Path:
+    """Encode `wav_path` beside itself, make the new file durable, then remove the WAV; return the new path.
+
+    "opus" is lossy and small (FLAC where libsndfile lacks Opus); "flac" keeps every sample.
+    """
     wav_path = Path(wav_path)
     try:
         source = sf.SoundFile(wav_path)
@@ -32,7 +38,7 @@ def compress_answer(wav_path: Path) -> Path:
         if source.channels != 1:
             raise AudioCorrupt(f"{wav_path.name} has {source.channels} channels; answers are mono")
         source_seconds = source.frames / source.samplerate
-        if opus_available():
+        if codec == "opus" and opus_available():
             target = wav_path.with_suffix(".opus")
             rate = source.samplerate if source.samplerate in OPUS_RATES else 48000
             options = {"format": "OGG", "subtype": "OPUS", "compression_level": OPUS_LEVEL}

@@ -90,3 +90,12 @@ def test_kill_9_while_encoding_keeps_the_wav_whole(tmp_path):
     new = compress_answer(wav)
     assert sf.info(str(new)).duration == pytest.approx(len(long) / 44100, abs=0.02)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["05.opus"]
+
+
+def test_flac_keeps_every_sample_at_the_capture_rate(tmp_path, speech_44k):
+    wav = tmp_path / "02.wav"
+    write_wav(wav, speech_44k, 44100)
+    new = compress_answer(wav, codec="flac")
+    assert new.name == "02.flac" and not wav.exists()
+    samples, rate = decode(new)
+    assert rate == 44100 and np.array_equal(samples, speech_44k)
