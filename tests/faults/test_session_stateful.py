@@ -128,13 +128,21 @@ class DeviceOnFakes(RuleBasedStateMachine):
         for edge in edges:
             self._edge(edge, gap)
 
+    def _when_listening(self) -> None:
+        """A person speaks once the device listens (waits briefly for the microphone to open)."""
+        deadline = time.monotonic() + 0.1
+        while self.busy.is_set() and not self.microphone.open_now and time.monotonic() < deadline:
+            time.sleep(0.005)
+
     @rule(chunks=st.integers(1, 12))
     def speak(self, chunks):
+        self._when_listening()
         for _ in range(chunks):
             self.microphone.push(LOUD)
 
     @rule(chunks=st.integers(1, 12))
     def stay_quiet(self, chunks):
+        self._when_listening()
         for _ in range(chunks):
             self.microphone.push(QUIET)
 
@@ -183,7 +191,7 @@ class DeviceOnFakes(RuleBasedStateMachine):
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-DeviceOnFakes.TestCase.settings = settings(max_examples=30, stateful_step_count=25, deadline=None,
+DeviceOnFakes.TestCase.settings = settings(max_examples=25, stateful_step_count=20, deadline=None,
                                            suppress_health_check=[HealthCheck.too_slow])
 TestDeviceOnFakes = DeviceOnFakes.TestCase
 
