@@ -20,7 +20,8 @@ def first_question(pack_path: Path) -> str:
 
 
 def median(values) -> float:
-    values = [v for v in values if v is not None]
+    """Median of the values measured (None or NaN: not measured in that run, e.g. a clip the rig never played)."""
+    values = [v for v in values if v is not None and v == v]
     return statistics.median(values) if values else float("nan")
 
 
@@ -56,20 +57,26 @@ def _clip(session: dict, label: str) -> dict | None:
     return next((c for c in session["clips"] if c["label"] == label), None)
 
 
+def _ms(later, earlier, less: float = 0.0) -> float | None:
+    return None if later is None or earlier is None else (later - earlier - less) * 1000
+
+
 def press_figures(session: dict) -> dict:
     """Milliseconds from presses to the first sample handed to PortAudio (the project's own timestamps)."""
     press = session["gestures"][0]
     clips = session["clips"]
     events = session["events"]
     speaking = next(e for e in events if e["phase"] == "speaking" and e["at"] >= press)
-    out = {"press_first_sound_ms": (clips[0]["first_sample_at"] - press) * 1000,
-           "press_to_speaking_event_ms": (speaking["at"] - press) * 1000,
-           "speaking_event_to_play_ms": (clips[0]["play_at"] - speaking["at"]) * 1000,
-           "play_to_first_sample_ms": (clips[0]["first_sample_at"] - clips[0]["play_at"]) * 1000}
+    out = {"press_first_sound_ms": _ms(clips[0]["first_sample_at"], press),
+           "press_to_speaking_event_ms": _ms(speaking["at"], press),
+           "speaking_event_to_play_ms": _ms(clips[0]["play_at"], speaking["at"]),
+           "play_to_first_sample_ms": _ms(clips[0]["first_sample_at"], clips[0]["play_at"])}
     question = _clip(session, "question 1 #1")
     before = [c for c in clips if c["play_at"] < question["play_at"]]
-    out["press_question_ms"] = (question["first_sample_at"] - press - sum(c["duration_s"] for c in before)) * 1000
-    out["question_play_to_sample_ms"] = (question["first_sample_at"] - question["play_at"]) * 1000
+    complete = all(c["done_at"] for c in before)  # a clip cut short by the speaker's deadline spoils the subtraction
+    out["press_question_ms"] = _ms(question["first_sample_at"] if complete else None, press,
+                                   sum(c["duration_s"] for c in before))
+    out["question_play_to_sample_ms"] = _ms(question["first_sample_at"], question["play_at"])
     after, to_saving, saving_to_play, tone_play = [], [], [], []
     for gesture, job in zip(session["gestures"][1:], session["jobs"]):
         following = next((c for c in clips if c["play_at"] > gesture), None)
