@@ -16,7 +16,7 @@ class SimulatedMicrophone:
         self._pending = np.empty(0, dtype=np.int16)
         self._drained = threading.Event()
         self._drained.set()
-        self._running = threading.Event()
+        self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
 
     def speak(self, samples: np.ndarray) -> None:
@@ -27,13 +27,13 @@ class SimulatedMicrophone:
         self._drained.wait()
 
     def start(self, on_chunk, on_error) -> None:
-        self._running.set()
+        self._stopped.clear()
         self._thread = threading.Thread(target=self._deliver, args=(on_chunk,), name="simulated-mic", daemon=True)
         self._thread.start()
 
     def _deliver(self, on_chunk) -> None:
         next_at = time.monotonic()
-        while self._running.is_set():
+        while not self._stopped.is_set():
             with self._lock:
                 chunk, self._pending = self._pending[:self.chunk], self._pending[self.chunk:]
                 if not len(self._pending):
@@ -42,9 +42,9 @@ class SimulatedMicrophone:
                 chunk = np.concatenate([chunk, np.zeros(self.chunk - len(chunk), dtype=np.int16)])
             on_chunk(chunk)
             next_at += self.chunk_s
-            time.sleep(max(0.0, next_at - time.monotonic()))
+            self._stopped.wait(max(0.0, next_at - time.monotonic()))
 
     def stop(self) -> None:
-        self._running.clear()
+        self._stopped.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()

@@ -24,26 +24,30 @@ class PromptCache:
         self.voice = voice
         self.rate = rate
         self._lock = threading.Lock()
-        self._clips: dict[str, Clip] = {}
+        self._clips: dict[tuple[str, int | None], Clip] = {}
 
     def path_for(self, text: str) -> Path:
         key = "\0".join([text, self.voice or "", str(self.rate or "")])
         return self.cache_dir / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".wav")
 
-    def render_all(self, texts: Iterable[str]) -> None:
-        """Make sure every text has a cached WAV, rendering the missing ones in one batch."""
+    def render_all(self, texts: Iterable[str], rate: int | None = None) -> None:
+        """Render every missing text in one batch, then hold each in memory (at `rate`, if given)."""
+        texts = list(dict.fromkeys(texts))
         with self._lock:
-            self._render([text for text in dict.fromkeys(texts) if not self.path_for(text).exists()])
+            self._render([text for text in texts if not self.path_for(text).exists()])
+        for text in texts:
+            self.clip(text, rate)
 
-    def clip(self, text: str) -> Clip:
-        """The spoken clip for `text`, rendering it now only if it was never rendered."""
+    def clip(self, text: str, rate: int | None = None) -> Clip:
+        """The spoken clip for `text` (resampled to `rate` if given), rendering it only if it never was."""
         with self._lock:
-            if text not in self._clips:
+            if (text, rate) not in self._clips:
                 path = self.path_for(text)
                 if not path.exists():
                     self._render([text])
-                self._clips[text] = read_wav(path)
-            return self._clips[text]
+                clip = read_wav(path)
+                self._clips[(text, rate)] = clip.at_rate(rate) if rate else clip
+            return self._clips[(text, rate)]
 
     def _render(self, texts: list[str]) -> None:
         if not texts:

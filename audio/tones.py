@@ -1,4 +1,6 @@
 """The device's soft signal sounds, generated rather than shipped: chime, listening, saved."""
+from functools import cache
+
 import numpy as np
 
 from audio.clips import Clip
@@ -19,16 +21,19 @@ def _notes(rate: int, notes: list[tuple[float, float]], volume: float = 0.25) ->
     return Clip((np.concatenate(parts) * volume).astype(np.float32), rate)
 
 
+@cache
 def chime(rate: int) -> Clip:
     """Session start: two rising notes."""
     return _notes(rate, [(659.3, 0.18), (987.8, 0.35)])
 
 
+@cache
 def listening_tone(rate: int) -> Clip:
     """Your turn to speak: one soft high note."""
     return _notes(rate, [(880.0, 0.15)], volume=0.18)
 
 
+@cache
 def saved_tone(rate: int) -> Clip:
     """Your answer is kept: two falling notes."""
     return _notes(rate, [(783.99, 0.1), (523.25, 0.2)], volume=0.18)

@@ -29,7 +29,7 @@ class Player:
         self.tokens = itertools.count()
 
     def say(self, text: str) -> Gesture | None:
-        return self.play(self.prompts.clip(text))
+        return self.play(self.prompts.clip(text, self.speaker.rate))
 
     def play(self, clip: Clip) -> Gesture | None:
         """Play a clip to its end, or until a gesture interrupts it (the gesture is returned)."""
