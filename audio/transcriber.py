@@ -40,6 +40,10 @@ class Transcriber:
     def end(self, handle: object, on_transcript: OnTranscript) -> None:
         self._jobs.put(("end", handle, on_transcript))
 
+    def later(self, work: Callable[[], None]) -> None:
+        """Run `work` on the worker after everything queued so far (e.g. transcribing what recovery found)."""
+        self._jobs.put(("call", None, work))
+
     def drain(self) -> None:
         """Wait until every answer handed over so far is transcribed."""
         self._jobs.join()
@@ -64,6 +68,8 @@ class Transcriber:
                     recognizers[handle].feed(arg)
                 elif kind == "end":
                     arg(self._finish(recognizers.pop(handle, None)))
+                elif kind == "call":
+                    arg()
             except Exception:
                 log.exception("recognition failed for one answer; its audio is kept")
                 if kind == "feed":

@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +60,8 @@ class RecoveryReport:
     set_aside: list[str] = field(default_factory=list)
     """Unreadable session folders moved to damaged/."""
     problems: list[str] = field(default_factory=list)
+    sessions: list[str] = field(default_factory=list)
+    """Every session folder looked at."""
 
     @property
     def changed(self) -> bool:
@@ -67,19 +69,21 @@ class RecoveryReport:
                     self.removed, self.set_aside))
 
     def summary(self) -> str:
-        parts = [f"{len(v)} {k.replace('_', ' ')}" for k, v in vars(self).items() if v and k != "problems"]
+        parts = [f"{len(v)} {k.replace('_', ' ')}" for k, v in vars(self).items() if v and k not in ("problems", "sessions")]
         if self.problems:
             parts.append(f"{len(self.problems)} problem(s)")
         return "recovery: " + (", ".join(parts) if parts else "nothing to do")
 
 
 def recover(data_dir: Path, model=None, *, new_recognizer: NewRecognizer | None = None,
-            compress: bool = False) -> RecoveryReport:
-    """Repair every session under `data_dir`; return what was done.
+            compress: bool = False, only: Collection[str] | None = None) -> RecoveryReport:
+    """Repair every session under `data_dir` (or only the folders named in `only`); return what was done.
 
     `model` is a ModelLoader (or anything with `.get()` returning a Vosk model), or
     None to leave missing transcripts null for a later pass; `new_recognizer(rate)`
     overrides it (tests). With `compress`, answers still in WAV are compressed.
+    Never run it on a session that is being recorded: run it before the first press,
+    or with `only` naming sessions that existed before.
     """
     data_dir = Path(data_dir)
     report = RecoveryReport()
@@ -91,6 +95,9 @@ def recover(data_dir: Path, model=None, *, new_recognizer: NewRecognizer | None 
     except FileNotFoundError:
         return report
     for folder in folders:
+        if only is not None and folder.name not in only:
+            continue
+        report.sessions.append(folder.name)
         try:
             _SessionRecovery(data_dir, folder, report, new_recognizer, compress).run()
         except Exception as error:  # one bad folder must not stop the others, nor the device
@@ -396,3 +403,25 @@ def _same_length(wav: Path, compressed: Path) -> bool:
     except (sf.SoundFileError, OSError):
         return False
     return abs(a.frames / a.samplerate - b.frames / b.samplerate) <= DURATION_TOLERANCE_S
+
+
+def recover_at_start(data_dir: Path, transcriber=None, model=None, *,
+                     new_recognizer: NewRecognizer | None = None) -> RecoveryReport:
+    """Start-up: repair the notes now (fast, no model), then transcribe what is missing on the recognizer's
+    worker (`transcriber.later`), after the model has loaded, only for the sessions that existed now."""
+    report = recover(data_dir)
+    if transcriber is not None and (model is not None or new_recognizer) and report.sessions:
+        sessions = frozenset(report.sessions)
+        transcriber.later(lambda: recover(data_dir, model, new_recognizer=new_recognizer, only=sessions))
+    return report
+
+
+def recover_command(data_dir: Path, model=None) -> int:
+    """`reflect recover`: repair and transcribe now; prints what was done (never what was said)."""
+    report = recover(data_dir, model)
+    print(report.summary())
+    for line in report.set_aside:
+        print(f"  set aside: {line}")
+    for line in report.problems:
+        print(f"  problem: {line}")
+    return 1 if report.problems else 0

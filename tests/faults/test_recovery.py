@@ -237,3 +237,26 @@ def test_ended_at_is_when_the_session_last_wrote(tmp_path):
     assert datetime.fromisoformat(record["ended_at"]).timestamp() == pytest.approx(old, abs=2)
     assert not part.exists()
 
+
+
+def test_recover_at_start_repairs_now_and_transcribes_later_on_the_worker(tmp_path):
+    from audio.transcriber import Transcriber
+    from device.recovery import recover_at_start
+
+    data = tmp_path / "data"
+    crashed_archive(data, tmp_path)
+    transcriber = Transcriber(FakeRecognizer)
+    try:
+        report = recover_at_start(data, transcriber, new_recognizer=FakeRecognizer)
+        assert report.repaired and leftovers(data) == []
+        newer = begin(data, tmp_path, 30)  # a session started after start-up is not touched by the later pass
+        unfinished(newer, 1, speech(0.5))
+        transcriber.later(lambda: None)
+        transcriber.drain()
+    finally:
+        transcriber.close()
+    assert (newer.folder / "01.wav.part").exists()
+    records = dict((f.name, r) for f, r in session_records(data))
+    assert records[newer.id]["status"] == "in_progress"
+    old = [a for name, r in records.items() if name != newer.id for a in r["answers"] if a["audio"]]
+    assert old and all(a["transcript"] is not None for a in old)
