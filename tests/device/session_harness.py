@@ -64,7 +64,7 @@ class Rig:
 
     def said(self, text: str) -> bool:
         """True if the device spoke `text` (its cached clip went to the speaker)."""
-        clip = self.prompts.clip(text)
+        clip = self.prompts.clip(text, self.speaker.rate)
         return any(played is clip for played in self.speaker.played)
 
     def close(self):

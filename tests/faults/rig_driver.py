@@ -104,9 +104,9 @@ class CountingMicrophone:
 
 
 class ReportingPrompts(PromptCache):
-    def clip(self, text: str):
+    def clip(self, text: str, rate: int | None = None):
         emit(kind="say", text=text)
-        return super().clip(text)
+        return super().clip(text, rate)
 
 
 def main(settings: dict) -> int:
