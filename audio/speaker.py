@@ -76,6 +76,8 @@ class SoundDeviceSpeaker:
         return self._stream.active
 
     def close(self) -> None:
+        """Let what was handed to the device finish playing, then close the stream."""
+        self._stream.stop()
         self.stop()
         self._stream.close()
 

@@ -8,13 +8,15 @@ from audio.answer_capture import CaptureSettings
 from audio.endpointing import EndpointSettings
 from audio.microphone import SoundDeviceMicrophone
 from audio.recognizer import ModelLoader, check_model
-from audio.speaker import SilentSpeaker, SoundDeviceSpeaker
+from audio.speaker import SoundDeviceSpeaker
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
 from content.packs import Pack, find_pack
 from content.phrases import PHRASES
 from device.config import Config
+from device.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from device.parts import SessionParts
+from device.recovery import recover_at_start
 from device.session import SessionSettings
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,7 @@ def session_settings(config: Config) -> SessionSettings:
         capture=CaptureSettings(),
         speech_threshold_dbfs=config.audio.speech_threshold_dbfs,
         min_free_bytes=config.storage.min_free_mb * 1_000_000,
+        audio_format=config.storage.audio_format,
     )
 
 
@@ -51,13 +54,9 @@ def _render_quietly(cache: PromptCache, texts, rate: int) -> None:
         log.error("could not render the prompts ahead of time: %s", error)
 
 
-def open_speaker(config: Config):
-    """The configured speaker, or a silent stand-in when there is none (sessions still record)."""
-    try:
-        return SoundDeviceSpeaker(config.audio.output_device, config.audio.output_rate)
-    except Exception as error:
-        log.error("no speaker, continuing silently: %s", error)
-        return SilentSpeaker()
+def open_speaker(config: Config) -> RecoveringSpeaker:
+    """The configured speaker, reopened when it comes back; silent (sessions still record) while there is none."""
+    return RecoveringSpeaker(lambda: SoundDeviceSpeaker(config.audio.output_device, config.audio.output_rate))
 
 
 def microphone_opener(config: Config):
@@ -80,16 +79,18 @@ class Device:
 
 
 def build_device(config: Config, speaker=None, open_microphone=None) -> Device:
-    """Check the model and pack, then start loading the model and rendering prompts in the background."""
+    """Check the model and pack, repair what a crash left, then load the model and render prompts in the background."""
     check_model(config.model_path)
     pack = load_pack(config)
     model = ModelLoader(config.model_path)
     speaker = speaker or open_speaker(config)
     parts = SessionParts(
         speaker=speaker,
-        open_microphone=open_microphone or microphone_opener(config),
+        open_microphone=open_microphone or MicrophoneWatch(microphone_opener(config),
+                                                           before_rescan=getattr(speaker, "release", lambda: None)),
         prompts=prompt_cache(config, pack, speaker.rate),
         transcriber=Transcriber.for_model(model),
         inbox=queue.Queue(),
     )
+    recover_at_start(config.data_dir, parts.transcriber, model)
     return Device(pack, parts, session_settings(config), model)

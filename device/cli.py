@@ -89,6 +89,14 @@ def cmd_doctor(args, config) -> int:
     return doctor.main(config)
 
 
+def cmd_recover(args, config) -> int:
+    from audio.recognizer import ModelLoader, missing_model_part
+    from device.recovery import recover_command
+
+    model = None if missing_model_part(config.model_path) else ModelLoader(config.model_path)
+    return recover_command(config.data_dir, model)
+
+
 def cmd_play(args, config) -> int:
     from device.runner import play_notes
 
@@ -131,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("config", parents=[common, with_model], help="print the effective settings").set_defaults(func=cmd_config)
     sub.add_parser("devices", parents=[common], help="list audio devices").set_defaults(func=cmd_devices)
     sub.add_parser("doctor", parents=[common, with_model], help="check every part and say how to fix it").set_defaults(func=cmd_doctor)
+    sub.add_parser("recover", parents=[common, with_model],
+                   help="repair notes a crash left unfinished and transcribe what is missing").set_defaults(func=cmd_recover)
     play = sub.add_parser("play", parents=[common, with_model], help="play a session's answers (or one)")
     play.add_argument("session", help="folder name, unique prefix, or 'latest'")
     play.add_argument("answer", nargs="?", type=int, help="only this answer number")
@@ -143,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file-size limit must be an EFBIG error the session handles
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -12,9 +12,9 @@ SYSTEM_CONFIG = Path("/etc/reflect/config.toml")
 ENV_PREFIX = "REFLECT_"
 
 
-def setting(default, doc: str, low: float | None = None, high: float | None = None):
-    """A config field with its one-line description and allowed range."""
-    return field(default=default, metadata={"doc": doc, "low": low, "high": high})
+def setting(default, doc: str, low: float | None = None, high: float | None = None, choices: tuple = ()):
+    """A config field with its one-line description and allowed range or values."""
+    return field(default=default, metadata={"doc": doc, "low": low, "high": high, "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class StorageSettings:
     data_dir: str = setting("", "Where notes are kept; empty = $XDG_DATA_HOME/reflect (~/.local/share/reflect).")
     cache_dir: str = setting("", "Where rendered prompts are cached; empty = $XDG_CACHE_HOME/reflect.")
     min_free_mb: int = setting(200, "A session does not start with less free space than this (MB).", 0, 1_000_000)
+    audio_format: str = setting("opus", "How finished answers are kept: opus (about 0.2 MB a minute), flac (every "
+                                "sample, about 10x larger) or wav (as recorded).", choices=("opus", "flac", "wav"))
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ def _coerce(value: Any, kind: type, where: str, meta: dict) -> Any:
         value = float(value)
     if type(value) is not kind:
         raise ConfigInvalid(f"{where}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
+    if meta["choices"] and value not in meta["choices"]:
+        raise ConfigInvalid(f"{where}: {value!r} is not one of {', '.join(meta['choices'])}")
     low, high = meta["low"], meta["high"]
     if (low is not None and value < low) or (high is not None and value > high):
         raise ConfigInvalid(f"{where}: {value!r} is out of range ({low} to {high})")

@@ -35,8 +35,9 @@ class SessionSettings:
     """No audio callbacks for this long means the microphone is gone."""
     min_free_bytes: int = 200_000_000
     """A session does not start with less free space than this in the data dir."""
-    compress_answers: bool = True
-    """Compress each finished answer (Opus) on the recognizer's thread, after its transcript."""
+    audio_format: str = "opus"
+    """How a finished answer is kept: "opus" or "flac" (compressed on the recognizer's thread, after its
+    transcript) or "wav" (as recorded)."""
 
 
 class Session:
@@ -254,10 +255,11 @@ class _AnswerInProgress:
             notes.set_transcript(self.index, transcript)
         except Exception as error:
             log.error("could not save the transcript of answer %d: %s", self.index, getattr(error, "strerror", None) or type(error).__name__)
-        if not self.session.settings.compress_answers:
+        codec = self.session.settings.audio_format
+        if codec == "wav":
             return
         try:
-            compressed = compress_answer(self.capture.saved_path)
+            compressed = compress_answer(self.capture.saved_path, codec)
         except Exception as error:
             log.error("answer %d stays uncompressed: %s", self.index, getattr(error, "strerror", None) or error)
             return

@@ -6,6 +6,7 @@ PACKAGES=(
   espeak-ng libespeak-ng1        # speech synthesis (pyttsx3 drives libespeak-ng)
   libportaudio2 libsndfile1      # audio I/O (sounddevice) and Opus/FLAC files (soundfile)
   pulseaudio pulseaudio-utils libasound2-plugins  # the test audio rig (null sinks)
+  alsa-utils                     # aplay: the benchmarks' reference player
   python3-venv make              # the virtual environment and the two commands
   chromium chromium-driver       # the HTML export is tested in a real browser
   systemd util-linux             # systemd-analyze (unit checks), unshare (offline test)

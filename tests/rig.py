@@ -2,6 +2,7 @@
 import os
 import subprocess
 import tempfile
+import time
 import wave
 from pathlib import Path
 
@@ -77,21 +78,32 @@ def locate(source: np.ndarray, source_rate: int, recording: np.ndarray, rate: in
     return lag / rate, float(np.dot(a, segment) / (np.linalg.norm(a) * np.linalg.norm(segment) + 1e-9))
 
 
+RIG_LATENCY_S = 0.5
+
+
 class SpeakerRecording:
     """Records what the device plays into the rig's `speaker` sink (its monitor), as int16 mono."""
 
     RATE = 44100
 
     def __enter__(self):
+        # A null sink only runs while something plays into it: keep it running with zeros.
+        self.keep_awake = subprocess.Popen(["pacat", "--playback", "--device=speaker", "--raw", "/dev/zero"])
         self.file = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             ["parec", "--device=speaker.monitor", "--raw", "--format=s16le", f"--rate={self.RATE}", "--channels=1"],
             stdout=self.file)
+        deadline = time.monotonic() + 5
+        while os.fstat(self.file.fileno()).st_size == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)  # until the recording is really running
         return self
 
     def __exit__(self, *exc):
+        time.sleep(RIG_LATENCY_S)  # what was played is still on its way through the audio server
         self.process.terminate()
         self.process.wait()
+        self.keep_awake.terminate()
+        self.keep_awake.wait()
         self.file.seek(0)
         self.samples = np.frombuffer(self.file.read(), dtype="<i2")
         self.file.close()

@@ -32,7 +32,8 @@ def network_interfaces() -> list[str]:
 def main(work: Path) -> dict:
     wavs = [espeak_wav(text, work / f"answer{n}.wav") if text else None for n, text in enumerate(ANSWERS, 1)]
     config = load_config(env={}, overrides={
-        "storage": {"data_dir": str(work / "data"), "cache_dir": str(work / "cache")},
+        # FLAC keeps every sample, so a direct decode of the saved file hears exactly what the live one did.
+        "storage": {"data_dir": str(work / "data"), "cache_dir": str(work / "cache"), "audio_format": "flac"},
         "model": {"path": str(korean_model())},
         "listening": {"silence_after_speech_s": 2.5, "no_speech_s": 5.0},
     })

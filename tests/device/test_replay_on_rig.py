@@ -1,5 +1,8 @@
 """Replay with the button on the PulseAudio rig: each question is spoken, then the person's own recording plays."""
+import os
 import queue
+import subprocess
+import sys
 
 import numpy as np
 
@@ -22,7 +25,7 @@ from device.replay import Replay
 from device.service import ServiceLoop
 from device.session import SessionSettings
 from tests.archive_factory import espeak_samples
-from tests.rig import SpeakerRecording, locate, start_rig
+from tests.rig import ROOT, SpeakerRecording, locate, start_rig
 
 RATE = 44100
 ANSWERS = ["I feel safe with her in a way I rarely do.", "", "Warmth still makes me want to look away."]
@@ -85,3 +88,17 @@ def test_an_idle_hold_replays_each_question_then_its_recording(tmp_path):
         a_at, a_match = locate(samples, RATE, heard, recording.RATE)
         assert a_match >= 0.8 and a_at >= last, (index, a_at, a_match)
         last = a_at + len(samples) / RATE - 0.1
+
+
+def test_reflect_play_plays_one_answer_without_its_question(tmp_path):
+    start_rig()
+    pack = find_pack("therapy-relationship")
+    recorded = saved_session(tmp_path / "data", pack)
+    command = [sys.executable, "-m", "device.cli", "play", "latest", "3", "--no-question", "--data-dir", str(tmp_path / "data")]
+    with SpeakerRecording() as recording:
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60,
+                                env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr
+    assert locate(recorded[2], RATE, recording.samples, recording.RATE)[1] >= 0.8
+    question = PromptCache(tmp_path / "cache").clip(pack.questions[2])
+    assert locate((question.samples * 32767).astype(np.int16), question.rate, recording.samples, recording.RATE)[1] < 0.5
