@@ -13,6 +13,8 @@ INSTALL_HINT = "Install it with: reflect model install (offline: reflect model i
 
 @dataclass(frozen=True)
 class Word:
+    """One recognized word and when it was said, in seconds from the start of its answer's audio."""
+
     word: str
     start: float
     end: float

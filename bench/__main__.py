@@ -9,9 +9,6 @@ Figures are medians over the runs; bench/REPORT.md gets the table.
 """
 import argparse
 import json
-import os
-import shutil
-import statistics
 import subprocess
 import sys
 import tempfile

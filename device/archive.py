@@ -13,7 +13,13 @@ import numpy as np
 import soundfile as sf
 
 from audio.compress import decode
-from common.errors import AudioCorrupt, SessionAmbiguous, SessionDamaged, SessionNotFound
+from audio.recognizer import Word
+from common.errors import (
+    AudioCorrupt,
+    SessionAmbiguous,
+    SessionDamaged,
+    SessionNotFound,
+)
 from common.files import atomic_write_text, fsync_dir, private_dir
 from device.search_index import Hit, SearchIndex, SessionSummary
 
@@ -25,16 +31,6 @@ ANSWER_STATUSES = ("answered", "skipped", "interrupted")
 COMPRESSED_SUFFIXES = (".opus", ".flac")
 DURATION_TOLERANCE_S = 0.25
 MAX_CANDIDATES = 8
-
-
-@dataclass(frozen=True)
-class Word:
-    """One recognized word and when it was said, in seconds from the start of its answer's audio."""
-
-    word: str
-    start: float
-    end: float
-    conf: float
 
 
 @dataclass(frozen=True)

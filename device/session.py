@@ -11,20 +11,17 @@ from audio.compress import compress_answer
 from audio.endpointing import AnswerEndpointer, EndpointSettings
 from audio.microphone import Microphone
 from audio.voice_activity import SpeechDetector
-from audio.wavfile import DISK_ERRORS, is_disk_full
+from audio.wavfile import is_disk_full
 from content.packs import Pack
 from content.phrases import PHRASES
 from device.events import Event, Phase
 from device.gestures import Gesture, GestureEvent
 from device.inbox import AudioChunk, MicFailed
-from device.notes import SessionNotes, answer_audio_name
+from device.notes import SessionNotes
 from device.parts import SessionParts
 from device.player import Player
 
 log = logging.getLogger(__name__)
-
-__all__ = ["DISK_ERRORS", "Session", "SessionSettings", "free_bytes"]
-
 
 @dataclass(frozen=True)
 class SessionSettings:
@@ -49,6 +46,7 @@ class Session:
         self.settings = settings
         self.data_dir = data_dir
         self.notes: SessionNotes | None = None
+        self._kept: list[_AnswerInProgress] = []
         self.player = Player(parts.speaker, parts.prompts, parts.inbox, parts.heartbeat)
 
     def run(self) -> SessionNotes | None:
@@ -105,6 +103,8 @@ class Session:
             except OSError as error:  # the files on disk stay as they were; recovery completes them
                 log.error("could not record the end of session %s: %s", self.notes.id, error.strerror)
             log.info("session %s %s", self.notes.id, status)
+            for answer in self._kept:  # once the session is over, so recognition never competes with it
+                self.parts.transcriber.later(answer.compress)
 
     def _failed(self) -> None:
         log.exception("session %s failed; what was said so far is kept", self.notes.id)
@@ -242,6 +242,7 @@ class _AnswerInProgress:
             return ended_by
         name = self.capture.saved_path.name
         log.info("answer %d recorded: %s, %.1f s", self.index, name, duration)
+        self.session._kept.append(self)
         try:
             notes.add_answer(self.index, name, duration, "answered", ended_by)
         finally:  # even if the notes could not be written, the audio gets its transcript
@@ -249,12 +250,15 @@ class _AnswerInProgress:
         return ended_by
 
     def _transcribed(self, transcript) -> None:
-        """On the recognizer's thread: note the transcript, then compress the answer (the WAV stays until that is complete)."""
-        notes = self.session.notes
+        """On the recognizer's thread: note the transcript."""
         try:
-            notes.set_transcript(self.index, transcript)
+            self.session.notes.set_transcript(self.index, transcript)
         except Exception as error:
             log.error("could not save the transcript of answer %d: %s", self.index, getattr(error, "strerror", None) or type(error).__name__)
+
+    def compress(self) -> None:
+        """On the recognizer's thread, after the session: compress the answer (the WAV stays until that is complete)."""
+        notes = self.session.notes
         codec = self.session.settings.audio_format
         if codec == "wav":
             return
