@@ -72,7 +72,7 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
 def locate(source: np.ndarray, source_rate: int, recording: np.ndarray, rate: int) -> tuple[float, float]:
     """Where `source` best appears in a longer `recording`: (offset in seconds, normalized correlation there)."""
     a = resample_poly(source.astype(np.float64), rate, source_rate)
-    b = recording.astype(np.float64)
+    b = np.pad(recording.astype(np.float64), (0, max(0, len(a) - len(recording))))  # at least as long as `a`
     lag = int(np.argmax(correlate(b, a, mode="valid", method="fft")))
     segment = b[lag:lag + len(a)]
     return lag / rate, float(np.dot(a, segment) / (np.linalg.norm(a) * np.linalg.norm(segment) + 1e-9))
