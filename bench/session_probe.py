@@ -95,7 +95,8 @@ def main() -> None:
     import numpy as np
 
     from audio.simulated_microphone import SimulatedMicrophone
-    from device.app import build_device, open_speaker
+    from audio.speaker import SoundDeviceSpeaker
+    from device.app import build_device
     from device.config import load_config
     from device.demo import MockButton
     from device.events import Phase
@@ -122,9 +123,10 @@ def main() -> None:
         step["clips"] += 1
         return f"{step['detail']} #{step['clips']}"
 
-    speaker = open_speaker(config)
-    if not hasattr(speaker, "first_sample_at"):
-        raise SystemExit("no PortAudio speaker: start the rig (bash scripts/audio-rig.sh start)")
+    try:
+        speaker = SoundDeviceSpeaker(config.audio.output_device, config.audio.output_rate)
+    except Exception as error:
+        raise SystemExit(f"no PortAudio speaker ({error}): start the rig (bash scripts/audio-rig.sh start)")
     speaker = TimedSpeaker(speaker, label)
     device = build_device(config, speaker=speaker, open_microphone=lambda: microphone)
     built_at = now()

@@ -41,7 +41,8 @@ def test_three_hundred_sessions_leave_no_growth_in_memory_fds_or_threads(tmp_pat
     pack = tiny_pack(tmp_path / "packs")
     data = ram_disk / "data"
     try:
-        base_fds, base_threads = open_fds(), threading.active_count()
+        # Threads and fds of earlier tests may still be winding down: only growth counts.
+        base_fds, base_threads = open_fds(), set(threading.enumerate())
         base_os_threads = proc_status("Threads")
         started = time.monotonic()
         rss_after_warm_up = 0
@@ -56,7 +57,7 @@ def test_three_hundred_sessions_leave_no_growth_in_memory_fds_or_threads(tmp_pat
         gc.collect()
         rss_end = proc_status("VmRSS")
         elapsed = time.monotonic() - started
-        fds, threads, os_threads = open_fds(), threading.active_count(), proc_status("Threads")
+        fds, threads, os_threads = open_fds(), set(threading.enumerate()), proc_status("Threads")
     finally:
         rig.close()
     folders = sorted((data / "sessions").iterdir())
@@ -67,7 +68,7 @@ def test_three_hundred_sessions_leave_no_growth_in_memory_fds_or_threads(tmp_pat
     growth = rss_end - rss_after_warm_up
     print(f"\nsoak: {SESSIONS} sessions in {elapsed:.0f} s; RSS {rss_after_warm_up / 1024:.1f} MB after {WARM_UP}, "
           f"{rss_end / 1024:.1f} MB after {SESSIONS} (growth {growth / 1024:+.2f} MB); fds {base_fds} -> {fds}; "
-          f"threads {base_threads} -> {threads} (OS threads {base_os_threads} -> {os_threads})")
+          f"threads {len(base_threads)} -> {len(threads)} (OS threads {base_os_threads} -> {os_threads})")
     assert growth < MAX_GROWTH_KB
-    assert fds == base_fds
-    assert threads == base_threads and os_threads == base_os_threads
+    assert fds <= base_fds
+    assert [t.name for t in threads - base_threads] == [] and os_threads <= base_os_threads
