@@ -59,3 +59,7 @@ class AudioCorrupt(ReflectError, ValueError):
 
 class ExportRefused(ReflectError, ValueError):
     """An export was asked for in a place or format that would lose or mix up notes."""
+
+
+class GpioUnavailable(ReflectError, RuntimeError):
+    """The GPIO button could not be set up (no pin factory, pin busy)."""

@@ -1,11 +1,10 @@
 """Running the real device: the service forever, one session now, or replay from the command line."""
 import logging
 import queue
-import threading
 import time
 
-from common.errors import ReflectError
 from audio.synthesis import PromptCache
+from common.errors import GpioUnavailable
 from device.app import Device, build_device, load_pack, open_speaker
 from device.archive import Archive
 from device.button import KEYBOARD_HELP, ButtonGestures, KeyboardGestures
@@ -20,11 +19,7 @@ from device.watchdog import Watchdog, notify_ready, notify_status, notify_stoppi
 log = logging.getLogger(__name__)
 
 
-class GpioUnavailable(ReflectError, RuntimeError):
-    """The GPIO button could not be set up."""
-
-
-def _listeners(config: Config, device: Device):
+def _listeners(config: Config):
     """Logs every event (never what was said) and drives the status LED when one is configured."""
     led = None
     if config.button.led_pin:
@@ -55,7 +50,7 @@ def _gestures(config: Config, device: Device, keyboard: bool, on_eof):
 def run_forever(config: Config, keyboard: bool = False) -> int:
     """`reflect run`: the service. Ready for a press within a second; the model loads meanwhile."""
     device = build_device(config)
-    on_event, led = _listeners(config, device)
+    on_event, led = _listeners(config)
     watchdog = Watchdog()
     parts = device.parts
     parts.on_event, parts.heartbeat = on_event, watchdog.alive
@@ -78,15 +73,16 @@ def run_forever(config: Config, keyboard: bool = False) -> int:
 def run_one_session(config: Config, keyboard: bool = False) -> int:
     """`reflect session`: one session now, then wait for its transcripts."""
     device = build_device(config)
-    device.parts.on_event = _listeners(config, device)[0]
-    done = threading.Event()
-    button = _gestures(config, device, keyboard, done.set)
+    device.parts.on_event, led = _listeners(config)
+    button = _gestures(config, device, keyboard, on_eof=lambda: None)
     try:
         notes = ServiceLoop(device, config.data_dir, replay=lambda: None).handle(
             GestureEvent(Gesture.PRESS, time.monotonic()))
         device.parts.transcriber.drain()
     finally:
         button.close()
+        if led is not None:
+            led.close()
         device.close()
     if notes is not None:
         print(f"Saved in {notes.folder}")
