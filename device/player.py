@@ -4,6 +4,7 @@ import logging
 import queue
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from audio.clips import Clip
 from device.gestures import Gesture, GestureEvent
@@ -15,6 +16,14 @@ log = logging.getLogger(__name__)
 
 SPEAKER_GRACE_S = 2.0
 """How long past a clip's length to wait for the speaker before deciding it is gone."""
+
+
+@dataclass(frozen=True)
+class Playing:
+    """A clip handed to the speaker: its token and when to stop waiting for it."""
+
+    token: int
+    deadline: float
 
 
 class Player:
@@ -33,16 +42,23 @@ class Player:
 
     def play(self, clip: Clip) -> Gesture | None:
         """Play a clip to its end, or until a gesture interrupts it (the gesture is returned)."""
+        return self.wait(self.start(clip))
+
+    def start(self, clip: Clip) -> Playing:
+        """Start a clip and return at once; `wait` for it later."""
         token = next(self.tokens)
         self.speaker.play(clip, lambda: self.inbox.put(PlaybackDone(token)))
-        deadline = time.monotonic() + clip.duration_s + SPEAKER_GRACE_S
+        return Playing(token, time.monotonic() + clip.duration_s + SPEAKER_GRACE_S)
+
+    def wait(self, playing: Playing) -> Gesture | None:
+        """Wait for a started clip to end, or for a gesture that interrupts it (returned)."""
         while True:
-            item = self.next_item(deadline)
+            item = self.next_item(playing.deadline)
             if item is None:
                 log.warning("the speaker did not finish a clip in time; carrying on without it")
                 self.speaker.stop()
                 return None
-            if isinstance(item, PlaybackDone) and item.token == token:
+            if isinstance(item, PlaybackDone) and item.token == playing.token:
                 return None
             if isinstance(item, GestureEvent):
                 self.speaker.stop()

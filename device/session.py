@@ -19,7 +19,7 @@ from device.gestures import Gesture, GestureEvent
 from device.inbox import AudioChunk, MicFailed
 from device.notes import SessionNotes
 from device.parts import SessionParts
-from device.player import Player
+from device.player import Player, Playing
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,11 @@ class Session:
 
     def run(self) -> SessionNotes | None:
         """The whole session; returns its notes (None if it could not start). Ends ready for a press."""
+        chime = self.player.start(tones.chime(self.parts.speaker.rate))  # heard at once: the press was taken
         try:
             microphone = self._preflight()
             if microphone is not None:
-                self._record(microphone)
+                self._record(microphone, chime)
         finally:
             self._emit(Phase.READY, f"session {self.notes.id} saved" if self.notes else "waiting for a press")
         return self.notes
@@ -74,7 +75,7 @@ class Session:
             self.player.say(PHRASES.no_microphone)
             return None
 
-    def _record(self, microphone: Microphone) -> None:
+    def _record(self, microphone: Microphone, chime: Playing) -> None:
         try:
             self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate)
         except OSError as error:
@@ -87,7 +88,7 @@ class Session:
         log.info("session %s started", self.notes.id)
         status = "ended_early"
         try:
-            status = self._walk(microphone)
+            status = self._walk(microphone, chime)
         except OSError as error:
             if not is_disk_full(error):
                 self._failed()
@@ -111,10 +112,10 @@ class Session:
         self._emit(Phase.ERROR, "session failed")
         self.player.say(PHRASES.something_went_wrong)
 
-    def _walk(self, microphone: Microphone) -> str:
+    def _walk(self, microphone: Microphone, chime: Playing) -> str:
         rate = self.parts.speaker.rate
         self._emit(Phase.SPEAKING, "greeting")
-        if self.player.play(tones.chime(rate)) is Gesture.HOLD or self.player.say(self.pack.greeting) is Gesture.HOLD:
+        if self.player.wait(chime) is Gesture.HOLD or self.player.say(self.pack.greeting) is Gesture.HOLD:
             return self._end_early()
         for index, question in enumerate(self.pack.questions, start=1):
             self._emit(Phase.SPEAKING, f"question {index}", index)
