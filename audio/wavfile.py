@@ -52,12 +52,13 @@ def seal_part(part_path: Path, final_path: Path, fallback_rate: int) -> int | No
     try:
         header = os.pread(fd, HEADER_BYTES, 0)
         rate = header_rate(header) or fallback_rate
-        size = os.fstat(fd).st_size
-        data_bytes = max(0, size - HEADER_BYTES) // 2 * 2
+        written = os.fstat(fd)
+        data_bytes = max(0, written.st_size - HEADER_BYTES) // 2 * 2
         if data_bytes:
             os.ftruncate(fd, HEADER_BYTES + data_bytes)
             os.pwrite(fd, wav_header(rate, data_bytes), 0)
             os.fchmod(fd, FILE_MODE)
+            os.utime(fd, ns=(written.st_atime_ns, written.st_mtime_ns))  # still when the person last spoke
             os.fsync(fd)
     finally:
         os.close(fd)
