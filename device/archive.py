@@ -207,6 +207,21 @@ def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
     return getattr(exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in str(exc)
 
 
+def set_aside(folder: Path, damaged_dir: Path, reason: str) -> Path:
+    """Move a damaged session folder into `damaged_dir` (never deleting it), log why, return where it went."""
+    private_dir(damaged_dir)
+    target = damaged_dir / folder.name
+    n = 1
+    while target.exists():
+        n += 1
+        target = damaged_dir / f"{folder.name}.{n}"
+    os.rename(folder, target)
+    fsync_dir(folder.parent)
+    fsync_dir(damaged_dir)
+    log.warning("session %s is damaged (%s); moved to %s", folder.name, reason, target)
+    return target
+
+
 class Archive:
     """All sessions under one data dir; files are the truth, the SQLite index a cache kept in step."""
 
@@ -362,15 +377,4 @@ class Archive:
         return session, [p for p in (audio_problem(session, a) for a in session.answers) if p]
 
     def _set_aside(self, folder: Path, reason: str) -> Path:
-        """Move a damaged session folder into damaged/ (never deleting it) and log why."""
-        private_dir(self.damaged_dir)
-        target = self.damaged_dir / folder.name
-        n = 1
-        while target.exists():
-            n += 1
-            target = self.damaged_dir / f"{folder.name}.{n}"
-        os.rename(folder, target)
-        fsync_dir(folder.parent)
-        fsync_dir(self.damaged_dir)
-        log.warning("session %s is damaged (%s); moved to %s", folder.name, reason, target)
-        return target
+        return set_aside(folder, self.damaged_dir, reason)

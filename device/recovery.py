@@ -17,7 +17,6 @@ on recovered notes changes nothing.
 """
 import json
 import logging
-import os
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -29,7 +28,8 @@ import soundfile as sf
 from audio.compress import compress_answer, decode
 from audio.recognizer import AnswerRecognizer
 from audio.wavfile import PART_SUFFIX, seal_part
-from common.files import atomic_write_text, fsync_dir, private_dir
+from common.files import atomic_write_text, fsync_dir
+from device.archive import set_aside
 from device.notes import FORMAT_VERSION, RESERVE_NAME, SESSIONS, transcript_markdown
 
 log = logging.getLogger(__name__)
@@ -193,16 +193,7 @@ class _SessionRecovery:
             self._set_aside("session.json is missing")
 
     def _set_aside(self, reason: str) -> None:
-        damaged = private_dir(self.data_dir / "damaged")
-        target = damaged / self.folder.name
-        n = 1
-        while target.exists():
-            n += 1
-            target = damaged / f"{self.folder.name}.{n}"
-        os.rename(self.folder, target)
-        fsync_dir(self.folder.parent)
-        fsync_dir(damaged)
-        log.warning("session %s is damaged (%s); moved to %s", self.folder.name, reason, target)
+        target = set_aside(self.folder, self.data_dir / "damaged", reason)
         self.report.set_aside.append(self._rel(target))
 
     def _save(self) -> None:
