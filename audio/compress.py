@@ -21,9 +21,6 @@ def opus_available() -> bool:
     return "OPUS" in sf.available_subtypes("OGG")
 
 
-CODECS = ("opus", "flac")
-
-
 def compress_answer(wav_path: Path, codec: str = "opus") -> Path:
     """Encode `wav_path` beside itself, make the new file durable, then remove the WAV; return the new path.
 

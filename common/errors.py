@@ -29,16 +29,8 @@ class AudioDeviceMissing(ReflectError, LookupError):
     """No audio device matches the configured name, or there is none at all."""
 
 
-class MicrophoneLost(ReflectError, OSError):
-    """The microphone stopped delivering audio in the middle of an answer."""
-
-
 class SynthesisFailed(ReflectError, RuntimeError):
     """Speech synthesis produced no audio for a prompt."""
-
-
-class DiskFull(ReflectError, OSError):
-    """There is not enough free space to keep recording safely."""
 
 
 class SessionNotFound(ReflectError, LookupError):
