@@ -8,34 +8,26 @@ from audio.recognizer import Transcript, Word
 
 
 class FakeSpeaker:
-    """Records what it is asked to play; finishes each clip at once unless `hold_playback` is set."""
+    """Records what it is asked to play and finishes each clip at once."""
 
-    def __init__(self, rate: int = 16000, hold_playback: bool = False):
+    def __init__(self, rate: int = 16000):
         self.rate = rate
-        self.hold_playback = hold_playback
         self.played: list[Clip] = []
-        self.stops = 0
-        self._pending: Callable[[], None] | None = None
 
     def play(self, clip: Clip, on_done: Callable[[], None]) -> None:
         self.played.append(clip)
-        if self.hold_playback:
-            self._pending = on_done
-        else:
-            on_done()
+        on_done()
 
-    def finish(self) -> None:
-        """Let a held clip end now."""
-        done, self._pending = self._pending, None
-        if done:
-            done()
+    play_next = play
+
+    def skip(self) -> None:
+        """Nothing is ever still playing."""
 
     def stop(self) -> None:
-        self.stops += 1
-        self._pending = None
+        """Nothing is ever still playing."""
 
     def close(self) -> None:
-        self.stop()
+        """Nothing to release."""
 
 
 class ScriptedMicrophone:

@@ -2,7 +2,9 @@
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -17,12 +19,31 @@ class Speaker(Protocol):
     rate: int
 
     def play(self, clip: Clip, on_done: Callable[[], None]) -> None:
-        """Start playing `clip` at once (replacing any clip playing); `on_done` when it has all gone out."""
+        """Start playing `clip` at once (dropping any clip playing or queued); `on_done` when it has all gone out."""
+
+    def play_next(self, clip: Clip, on_done: Callable[[], None]) -> None:
+        """Play `clip` the moment the current clip ends, with no gap (at once if none is playing)."""
+
+    def skip(self) -> None:
+        """End the current clip now, as if it had played out (its `on_done` is called), and go on to the next."""
 
     def stop(self) -> None:
-        """Silence the current clip; its `on_done` is not called."""
+        """Silence the current clip and drop the queued ones; their `on_done` are not called."""
 
     def close(self) -> None: ...
+
+
+@dataclass(eq=False)
+class Sounding:
+    """A clip handed to the speaker, and when its first sample went out."""
+
+    samples: np.ndarray
+    on_done: Callable[[], None]
+    first_sample_at: float | None = None
+    """time.monotonic() of the PortAudio callback that took its first sample."""
+    first_frame: int | None = None
+    """Where its first sample is in the stream (frames since the stream opened): the silence between two
+    clips is the difference, less the first clip's length."""
 
 
 class SoundDeviceSpeaker:
@@ -34,41 +55,59 @@ class SoundDeviceSpeaker:
         index = find_device(device, "output")
         self.rate = rate or default_rate(index)
         self._lock = threading.Lock()
-        self._samples: np.ndarray | None = None
+        self._queue: deque[Sounding] = deque()  # the first one is playing
         self._position = 0
-        self._on_done: Callable[[], None] | None = None
-        self.first_sample_at: float | None = None
-        """time.monotonic() when the current clip's first sample was handed to the device."""
+        self._frames_out = 0
         self._stream = sd.OutputStream(device=index, samplerate=self.rate, channels=1, dtype="float32",
                                        latency="low", callback=self._fill)
         self._stream.start()
 
-    def play(self, clip: Clip, on_done: Callable[[], None]) -> None:
-        samples = clip.at_rate(self.rate).samples
+    def play(self, clip: Clip, on_done: Callable[[], None]) -> Sounding:
+        sounding = Sounding(clip.at_rate(self.rate).samples, on_done)
         with self._lock:
-            self._samples, self._position, self._on_done = samples, 0, on_done
-            self.first_sample_at = None
+            self._queue.clear()
+            self._queue.append(sounding)
+            self._position = 0
+        return sounding
+
+    def play_next(self, clip: Clip, on_done: Callable[[], None]) -> Sounding:
+        sounding = Sounding(clip.at_rate(self.rate).samples, on_done)
+        with self._lock:
+            self._queue.append(sounding)
+        return sounding
+
+    def skip(self) -> None:
+        with self._lock:
+            if not self._queue:
+                return
+            skipped = self._queue.popleft()
+            self._position = 0
+        skipped.on_done()
 
     def stop(self) -> None:
         with self._lock:
-            self._samples, self._on_done = None, None
+            self._queue.clear()
 
     def _fill(self, outdata, frames, time_info, status) -> None:
-        done = None
+        finished = []
+        called_at = time.monotonic()
+        filled = 0
         with self._lock:
-            if self._samples is None:
-                outdata.fill(0)
-                return
-            if self._position == 0:
-                self.first_sample_at = time.monotonic()
-            chunk = self._samples[self._position:self._position + frames]
-            outdata[:len(chunk), 0] = chunk
-            outdata[len(chunk):] = 0
-            self._position += len(chunk)
-            if self._position >= len(self._samples):
-                done, self._samples, self._on_done = self._on_done, None, None
-        if done:
-            done()
+            while filled < frames and self._queue:
+                sounding = self._queue[0]
+                if self._position == 0:
+                    sounding.first_sample_at, sounding.first_frame = called_at, self._frames_out + filled
+                chunk = sounding.samples[self._position:self._position + frames - filled]
+                outdata[filled:filled + len(chunk), 0] = chunk
+                filled += len(chunk)
+                self._position += len(chunk)
+                if self._position >= len(sounding.samples):
+                    finished.append(self._queue.popleft())
+                    self._position = 0
+            self._frames_out += frames
+        outdata[filled:] = 0
+        for sounding in finished:
+            sounding.on_done()
 
     @property
     def active(self) -> bool:
@@ -87,17 +126,54 @@ class SilentSpeaker:
 
     def __init__(self, rate: int = 22050):
         self.rate = rate
+        self._lock = threading.Lock()
+        self._queue: deque[tuple[float, Callable[[], None]]] = deque()  # (seconds, on_done); the first is playing
         self._timer: threading.Timer | None = None
 
     def play(self, clip: Clip, on_done: Callable[[], None]) -> None:
-        self.stop()
-        self._timer = threading.Timer(clip.duration_s, on_done)
-        self._timer.daemon = True
-        self._timer.start()
+        with self._lock:
+            self._drop_all()
+            self._queue.append((clip.duration_s, on_done))
+            self._start_first()
+
+    def play_next(self, clip: Clip, on_done: Callable[[], None]) -> None:
+        with self._lock:
+            self._queue.append((clip.duration_s, on_done))
+            if len(self._queue) == 1:
+                self._start_first()
+
+    def skip(self) -> None:
+        with self._lock:
+            if not self._queue:
+                return
+            self._timer.cancel()
+            skipped = self._queue.popleft()
+            self._start_first()
+        skipped[1]()
 
     def stop(self) -> None:
+        with self._lock:
+            self._drop_all()
+
+    def _drop_all(self) -> None:
         if self._timer:
             self._timer.cancel()
+        self._queue.clear()
+
+    def _start_first(self) -> None:
+        if self._queue:
+            playing = self._queue[0]
+            self._timer = threading.Timer(playing[0], self._finished, args=(playing,))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _finished(self, playing: tuple[float, Callable[[], None]]) -> None:
+        with self._lock:
+            if not self._queue or self._queue[0] is not playing:  # skipped or stopped as its time ran out
+                return
+            self._queue.popleft()
+            self._start_first()
+        playing[1]()
 
     def close(self) -> None:
         self.stop()

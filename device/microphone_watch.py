@@ -179,12 +179,24 @@ class RecoveringSpeaker:
             speaker = self._current()
         (speaker or self._silent).play(clip, on_done)
 
+    def play_next(self, clip: Clip, on_done: Callable[[], None]) -> None:
+        with self._lock:
+            speaker = self._current()
+        (speaker or self._silent).play_next(clip, on_done)
+
+    def skip(self) -> None:
+        for speaker in self._both():
+            speaker.skip()
+
     def stop(self) -> None:
+        for speaker in self._both():
+            speaker.stop()
+
+    def _both(self) -> list[Speaker]:
+        """The real speaker (if open) and the silent stand-in: a clip may be playing on either."""
         with self._lock:
             speaker = self._speaker
-        if speaker is not None:
-            speaker.stop()
-        self._silent.stop()
+        return [self._silent] if speaker is None else [speaker, self._silent]
 
     def release(self) -> None:
         """Close the stream (before the device list is re-read); the next clip reopens it."""

@@ -36,22 +36,35 @@ class Player:
         self.inbox = inbox
         self.heartbeat = heartbeat
         self.tokens = itertools.count()
+        self._ends_at = 0.0  # when the last clip started or queued should have finished (monotonic)
 
     def say(self, text: str) -> Gesture | None:
-        return self.play(self.prompts.clip(text, self.speaker.rate))
+        return self.play(self.prompt(text))
+
+    def prompt(self, text: str) -> Clip:
+        return self.prompts.clip(text, self.speaker.rate)
 
     def play(self, clip: Clip) -> Gesture | None:
         """Play a clip to its end, or until a gesture interrupts it (the gesture is returned)."""
         return self.wait(self.start(clip))
 
     def start(self, clip: Clip) -> Playing:
-        """Start a clip and return at once; `wait` for it later."""
+        """Start a clip at once (dropping any other) and return; `wait` for it later."""
         token = next(self.tokens)
         self.speaker.play(clip, lambda: self.inbox.put(PlaybackDone(token)))
-        return Playing(token, time.monotonic() + clip.duration_s + SPEAKER_GRACE_S)
+        self._ends_at = time.monotonic() + clip.duration_s
+        return Playing(token, self._ends_at + SPEAKER_GRACE_S)
+
+    def start_next(self, clip: Clip) -> Playing:
+        """Queue a clip to follow the one playing without a gap (or start it now) and return; `wait` for it later."""
+        token = next(self.tokens)
+        self.speaker.play_next(clip, lambda: self.inbox.put(PlaybackDone(token)))
+        self._ends_at = max(self._ends_at, time.monotonic()) + clip.duration_s
+        return Playing(token, self._ends_at + SPEAKER_GRACE_S)
 
     def wait(self, playing: Playing) -> Gesture | None:
-        """Wait for a started clip to end, or for a gesture that interrupts it (returned)."""
+        """Wait for a started clip to end, or for a gesture (returned): a press ends the clip playing (going on
+        to the one queued after it), a hold silences everything."""
         while True:
             item = self.next_item(playing.deadline)
             if item is None:
@@ -61,7 +74,10 @@ class Player:
             if isinstance(item, PlaybackDone) and item.token == playing.token:
                 return None
             if isinstance(item, GestureEvent):
-                self.speaker.stop()
+                if item.gesture is Gesture.PRESS:
+                    self.speaker.skip()
+                else:
+                    self.speaker.stop()
                 return item.gesture
 
     def next_item(self, deadline: float):
