@@ -37,3 +37,9 @@ def listening_tone(rate: int) -> Clip:
 def saved_tone(rate: int) -> Clip:
     """Your answer is kept: two falling notes."""
     return _notes(rate, [(783.99, 0.1), (523.25, 0.2)], volume=0.18)
+
+
+def prepare(rate: int) -> None:
+    """Make every tone for `rate` now, so a press never waits for one to be generated."""
+    for tone in (chime, listening_tone, saved_tone):
+        tone(rate)

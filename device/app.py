@@ -1,9 +1,11 @@
 """Builds the real device from the config: speaker, microphone, prompts, recognizer, session settings."""
 import logging
 import queue
+import sys
 import threading
 from dataclasses import dataclass
 
+from audio import tones
 from audio.answer_capture import CaptureSettings
 from audio.endpointing import EndpointSettings
 from audio.microphone import SoundDeviceMicrophone
@@ -20,6 +22,11 @@ from device.recovery import recover_at_start
 from device.session import SessionSettings
 
 log = logging.getLogger(__name__)
+
+GIL_SWITCH_INTERVAL_S = 0.0005
+"""How long one Python thread may hold the GIL while another waits (CPython's default is 5 ms). The PortAudio
+callback and the flow thread must not wait that long behind a busy thread: a press would be answered late and
+the speaker would underrun."""
 
 
 def session_settings(config: Config) -> SessionSettings:
@@ -81,9 +88,11 @@ class Device:
 def build_device(config: Config, speaker=None, open_microphone=None) -> Device:
     """Check the model and pack, repair what a crash left, then load the model and render prompts in the background."""
     check_model(config.model_path)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     pack = load_pack(config)
     model = ModelLoader(config.model_path)
     speaker = speaker or open_speaker(config)
+    tones.prepare(speaker.rate)
     parts = SessionParts(
         speaker=speaker,
         open_microphone=open_microphone or MicrophoneWatch(microphone_opener(config),

@@ -23,6 +23,10 @@ from device.player import Player, Playing
 
 log = logging.getLogger(__name__)
 
+SESSION_ENDINGS = ("hold", "mic_lost", "disk_full")
+"""Ways an answer can end that also end the session (no 'saved' tone: what follows says why)."""
+
+
 @dataclass(frozen=True)
 class SessionSettings:
     endpoint: EndpointSettings = EndpointSettings()
@@ -113,16 +117,22 @@ class Session:
         self.player.say(PHRASES.something_went_wrong)
 
     def _walk(self, microphone: Microphone, chime: Playing) -> str:
+        """Each sound is queued while the one before it plays, so they follow each other without a gap."""
         rate = self.parts.speaker.rate
         self._emit(Phase.SPEAKING, "greeting")
-        if self.player.wait(chime) is Gesture.HOLD or self.player.say(self.pack.greeting) is Gesture.HOLD:
+        before = self.player.start_next(self.player.prompt(self.pack.greeting))
+        if self.player.wait(chime) is Gesture.HOLD:
             return self._end_early()
         for index, question in enumerate(self.pack.questions, start=1):
-            self._emit(Phase.SPEAKING, f"question {index}", index)
-            if self.player.say(question) is Gesture.HOLD:
+            asking = self.player.start_next(self.player.prompt(question))
+            if self.player.wait(before) is Gesture.HOLD:
                 return self._end_early()
-            self.player.play(tones.listening_tone(rate))
-            ended_by = self._listen(microphone, index)
+            self._emit(Phase.SPEAKING, f"question {index}", index)
+            listening_tone = self.player.start_next(tones.listening_tone(rate))
+            if self.player.wait(asking) is Gesture.HOLD:
+                return self._end_early()
+            self.player.wait(listening_tone)
+            ended_by, before = self._listen(microphone, index)
             if ended_by == "hold":
                 return self._end_early()
             if ended_by == "mic_lost":
@@ -133,9 +143,10 @@ class Session:
                 self._emit(Phase.ERROR, "disk full", index)
                 self.player.say(PHRASES.disk_full)
                 return "ended_early"
-            self.player.play(tones.saved_tone(rate))
+        closing = self.player.start_next(self.player.prompt(self.pack.closing))
+        self.player.wait(before)
         self._emit(Phase.SPEAKING, "closing")
-        self.player.say(self.pack.closing)
+        self.player.wait(closing)
         return "complete"
 
     def _end_early(self) -> str:
@@ -146,43 +157,52 @@ class Session:
     def _emit(self, phase: Phase, detail: str, question: int | None = None) -> None:
         self.parts.on_event(Event(phase, detail, question))
 
-    def _listen(self, microphone: Microphone, index: int) -> str:
-        """Record one answer until it ends; save it and hand it to the recognizer. Returns how it ended."""
+    def _listen(self, microphone: Microphone, index: int) -> tuple[str, Playing | None]:
+        """Record one answer until it ends; save it and hand it to the recognizer. Returns how it ended and,
+        unless that ends the session, the 'saved' tone, started before anything else so a press is heard at once."""
         capture_id = next(self.player.tokens)
         answer = _AnswerInProgress(self, microphone.rate, index)
-        inbox = self.parts.inbox
         self._emit(Phase.LISTENING, f"question {index}", index)
-        ended_by = None
+        saved_tone = None
         try:
-            microphone.start(lambda samples: inbox.put(AudioChunk(capture_id, samples)),
-                             lambda reason: inbox.put(MicFailed(capture_id, reason)))
-            last_audio = time.monotonic()
-            while ended_by is None:
-                item = self.player.next_item(last_audio + self.settings.mic_silent_after_s)
-                if item is None:
-                    ended_by = "mic_lost"
-                elif isinstance(item, AudioChunk) and item.capture == capture_id:
-                    last_audio = time.monotonic()
-                    ended_by = answer.add(item.samples)
-                elif isinstance(item, MicFailed) and item.capture == capture_id:
-                    log.error("microphone failed: %s", item.reason)
-                    ended_by = "mic_lost"
-                elif isinstance(item, GestureEvent):
-                    ended_by = "press" if item.gesture is Gesture.PRESS else "hold"
-        except Exception as error:
-            if is_disk_full(error):
-                log.error("disk full while recording answer %d", index)
-                ended_by = "disk_full"
-            else:
-                log.error("could not record from the microphone: %s", error)
-                ended_by = "mic_lost"
+            ended_by = self._capture(microphone, answer, capture_id)
+            if ended_by not in SESSION_ENDINGS:  # chunks still arriving from the microphone are not kept
+                saved_tone = self.player.start(tones.saved_tone(self.parts.speaker.rate))
         finally:
             try:
                 microphone.stop()
             except Exception as error:  # a dead stream may fail to stop; the answer is still saved
                 log.error("the microphone did not stop cleanly: %s", error)
         self._emit(Phase.SAVING, ended_by, index)
-        return answer.save(ended_by)
+        return answer.save(ended_by), saved_tone
+
+    def _capture(self, microphone: Microphone, answer: "_AnswerInProgress", capture_id: int) -> str:
+        """Feed the answer the microphone's chunks until it ends; returns how it ended."""
+        inbox = self.parts.inbox
+        try:
+            microphone.start(lambda samples: inbox.put(AudioChunk(capture_id, samples)),
+                             lambda reason: inbox.put(MicFailed(capture_id, reason)))
+            last_audio = time.monotonic()
+            while True:
+                item = self.player.next_item(last_audio + self.settings.mic_silent_after_s)
+                if item is None:
+                    return "mic_lost"
+                if isinstance(item, AudioChunk) and item.capture == capture_id:
+                    last_audio = time.monotonic()
+                    ended_by = answer.add(item.samples)
+                    if ended_by:
+                        return ended_by
+                elif isinstance(item, MicFailed) and item.capture == capture_id:
+                    log.error("microphone failed: %s", item.reason)
+                    return "mic_lost"
+                elif isinstance(item, GestureEvent):
+                    return "press" if item.gesture is Gesture.PRESS else "hold"
+        except Exception as error:
+            if is_disk_full(error):
+                log.error("disk full while recording answer %d", answer.index)
+                return "disk_full"
+            log.error("could not record from the microphone: %s", error)
+            return "mic_lost"
 
 
 def free_bytes(data_dir: Path) -> int:
