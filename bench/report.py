@@ -53,12 +53,8 @@ def storage(session_dir: Path, work: Path) -> dict:
 
 # --- figures from one run ------------------------------------------------------------------------------
 
-def _clip(session: dict, label: str) -> dict | None:
-    return next((c for c in session["clips"] if c["label"] == label), None)
-
-
-def _ms(later, earlier, less: float = 0.0) -> float | None:
-    return None if later is None or earlier is None else (later - earlier - less) * 1000
+def _ms(later, earlier) -> float | None:
+    return None if later is None or earlier is None else (later - earlier) * 1000
 
 
 def press_figures(session: dict) -> dict:
@@ -66,29 +62,25 @@ def press_figures(session: dict) -> dict:
     press = session["gestures"][0]
     clips = session["clips"]
     events = session["events"]
-    speaking = next(e for e in events if e["phase"] == "speaking" and e["at"] >= press)
     out = {"press_first_sound_ms": _ms(clips[0]["first_sample_at"], press),
-           "press_to_speaking_event_ms": _ms(speaking["at"], press),
-           "speaking_event_to_play_ms": _ms(clips[0]["play_at"], speaking["at"]),
+           "press_to_play_ms": _ms(clips[0]["play_at"], press),
            "play_to_first_sample_ms": _ms(clips[0]["first_sample_at"], clips[0]["play_at"])}
-    question = _clip(session, "question 1 #1")
+    asked = next(e for e in events if e["phase"] == "speaking" and e["question"] == 1)
+    question = [c for c in clips if c["play_at"] < asked["at"]][-1]  # queued while the sound before it played
     before = [c for c in clips if c["play_at"] < question["play_at"]]
     complete = all(c["done_at"] for c in before)  # a clip cut short by the speaker's deadline spoils the subtraction
-    out["press_question_ms"] = _ms(question["first_sample_at"] if complete else None, press,
-                                   sum(c["duration_s"] for c in before))
-    out["question_play_to_sample_ms"] = _ms(question["first_sample_at"], question["play_at"])
-    after, to_saving, saving_to_play, tone_play = [], [], [], []
-    for gesture, job in zip(session["gestures"][1:], session["jobs"]):
+    gap_frames = question["first_frame"] - clips[0]["first_frame"] - sum(c["frames"] for c in before)
+    out["gaps_before_question_ms"] = gap_frames / session["speaker_rate"] * 1000 if complete else None
+    out["press_question_ms"] = out["press_first_sound_ms"] + out["gaps_before_question_ms"] if complete else None
+    after, to_play, tone_play = [], [], []
+    for gesture in session["gestures"][1:]:
         following = next((c for c in clips if c["play_at"] > gesture), None)
-        saving = next((e for e in events if e["phase"] == "saving" and e["at"] >= gesture), None)
-        if following and following["first_sample_at"] and saving:
+        if following and following["first_sample_at"]:
             after.append((following["first_sample_at"] - gesture) * 1000)
-            to_saving.append((saving["at"] - gesture) * 1000)
-            saving_to_play.append((following["play_at"] - saving["at"]) * 1000)
+            to_play.append((following["play_at"] - gesture) * 1000)
             tone_play.append((following["first_sample_at"] - following["play_at"]) * 1000)
     out["answer_press_next_sound_ms"] = median(after)
-    out["answer_press_to_saving_ms"] = median(to_saving)
-    out["saving_to_play_ms"] = median(saving_to_play)
+    out["answer_press_to_play_ms"] = median(to_play)
     out["tone_play_to_sample_ms"] = median(tone_play)
     return out
 
@@ -153,21 +145,17 @@ def figures(mode: dict) -> list[dict]:
     def steps(*keys):
         return ", ".join(f"{label} {median(p[key] for p in press):.1f} ms" for key, label in keys)
 
-    mic_stop = median(m for r in runs for m in r["session"].get("portaudio_mic_stop_ms", []))
     details = {
         "press_first_sound_ms": "steps (medians): " + steps(
-            ("press_to_speaking_event_ms", "press → session started (SPEAKING event)"),
-            ("speaking_event_to_play_ms", "→ chime handed to speaker.play()"),
+            ("press_to_play_ms", "press → chime handed to speaker.play()"),
             ("play_to_first_sample_ms", "→ first sample in the PortAudio callback")),
-        "press_question_ms": "of which the question's own speaker.play() call (it resamples the 22,050 Hz prompt to the "
-                             "speaker's rate) → first sample in the PortAudio callback: "
-                             + steps(("question_play_to_sample_ms", "")),
+        "press_question_ms": "steps (medians): the chime's own figure above, then the gaps between the sounds "
+                             "(chime → greeting → question, each queued while the one before it plays): "
+                             + steps(("gaps_before_question_ms", "")),
         "answer_press_next_sound_ms": "steps (medians): " + steps(
-            ("answer_press_to_saving_ms", "press → microphone stopped (SAVING event)"),
-            ("saving_to_play_ms", "→ answer sealed, noted, handed to the recognizer, tone handed to play()"),
-            ("tone_play_to_sample_ms", "→ first sample in the PortAudio callback"))
-            + f"; the microphone here is audio.simulated_microphone (its stop() joins a thread that sleeps up to one "
-              f"0.1 s chunk); stopping the PortAudio microphone on the rig takes {mic_stop:.1f} ms",
+            ("answer_press_to_play_ms", "press → tone handed to speaker.play() (the answer is sealed, noted and "
+                                        "handed to the recognizer after that)"),
+            ("tone_play_to_sample_ms", "→ first sample in the PortAudio callback")),
     }
     for key, name in (("press_first_sound_ms", "Press (idle) → first sample of the session's first sound (chime) handed to PortAudio"),
                       ("press_question_ms", "Press (idle) → first sample of question 1 handed to PortAudio, less the chime and greeting played before it"),

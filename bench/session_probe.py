@@ -18,34 +18,46 @@ SPAWNED_AT = None  # set from the spec: when the parent started this process
 
 
 class TimedSpeaker:
-    """The real speaker, noting for every clip when it was asked for and when its first sample went out."""
+    """The real speaker, noting for every clip when it was handed over, when its first sample went out and when it ended."""
 
-    def __init__(self, inner, label):
+    def __init__(self, inner):
         self.inner = inner
         self.rate = inner.rate
-        self.label = label  # () -> the current step of the session, from the events
         self.clips: list[dict] = []
 
     def play(self, clip, on_done) -> None:
-        entry = {"label": self.label(), "duration_s": clip.duration_s, "play_at": now(),
+        self._hand_over(self.inner.play, clip, on_done)
+
+    def play_next(self, clip, on_done) -> None:
+        self._hand_over(self.inner.play_next, clip, on_done)
+
+    def _hand_over(self, play, clip, on_done) -> None:
+        entry = {"duration_s": clip.duration_s, "play_at": now(),
                  "first_sample_at": None, "done_at": None}
         self.clips.append(entry)
 
         def done() -> None:
-            entry["first_sample_at"] = self.inner.first_sample_at  # still this clip's: the next play() comes after
+            entry["first_sample_at"], entry["first_frame"] = sounding.first_sample_at, sounding.first_frame
             entry["done_at"] = now()
             on_done()
 
-        self.inner.play(clip, done)
+        sounding = play(clip, done)
+        entry["sounding"], entry["frames"] = sounding, len(sounding.samples)
+
+    def skip(self) -> None:
+        self.inner.skip()
 
     def stop(self) -> None:
-        if self.clips and self.clips[-1]["done_at"] is None:
-            self.clips[-1]["first_sample_at"] = self.inner.first_sample_at
-            self.clips[-1]["stopped_at"] = now()
         self.inner.stop()
 
     def close(self) -> None:
         self.inner.close()
+
+    def settle(self) -> None:
+        """Note the first sample of clips stopped or skipped before they ended (the sounding objects are not JSON)."""
+        for entry in self.clips:
+            sounding = entry.pop("sounding")
+            entry["first_sample_at"], entry["first_frame"] = sounding.first_sample_at, sounding.first_frame
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -112,22 +124,17 @@ def main() -> None:
     })
     answers = [np.load(path) for path in spec["answers"]]
     microphone = SimulatedMicrophone(spec["mic_rate"], config.audio.chunk_s)
-    step = {"detail": "", "clips": 0}
     events: list[dict] = []
     listening: list[dict] = []
     gestures: list[float] = []
     ready = threading.Event()
     finished = threading.Event()
 
-    def label() -> str:
-        step["clips"] += 1
-        return f"{step['detail']} #{step['clips']}"
-
     try:
         speaker = SoundDeviceSpeaker(config.audio.output_device, config.audio.output_rate)
     except Exception as error:
         raise SystemExit(f"no PortAudio speaker ({error}): start the rig (bash scripts/audio-rig.sh start)")
-    speaker = TimedSpeaker(speaker, label)
+    speaker = TimedSpeaker(speaker)
     device = build_device(config, speaker=speaker, open_microphone=lambda: microphone)
     built_at = now()
     transcriber = TimedTranscriber(device.parts.transcriber)
@@ -138,7 +145,6 @@ def main() -> None:
 
     def on_event(event) -> None:
         events.append({"phase": event.phase.value, "detail": event.detail, "question": event.question, "at": event.at})
-        step["detail"], step["clips"] = event.detail if event.phase is not Phase.SAVING else "saving", 0
         if event.phase is Phase.LISTENING:
             listening.append({"question": event.question, "at": event.at, "cpu": cpu_s()})
         if event.phase is Phase.READY:
@@ -191,20 +197,8 @@ def main() -> None:
     person.close()
     button.close()
     device.close()
+    speaker.settle()
 
-    mic_stops = []
-    try:  # what stopping the real PortAudio microphone costs (the session above used the simulated one)
-        from audio.microphone import SoundDeviceMicrophone
-
-        for _ in range(3):
-            real = SoundDeviceMicrophone(config.audio.input_device, spec["mic_rate"], config.audio.chunk_s)
-            real.start(lambda samples: None, lambda reason: None)
-            time.sleep(0.3)
-            stop_at = now()
-            real.stop()
-            mic_stops.append((now() - stop_at) * 1000)
-    except Exception as error:  # no rig microphone: the figure is left out
-        print(f"no PortAudio microphone: {error}")
     audio = []
     for n, job in enumerate(transcriber.jobs, start=1):
         path = f"{spec['work_dir']}/fed{n}.npz"
@@ -216,8 +210,8 @@ def main() -> None:
     write_result({
         "spawned_at": spec["spawned_at"], "main_at": main_at, "imported_at": imported_at, "built_at": built_at,
         "ready_at": next(e["at"] for e in events if e["phase"] == "ready"),
-        **marks, "idle_cpu_per_s": idle_rate, "peak_rss_mb": peak, "portaudio_mic_stop_ms": mic_stops,
-        "gestures": gestures, "clips": speaker.clips, "events": events, "listening": listening,
+        **marks, "idle_cpu_per_s": idle_rate, "peak_rss_mb": peak,
+        "speaker_rate": speaker.rate, "gestures": gestures, "clips": speaker.clips, "events": events, "listening": listening,
         "jobs": transcriber.jobs, "fed_audio": audio, "session_dir": str(sessions[-1]),
     })
 
