@@ -17,37 +17,36 @@ RENDER_TIMEOUT_S = 30.0
 
 
 class PromptCache:
-    """Renders prompts to `cache_dir/<hash>.wav` and loads them as clips; rendering is serialized."""
+    """Renders prompts to `cache_dir/<hash>.wav` and loads them as clips when asked; rendering is serialized.
+
+    Clips are read from disk each time rather than held in memory: the session asks for each one while
+    the sound before it plays, and a pack's prompts at the speaker's rate would hold ~10 MB for nothing."""
 
     def __init__(self, cache_dir: Path, voice: str | None = None, rate: int | None = None):
         self.cache_dir = private_dir(cache_dir)
         self.voice = voice
         self.rate = rate
         self._lock = threading.Lock()
-        self._clips: dict[tuple[str, int | None], Clip] = {}
 
     def path_for(self, text: str) -> Path:
         key = "\0".join([text, self.voice or "", str(self.rate or "")])
         return self.cache_dir / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".wav")
 
-    def render_all(self, texts: Iterable[str], rate: int | None = None) -> None:
-        """Render every missing text in one batch, then hold each in memory (at `rate`, if given)."""
+    def render_all(self, texts: Iterable[str]) -> None:
+        """Render every missing text in one batch."""
         texts = list(dict.fromkeys(texts))
         with self._lock:
             self._render([text for text in texts if not self.path_for(text).exists()])
-        for text in texts:
-            self.clip(text, rate)
 
     def clip(self, text: str, rate: int | None = None) -> Clip:
         """The spoken clip for `text` (resampled to `rate` if given), rendering it only if it never was."""
-        with self._lock:
-            if (text, rate) not in self._clips:
-                path = self.path_for(text)
+        path = self.path_for(text)
+        if not path.exists():
+            with self._lock:
                 if not path.exists():
                     self._render([text])
-                clip = read_wav(path)
-                self._clips[(text, rate)] = clip.at_rate(rate) if rate else clip
-            return self._clips[(text, rate)]
+        clip = read_wav(path)
+        return clip.at_rate(rate) if rate else clip
 
     def _render(self, texts: list[str]) -> None:
         if not texts:

@@ -44,19 +44,18 @@ def load_pack(config: Config) -> Pack:
     return find_pack(config.content.pack, [config.packs_dir])
 
 
-def prompt_cache(config: Config, pack: Pack, speaker_rate: int) -> PromptCache:
+def prompt_cache(config: Config, pack: Pack) -> PromptCache:
     """The prompt cache for this pack's voice, already rendering every prompt in the background."""
     cache = PromptCache(config.cache_dir / "prompts", config.speech.voice or pack.voice,
                         config.speech.rate or pack.rate)
     texts = pack.prompts + PHRASES.all()
-    threading.Thread(target=_render_quietly, args=(cache, texts, speaker_rate), name="prompt-render",
-                     daemon=True).start()
+    threading.Thread(target=_render_quietly, args=(cache, texts), name="prompt-render", daemon=True).start()
     return cache
 
 
-def _render_quietly(cache: PromptCache, texts, rate: int) -> None:
+def _render_quietly(cache: PromptCache, texts) -> None:
     try:
-        cache.render_all(texts, rate)
+        cache.render_all(texts)
     except Exception as error:  # the session renders (and reports) any prompt still missing
         log.error("could not render the prompts ahead of time: %s", error)
 
@@ -97,7 +96,7 @@ def build_device(config: Config, speaker=None, open_microphone=None) -> Device:
         speaker=speaker,
         open_microphone=open_microphone or MicrophoneWatch(microphone_opener(config),
                                                            before_rescan=getattr(speaker, "release", lambda: None)),
-        prompts=prompt_cache(config, pack, speaker.rate),
+        prompts=prompt_cache(config, pack),
         transcriber=Transcriber.for_model(model),
         inbox=queue.Queue(),
     )

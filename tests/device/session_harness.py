@@ -4,6 +4,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from gpiozero.pins.mock import MockFactory
 
 from audio.fakes import FakeRecognizer, FakeSpeaker, ScriptedMicrophone
@@ -63,9 +64,9 @@ class Rig:
         return notes
 
     def said(self, text: str) -> bool:
-        """True if the device spoke `text` (its cached clip went to the speaker)."""
+        """True if the device spoke `text` (its rendered clip went to the speaker)."""
         clip = self.prompts.clip(text, self.speaker.rate)
-        return any(played is clip for played in self.speaker.played)
+        return any(np.array_equal(played.samples, clip.samples) for played in self.speaker.played)
 
     def close(self):
         self.button.close()
