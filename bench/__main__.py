@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one short run: keeps the bench working (CI smoke)")
     parser.add_argument("--pin-core", action="store_true", help="also run every figure under taskset -c 0")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "REPORT.md", help="where the report goes")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep every probe's spec, log and raw result in this new folder (default: a temporary one)")
     args = parser.parse_args(argv)
     args.model = (args.model or default_model()).resolve()
     args.runs = args.runs or (1 if args.quick else 5)
@@ -101,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     question = report.first_question(PACKS_DIR / f"{PACK}.toml")
     with tempfile.TemporaryDirectory(prefix="reflect-bench-") as tmp:
         work = Path(tmp)
+        if args.keep:
+            args.keep.mkdir(parents=True)
+            work = args.keep
         answers = synthesize_answers(QUICK_ANSWERS if args.quick else ANSWERS, work)
         cache_dir = work / "cache"  # shared by the runs: the first renders the prompts, the rest find them cached
         modes = [False, True] if args.pin_core else [False]
