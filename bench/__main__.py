@@ -76,6 +76,7 @@ def one_run(n: int, args, work: Path, answers: list[str], cache_dir: Path, quest
         "packs_dir": str(PACKS_DIR), "answers": answers, "mic_rate": MIC_RATE, "think_s": 0.3,
         "idle_s": args.idle_s, "timeout_s": 120, "work_dir": str(run_dir)}, run_dir, "session", pin)
     result["session"] = session
+    session["alsa_underruns"] = (run_dir / "session.log").read_text(errors="replace").count("underrun occurred")
     result["bare"] = run_probe("bare_probe", {"model": str(args.model), "fed_audio": session["fed_audio"],
                                               "rate": MIC_RATE}, run_dir, "bare", pin)
     result["service"] = service_start(args.model, run_dir / "service", cache_dir, PACKS_DIR, PACK, pin)

@@ -295,6 +295,14 @@ def table(rows: list[dict]) -> list[str]:
     return lines + ([""] + details if details else [])
 
 
+def underruns(mode: dict) -> str:
+    """How often the speaker's stream ran dry in each run's session, which the press rows must be read beside."""
+    counts = ", ".join(str(r["session"]["alsa_underruns"]) for r in mode["runs"])
+    return (f"ALSA underruns reported during the sessions, per run: {counts}. The rig's PulseAudio ALSA plugin "
+            "recovers from one by stalling the stream for up to ~2 s; a press whose sound lands in such a stall "
+            "shows as tens to hundreds of ms in its run.")
+
+
 def render(results: dict, args, command: str, elapsed_s: float) -> str:
     runs = len(results["free"]["runs"])
     lines = [
@@ -309,11 +317,13 @@ def render(results: dict, args, command: str, elapsed_s: float) -> str:
         "## Figures",
         "",
         *table(figures(results["free"])),
+        "",
+        underruns(results["free"]),
     ]
     if "pinned" in results:
         lines += ["", "## Pinned to one core (`taskset -c 0`, a stand-in for a slower Pi)", "",
                   "Every probe process (and what it starts: espeak-ng, aplay, the render process) ran under "
                   "`taskset -c 0`; the PulseAudio server of the rig did not.", "",
-                  *table(figures(results["pinned"]))]
+                  *table(figures(results["pinned"])), "", underruns(results["pinned"])]
     lines += ["", (ROOT / "bench" / "METHOD.md").read_text().strip(), ""]
     return "\n".join(lines)
