@@ -182,7 +182,7 @@ def figures(mode: dict) -> list[dict]:
         median(c["pipeline"] for c in cpu), "CPU s/s",
         f"bare AcceptWaveform over the same chunks at the microphone's pace: {median(c['bare'] for c in cpu):.3f} CPU s/s "
         f"(flat out: {median(c['bare_burst'] for c in cpu):.3f}, ratio {median(c['burst_ratio'] for c in cpu):.2f})",
-        f"ratio ≤ 1.10 (measured ratio {ratio:.2f})", ratio <= 1.10,
+        f"ratio ≤ 1.10 (measured ratio {ratio:.3f})", ratio <= 1.10,
         f"idle cost subtracted: {median(c['idle_cpu_s'] / c['window_s'] for c in cpu):.3f} CPU s/s; "
         f"without subtracting it: {median(c['raw_pipeline'] for c in cpu):.3f}; up to the notes saved, "
         f"before compression: {median(c['without_compression'] for c in cpu):.3f} "
