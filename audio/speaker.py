@@ -5,7 +5,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -121,24 +121,29 @@ class SoundDeviceSpeaker:
         self._stream.close()
 
 
+class _Timed(NamedTuple):
+    seconds: float
+    on_done: Callable[[], None]
+
+
 class SilentSpeaker:
     """A speaker for machines with no audio output: each clip 'plays' for its real duration."""
 
     def __init__(self, rate: int = 22050):
         self.rate = rate
         self._lock = threading.Lock()
-        self._queue: deque[tuple[float, Callable[[], None]]] = deque()  # (seconds, on_done); the first is playing
+        self._queue: deque[_Timed] = deque()  # the first one is playing
         self._timer: threading.Timer | None = None
 
     def play(self, clip: Clip, on_done: Callable[[], None]) -> None:
         with self._lock:
             self._drop_all()
-            self._queue.append((clip.duration_s, on_done))
+            self._queue.append(_Timed(clip.duration_s, on_done))
             self._start_first()
 
     def play_next(self, clip: Clip, on_done: Callable[[], None]) -> None:
         with self._lock:
-            self._queue.append((clip.duration_s, on_done))
+            self._queue.append(_Timed(clip.duration_s, on_done))
             if len(self._queue) == 1:
                 self._start_first()
 
@@ -149,7 +154,7 @@ class SilentSpeaker:
             self._timer.cancel()
             skipped = self._queue.popleft()
             self._start_first()
-        skipped[1]()
+        skipped.on_done()
 
     def stop(self) -> None:
         with self._lock:
@@ -163,17 +168,17 @@ class SilentSpeaker:
     def _start_first(self) -> None:
         if self._queue:
             playing = self._queue[0]
-            self._timer = threading.Timer(playing[0], self._finished, args=(playing,))
+            self._timer = threading.Timer(playing.seconds, self._finished, args=(playing,))
             self._timer.daemon = True
             self._timer.start()
 
-    def _finished(self, playing: tuple[float, Callable[[], None]]) -> None:
+    def _finished(self, playing: _Timed) -> None:
         with self._lock:
             if not self._queue or self._queue[0] is not playing:  # skipped or stopped as its time ran out
                 return
             self._queue.popleft()
             self._start_first()
-        playing[1]()
+        playing.on_done()
 
     def close(self) -> None:
         self.stop()

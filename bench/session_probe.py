@@ -37,7 +37,6 @@ class TimedSpeaker:
         self.clips.append(entry)
 
         def done() -> None:
-            entry["first_sample_at"], entry["first_frame"] = sounding.first_sample_at, sounding.first_frame
             entry["done_at"] = now()
             on_done()
 
@@ -54,7 +53,7 @@ class TimedSpeaker:
         self.inner.close()
 
     def settle(self) -> None:
-        """Note the first sample of clips stopped or skipped before they ended (the sounding objects are not JSON)."""
+        """Note when each clip's first sample went out (the sounding objects are not JSON)."""
         for entry in self.clips:
             sounding = entry.pop("sounding")
             entry["first_sample_at"], entry["first_frame"] = sounding.first_sample_at, sounding.first_frame

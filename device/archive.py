@@ -14,12 +14,7 @@ import soundfile as sf
 
 from audio.compress import decode
 from audio.recognizer import Word
-from common.errors import (
-    AudioCorrupt,
-    SessionAmbiguous,
-    SessionDamaged,
-    SessionNotFound,
-)
+from common.errors import AudioCorrupt, SessionAmbiguous, SessionDamaged, SessionNotFound
 from common.files import atomic_write_text, fsync_dir, private_dir
 from device.search_index import Hit, SearchIndex, SessionSummary
 

@@ -175,14 +175,15 @@ class RecoveringSpeaker:
         return self._speaker is not None and getattr(self._speaker, "active", True)
 
     def play(self, clip: Clip, on_done: Callable[[], None]) -> None:
-        with self._lock:
-            speaker = self._current()
-        (speaker or self._silent).play(clip, on_done)
+        self._playing_one().play(clip, on_done)
 
     def play_next(self, clip: Clip, on_done: Callable[[], None]) -> None:
+        self._playing_one().play_next(clip, on_done)
+
+    def _playing_one(self) -> Speaker:
+        """The real speaker if it works (reopening it when due), else the silent stand-in."""
         with self._lock:
-            speaker = self._current()
-        (speaker or self._silent).play_next(clip, on_done)
+            return self._current() or self._silent
 
     def skip(self) -> None:
         for speaker in self._both():
