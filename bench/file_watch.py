@@ -11,8 +11,6 @@ import struct
 import threading
 import time
 
-from bench.probes import cpu_s
-
 IN_CREATE = 0x100
 IN_MOVED_TO = 0x80
 IN_ISDIR = 0x40000000
@@ -20,7 +18,7 @@ _EVENT = struct.Struct("iIII")
 
 
 class FolderWatch:
-    """Records (monotonic time, process CPU seconds, folder, event mask, name) for `root` and every folder created in it."""
+    """Records (monotonic time, folder, event mask, name) for `root` and every folder created in it."""
 
     def __init__(self, root):
         self._libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
@@ -28,7 +26,7 @@ class FolderWatch:
         if self._fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1 failed")
         self._folders: dict[int, str] = {}
-        self.events: list[tuple[float, float, str, int, str]] = []
+        self.events: list[tuple[float, str, int, str]] = []
         self._add(str(root))
         threading.Thread(target=self._read, name="file-watch", daemon=True).start()
 
@@ -43,21 +41,21 @@ class FolderWatch:
                 data = os.read(self._fd, 65536)
             except OSError:
                 return
-            at, cpu = time.monotonic(), cpu_s()
+            at = time.monotonic()
             offset = 0
             while offset < len(data):
                 wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
                 name = data[offset + _EVENT.size:offset + _EVENT.size + length].rstrip(b"\0").decode()
                 offset += _EVENT.size + length
                 folder = self._folders.get(wd, "?")
-                self.events.append((at, cpu, folder, mask, name))
+                self.events.append((at, folder, mask, name))
                 if mask & IN_CREATE and mask & IN_ISDIR:
                     self._add(os.path.join(folder, name))
 
-    def landed(self, name: str, after: float) -> tuple[float, float] | tuple[None, None]:
-        """(time, process CPU) when a file called `name` was first renamed into place (or created) after `after`."""
-        return next(((at, cpu) for at, cpu, _, mask, file in self.events
-                     if file == name and at >= after and mask & (IN_MOVED_TO | IN_CREATE)), (None, None))
+    def landed(self, name: str, after: float) -> float | None:
+        """When a file called `name` was first renamed into place (or created) after `after`."""
+        return next((at for at, _, mask, file in self.events
+                     if file == name and at >= after and mask & (IN_MOVED_TO | IN_CREATE)), None)
 
     def close(self) -> None:
         os.close(self._fd)

@@ -1,5 +1,6 @@
 """Small helpers the probe processes share: CPU time, peak memory, JSON in and out, the repo on sys.path."""
 import json
+import os
 import resource
 import sys
 import time
@@ -14,6 +15,18 @@ def cpu_s() -> float:
     """CPU seconds (user + system) used so far by every thread of this process."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def threads_cpu_s() -> dict[str, float]:
+    """CPU seconds each live thread of this process has used so far, by thread id (/proc/self/task/*/schedstat)."""
+    used = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as stat:
+                used[tid] = int(stat.read().split()[0]) / 1e9
+        except FileNotFoundError:  # the thread ended while we looked
+            continue
+    return used
 
 
 def peak_rss_mb() -> float:

@@ -12,7 +12,7 @@ import threading
 import time
 
 from bench.file_watch import FolderWatch
-from bench.probes import cpu_s, now, peak_rss_mb, read_spec, write_result
+from bench.probes import cpu_s, now, peak_rss_mb, read_spec, threads_cpu_s, write_result
 
 SPAWNED_AT = None  # set from the spec: when the parent started this process
 
@@ -90,7 +90,8 @@ class TimedTranscriber:
             job["transcript_at"] = now()
             on_transcript(transcript)  # the session notes it (session.json, transcript.md), then compresses the answer
             job["callback_done_at"] = now()
-            job["cpu_at_callback_done"] = cpu_s()
+            job["cpu_at_callback_done"], job["threads_at_callback_done"] = cpu_s(), threads_cpu_s()
+            job["recognizer_thread"] = str(threading.get_native_id())
             job["text"] = transcript.text if transcript else None
             self.saved.release()
 
@@ -145,7 +146,7 @@ def main() -> None:
     def on_event(event) -> None:
         events.append({"phase": event.phase.value, "detail": event.detail, "question": event.question, "at": event.at})
         if event.phase is Phase.LISTENING:
-            listening.append({"question": event.question, "at": event.at, "cpu": cpu_s()})
+            listening.append({"question": event.question, "at": event.at, "cpu": cpu_s(), "threads": threads_cpu_s()})
         if event.phase is Phase.READY:
             (finished if event.detail.startswith("session") else ready).set()
         person.on_event(event)
@@ -175,6 +176,8 @@ def main() -> None:
     idle_cpu, idle_at = cpu_s(), now()
     time.sleep(spec["idle_s"])
     idle_rate = (cpu_s() - idle_cpu) / (now() - idle_at)
+    python_threads = {str(thread.native_id) for thread in threading.enumerate()}
+    idle_threads = sorted(set(threads_cpu_s()) - python_threads)  # the speaker's PortAudio (and audio library) threads
 
     sessions_dir = config.data_dir / "sessions"
     sessions_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -189,8 +192,8 @@ def main() -> None:
     time.sleep(0.2)  # the last renames reach the watcher
     for n, job in enumerate(transcriber.jobs, start=1):
         # set_transcript writes session.json, then transcript.md: the notes are saved when that lands
-        job["saved_at"], job["cpu_at_saved"] = watch.landed("transcript.md", job["transcript_at"])
-        job["compressed_at"], _ = watch.landed(f"{n:02d}.opus", job["transcript_at"])
+        job["saved_at"] = watch.landed("transcript.md", job["transcript_at"])
+        job["compressed_at"] = watch.landed(f"{n:02d}.opus", job["transcript_at"])
     loop.stopping.set()
     flow.join(timeout=5)
     person.close()
@@ -209,7 +212,8 @@ def main() -> None:
     write_result({
         "spawned_at": spec["spawned_at"], "main_at": main_at, "imported_at": imported_at, "built_at": built_at,
         "ready_at": next(e["at"] for e in events if e["phase"] == "ready"),
-        **marks, "idle_cpu_per_s": idle_rate, "peak_rss_mb": peak,
+        **marks, "idle_cpu_per_s": idle_rate, "idle_threads": idle_threads, "flow_thread": str(flow.native_id),
+        "peak_rss_mb": peak,
         "speaker_rate": speaker.rate, "gestures": gestures, "clips": speaker.clips, "events": events, "listening": listening,
         "jobs": transcriber.jobs, "fed_audio": audio, "session_dir": str(sessions[-1]),
     })

@@ -64,5 +64,6 @@ def test_the_references_are_measured_in_the_same_run(quick_report):
     assert "bare Vosk fed the same chunks" in end["reference"] and "FinalResult()" in end["reference"]
     cpu = next(row for name, row in rows.items() if "CPU s per s" in name)
     assert "bare AcceptWaveform" in cpu["reference"]
+    assert "recognizer" in cpu["detail"] and "speaker's threads, left out" in cpu["detail"]
     memory = next(row for name, row in rows.items() if "Peak resident memory" in name)
     assert "bare vosk.Model()" in memory["reference"]
