@@ -20,9 +20,11 @@ from bench import report
 
 PACKS_DIR = ROOT / "bench" / "packs"
 PACK = "bench"
-ANSWERS = [
-    "안녕하세요 오늘은 날씨가 정말 좋습니다 저는 학교에 갑니다",
-    "우리는 어제 함께 밥을 먹었습니다 그리고 친구를 만납니다",
+ANSWERS = [  # about 10 s each: Vosk's CPU per second of audio moves ±10% over a few seconds on a shared machine
+    "안녕하세요 오늘은 날씨가 정말 좋습니다 저는 학교에 갑니다 친구와 함께 공부를 하고 점심을 먹습니다 "
+    "오후에는 도서관에서 책을 읽습니다",
+    "우리는 어제 함께 밥을 먹었습니다 그리고 친구를 만납니다 저녁에는 가족과 이야기를 나누고 음악을 듣습니다 "
+    "내일은 공원에 산책을 갑니다",
 ]
 QUICK_ANSWERS = ["안녕하세요 오늘은 날씨가 정말 좋습니다"]
 MIC_RATE = 16000

@@ -101,8 +101,8 @@ def answer_figures(session: dict, bare: dict) -> list[dict]:
 
 
 def cpu_figures(session: dict, bare: dict) -> dict:
-    """CPU seconds per second of answer audio, from listening to notes saved: the session's threads (less the
-    speaker's, which run while ready too), the recognizer's alone, and bare Vosk."""
+    """CPU seconds per second of answer audio, from listening to notes saved: the session's threads less the
+    speaker's (started with its stream, running while ready too), the recognizer's alone, and bare Vosk."""
     spent = speaker = recognizer = flow = by_idle_rate = audio = 0.0
     for job, start in zip(session["jobs"], session["listening"]):
         before, after = start["threads"], job["threads_at_callback_done"]
@@ -111,7 +111,7 @@ def cpu_figures(session: dict, bare: dict) -> dict:
             return after.get(tid, before.get(tid, 0.0)) - before.get(tid, 0.0)
 
         spent += job["cpu_at_callback_done"] - start["cpu"]
-        speaker += sum(used(tid) for tid in session["idle_threads"])
+        speaker += sum(used(tid) for tid in session["speaker_threads"])
         recognizer += used(job["recognizer_thread"])
         flow += used(session["flow_thread"])
         by_idle_rate += session["idle_cpu_per_s"] * (job["callback_done_at"] - start["at"])

@@ -10,6 +10,7 @@ Usage: python -m bench.session_probe SPEC.json RESULT.json
 """
 import threading
 import time
+from pathlib import Path
 
 from bench.file_watch import FolderWatch
 from bench.probes import cpu_s, now, peak_rss_mb, read_spec, threads_cpu_s, write_result
@@ -130,10 +131,13 @@ def main() -> None:
     ready = threading.Event()
     finished = threading.Event()
 
+    before_speaker = set(threads_cpu_s())
     try:
         speaker = SoundDeviceSpeaker(config.audio.output_device, config.audio.output_rate)
     except Exception as error:
         raise SystemExit(f"no PortAudio speaker ({error}): start the rig (bash scripts/audio-rig.sh start)")
+    speaker_threads = {tid: Path(f"/proc/self/task/{tid}/comm").read_text().strip()
+                       for tid in set(threads_cpu_s()) - before_speaker}  # PortAudio's callback, the audio library's
     speaker = TimedSpeaker(speaker)
     device = build_device(config, speaker=speaker, open_microphone=lambda: microphone)
     built_at = now()
@@ -176,8 +180,6 @@ def main() -> None:
     idle_cpu, idle_at = cpu_s(), now()
     time.sleep(spec["idle_s"])
     idle_rate = (cpu_s() - idle_cpu) / (now() - idle_at)
-    python_threads = {str(thread.native_id) for thread in threading.enumerate()}
-    idle_threads = sorted(set(threads_cpu_s()) - python_threads)  # the speaker's PortAudio (and audio library) threads
 
     sessions_dir = config.data_dir / "sessions"
     sessions_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -212,7 +214,7 @@ def main() -> None:
     write_result({
         "spawned_at": spec["spawned_at"], "main_at": main_at, "imported_at": imported_at, "built_at": built_at,
         "ready_at": next(e["at"] for e in events if e["phase"] == "ready"),
-        **marks, "idle_cpu_per_s": idle_rate, "idle_threads": idle_threads, "flow_thread": str(flow.native_id),
+        **marks, "idle_cpu_per_s": idle_rate, "speaker_threads": speaker_threads, "flow_thread": str(flow.native_id),
         "peak_rss_mb": peak,
         "speaker_rate": speaker.rate, "gestures": gestures, "clips": speaker.clips, "events": events, "listening": listening,
         "jobs": transcriber.jobs, "fed_audio": audio, "session_dir": str(sessions[-1]),
