@@ -101,20 +101,21 @@ def answer_figures(session: dict, bare: dict) -> list[dict]:
 
 
 def cpu_figures(session: dict, bare: dict) -> dict:
-    """CPU seconds per second of answer audio, from listening to notes saved: the session's threads less the
-    speaker's (started with its stream, running while ready too), the recognizer's alone, and bare Vosk."""
+    """CPU seconds per second of answer audio, from listening until the recognizer is done with the answer
+    (transcript out, notes saved, recognizer freed): the session's threads less the speaker's (started with
+    its stream, running while ready too), the recognizer's alone, and bare Vosk."""
     spent = speaker = recognizer = flow = by_idle_rate = audio = 0.0
     for job, start in zip(session["jobs"], session["listening"]):
-        before, after = start["threads"], job["threads_at_callback_done"]
+        before, after = start["threads"], job["threads_at_recognizer_done"]
 
         def used(tid: str) -> float:
             return after.get(tid, before.get(tid, 0.0)) - before.get(tid, 0.0)
 
-        spent += job["cpu_at_callback_done"] - start["cpu"]
+        spent += job["cpu_at_recognizer_done"] - start["cpu"]
         speaker += sum(used(tid) for tid in session["speaker_threads"])
         recognizer += used(job["recognizer_thread"])
         flow += used(session["flow_thread"])
-        by_idle_rate += session["idle_cpu_per_s"] * (job["callback_done_at"] - start["at"])
+        by_idle_rate += session["idle_cpu_per_s"] * (job["recognizer_done_at"] - start["at"])
         audio += job["fed_s"]
     pipeline = (spent - speaker) / audio
     fed = sum(a["fed_s"] for a in bare["answers"])

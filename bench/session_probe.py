@@ -89,14 +89,18 @@ class TimedTranscriber:
 
         def done(transcript) -> None:
             job["transcript_at"] = now()
-            on_transcript(transcript)  # the session notes it (session.json, transcript.md), then compresses the answer
-            job["callback_done_at"] = now()
-            job["cpu_at_callback_done"], job["threads_at_callback_done"] = cpu_s(), threads_cpu_s()
-            job["recognizer_thread"] = str(threading.get_native_id())
+            on_transcript(transcript)  # the session notes it (session.json, transcript.md)
             job["text"] = transcript.text if transcript else None
+
+        def recognizer_done() -> None:
+            """Queued after the end, so it runs once the recognizer is freed too (Kaldi takes ~0.1 s for that)."""
+            job["recognizer_done_at"] = now()
+            job["cpu_at_recognizer_done"], job["threads_at_recognizer_done"] = cpu_s(), threads_cpu_s()
+            job["recognizer_thread"] = str(threading.get_native_id())
             self.saved.release()
 
         self.inner.end(handle, done)
+        self.inner.later(recognizer_done)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
