@@ -4,7 +4,6 @@ import logging
 import os
 import struct
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from common.files import FILE_MODE, fsync_dir
@@ -15,11 +14,6 @@ HEADER_BYTES = 44
 PART_SUFFIX = ".part"
 DISK_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 """errnos that mean "no room to write": the answer so far is sealed and kept."""
-
-
-_SYNCER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wav-sync")
-"""Where answers' files are made durable while they are recorded: an fsync (tens of ms on an SD card)
-never holds up the thread that handles the microphone and the button."""
 
 
 def is_disk_full(error: BaseException) -> bool:
@@ -78,14 +72,12 @@ def seal_part(part_path: Path, final_path: Path, fallback_rate: int) -> int | No
 
 
 class WavWriter:
-    """Writes `<final>.part`, syncing about once a second in the background, and renames it into place when done.
+    """Writes `<final>.part`, syncing about once a second, and renames it into place when done.
 
-    At any moment the part file is a playable WAV holding all but about
-    `sync_every_s` of what was written. Syncs run on the shared sync thread, so
-    `write` never waits for the disk to flush; a sync that failed is raised by
-    the next `write`. A full disk (ENOSPC, EFBIG) on any write leaves the writer
-    able to `finish()`: the file is cut back to the samples written whole (or, if
-    even that cannot be made durable, to the last sync).
+    At any moment the part file is a playable WAV holding all but at most
+    `sync_every_s` of what was written. A full disk (ENOSPC, EFBIG) on any write
+    leaves the writer able to `finish()`: the file is cut back to the samples
+    written whole (or, if even that cannot be made durable, to the last sync).
     """
 
     def __init__(self, final_path: Path, rate: int, sync_every_s: float = 1.0):
@@ -95,7 +87,6 @@ class WavWriter:
         self.sync_every_s = sync_every_s
         self.data_bytes = 0
         self.synced_bytes = 0
-        self._syncing: Future | None = None
         self._fd = os.open(self.part_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         try:
             os.fchmod(self._fd, FILE_MODE)
@@ -115,37 +106,19 @@ class WavWriter:
             view = view[os.write(self._fd, view):]
 
     def write(self, samples) -> None:
-        """Append int16 mono samples; start a background sync when a second has passed since the last one.
+        """Append int16 mono samples; sync to disk when a second has passed since the last sync.
 
         If the disk is full, part of `samples` may have reached the file; it is
         not counted, and `finish()` cuts it off.
         """
-        if self._syncing is not None and self._syncing.done():
-            self._syncing, failed = None, self._syncing.exception()
-            if failed is not None:
-                raise failed
         data = samples.astype("<i2", copy=False).tobytes()
         self._write(data)
         self.data_bytes += len(data)
-        if self._syncing is None and time.monotonic() - self._last_sync >= self.sync_every_s:
-            self._last_sync = time.monotonic()
-            self._syncing = _SYNCER.submit(self._sync_header, self.data_bytes)
-
-    def _sync_header(self, data_bytes: int) -> None:
-        """On the sync thread: a header for the first `data_bytes`, then fsync (appends carry on meanwhile)."""
-        os.pwrite(self._fd, wav_header(self.rate, data_bytes), 0)
-        os.fsync(self._fd)
-        self.synced_bytes = data_bytes
-
-    def _sync_done(self) -> None:
-        """Wait for a background sync in flight; the file is sealed (or dropped) after it, never under it."""
-        syncing, self._syncing = self._syncing, None
-        if syncing is not None and syncing.exception() is not None:
-            log.warning("a background sync of %s failed: %s", self.part_path.name, syncing.exception())
+        if time.monotonic() - self._last_sync >= self.sync_every_s:
+            self.sync()
 
     def sync(self) -> None:
         """Make everything written so far durable, with a header that describes it."""
-        self._sync_done()
         self._seal_at(self.data_bytes)
 
     def _seal_at(self, data_bytes: int) -> None:
@@ -163,7 +136,6 @@ class WavWriter:
         Returns the final path, or None when no audio could be kept (the part is removed).
         """
         keep = self.data_bytes if keep_frames is None else min(self.data_bytes, max(0, keep_frames) * 2)
-        self._sync_done()
         try:
             try:
                 self._seal_at(keep)
@@ -187,7 +159,6 @@ class WavWriter:
 
     def abandon(self) -> None:
         """Close without renaming (used when nothing worth keeping was written)."""
-        self._sync_done()
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
