@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                                 f"archive{'-pinned' if pin else ''}", pin)
             results["pinned" if pin else "free"] = {"runs": runs, "archive": archive}
         elapsed = time.time() - started
+        (work / "results.json").write_text(json.dumps(results))  # kept with --keep, should the report fail
         text = report.render(results, args, command, elapsed)
     args.out.write_text(text)
     (args.out.with_suffix(".json")).write_text(json.dumps(report.figures_json(results), indent=1))

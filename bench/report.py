@@ -68,10 +68,13 @@ def press_figures(session: dict) -> dict:
     asked = next(e for e in events if e["phase"] == "speaking" and e["question"] == 1)
     question = [c for c in clips if c["play_at"] < asked["at"]][-1]  # queued while the sound before it played
     before = [c for c in clips if c["play_at"] < question["play_at"]]
-    complete = all(c["done_at"] for c in before)  # a clip cut short by the speaker's deadline spoils the subtraction
-    gap_frames = question["first_frame"] - clips[0]["first_frame"] - sum(c["frames"] for c in before)
-    out["gaps_before_question_ms"] = gap_frames / session["speaker_rate"] * 1000 if complete else None
-    out["press_question_ms"] = out["press_first_sound_ms"] + out["gaps_before_question_ms"] if complete else None
+    # a clip cut short by the speaker's deadline, or never started by a stalled rig, spoils the subtraction
+    complete = all(c["done_at"] for c in before) and all(c["first_frame"] is not None for c in (question, clips[0]))
+    out["gaps_before_question_ms"] = out["press_question_ms"] = None
+    if complete:
+        gap_frames = question["first_frame"] - clips[0]["first_frame"] - sum(c["frames"] for c in before)
+        out["gaps_before_question_ms"] = gap_frames / session["speaker_rate"] * 1000
+        out["press_question_ms"] = out["press_first_sound_ms"] + out["gaps_before_question_ms"]
     after, to_play, tone_play = [], [], []
     for gesture in session["gestures"][1:]:
         following = next((c for c in clips if c["play_at"] > gesture), None)
@@ -192,7 +195,7 @@ def figures(mode: dict) -> list[dict]:
         f"ratio ≤ 1.10 (measured ratio {ratio:.3f})", ratio <= 1.10,
         f"by thread (medians, CPU s/s): recognizer {median(c['recognizer'] for c in cpu):.3f} (ratio to bare "
         f"{median(c['recognizer_ratio'] for c in cpu):.2f}), flow (VAD, WAV writes, the session) "
-        f"{median(c['flow'] for c in cpu):.3f}, the rest (capture, disk syncs, the bench's own watchers) {median(c['others'] for c in cpu):.3f}; "
+        f"{median(c['flow'] for c in cpu):.3f}, the rest (capture, the bench's own watchers) {median(c['others'] for c in cpu):.3f}; "
         f"the speaker's threads, left out: {median(c['speaker'] for c in cpu):.3f}; per-run ratios "
         + ", ".join(f"{c['ratio']:.2f}" for c in cpu)
         + f"; the old way, process CPU less the idle rate: {median(c['less_idle_rate'] for c in cpu):.3f}")
