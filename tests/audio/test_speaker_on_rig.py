@@ -2,10 +2,13 @@
 import threading
 
 import numpy as np
+import pytest
 
 from audio.clips import Clip
 from audio.speaker import SoundDeviceSpeaker
-from tests.rig import SpeakerRecording, start_rig
+from tests.rig import SpeakerRecording
+
+pytestmark = pytest.mark.usefixtures("audio_rig")
 
 RATE = SpeakerRecording.RATE
 
@@ -28,7 +31,6 @@ def longest_silence(samples: np.ndarray) -> int:
 
 def running_speaker() -> SoundDeviceSpeaker:
     """A speaker whose stream is already running (a cold stream on the rig's null sink takes a moment to start)."""
-    start_rig()
     speaker = SoundDeviceSpeaker(rate=RATE)
     warm = threading.Event()
     speaker.play(Clip(np.zeros(RATE // 20, dtype=np.float32), RATE), warm.set)

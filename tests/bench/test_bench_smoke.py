@@ -6,7 +6,10 @@ import sys
 
 import pytest
 
-from tests.rig import ROOT, start_rig
+from tests.rig import ROOT
+
+pytestmark = pytest.mark.usefixtures("audio_rig")
+
 
 ROWS = (
     "first sample of the session's first sound",
@@ -26,7 +29,6 @@ ROWS = (
 
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
-    start_rig()
     out = tmp_path_factory.mktemp("bench") / "REPORT.md"
     done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(out)], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
@@ -34,7 +36,6 @@ def quick_report(tmp_path_factory):
     return out.read_text(), json.loads(out.with_suffix(".json").read_text())
 
 
-@pytest.mark.rig
 def test_every_figure_is_measured_beside_its_target(quick_report):
     text, figures = quick_report
     rows = figures["free"]
@@ -48,7 +49,6 @@ def test_every_figure_is_measured_beside_its_target(quick_report):
     assert "| figure | project (median) | reference, same runs (median) | target | result |" in text
 
 
-@pytest.mark.rig
 def test_the_report_names_the_machine_versions_and_command(quick_report):
     text, _ = quick_report
     for wanted in ("python -m bench --quick", "logical CPUs", "vosk 0.3.45", "numpy", "PortAudio", "eSpeak NG",
@@ -56,7 +56,6 @@ def test_the_report_names_the_machine_versions_and_command(quick_report):
         assert wanted in text, wanted
 
 
-@pytest.mark.rig
 def test_the_references_are_measured_in_the_same_run(quick_report):
     _, figures = quick_report
     rows = {row["figure"]: row for row in figures["free"]}

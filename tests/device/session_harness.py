@@ -20,7 +20,7 @@ HOLD_S = 0.3
 
 
 @dataclass
-class Rig:
+class FakeDevice:
     """Session parts plus the mock button pin to drive."""
 
     tmp: Path

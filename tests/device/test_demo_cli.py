@@ -4,14 +4,13 @@ import subprocess
 import sys
 
 from audio.compress import decode
-from tests.rig import korean_model
 
 ANSWERS = ["안녕하세요 오늘은 날씨가 정말 좋습니다", "저는 학교에 갑니다 그리고 친구를 만납니다"]
 
 
-def test_reflect_demo_runs_a_whole_session_and_prints_its_json(tmp_path):
+def test_reflect_demo_runs_a_whole_session_and_prints_its_json(tmp_path, vosk_model):
     args = [sys.executable, "-m", "device.cli", "demo", "--data-dir", str(tmp_path / "data"),
-            "--model", str(korean_model()), "--answer-voice", "ko", "--json"]
+            "--model", str(vosk_model), "--answer-voice", "ko", "--json"]
     for answer in ANSWERS:
         args += ["--answer", answer]
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}

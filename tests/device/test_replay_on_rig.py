@@ -25,7 +25,7 @@ from device.replay import Replay
 from device.service import ServiceLoop
 from device.session import SessionSettings
 from tests.archive_factory import espeak_samples
-from tests.rig import ROOT, SpeakerRecording, locate, start_rig
+from tests.rig import ROOT, SpeakerRecording, locate
 
 RATE = 44100
 ANSWERS = ["I feel safe with her in a way I rarely do.", "", "Warmth still makes me want to look away."]
@@ -51,8 +51,7 @@ def saved_session(data_dir, pack) -> list[np.ndarray | None]:
     return recorded
 
 
-def test_an_idle_hold_replays_each_question_then_its_recording(tmp_path):
-    start_rig()
+def test_an_idle_hold_replays_each_question_then_its_recording(tmp_path, audio_rig):
     config = load_config(env={}, overrides={"storage": {"data_dir": str(tmp_path / "data")},
                                             "button": {"hold_s": 0.5}})
     pack = find_pack("therapy-relationship")
@@ -90,8 +89,7 @@ def test_an_idle_hold_replays_each_question_then_its_recording(tmp_path):
         last = a_at + len(samples) / RATE - 0.1
 
 
-def test_reflect_play_plays_one_answer_without_its_question(tmp_path):
-    start_rig()
+def test_reflect_play_plays_one_answer_without_its_question(tmp_path, audio_rig):
     pack = find_pack("therapy-relationship")
     recorded = saved_session(tmp_path / "data", pack)
     command = [sys.executable, "-m", "device.cli", "play", "latest", "3", "--no-question", "--data-dir", str(tmp_path / "data")]

@@ -6,11 +6,15 @@ import subprocess
 import sys
 import time
 
-from tests.rig import ROOT, korean_model, start_rig
+import pytest
+
+from tests.rig import ROOT, korean_model
+
+pytestmark = pytest.mark.usefixtures("audio_rig")
+
 
 
 def test_reflect_run_tells_systemd_it_is_ready_and_alive(tmp_path):
-    start_rig()
     address = tmp_path / "notify.sock"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     listener.bind(str(address))

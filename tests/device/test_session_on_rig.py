@@ -14,9 +14,11 @@ from tests.rig import (
     korean_model,
     read_int16,
     similarity,
-    start_rig,
     word_error_rate,
 )
+
+
+pytestmark = pytest.mark.usefixtures("audio_rig")
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,6 @@ def finished_session(tmp_path_factory):
 
     Returns (session.json, its folder, the answer WAVs played, the model, the namespace's interfaces).
     """
-    start_rig()
     work = tmp_path_factory.mktemp("rig-session")
     result = subprocess.run(["unshare", "--net", sys.executable, "-m", "tests.device.rig_session_driver", str(work)],
                             cwd=ROOT, capture_output=True, text=True, timeout=400)

@@ -11,15 +11,15 @@ from content.phrases import PHRASES
 from device.events import Phase
 from device.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from device.session import SessionSettings
-from tests.device.session_harness import RATE, Rig
+from tests.device.session_harness import RATE, FakeDevice
 from tests.faults.support import tiny_pack
 
 
 @pytest.fixture
-def rig(tmp_path):
-    rig = Rig(tmp_path)
-    yield rig
-    rig.close()
+def fake_device(tmp_path):
+    device = FakeDevice(tmp_path)
+    yield device
+    device.close()
 
 
 class Devices:
@@ -42,56 +42,56 @@ class Devices:
         return microphone
 
 
-def run_with(rig, open_microphone, settings=SessionSettings()):
+def run_with(fake_device, open_microphone, settings=SessionSettings()):
     from content.packs import find_pack
     from device.session import Session
 
-    parts = rig.parts(None)
+    parts = fake_device.parts(None)
     parts.open_microphone = open_microphone
-    notes = Session(find_pack("therapy-relationship"), parts, settings, rig.tmp / "data").run()
-    rig.transcriber.drain()
+    notes = Session(find_pack("therapy-relationship"), parts, settings, fake_device.tmp / "data").run()
+    fake_device.transcriber.drain()
     return notes
 
 
-def test_no_microphone_is_said_then_the_next_press_rescans_and_works(rig, caplog):
-    devices = Devices([speech(1, RATE) + [rig.press]] * 4)
+def test_no_microphone_is_said_then_the_next_press_rescans_and_works(fake_device, caplog):
+    devices = Devices([speech(1, RATE) + [fake_device.press]] * 4)
     watch = MicrophoneWatch(devices.open, rescan=devices.rescan)
     with caplog.at_level(logging.ERROR):
-        assert run_with(rig, watch) is None
-    assert rig.said(PHRASES.no_microphone)
-    assert rig.events[-1].phase is Phase.READY
+        assert run_with(fake_device, watch) is None
+    assert fake_device.said(PHRASES.no_microphone)
+    assert fake_device.events[-1].phase is Phase.READY
     assert any("no microphone" in r.getMessage() for r in caplog.records)
     assert watch.stale and watch.poll() is False  # still missing: keeps waiting (and polling)
 
     devices.present = True
-    notes = run_with(rig, watch)
+    notes = run_with(fake_device, watch)
     assert devices.rescans >= 1, "the device list was re-read before opening again"
     record = json.loads((notes.folder / "session.json").read_text())
     assert record["status"] == "complete"
 
 
-def test_a_microphone_error_or_silence_marks_it_for_a_rescan(rig):
+def test_a_microphone_error_or_silence_marks_it_for_a_rescan(fake_device):
     devices = Devices([speech(1, RATE) + [ScriptedMicrophone.LOSE]])
     devices.present = True
     watch = MicrophoneWatch(devices.open, rescan=devices.rescan)
-    notes = run_with(rig, watch)
-    assert rig.said(PHRASES.microphone_lost)
+    notes = run_with(fake_device, watch)
+    assert fake_device.said(PHRASES.microphone_lost)
     assert watch.stale
     record = json.loads((notes.folder / "session.json").read_text())
     assert record["answers"][0]["ended_by"] == "mic_lost" and record["answers"][0]["audio"]
 
     devices.answers = [speech(1, RATE)]  # then nothing: the stream goes quiet without an error
     watch2 = MicrophoneWatch(devices.open, rescan=devices.rescan)
-    run_with(rig, watch2, SessionSettings(mic_silent_after_s=0.6))
+    run_with(fake_device, watch2, SessionSettings(mic_silent_after_s=0.6))
     assert watch2.stale
 
 
-def test_a_healthy_microphone_is_not_rescanned(rig):
-    devices = Devices([speech(1, RATE) + [rig.press]] * 4)
+def test_a_healthy_microphone_is_not_rescanned(fake_device):
+    devices = Devices([speech(1, RATE) + [fake_device.press]] * 4)
     devices.present = True
     watch = MicrophoneWatch(devices.open, rescan=devices.rescan)
-    run_with(rig, watch)
-    run_with(rig, watch)
+    run_with(fake_device, watch)
+    run_with(fake_device, watch)
     assert devices.rescans == 0 and not watch.stale
 
 
@@ -106,13 +106,13 @@ def test_a_speaker_that_never_finishes_still_records_and_saves_and_is_logged(tmp
     import device.player as player
 
     monkeypatch.setattr(player, "SPEAKER_GRACE_S", 0.05)  # the grace is the only wait; keep the test short
-    rig = Rig(tmp_path, speaker=DeadSpeaker())
+    fake_device = FakeDevice(tmp_path, speaker=DeadSpeaker())
     try:
         with caplog.at_level(logging.WARNING):
-            notes = rig.run([speech(1, RATE) + silence(8, RATE), speech(1, RATE) + [rig.press]],
+            notes = fake_device.run([speech(1, RATE) + silence(8, RATE), speech(1, RATE) + [fake_device.press]],
                             pack=tiny_pack(tmp_path / "packs"))
     finally:
-        rig.close()
+        fake_device.close()
     record = json.loads((notes.folder / "session.json").read_text())
     assert record["status"] == "complete"
     assert all(a["status"] == "answered" and a["audio"] for a in record["answers"])

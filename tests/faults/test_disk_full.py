@@ -18,7 +18,7 @@ from device.inbox import AudioChunk
 from device.notes import RESERVE_NAME
 from device.recovery import recover
 from device.session import SessionSettings, free_bytes
-from tests.device.session_harness import RATE, Rig
+from tests.device.session_harness import RATE, FakeDevice
 from tests.faults.support import audio_seconds, leftovers, session_records, tiny_pack
 from audio.fakes import speech
 
@@ -42,10 +42,10 @@ def small_disk(tmp_path):
 
 
 @pytest.fixture
-def rig(tmp_path):
-    rig = Rig(tmp_path)
-    yield rig
-    rig.close()
+def fake_device(tmp_path):
+    device = FakeDevice(tmp_path)
+    yield device
+    device.close()
 
 
 def only_session(data_dir: Path):
@@ -53,10 +53,10 @@ def only_session(data_dir: Path):
     return folder, record
 
 
-def test_enospc_mid_answer_keeps_the_answer_says_so_and_returns_to_ready(small_disk, rig, tmp_path):
+def test_enospc_mid_answer_keeps_the_answer_says_so_and_returns_to_ready(small_disk, fake_device, tmp_path):
     data = small_disk / "data"
     pack = tiny_pack(tmp_path / "packs")
-    notes = rig.run([speech(20, RATE) + speech(100, RATE)], SETTINGS, data, pack)  # far more than fits
+    notes = fake_device.run([speech(20, RATE) + speech(100, RATE)], SETTINGS, data, pack)  # far more than fits
     assert notes is not None
     folder, record = only_session(data)
     [answer] = record["answers"]
@@ -65,9 +65,9 @@ def test_enospc_mid_answer_keeps_the_answer_says_so_and_returns_to_ready(small_d
     assert answer["duration_s"] > 30, "most of the disk's worth of speech is kept"
     samples, rate = decode(folder / answer["audio"])
     assert len(samples) / rate == pytest.approx(answer["duration_s"], abs=0.02)
-    assert rig.said(PHRASES.disk_full)
-    assert [e.detail for e in rig.events if e.phase is Phase.ERROR] == ["disk full"]
-    assert rig.events[-1].phase is Phase.READY
+    assert fake_device.said(PHRASES.disk_full)
+    assert [e.detail for e in fake_device.events if e.phase is Phase.ERROR] == ["disk full"]
+    assert fake_device.events[-1].phase is Phase.READY
     assert leftovers(data) == [], "no part, temp, reserve or empty file is left"
     assert answer["transcript"] is not None  # the recognizer still heard it
 
@@ -75,14 +75,14 @@ def test_enospc_mid_answer_keeps_the_answer_says_so_and_returns_to_ready(small_d
     # The device keeps running: the next press is refused out loud, nothing is written.
     assert answer["audio"] == "01.opus"
     (small_disk / "filler").write_bytes(bytes(free_bytes(data) - SETTINGS.min_free_bytes // 2))
-    rig.speaker.played.clear()
-    assert rig.run([speech(2, RATE)], SETTINGS, data, pack) is None
-    assert rig.said(PHRASES.no_space_to_start)
-    assert rig.events[-1].phase is Phase.READY
+    fake_device.speaker.played.clear()
+    assert fake_device.run([speech(2, RATE)], SETTINGS, data, pack) is None
+    assert fake_device.said(PHRASES.no_space_to_start)
+    assert fake_device.events[-1].phase is Phase.READY
     assert len(session_records(data)) == 1 and leftovers(data) == []
 
 
-def test_enospc_when_even_the_notes_cannot_be_written_keeps_the_audio_for_recovery(small_disk, rig, tmp_path):
+def test_enospc_when_even_the_notes_cannot_be_written_keeps_the_audio_for_recovery(small_disk, fake_device, tmp_path):
     """The disk fills (and the space reserve is gone) mid-answer: session.json cannot take the answer."""
     data = small_disk / "data"
     pack = tiny_pack(tmp_path / "packs")
@@ -109,14 +109,14 @@ def test_enospc_when_even_the_notes_cannot_be_written_keeps_the_audio_for_recove
                 time.sleep(0.005)
             fill_the_disk()
             for chunk in speech(30, RATE):
-                rig.inbox.put(AudioChunk(capture_ids[0], chunk))
+                fake_device.inbox.put(AudioChunk(capture_ids[0], chunk))
         threading.Thread(target=wait_then_fill).start()
 
     capture_ids = []
-    rig.inbox.put = recording_capture_ids(rig.inbox.put, capture_ids)
-    rig.run([speech(2, RATE) + [when_recording]], SETTINGS, data, pack)
-    assert rig.said(PHRASES.disk_full)
-    assert rig.events[-1].phase is Phase.READY
+    fake_device.inbox.put = recording_capture_ids(fake_device.inbox.put, capture_ids)
+    fake_device.run([speech(2, RATE) + [when_recording]], SETTINGS, data, pack)
+    assert fake_device.said(PHRASES.disk_full)
+    assert fake_device.events[-1].phase is Phase.READY
     assert leftovers(data) == []
     folder, record = only_session(data)
     assert record["status"] == "in_progress" and record["answers"] == []  # the last good session.json
@@ -147,23 +147,23 @@ EFBIG_SESSION = textwrap.dedent("""
     from audio.endpointing import EndpointSettings
     from content.phrases import PHRASES
     from device.session import SessionSettings, free_bytes
-    from tests.device.session_harness import RATE, Rig
+    from tests.device.session_harness import RATE, FakeDevice
     from tests.faults.support import tiny_pack
 
     tmp, limit = Path(sys.argv[1]), int(sys.argv[2])
-    rig = Rig(tmp)
+    fake_device = FakeDevice(tmp)
     pack = tiny_pack(tmp / "packs")
-    rig.prompts.render_all([*pack.prompts, *PHRASES.all()])  # before the limit: prompt WAVs are bigger
+    fake_device.prompts.render_all([*pack.prompts, *PHRASES.all()])  # before the limit: prompt WAVs are bigger
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of death
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
     settings = SessionSettings(endpoint=EndpointSettings(1.0, 3.0, 300.0), min_free_bytes=0)
     out = []
     for n in range(2):
-        rig.speaker.played.clear()
-        notes = rig.run([speech(60, RATE)], settings, tmp / "data", pack)
-        out.append({"folder": str(notes.folder), "disk_full_said": rig.said(PHRASES.disk_full),
-                    "last_phase": rig.events[-1].phase.value})
-    rig.close()
+        fake_device.speaker.played.clear()
+        notes = fake_device.run([speech(60, RATE)], settings, tmp / "data", pack)
+        out.append({"folder": str(notes.folder), "disk_full_said": fake_device.said(PHRASES.disk_full),
+                    "last_phase": fake_device.events[-1].phase.value})
+    fake_device.close()
     print(json.dumps(out))
 """)
 

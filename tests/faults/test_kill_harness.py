@@ -23,7 +23,10 @@ from audio.recognizer import ModelLoader
 from device.recovery import recover
 from tests.faults.rig_process import DeviceProcess, prepare_dirs
 from tests.faults.support import census, leftovers, session_records, sha256
-from tests.rig import espeak_wav, korean_model, similarity, start_rig
+from tests.rig import espeak_wav, korean_model, similarity
+
+pytestmark = pytest.mark.usefixtures("audio_rig")
+
 
 ROUNDS = 32
 PHASES = ("start", "speaking", "listening", "saving", "ending")
@@ -141,7 +144,6 @@ def captured_frames(lines: list[dict]) -> int | None:
 
 @pytest.fixture(scope="module")
 def model():
-    start_rig()
     return ModelLoader(korean_model())
 
 

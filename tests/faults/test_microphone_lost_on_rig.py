@@ -26,13 +26,12 @@ def kill_audio_server() -> None:
 
 
 @pytest.fixture
-def rig():
-    start_rig()
+def restarted_rig(audio_rig):
     yield
     start_rig()  # whatever happened, leave the rig running for the next test
 
 
-def test_audio_server_killed_mid_answer_is_detected_said_and_the_next_session_works(tmp_path, rig):
+def test_audio_server_killed_mid_answer_is_detected_said_and_the_next_session_works(tmp_path, restarted_rig):
     settings = prepare_dirs(tmp_path)
     settings["listening"] = {"silence_after_speech_s": 1.0, "no_speech_s": 5.0}
     data = Path(settings["data_dir"])

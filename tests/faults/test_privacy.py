@@ -10,7 +10,7 @@ from audio.transcriber import Transcriber
 from audio.wavfile import WavWriter
 from device.archive import Archive
 from device.recovery import recover
-from tests.device.session_harness import RATE, Rig
+from tests.device.session_harness import RATE, FakeDevice
 from tests.faults.support import private_modes, session_records, tiny_pack
 
 SECRET_WORDS = ("marmalade", "zeppelin", "quokka", "thimble")
@@ -48,32 +48,32 @@ def umask_zero():
 
 
 def test_everything_written_is_private_even_with_umask_zero(tmp_path, umask_zero):
-    rig = Rig(tmp_path)
+    fake_device = FakeDevice(tmp_path)
     try:
         pack = tiny_pack(tmp_path / "packs")
         data = tmp_path / "data"
-        rig.run([speech(1, RATE) + [rig.press], speech(1, RATE) + [ScriptedMicrophone.LOSE]], pack=pack)
-        notes = rig.run([speech(1, RATE) + [rig.press], speech(1, RATE) + silence(8, RATE)], pack=pack)
+        fake_device.run([speech(1, RATE) + [fake_device.press], speech(1, RATE) + [ScriptedMicrophone.LOSE]], pack=pack)
+        notes = fake_device.run([speech(1, RATE) + [fake_device.press], speech(1, RATE) + silence(8, RATE)], pack=pack)
         # a crash's leftovers, repaired by recovery
         writer = WavWriter(notes.folder.parent.parent / "sessions" / notes.folder.name / "07.wav", RATE)
         writer.write(speech(0.5, RATE)[0])
         os.close(writer._fd)
-        recover(data, new_recognizer=rig.transcriber.new_recognizer, compress=True)
+        recover(data, new_recognizer=fake_device.transcriber.new_recognizer, compress=True)
         Archive(data).listing()
     finally:
-        rig.close()
+        fake_device.close()
     assert len(session_records(data)) == 2
     assert private_modes(data) == []
 
 
 def test_logs_never_contain_what_was_said(tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
-    rig = Rig(tmp_path, events=LoggedEvents())
-    rig.transcriber.close()
-    rig.transcriber = Transcriber(SecretRecognizer)
+    fake_device = FakeDevice(tmp_path, events=LoggedEvents())
+    fake_device.transcriber.close()
+    fake_device.transcriber = Transcriber(SecretRecognizer)
     try:
         pack = tiny_pack(tmp_path / "packs")
-        notes = rig.run([speech(2, RATE) + [rig.press], speech(2, RATE) + [ScriptedMicrophone.LOSE]], pack=pack)
+        notes = fake_device.run([speech(2, RATE) + [fake_device.press], speech(2, RATE) + [ScriptedMicrophone.LOSE]], pack=pack)
         # an interrupted answer transcribed by recovery, and the archive reading it all back
         writer = WavWriter(notes.folder / "09.wav", RATE)
         for chunk in speech(2, RATE):
@@ -85,7 +85,7 @@ def test_logs_never_contain_what_was_said(tmp_path, caplog):
         list(archive.replay(session))
         archive.search(["marmalade"])
     finally:
-        rig.close()
+        fake_device.close()
     transcripts = [a["transcript"] for _, r in session_records(tmp_path / "data") for a in r["answers"]]
     assert sum(bool(t) for t in transcripts) == 3, "the secret words were heard and saved"
     assert all(any(w in t for w in SECRET_WORDS) for t in transcripts if t)

@@ -10,7 +10,7 @@ import pytest
 from audio.endpointing import EndpointSettings
 from audio.fakes import ScriptedMicrophone, silence, speech
 from device.session import SessionSettings
-from tests.device.session_harness import RATE, Rig
+from tests.device.session_harness import RATE, FakeDevice
 from tests.faults.support import leftovers, open_fds, proc_status, tiny_pack
 
 SESSIONS = 300
@@ -37,7 +37,7 @@ def ram_disk(tmp_path):
 
 
 def test_three_hundred_sessions_leave_no_growth_in_memory_fds_or_threads(tmp_path, ram_disk):
-    rig = Rig(tmp_path)
+    fake_device = FakeDevice(tmp_path)
     pack = tiny_pack(tmp_path / "packs")
     data = ram_disk / "data"
     try:
@@ -47,10 +47,10 @@ def test_three_hundred_sessions_leave_no_growth_in_memory_fds_or_threads(tmp_pat
         started = time.monotonic()
         rss_after_warm_up = 0
         for n in range(SESSIONS):
-            notes = rig.run(ENDINGS[n % len(ENDINGS)](), SETTINGS, data, pack)
+            notes = fake_device.run(ENDINGS[n % len(ENDINGS)](), SETTINGS, data, pack)
             assert notes is not None
-            rig.events.clear()
-            rig.speaker.played.clear()
+            fake_device.events.clear()
+            fake_device.speaker.played.clear()
             if n + 1 == WARM_UP:
                 gc.collect()
                 rss_after_warm_up = proc_status("VmRSS")
@@ -59,7 +59,7 @@ def test_three_hundred_sessions_leave_no_growth_in_memory_fds_or_threads(tmp_pat
         elapsed = time.monotonic() - started
         fds, threads, os_threads = open_fds(), set(threading.enumerate()), proc_status("Threads")
     finally:
-        rig.close()
+        fake_device.close()
     folders = sorted((data / "sessions").iterdir())
     assert len(folders) == SESSIONS
     statuses = {json.loads((f / "session.json").read_text())["status"] for f in folders}
