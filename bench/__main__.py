@@ -55,7 +55,7 @@ def run_probe(module: str, spec: dict, work: Path, name: str, pin: bool) -> dict
 def synthesize_answers(texts: list[str], work: Path) -> list[str]:
     import numpy as np
 
-    from device.demo import synthesize_answer
+    from device.setup.demo import synthesize_answer
 
     paths = []
     for n, text in enumerate(texts, start=1):

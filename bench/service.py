@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench.probes import ROOT, now
 
-START = "import sys; from device.cli import main; sys.exit(main())"
+START = "import sys; from device.setup.cli import main; sys.exit(main())"
 
 
 def service_start(model: Path, work: Path, cache_dir: Path, packs_dir: Path, pack: str, pin: bool,

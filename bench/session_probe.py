@@ -113,12 +113,12 @@ def main() -> None:
 
     from audio.simulated_microphone import SimulatedMicrophone
     from audio.speaker import SoundDeviceSpeaker
-    from device.app import build_device
-    from device.config import load_config
-    from device.demo import MockButton
-    from device.events import Phase
-    from device.service import ServiceLoop
-    from device.simulated_person import Ending, SimulatedPerson
+    from device.flow.app import build_device
+    from device.setup.config import load_config
+    from device.setup.demo import MockButton
+    from device.flow.events import Phase
+    from device.flow.service import ServiceLoop
+    from device.setup.simulated_person import Ending, SimulatedPerson
     from content.phrases import PHRASES
     imported_at = now()
 

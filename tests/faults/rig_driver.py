@@ -2,7 +2,7 @@
 
     python -m tests.faults.rig_driver '<json settings>'
 
-Real PortAudio speaker and microphone (through device.microphone_watch), real cached
+Real PortAudio speaker and microphone (through audio.microphone_watch), real cached
 espeak-ng prompts, the real session and notes; a fake recognizer (the parent holds the
 real Vosk model for recovery). Enter on stdin is a press, "h" a hold, EOF stops it.
 
@@ -26,13 +26,13 @@ from audio.microphone import SoundDeviceMicrophone
 from audio.speaker import SoundDeviceSpeaker
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
-from device.app import Device, load_pack, session_settings
-from device.button import KeyboardGestures
-from device.config import load_config
-from device.microphone_watch import MicrophoneWatch, RecoveringSpeaker
-from device.parts import SessionParts
-from device.recovery import recover
-from device.service import ServiceLoop
+from device.flow.app import Device, load_pack, session_settings
+from device.flow.button import KeyboardGestures
+from device.setup.config import load_config
+from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
+from device.flow.parts import SessionParts
+from device.notes.recovery import recover
+from device.flow.service import ServiceLoop
 
 
 def emit(**fields) -> None:

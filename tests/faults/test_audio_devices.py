@@ -8,10 +8,10 @@ import pytest
 from audio.fakes import FakeSpeaker, ScriptedMicrophone, silence, speech
 from common.errors import AudioDeviceMissing
 from content.phrases import PHRASES
-from device.events import Phase
-from device.microphone_watch import MicrophoneWatch, RecoveringSpeaker
-from device.session import SessionSettings
-from tests.device.session_harness import RATE, FakeDevice
+from device.flow.events import Phase
+from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
+from device.flow.session import SessionSettings
+from tests.device.flow.session_harness import RATE, FakeDevice
 from tests.faults.support import tiny_pack
 
 
@@ -44,7 +44,7 @@ class Devices:
 
 def run_with(fake_device, open_microphone, settings=SessionSettings()):
     from content.packs import find_pack
-    from device.session import Session
+    from device.flow.session import Session
 
     parts = fake_device.parts(None)
     parts.open_microphone = open_microphone
@@ -103,7 +103,7 @@ class DeadSpeaker(FakeSpeaker):
 
 
 def test_a_speaker_that_never_finishes_still_records_and_saves_and_is_logged(tmp_path, caplog, monkeypatch):
-    import device.player as player
+    import device.flow.player as player
 
     monkeypatch.setattr(player, "SPEAKER_GRACE_S", 0.05)  # the grace is the only wait; keep the test short
     fake_device = FakeDevice(tmp_path, speaker=DeadSpeaker())

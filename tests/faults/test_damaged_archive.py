@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from audio.fakes import FakeRecognizer
-from device.archive import Archive
-from device.recovery import recover
+from device.notes.archive import Archive
+from device.notes.recovery import recover
 from tests.archive_factory import write_session
 from tests.faults.support import sha256
 

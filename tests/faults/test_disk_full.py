@@ -13,12 +13,12 @@ import pytest
 from audio.compress import decode
 from audio.endpointing import EndpointSettings
 from content.phrases import PHRASES
-from device.events import Phase
-from device.inbox import AudioChunk
-from device.notes import RESERVE_NAME
-from device.recovery import recover
-from device.session import SessionSettings, free_bytes
-from tests.device.session_harness import RATE, FakeDevice
+from device.flow.events import Phase
+from device.flow.inbox import AudioChunk
+from device.notes.session_notes import RESERVE_NAME
+from device.notes.recovery import recover
+from device.flow.session import SessionSettings, free_bytes
+from tests.device.flow.session_harness import RATE, FakeDevice
 from tests.faults.support import audio_seconds, leftovers, session_records, tiny_pack
 from audio.fakes import speech
 
@@ -146,8 +146,8 @@ EFBIG_SESSION = textwrap.dedent("""
     from audio.fakes import speech
     from audio.endpointing import EndpointSettings
     from content.phrases import PHRASES
-    from device.session import SessionSettings, free_bytes
-    from tests.device.session_harness import RATE, FakeDevice
+    from device.flow.session import SessionSettings, free_bytes
+    from tests.device.flow.session_harness import RATE, FakeDevice
     from tests.faults.support import tiny_pack
 
     tmp, limit = Path(sys.argv[1]), int(sys.argv[2])

@@ -20,7 +20,7 @@ import soundfile as sf
 
 from audio.compress import decode
 from audio.recognizer import ModelLoader
-from device.recovery import recover
+from device.notes.recovery import recover
 from tests.faults.rig_process import DeviceProcess, prepare_dirs
 from tests.faults.support import census, leftovers, session_records, sha256
 from tests.rig import espeak_wav, korean_model, similarity

@@ -8,9 +8,9 @@ from audio.fakes import ScriptedMicrophone, silence, speech
 from audio.recognizer import Transcript, Word
 from audio.transcriber import Transcriber
 from audio.wavfile import WavWriter
-from device.archive import Archive
-from device.recovery import recover
-from tests.device.session_harness import RATE, FakeDevice
+from device.notes.archive import Archive
+from device.notes.recovery import recover
+from tests.device.flow.session_harness import RATE, FakeDevice
 from tests.faults.support import private_modes, session_records, tiny_pack
 
 SECRET_WORDS = ("marmalade", "zeppelin", "quokka", "thimble")

@@ -16,9 +16,9 @@ import pytest
 from audio.compress import compress_answer, decode
 from audio.fakes import FakeRecognizer
 from audio.wavfile import WavWriter, wav_header
-from device.archive import Archive
-from device.notes import RESERVE_NAME, SessionNotes
-from device.recovery import recover
+from device.notes.archive import Archive
+from device.notes.session_notes import RESERVE_NAME, SessionNotes
+from device.notes.recovery import recover
 from tests.faults.support import census, leftovers, session_records, tiny_pack
 
 RATE = 16000
@@ -178,7 +178,7 @@ def test_a_part_with_a_broken_header_is_rebuilt_from_the_session_rate(tmp_path, 
 SLOW_RECOVERY = """
 import sys, time
 from audio.fakes import FakeRecognizer
-from device.recovery import recover
+from device.notes.recovery import recover
 
 class Slow(FakeRecognizer):
     def feed(self, samples):
@@ -241,7 +241,7 @@ def test_ended_at_is_when_the_session_last_wrote(tmp_path):
 
 def test_recover_at_start_repairs_now_and_transcribes_later_on_the_worker(tmp_path):
     from audio.transcriber import Transcriber
-    from device.recovery import recover_at_start
+    from device.notes.recovery import recover_at_start
 
     data = tmp_path / "data"
     crashed_archive(data, tmp_path)

@@ -19,11 +19,11 @@ from audio.endpointing import EndpointSettings
 from audio.fakes import FakeRecognizer, FakeSpeaker, silence, speech
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
-from device.app import Device
-from device.gestures import GestureDetector, GestureEvent
-from device.parts import SessionParts
-from device.service import ServiceLoop
-from device.session import SessionSettings
+from device.flow.app import Device
+from device.flow.gestures import GestureDetector, GestureEvent
+from device.flow.parts import SessionParts
+from device.flow.service import ServiceLoop
+from device.flow.session import SessionSettings
 from tests.faults.support import leftovers, session_records, tiny_pack
 
 RATE = 16000

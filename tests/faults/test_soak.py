@@ -9,8 +9,8 @@ import pytest
 
 from audio.endpointing import EndpointSettings
 from audio.fakes import ScriptedMicrophone, silence, speech
-from device.session import SessionSettings
-from tests.device.session_harness import RATE, FakeDevice
+from device.flow.session import SessionSettings
+from tests.device.flow.session_harness import RATE, FakeDevice
 from tests.faults.support import leftovers, open_fds, proc_status, tiny_pack
 
 SESSIONS = 300

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from device.config import load_config
+from device.setup.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 JUNK = shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", "build", ".venv", ".pytest_cache", ".hypothesis")
@@ -74,7 +74,7 @@ def test_the_installed_unit_verifies_against_the_installed_files(installed):
 def test_the_venv_runs_its_own_copy_of_the_project(installed, tmp_path):
     root, _ = installed
     python = root / "opt/reflect/venv/bin/python"
-    code = "import device.watchdog, content; print(device.watchdog.__file__)"
+    code = "import device.flow.watchdog, content; print(device.flow.watchdog.__file__)"
     where = run(python, "-c", code, cwd=tmp_path).strip()
     assert Path(where).is_relative_to(root / "opt/reflect/venv")
 
@@ -106,12 +106,12 @@ def test_an_upgrade_reinstalls_changed_code_and_keeps_the_config(checkout, tmp_p
     run(upgraded_checkout / "systemd/install.sh", "--prefix", upgraded)
     config = upgraded / "etc/reflect/config.toml"
     config.write_text("[button]\npin = 22\n")
-    watchdog = upgraded_checkout / "device/watchdog.py"
+    watchdog = upgraded_checkout / "device/flow/watchdog.py"
     watchdog.write_text(watchdog.read_text() + "\nUPGRADED = True\n")
     output = run(upgraded_checkout / "systemd/install.sh", "--prefix", upgraded)
     assert "installing" in output and "==> config" not in output
     site = next((upgraded / "opt/reflect/venv/lib").glob("python3*/site-packages"))
-    assert "UPGRADED = True" in (site / "device/watchdog.py").read_text()
+    assert "UPGRADED = True" in (site / "device/flow/watchdog.py").read_text()
     assert config.read_text() == "[button]\npin = 22\n"
 
 

@@ -1,0 +1,1 @@
+"""The live session and the service: button gestures, the session script, sounds, the LED, the watchdog."""

@@ -1,0 +1,104 @@
+"""Builds the real device from the config: speaker, microphone, prompts, recognizer, session settings."""
+import logging
+import queue
+import sys
+import threading
+from dataclasses import dataclass
+
+from audio import tones
+from audio.answer_capture import CaptureSettings
+from audio.endpointing import EndpointSettings
+from audio.microphone import SoundDeviceMicrophone
+from audio.recognizer import ModelLoader, check_model
+from audio.speaker import SoundDeviceSpeaker
+from audio.synthesis import PromptCache
+from audio.transcriber import Transcriber
+from content.packs import Pack, find_pack
+from content.phrases import PHRASES
+from device.setup.config import Config
+from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
+from device.flow.parts import SessionParts
+from device.notes.recovery import recover_at_start
+from device.flow.session import SessionSettings
+
+log = logging.getLogger(__name__)
+
+GIL_SWITCH_INTERVAL_S = 0.0005
+"""How long one Python thread may hold the GIL while another waits (CPython's default is 5 ms). The PortAudio
+callback and the flow thread must not wait that long behind a busy thread: a press would be answered late and
+the speaker would underrun."""
+
+
+def session_settings(config: Config) -> SessionSettings:
+    listening = config.listening
+    return SessionSettings(
+        endpoint=EndpointSettings(listening.silence_after_speech_s, listening.no_speech_s, listening.max_answer_s),
+        capture=CaptureSettings(),
+        speech_threshold_dbfs=config.audio.speech_threshold_dbfs,
+        min_free_bytes=config.storage.min_free_mb * 1_000_000,
+        audio_format=config.storage.audio_format,
+    )
+
+
+def load_pack(config: Config) -> Pack:
+    return find_pack(config.content.pack, [config.packs_dir])
+
+
+def prompt_cache(config: Config, pack: Pack) -> PromptCache:
+    """The prompt cache for this pack's voice, already rendering every prompt in the background."""
+    cache = PromptCache(config.cache_dir / "prompts", config.speech.voice or pack.voice,
+                        config.speech.rate or pack.rate)
+    texts = pack.prompts + PHRASES.all()
+    threading.Thread(target=_render_quietly, args=(cache, texts), name="prompt-render", daemon=True).start()
+    return cache
+
+
+def _render_quietly(cache: PromptCache, texts) -> None:
+    try:
+        cache.render_all(texts)
+    except Exception as error:  # the session renders (and reports) any prompt still missing
+        log.error("could not render the prompts ahead of time: %s", error)
+
+
+def open_speaker(config: Config) -> RecoveringSpeaker:
+    """The configured speaker, reopened when it comes back; silent (sessions still record) while there is none."""
+    return RecoveringSpeaker(lambda: SoundDeviceSpeaker(config.audio.output_device, config.audio.output_rate))
+
+
+def microphone_opener(config: Config):
+    audio = config.audio
+    return lambda: SoundDeviceMicrophone(audio.input_device, audio.input_rate, audio.chunk_s)
+
+
+@dataclass
+class Device:
+    """The assembled parts the flow thread needs."""
+
+    pack: Pack
+    parts: SessionParts
+    settings: SessionSettings
+    model: ModelLoader
+
+    def close(self) -> None:
+        self.parts.transcriber.close()
+        self.parts.speaker.close()
+
+
+def build_device(config: Config, speaker=None, open_microphone=None) -> Device:
+    """Check the model and pack, repair what a crash left, then load the model and render prompts in the background."""
+    check_model(config.model_path)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    pack = load_pack(config)
+    model = ModelLoader(config.model_path)
+    speaker = speaker or open_speaker(config)
+    tones.prepare(speaker.rate)
+    parts = SessionParts(
+        speaker=speaker,
+        open_microphone=open_microphone or MicrophoneWatch(microphone_opener(config),
+                                                           before_rescan=getattr(speaker, "release", lambda: None)),
+        prompts=prompt_cache(config, pack),
+        transcriber=Transcriber.for_model(model),
+        inbox=queue.Queue(),
+    )
+    recover_at_start(config.data_dir, parts.transcriber, model)
+    return Device(pack, parts, session_settings(config), model)

@@ -1,0 +1,53 @@
+"""The physical button (gpiozero) and its keyboard stand-in; both only hand gestures on."""
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from device.flow.gestures import Gesture, GestureDetector, GestureEvent
+
+OnGesture = Callable[[GestureEvent], None]
+
+
+class ButtonGestures:
+    """A gpiozero Button on `pin` (to ground, internal pull-up) reporting presses and holds."""
+
+    def __init__(self, pin: int, hold_s: float, on_gesture: OnGesture, pin_factory=None):
+        from gpiozero import Button
+
+        self.detector = GestureDetector()
+        self.on_gesture = on_gesture
+        self.button = Button(pin, pull_up=True, hold_time=hold_s, pin_factory=pin_factory)
+        self.button.when_pressed = lambda: self.detector.pressed(time.monotonic())
+        self.button.when_held = lambda: self._emit(self.detector.held(time.monotonic()))
+        self.button.when_released = lambda: self._emit(self.detector.released(time.monotonic()))
+
+    def _emit(self, event: GestureEvent | None) -> None:
+        if event is not None:
+            self.on_gesture(event)
+
+    def close(self) -> None:
+        self.button.close()
+
+
+KEYBOARD_HELP = "Enter = press the button, h then Enter = hold it, Ctrl-D = quit."
+
+
+class KeyboardGestures:
+    """The button's stand-in on a laptop: Enter is a press, 'h' + Enter is a hold."""
+
+    def __init__(self, on_gesture: OnGesture, on_eof: Callable[[], None], stream: TextIO = sys.stdin):
+        self.on_gesture = on_gesture
+        self.on_eof = on_eof
+        self.stream = stream
+        threading.Thread(target=self._read, name="keyboard", daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.stream:
+            gesture = Gesture.HOLD if line.strip().lower() == "h" else Gesture.PRESS
+            self.on_gesture(GestureEvent(gesture, time.monotonic()))
+        self.on_eof()
+
+    def close(self) -> None:
+        """Nothing to release: the reader thread ends with its input."""

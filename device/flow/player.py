@@ -1,0 +1,93 @@
+"""Speaking and playing on the flow thread, interruptible by a gesture from the inbox."""
+import itertools
+import logging
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from audio.clips import Clip
+from device.flow.gestures import Gesture, GestureEvent
+from device.flow.inbox import PlaybackDone
+from audio.speaker import Speaker
+from audio.synthesis import PromptCache
+
+log = logging.getLogger(__name__)
+
+SPEAKER_GRACE_S = 2.0
+"""How long past a clip's length to wait for the speaker before deciding it is gone."""
+
+
+@dataclass(frozen=True)
+class Playing:
+    """A clip handed to the speaker: its token and when to stop waiting for it."""
+
+    token: int
+    deadline: float
+
+
+class Player:
+    """Plays clips and prompts to their end, or until a press or hold, which it returns."""
+
+    def __init__(self, speaker: Speaker, prompts: PromptCache, inbox: queue.Queue,
+                 heartbeat: Callable[[], None] = lambda: None):
+        self.speaker = speaker
+        self.prompts = prompts
+        self.inbox = inbox
+        self.heartbeat = heartbeat
+        self.tokens = itertools.count()
+        self._ends_at = 0.0  # when the last clip started or queued should have finished (monotonic)
+
+    def say(self, text: str) -> Gesture | None:
+        return self.play(self.prompt(text))
+
+    def prompt(self, text: str) -> Clip:
+        return self.prompts.clip(text, self.speaker.rate)
+
+    def play(self, clip: Clip) -> Gesture | None:
+        """Play a clip to its end, or until a gesture interrupts it (the gesture is returned)."""
+        return self.wait(self.start(clip))
+
+    def start(self, clip: Clip) -> Playing:
+        """Start a clip at once (dropping any other) and return; `wait` for it later."""
+        token = next(self.tokens)
+        self.speaker.play(clip, lambda: self.inbox.put(PlaybackDone(token)))
+        self._ends_at = time.monotonic() + clip.duration_s
+        return Playing(token, self._ends_at + SPEAKER_GRACE_S)
+
+    def start_next(self, clip: Clip) -> Playing:
+        """Queue a clip to follow the one playing without a gap (or start it now) and return; `wait` for it later."""
+        token = next(self.tokens)
+        self.speaker.play_next(clip, lambda: self.inbox.put(PlaybackDone(token)))
+        self._ends_at = max(self._ends_at, time.monotonic()) + clip.duration_s
+        return Playing(token, self._ends_at + SPEAKER_GRACE_S)
+
+    def wait(self, playing: Playing) -> Gesture | None:
+        """Wait for a started clip to end, or for a gesture (returned): a press ends the clip playing (going on
+        to the one queued after it), a hold silences everything."""
+        while True:
+            item = self.next_item(playing.deadline)
+            if item is None:
+                log.warning("the speaker did not finish a clip in time; carrying on without it")
+                self.speaker.stop()
+                return None
+            if isinstance(item, PlaybackDone) and item.token == playing.token:
+                return None
+            if isinstance(item, GestureEvent):
+                if item.gesture is Gesture.PRESS:
+                    self.speaker.skip()
+                else:
+                    self.speaker.stop()
+                return item.gesture
+
+    def next_item(self, deadline: float):
+        """The next inbox item, or None once `deadline` (monotonic) has passed; heartbeats while waiting."""
+        while True:
+            self.heartbeat()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                return self.inbox.get(timeout=min(remaining, 1.0))
+            except queue.Empty:
+                continue

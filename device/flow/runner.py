@@ -1,0 +1,103 @@
+"""Running the real device: the service forever, one session now, or replay from the command line."""
+import logging
+import queue
+import time
+
+from audio.synthesis import PromptCache
+from common.errors import GpioUnavailable
+from device.flow.app import Device, build_device, load_pack, open_speaker
+from device.notes.archive import Archive
+from device.flow.button import KEYBOARD_HELP, ButtonGestures, KeyboardGestures
+from device.setup.config import Config
+from device.flow.events import Event
+from device.flow.gestures import Gesture, GestureEvent
+from device.flow.player import Player
+from device.flow.replay import Replay
+from device.flow.service import ServiceLoop
+from device.flow.watchdog import Watchdog, notify_ready, notify_status, notify_stopping
+
+log = logging.getLogger(__name__)
+
+
+def _listeners(config: Config):
+    """Logs every event (never what was said) and drives the status LED when one is configured."""
+    led = None
+    if config.button.led_pin:
+        from device.flow.status_led import StatusLed
+
+        led = StatusLed(config.button.led_pin)
+
+    def on_event(event: Event) -> None:
+        log.info("%s: %s", event.phase.value, event.detail)
+        if led is not None:
+            led.on_event(event)
+        notify_status(f"{event.phase.value}: {event.detail}")
+
+    return on_event, led
+
+
+def _gestures(config: Config, device: Device, keyboard: bool, on_eof):
+    if keyboard:
+        print(KEYBOARD_HELP, flush=True)
+        return KeyboardGestures(device.parts.inbox.put, on_eof)
+    try:
+        return ButtonGestures(config.button.pin, config.button.hold_s, device.parts.inbox.put)
+    except Exception as error:
+        raise GpioUnavailable(f"Cannot use the button on GPIO {config.button.pin} ({error}). "
+                              "On a laptop, use --keyboard.") from None
+
+
+def run_forever(config: Config, keyboard: bool = False) -> int:
+    """`reflect run`: the service. Ready for a press within a second; the model loads meanwhile."""
+    device = build_device(config)
+    on_event, led = _listeners(config)
+    watchdog = Watchdog()
+    parts = device.parts
+    parts.on_event, parts.heartbeat = on_event, watchdog.alive
+    replay = Replay(Archive(config.data_dir), Player(parts.speaker, parts.prompts, parts.inbox, watchdog.alive), on_event)
+    loop = ServiceLoop(device, config.data_dir, replay=replay.latest)
+    button = _gestures(config, device, keyboard, loop.stopping.set)
+    notify_ready()
+    try:
+        loop.run()
+    finally:
+        notify_stopping()
+        button.close()
+        watchdog.close()
+        if led is not None:
+            led.close()
+        device.close()
+    return 0
+
+
+def run_one_session(config: Config, keyboard: bool = False) -> int:
+    """`reflect session`: one session now, then wait for its transcripts."""
+    device = build_device(config)
+    device.parts.on_event, led = _listeners(config)
+    button = _gestures(config, device, keyboard, on_eof=lambda: None)
+    try:
+        notes = ServiceLoop(device, config.data_dir, replay=lambda: None).handle(
+            GestureEvent(Gesture.PRESS, time.monotonic()))
+        device.parts.transcriber.drain()
+    finally:
+        button.close()
+        if led is not None:
+            led.close()
+        device.close()
+    if notes is not None:
+        print(f"Saved in {notes.folder}")
+    return 0 if notes is not None else 1
+
+
+def play_notes(config: Config, name: str, answer: int | None, with_questions: bool) -> int:
+    """`reflect play`: a session (or one answer) through the speaker, question first unless asked not to."""
+    archive = Archive(config.data_dir)
+    session = archive.load(name)
+    pack = load_pack(config)
+    speaker = open_speaker(config)
+    prompts = PromptCache(config.cache_dir / "prompts", config.speech.voice or pack.voice, config.speech.rate or pack.rate)
+    try:
+        Replay(archive, Player(speaker, prompts, queue.Queue())).play(session, answer, with_questions)
+    finally:
+        speaker.close()
+    return 0

@@ -1,0 +1,49 @@
+"""The service loop: ready for a press, forever; one thread owns the flow."""
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from device.flow.app import Device
+from device.flow.events import Event, Phase
+from device.flow.gestures import Gesture, GestureEvent
+from device.notes.session_notes import SessionNotes
+from device.flow.session import Session
+
+log = logging.getLogger(__name__)
+
+
+class ServiceLoop:
+    """Idle press starts a session; idle hold replays the latest one."""
+
+    def __init__(self, device: Device, data_dir: Path, replay: Callable[[], None]):
+        self.device = device
+        self.data_dir = data_dir
+        self.replay = replay
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        """Serve gestures until `stopping` is set."""
+        parts = self.device.parts
+        parts.on_event(Event(Phase.READY, "waiting for a press"))
+        while not self.stopping.is_set():
+            parts.heartbeat()
+            try:
+                item = parts.inbox.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            if isinstance(item, GestureEvent):
+                self.handle(item)
+
+    def handle(self, gesture: GestureEvent) -> SessionNotes | None:
+        """Act on one idle gesture (returning a session's notes); failures are logged, then back to ready."""
+        try:
+            if gesture.gesture is Gesture.PRESS:
+                return Session(self.device.pack, self.device.parts, self.device.settings, self.data_dir).run()
+            self.replay()
+        except Exception:
+            log.exception("that failed; back to ready")
+            self.device.parts.on_event(Event(Phase.ERROR, "failed"))
+        self.device.parts.on_event(Event(Phase.READY, "waiting for a press"))
+        return None

@@ -1,0 +1,295 @@
+"""One spoken reflection, read as a script: chime, greeting, each question and answer, closing."""
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from audio import tones
+from audio.answer_capture import AnswerCapture, CaptureSettings
+from audio.compress import compress_answer
+from audio.endpointing import AnswerEndpointer, EndpointSettings
+from audio.microphone import Microphone
+from audio.voice_activity import SpeechDetector
+from audio.wavfile import is_disk_full
+from content.packs import Pack
+from content.phrases import PHRASES
+from device.flow.events import Event, Phase
+from device.flow.gestures import Gesture, GestureEvent
+from device.flow.inbox import AudioChunk, MicFailed
+from device.notes.session_notes import SessionNotes
+from device.flow.parts import SessionParts
+from device.flow.player import Player, Playing
+
+log = logging.getLogger(__name__)
+
+SESSION_ENDINGS = ("hold", "mic_lost", "disk_full")
+"""Ways an answer can end that also end the session (no 'saved' tone: what follows says why)."""
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    endpoint: EndpointSettings = EndpointSettings()
+    capture: CaptureSettings = CaptureSettings()
+    speech_threshold_dbfs: float = -45.0
+    mic_silent_after_s: float = 2.0
+    """No audio callbacks for this long means the microphone is gone."""
+    min_free_bytes: int = 200_000_000
+    """A session does not start with less free space than this in the data dir."""
+    audio_format: str = "opus"
+    """How a finished answer is kept: "opus" or "flac" (compressed on the recognizer's thread, after its
+    transcript) or "wav" (as recorded)."""
+
+
+class Session:
+    """Walks one pack with one person. Runs on the flow thread; reads gestures from the inbox."""
+
+    def __init__(self, pack: Pack, parts: SessionParts, settings: SessionSettings, data_dir):
+        self.pack = pack
+        self.parts = parts
+        self.settings = settings
+        self.data_dir = data_dir
+        self.notes: SessionNotes | None = None
+        self._kept: list[_AnswerInProgress] = []
+        self.player = Player(parts.speaker, parts.prompts, parts.inbox, parts.heartbeat)
+
+    def run(self) -> SessionNotes | None:
+        """The whole session; returns its notes (None if it could not start). Ends ready for a press."""
+        chime = self.player.start(tones.chime(self.parts.speaker.rate))  # heard at once: the press was taken
+        try:
+            microphone = self._preflight()
+            if microphone is not None:
+                self._record(microphone, chime)
+        finally:
+            self._emit(Phase.READY, f"session {self.notes.id} saved" if self.notes else "waiting for a press")
+        return self.notes
+
+    def _preflight(self) -> Microphone | None:
+        """Free space and a microphone, or say why a session cannot start."""
+        if free_bytes(self.data_dir) < self.settings.min_free_bytes:
+            log.error("not enough free space to start a session in %s", self.data_dir)
+            self._emit(Phase.ERROR, "disk almost full")
+            self.player.say(PHRASES.no_space_to_start)
+            return None
+        try:
+            return self.parts.open_microphone()
+        except Exception as error:
+            log.error("no microphone: %s", error)
+            self._emit(Phase.ERROR, "no microphone")
+            self.player.say(PHRASES.no_microphone)
+            return None
+
+    def _record(self, microphone: Microphone, chime: Playing) -> None:
+        try:
+            self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate)
+        except OSError as error:
+            if not is_disk_full(error):
+                raise
+            log.error("no room to start a session in %s", self.data_dir)
+            self._emit(Phase.ERROR, "disk full")
+            self.player.say(PHRASES.no_space_to_start)
+            return
+        log.info("session %s started", self.notes.id)
+        status = "ended_early"
+        try:
+            status = self._walk(microphone, chime)
+        except OSError as error:
+            if not is_disk_full(error):
+                self._failed()
+            else:
+                log.error("disk full while saving session %s", self.notes.id)
+                self._emit(Phase.ERROR, "disk full")
+                self.player.say(PHRASES.disk_full)
+        except Exception:
+            self._failed()
+        finally:
+            try:
+                self.notes.finish(status)
+            except OSError as error:  # the files on disk stay as they were; recovery completes them
+                log.error("could not record the end of session %s: %s", self.notes.id, error.strerror)
+            log.info("session %s %s", self.notes.id, status)
+            for answer in self._kept:  # once the session is over, so recognition never competes with it
+                self.parts.transcriber.later(answer.compress)
+
+    def _failed(self) -> None:
+        log.exception("session %s failed; what was said so far is kept", self.notes.id)
+        self._emit(Phase.ERROR, "session failed")
+        self.player.say(PHRASES.something_went_wrong)
+
+    def _walk(self, microphone: Microphone, chime: Playing) -> str:
+        """Each sound is queued while the one before it plays, so they follow each other without a gap."""
+        rate = self.parts.speaker.rate
+        self._emit(Phase.SPEAKING, "greeting")
+        before = self.player.start_next(self.player.prompt(self.pack.greeting))
+        if self.player.wait(chime) is Gesture.HOLD:
+            return self._end_early()
+        for index, question in enumerate(self.pack.questions, start=1):
+            asking = self.player.start_next(self.player.prompt(question))
+            if self.player.wait(before) is Gesture.HOLD:
+                return self._end_early()
+            self._emit(Phase.SPEAKING, f"question {index}", index)
+            listening_tone = self.player.start_next(tones.listening_tone(rate))
+            if self.player.wait(asking) is Gesture.HOLD:
+                return self._end_early()
+            self.player.wait(listening_tone)
+            ended_by, before = self._listen(microphone, index)
+            if ended_by == "hold":
+                return self._end_early()
+            if ended_by == "mic_lost":
+                self._emit(Phase.ERROR, "microphone lost", index)
+                self.player.say(PHRASES.microphone_lost)
+                return "ended_early"
+            if ended_by == "disk_full":
+                self._emit(Phase.ERROR, "disk full", index)
+                self.player.say(PHRASES.disk_full)
+                return "ended_early"
+        closing = self.player.start_next(self.player.prompt(self.pack.closing))
+        self.player.wait(before)
+        self._emit(Phase.SPEAKING, "closing")
+        self.player.wait(closing)
+        return "complete"
+
+    def _end_early(self) -> str:
+        self._emit(Phase.SPEAKING, "ending early")
+        self.player.say(PHRASES.ended_early)
+        return "ended_early"
+
+    def _emit(self, phase: Phase, detail: str, question: int | None = None) -> None:
+        self.parts.on_event(Event(phase, detail, question))
+
+    def _listen(self, microphone: Microphone, index: int) -> tuple[str, Playing | None]:
+        """Record one answer until it ends; save it and hand it to the recognizer. Returns how it ended and,
+        unless that ends the session, the 'saved' tone, started before anything else so a press is heard at once."""
+        capture_id = next(self.player.tokens)
+        answer = _AnswerInProgress(self, microphone.rate, index)
+        self._emit(Phase.LISTENING, f"question {index}", index)
+        saved_tone = None
+        try:
+            ended_by = self._capture(microphone, answer, capture_id)
+            if ended_by not in SESSION_ENDINGS:  # chunks still arriving from the microphone are not kept
+                saved_tone = self.player.start(tones.saved_tone(self.parts.speaker.rate))
+        finally:
+            try:
+                microphone.stop()
+            except Exception as error:  # a dead stream may fail to stop; the answer is still saved
+                log.error("the microphone did not stop cleanly: %s", error)
+        self._emit(Phase.SAVING, ended_by, index)
+        return answer.save(ended_by), saved_tone
+
+    def _capture(self, microphone: Microphone, answer: "_AnswerInProgress", capture_id: int) -> str:
+        """Feed the answer the microphone's chunks until it ends; returns how it ended."""
+        inbox = self.parts.inbox
+        try:
+            microphone.start(lambda samples: inbox.put(AudioChunk(capture_id, samples)),
+                             lambda reason: inbox.put(MicFailed(capture_id, reason)))
+            last_audio = time.monotonic()
+            while True:
+                item = self.player.next_item(last_audio + self.settings.mic_silent_after_s)
+                if item is None:
+                    return "mic_lost"
+                if isinstance(item, AudioChunk) and item.capture == capture_id:
+                    last_audio = time.monotonic()
+                    ended_by = answer.add(item.samples)
+                    if ended_by:
+                        return ended_by
+                elif isinstance(item, MicFailed) and item.capture == capture_id:
+                    log.error("microphone failed: %s", item.reason)
+                    return "mic_lost"
+                elif isinstance(item, GestureEvent):
+                    return "press" if item.gesture is Gesture.PRESS else "hold"
+        except Exception as error:
+            if is_disk_full(error):
+                log.error("disk full while recording answer %d", answer.index)
+                return "disk_full"
+            log.error("could not record from the microphone: %s", error)
+            return "mic_lost"
+
+
+def free_bytes(data_dir: Path) -> int:
+    """Free space where the notes go (the nearest existing folder of `data_dir`)."""
+    folder = Path(data_dir)
+    while not folder.exists():
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
+
+
+class _AnswerInProgress:
+    """The capture of one answer, its recognizer job, and its entry in the notes."""
+
+    def __init__(self, session: Session, rate: int, index: int):
+        self.session = session
+        self.index = index
+        self.transcriber = session.parts.transcriber
+        self.job = None
+        settings = session.settings
+        self.capture = AnswerCapture(
+            session.notes.audio_path(index), rate,
+            SpeechDetector(rate, settings.speech_threshold_dbfs),
+            AnswerEndpointer(settings.endpoint), self._recognize, settings.capture)
+
+    def _recognize(self, samples) -> None:
+        if self.job is None:
+            self.job = self.transcriber.begin(self.capture.rate)
+        self.transcriber.feed(self.job, samples)
+
+    def add(self, samples) -> str | None:
+        """Take a chunk; returns "disk_full" or the end reason when the answer ends, else None."""
+        try:
+            reason = self.capture.add(samples)
+        except OSError as error:
+            if not is_disk_full(error):
+                raise
+            log.error("disk full while recording answer %d", self.index)
+            return "disk_full"
+        return reason.value if reason else None
+
+    def save(self, ended_by: str) -> str:
+        """Seal the answer's file and note it; hand it to the recognizer. Returns how it ended
+        ("disk_full" if the disk filled while sealing or noting it)."""
+        notes = self.session.notes
+        try:
+            duration = self.capture.finish()
+        except OSError as error:
+            if not is_disk_full(error):
+                raise
+            log.error("disk full while saving answer %d", self.index)
+            ended_by, duration = "disk_full", 0.0
+        if self.capture.disk_full:
+            ended_by = "disk_full"
+        if not self.capture.kept:
+            if self.job is not None:
+                self.transcriber.end(self.job, lambda transcript: None)
+            notes.add_answer(self.index, None, 0.0, "skipped", ended_by)
+            return ended_by
+        name = self.capture.saved_path.name
+        log.info("answer %d recorded: %s, %.1f s", self.index, name, duration)
+        self.session._kept.append(self)
+        try:
+            notes.add_answer(self.index, name, duration, "answered", ended_by)
+        finally:  # even if the notes could not be written, the audio gets its transcript
+            self.transcriber.end(self.job, self._transcribed)
+        return ended_by
+
+    def _transcribed(self, transcript) -> None:
+        """On the recognizer's thread: note the transcript."""
+        try:
+            self.session.notes.set_transcript(self.index, transcript)
+        except Exception as error:
+            log.error("could not save the transcript of answer %d: %s", self.index, getattr(error, "strerror", None) or type(error).__name__)
+
+    def compress(self) -> None:
+        """On the recognizer's thread, after the session: compress the answer (the WAV stays until that is complete)."""
+        notes = self.session.notes
+        codec = self.session.settings.audio_format
+        if codec == "wav":
+            return
+        try:
+            compressed = compress_answer(self.capture.saved_path, codec)
+        except Exception as error:
+            log.error("answer %d stays uncompressed: %s", self.index, getattr(error, "strerror", None) or error)
+            return
+        log.info("answer %d compressed to %s", self.index, compressed.name)
+        try:
+            notes.set_audio(self.index, compressed.name)
+        except Exception as error:  # the archive finds the compressed file anyway; recovery fixes the note
+            log.error("could not note the compressed answer %d: %s", self.index, getattr(error, "strerror", None) or type(error).__name__)

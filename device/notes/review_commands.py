@@ -1,0 +1,158 @@
+"""The review subcommands: notes, show, search, reindex, export and delete, as text-returning functions."""
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from device.notes.archive import Archive, audio_problem
+from device.notes.export import clock, export
+
+
+def _when(started_at) -> str:
+    """A start time as local date and minute."""
+    return started_at.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def notes(archive: Archive, as_json: bool) -> str:
+    """Sessions newest first (date, pack, answers, spoken time, status), then any notices."""
+    listing = archive.listing()
+    if as_json:
+        rows = [{"id": s.id, "started_at": s.started_at.isoformat(), "pack": s.pack_title, "answers": s.answers,
+                 "spoken_s": round(s.spoken_s, 2), "status": s.status, "problems": list(s.problems)} for s in listing.sessions]
+        return json.dumps({"sessions": rows, "notices": listing.notices}, ensure_ascii=False, indent=2)
+    if not listing.sessions:
+        lines = ["No saved sessions yet."]
+    else:
+        lines = [f"{'SESSION':<20} {'DATE':<16}  {'ANSWERS':>7}  {'SPOKEN':>7}  {'STATUS':<11}  PACK"]
+        lines += [f"{s.id:<20} {_when(s.started_at):<16}  {s.answers:>7}  {clock(s.spoken_s):>7}  {s.status.replace('_', ' '):<11}  {s.pack_title}"
+                  for s in listing.sessions]
+    return "\n".join(lines + listing.notices)
+
+
+def show(archive: Archive, name: str) -> str:
+    """One session's transcript, question by question."""
+    session = archive.load(name)
+    lines = [f"{session.pack_title} · {_when(session.started_at)} · {session.status.replace('_', ' ')} ({session.id})"]
+    for answer in session.answers:
+        lines += ["", f"{answer.index}. {answer.question}"]
+        if answer.status == "skipped":
+            lines.append("   (skipped)")
+            continue
+        lines.append(f"   [{clock(answer.duration_s)}{', interrupted' if answer.status == 'interrupted' else ''}] {answer.transcript or '(no words recognized)'}")
+        problem = audio_problem(session, answer)
+        if problem:
+            lines.append(f"   ! {problem}")
+    return "\n".join(lines)
+
+
+def search(archive: Archive, words: list[str], limit: int = 50) -> str:
+    """Every answer containing all the words, with where in the recording they were said."""
+    hits = archive.search(words, limit + 1)
+    if not hits:
+        return f"No answers contain {' '.join(words)!r}."
+    lines = []
+    for hit in hits[:limit]:
+        lines += [f"{hit.session_id}  answer {hit.answer} at {clock(hit.time_s, tenths=True)}  {hit.question}", f"    {hit.snippet}"]
+    if len(hits) > limit:
+        lines.append(f"Showing the first {limit} matches; add words to narrow the search.")
+    return "\n".join(lines)
+
+
+def reindex(archive: Archive) -> str:
+    """Rebuild the search index from the session files."""
+    sessions, answers = archive.reindex()
+    return f"Indexed {answers} answers in {sessions} sessions."
+
+
+def export_cmd(archive: Archive, names: list[str] | None, fmt: str, out_dir: Path) -> str:
+    """Export the named sessions (or all when `names` is None) and say where they went."""
+    ids = [s.id for s in archive.sessions()] if names is None else [archive.resolve(n) for n in names]
+    if not ids:
+        return "No saved sessions to export."
+    pages = export([archive.load(i) for i in ids], out_dir, fmt)
+    return f"Exported {len(pages)} session(s) to {Path(out_dir).expanduser().resolve()}."
+
+
+def delete(archive: Archive, name: str, confirm: Callable[[str], bool]) -> str:
+    """Delete a session's audio, transcripts and index rows after `confirm` agrees."""
+    session = archive.load(name)
+    said = sum(1 for a in session.answers if a.status != "skipped")
+    if not confirm(f"Delete session {session.id} ({session.pack_title}, {said} answers) for good? [y/N] "):
+        return "Nothing deleted."
+    return f"Deleted session {archive.delete(session.id)}."
+
+
+def ask(prompt: str) -> bool:
+    """Ask on the terminal; anything but yes (or no terminal at all) means no."""
+    try:
+        return input(prompt).strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
+def _archive(config) -> Archive:
+    """The archive under the configured data dir."""
+    return Archive(config.data_dir)
+
+
+def _run_notes(args, config) -> int:
+    """`reflect notes`: print the result, return the exit code."""
+    print(notes(_archive(config), args.json))
+    return 0
+
+
+def _run_show(args, config) -> int:
+    """`reflect show`: print the result, return the exit code."""
+    print(show(_archive(config), args.session))
+    return 0
+
+
+def _run_search(args, config) -> int:
+    """`reflect search`: print the result, return the exit code."""
+    print(search(_archive(config), args.words))
+    return 0
+
+
+def _run_reindex(args, config) -> int:
+    """`reflect reindex`: print the result, return the exit code."""
+    print(reindex(_archive(config)))
+    return 0
+
+
+def _run_export(args, config) -> int:
+    """`reflect export`: print the result, return the exit code."""
+    print(export_cmd(_archive(config), None if args.all else [args.session], args.format, args.out))
+    return 0
+
+
+def _run_delete(args, config) -> int:
+    """`reflect delete`: print the result, return the exit code."""
+    message = delete(_archive(config), args.session, (lambda _prompt: True) if args.yes else ask)
+    print(message)
+    return 0 if message.startswith("Deleted") else 1
+
+
+def register(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    """Add notes, show, search, reindex, export and delete to the `reflect` command line."""
+    p = subparsers.add_parser("notes", parents=parents, help="list saved sessions, newest first")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.set_defaults(func=_run_notes)
+    p = subparsers.add_parser("show", parents=parents, help="print a session's transcript")
+    p.add_argument("session", help="folder name, a unique prefix, or 'latest'")
+    p.set_defaults(func=_run_show)
+    p = subparsers.add_parser("search", parents=parents, help="find answers containing words (word* for a prefix)")
+    p.add_argument("words", nargs="+")
+    p.set_defaults(func=_run_search)
+    p = subparsers.add_parser("reindex", parents=parents, help="rebuild the search index from the session files")
+    p.set_defaults(func=_run_reindex)
+    p = subparsers.add_parser("export", parents=parents, help="export sessions as Markdown or HTML pages with their audio")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("session", nargs="?", help="folder name, a unique prefix, or 'latest'")
+    which.add_argument("--all", action="store_true", help="export every session")
+    p.add_argument("--format", choices=("md", "html"), default="md")
+    p.add_argument("--out", type=Path, required=True, help="folder to write into (created if needed)")
+    p.set_defaults(func=_run_export)
+    p = subparsers.add_parser("delete", parents=parents, help="delete a session's audio, transcripts and index rows")
+    p.add_argument("session", help="folder name, a unique prefix, or 'latest'")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=_run_delete)

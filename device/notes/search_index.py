@@ -1,0 +1,205 @@
+"""A rebuildable SQLite FTS5 cache of session summaries and word-timed answers, for listing and search."""
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from common.files import FILE_MODE, private_dir
+
+if TYPE_CHECKING:
+    from device.notes.archive import Session
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+MAX_ANSWERS = 1000
+"""Answer rowids are session number * MAX_ANSWERS + answer index, so a session's rows form one range."""
+MARK_START, MARK_END = "\x02", "\x03"
+SNIPPET_WORDS = 6
+
+SCHEMA = f"""
+CREATE TABLE sessions(
+    n INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, mtime_ns INTEGER, size INTEGER,
+    started REAL, started_at TEXT, pack_title TEXT, status TEXT, answers INTEGER, spoken_s REAL, problems TEXT);
+CREATE VIRTUAL TABLE answer_text USING fts5(
+    text, session_n UNINDEXED, idx UNINDEXED, question UNINDEXED, starts UNINDEXED,
+    tokenize = 'unicode61 remove_diacritics 2');
+PRAGMA user_version = {SCHEMA_VERSION};
+"""
+
+Stamp = tuple[int, int]
+Loader = Callable[[str], "tuple[Session, list[str]] | None"]
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One line of the notes list: what a session was, how much was said, and what is wrong with it."""
+
+    id: str
+    pack_title: str
+    started_at: datetime
+    status: str
+    answers: int
+    spoken_s: float
+    path: Path
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One answer matching a search, with the time (s into its audio) where the first matched word was said."""
+
+    session_id: str
+    started_at: datetime
+    pack_title: str
+    answer: int
+    question: str
+    time_s: float
+    matched: tuple[tuple[str, float], ...]
+    snippet: str
+
+
+def fts_query(words: list[str]) -> str:
+    """An FTS5 query that needs every word (a trailing * makes a prefix), with the user's text quoted safely."""
+    terms = []
+    for word in words:
+        for part in word.split():
+            prefix = part.endswith("*")
+            core = part.rstrip("*")
+            if any(ch.isalnum() for ch in core):
+                terms.append('"' + core.replace('"', '""') + '"' + ("*" if prefix else ""))
+    return " ".join(terms)
+
+
+def _hit_from(row: sqlite3.Row) -> Hit:
+    """Turn a highlighted result row into a Hit, mapping marked tokens back to word times."""
+    marked, starts = row["marked"], json.loads(row["starts"])
+    tokens = marked.split(" ")
+    matched = [(t.replace(MARK_START, "").replace(MARK_END, ""), starts[i]) for i, t in enumerate(tokens) if MARK_START in t]
+    first = next(i for i, t in enumerate(tokens) if MARK_START in t)
+    window = tokens[max(0, first - SNIPPET_WORDS):first + SNIPPET_WORDS + 1]
+    snippet = " ".join(window).replace(MARK_START, "[").replace(MARK_END, "]")
+    if first > SNIPPET_WORDS:
+        snippet = "… " + snippet
+    if first + SNIPPET_WORDS + 1 < len(tokens):
+        snippet += " …"
+    return Hit(row["id"], datetime.fromisoformat(row["started_at"]), row["pack_title"], row["idx"],
+               row["question"], matched[0][1], tuple(matched), snippet)
+
+
+class SearchIndex:
+    """The cache file: opened, checked and (if garbage or of another schema) recreated empty."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.conn = self._open()
+
+    def _open(self, retry: bool = True) -> sqlite3.Connection:
+        """Connect to the index file (0600), replacing it once when it is garbage or of another schema."""
+        private_dir(self.path.parent)
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+        os.chmod(self.path, FILE_MODE)
+        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute("PRAGMA secure_delete = ON")
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                    raise sqlite3.DatabaseError("the index was made by another version")
+                conn.executescript(SCHEMA)
+            conn.execute("SELECT count(*) FROM sessions").fetchone()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            if not retry:
+                raise
+            log.warning("search index %s is unusable (%s); starting a new one", self.path.name, exc)
+            self._unlink()
+            return self._open(retry=False)
+        return conn
+
+    def _unlink(self) -> None:
+        """Remove the index file and its journal."""
+        for path in (self.path, self.path.with_name(self.path.name + "-journal")):
+            path.unlink(missing_ok=True)
+
+    def reset(self) -> None:
+        """Throw the cache away and start an empty one."""
+        self.conn.close()
+        self._unlink()
+        self.conn = self._open()
+
+    def sync(self, stamps: Mapping[str, Stamp], load: Loader) -> None:
+        """Make the cache match the session files: drop sessions gone or changed, add new or changed ones."""
+        known = {row["id"]: (row["n"], (row["mtime_ns"], row["size"])) for row in self.conn.execute("SELECT n, id, mtime_ns, size FROM sessions")}
+        gone = [n for session_id, (n, stamp) in known.items() if stamps.get(session_id) != stamp]
+        fresh = [session_id for session_id, stamp in stamps.items() if session_id not in known or known[session_id][1] != stamp]
+        if not gone and not fresh:
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for n in gone:
+                self.conn.execute("DELETE FROM answer_text WHERE rowid BETWEEN ? AND ?", (n * MAX_ANSWERS, n * MAX_ANSWERS + MAX_ANSWERS - 1))
+                self.conn.execute("DELETE FROM sessions WHERE n = ?", (n,))
+            for session_id in fresh:
+                loaded = load(session_id)
+                if loaded is not None:
+                    self._insert(*loaded, stamps[session_id])
+            if gone:
+                self.conn.execute("INSERT INTO answer_text(answer_text) VALUES ('optimize')")
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+
+    def _insert(self, session: "Session", problems: list[str], stamp: Stamp) -> None:
+        """Add one session's summary row and one FTS row per word-timed answer."""
+        spoken = sum(a.duration_s for a in session.answers if a.audio is not None)
+        said = sum(1 for a in session.answers if a.status != "skipped")
+        n = self.conn.execute(
+            "INSERT INTO sessions(id, mtime_ns, size, started, started_at, pack_title, status, answers, spoken_s, problems)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (session.id, *stamp, session.started_at.timestamp(), session.started_at.isoformat(), session.pack_title,
+             session.status, said, spoken, json.dumps(problems)),
+        ).lastrowid
+        for answer in session.answers:
+            if answer.words and 0 <= answer.index < MAX_ANSWERS:
+                text = " ".join("\u00a0".join(w.word.split()) or "_" for w in answer.words)
+                self.conn.execute(
+                    "INSERT INTO answer_text(rowid, text, session_n, idx, question, starts) VALUES (?, ?, ?, ?, ?, ?)",
+                    (n * MAX_ANSWERS + answer.index, text, n, answer.index, answer.question, json.dumps([w.start for w in answer.words])),
+                )
+
+    def summaries(self, sessions_dir: Path) -> list[SessionSummary]:
+        """Every indexed session, newest first."""
+        rows = self.conn.execute(
+            "SELECT id, pack_title, started_at, status, answers, spoken_s, problems FROM sessions ORDER BY started DESC, id DESC")
+        return [
+            SessionSummary(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], r[5], sessions_dir / r[0],
+                           tuple(json.loads(r[6])) if r[6] != "[]" else ())
+            for r in rows
+        ]
+
+    def search(self, words: list[str], limit: int) -> list[Hit]:
+        """Answers containing every word, newest session first, at most `limit`."""
+        query = fts_query(words)
+        if not query:
+            return []
+        rows = self.conn.execute(
+            "SELECT s.id, s.started_at, s.pack_title, a.idx, a.question, a.starts,"
+            " highlight(answer_text, 0, ?, ?) AS marked"
+            " FROM answer_text AS a JOIN sessions AS s ON s.n = a.session_n"
+            " WHERE answer_text MATCH ? ORDER BY s.started DESC, s.id DESC, a.idx LIMIT ?",
+            (MARK_START, MARK_END, query, limit),
+        )
+        return [_hit_from(row) for row in rows]
+
+    def counts(self) -> tuple[int, int]:
+        """(sessions, word-timed answers) in the index."""
+        return (self.conn.execute("SELECT count(*) FROM sessions").fetchone()[0],
+                self.conn.execute("SELECT count(*) FROM answer_text").fetchone()[0])

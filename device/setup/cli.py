@@ -1,0 +1,170 @@
+"""The `reflect` command: run the device, a session, the demo, and look after packs, model and config."""
+import argparse
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from common.errors import ReflectError
+
+log = logging.getLogger("reflect")
+
+
+def _config(args):
+    from device.setup.config import load_config
+
+    overrides: dict[str, dict] = {}
+    if getattr(args, "data_dir", None):
+        overrides.setdefault("storage", {})["data_dir"] = str(args.data_dir)
+    if getattr(args, "model", None):
+        overrides.setdefault("model", {})["path"] = str(args.model)
+    if getattr(args, "pack", None):
+        overrides.setdefault("content", {})["pack"] = args.pack
+    return load_config(getattr(args, "config", None), overrides=overrides)
+
+
+def cmd_run(args, config) -> int:
+    from device.flow.runner import run_forever
+
+    return run_forever(config, keyboard=args.keyboard)
+
+
+def cmd_session(args, config) -> int:
+    from device.flow.runner import run_one_session
+
+    return run_one_session(config, keyboard=args.keyboard)
+
+
+def cmd_demo(args, config) -> int:
+    from device.setup import demo
+
+    return demo.main(config, args.answer or [], args.answer_voice, args.json)
+
+
+def cmd_packs(args, config) -> int:
+    from content.packs import discover_packs
+
+    for entry in discover_packs([config.packs_dir]):
+        if isinstance(entry, ReflectError):
+            print(f"  (broken) {entry}")
+        else:
+            chosen = "*" if entry.id == config.content.pack else " "
+            print(f"{chosen} {entry.id:<24} {entry.title} [{entry.language}, {len(entry.questions)} questions]")
+    return 0
+
+
+def cmd_model_install(args, config) -> int:
+    from device.setup.model_store import install_model, progress_printer
+
+    path = install_model(config.model_path.parent, source_zip=args.source_zip, progress=progress_printer())
+    print(f"Installed the speech model at {path}")
+    return 0
+
+
+def cmd_model_status(args, config) -> int:
+    from device.setup.model_store import model_status
+
+    print(model_status(config.model_path))
+    return 0
+
+
+def cmd_config(args, config) -> int:
+    from device.setup.config import describe
+
+    print(describe(config))
+    return 0
+
+
+def cmd_devices(args, config) -> int:
+    from audio.devices import describe_devices
+
+    print(describe_devices())
+    return 0
+
+
+def cmd_doctor(args, config) -> int:
+    from device.setup import doctor
+
+    return doctor.main(config)
+
+
+def cmd_recover(args, config) -> int:
+    from audio.recognizer import ModelLoader, missing_model_part
+    from device.notes.recovery import recover_command
+
+    model = None if missing_model_part(config.model_path) else ModelLoader(config.model_path)
+    return recover_command(config.data_dir, model)
+
+
+def cmd_play(args, config) -> int:
+    from device.flow.runner import play_notes
+
+    return play_notes(config, args.session, args.answer, with_questions=not args.no_question)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from device.notes import review_commands
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="config file (default: /etc/reflect/config.toml, then ~/.config/reflect/config.toml)")
+    common.add_argument("--data-dir", type=Path, help="where notes are kept")
+    common.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    with_model = argparse.ArgumentParser(add_help=False)
+    with_model.add_argument("--model", type=Path, help="Vosk model directory")
+    with_model.add_argument("--pack", help="question pack id")
+
+    parser = argparse.ArgumentParser(prog="reflect", description="A voice-guided reflection device.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", parents=[common, with_model], help="wait for the button, forever (the service)")
+    run.add_argument("--keyboard", action="store_true", help="use the keyboard instead of the GPIO button")
+    run.set_defaults(func=cmd_run)
+    session = sub.add_parser("session", parents=[common, with_model], help="one session now")
+    session.add_argument("--keyboard", action="store_true", help="use the keyboard instead of the GPIO button")
+    session.set_defaults(func=cmd_session)
+    demo = sub.add_parser("demo", parents=[common, with_model], help="a whole simulated session, no hardware needed")
+    demo.add_argument("--answer", action="append", metavar="TEXT", help="an answer for the simulated person (repeat)")
+    demo.add_argument("--answer-voice", metavar="VOICE", help="espeak-ng voice for the answers (default: the pack's language)")
+    demo.add_argument("--json", action="store_true", help="print the finished session.json on stdout")
+    demo.set_defaults(func=cmd_demo)
+    sub.add_parser("packs", parents=[common, with_model], help="list question packs").set_defaults(func=cmd_packs)
+
+    model = sub.add_parser("model", help="the speech model").add_subparsers(dest="action", required=True, metavar="ACTION")
+    install = model.add_parser("install", parents=[common, with_model], help="download (or --from a zip), verify and install")
+    install.add_argument("--from", dest="source_zip", type=Path, metavar="FILE.zip", help="install from a downloaded zip, offline")
+    install.set_defaults(func=cmd_model_install)
+    model.add_parser("status", parents=[common, with_model], help="what is installed").set_defaults(func=cmd_model_status)
+
+    sub.add_parser("config", parents=[common, with_model], help="print the effective settings").set_defaults(func=cmd_config)
+    sub.add_parser("devices", parents=[common], help="list audio devices").set_defaults(func=cmd_devices)
+    sub.add_parser("doctor", parents=[common, with_model], help="check every part and say how to fix it").set_defaults(func=cmd_doctor)
+    sub.add_parser("recover", parents=[common, with_model],
+                   help="repair notes a crash left unfinished and transcribe what is missing").set_defaults(func=cmd_recover)
+    play = sub.add_parser("play", parents=[common, with_model], help="play a session's answers (or one)")
+    play.add_argument("session", help="folder name, unique prefix, or 'latest'")
+    play.add_argument("answer", nargs="?", type=int, help="only this answer number")
+    play.add_argument("--no-question", action="store_true", help="don't read the question first")
+    play.set_defaults(func=cmd_play)
+    review_commands.register(sub, [common])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file-size limit must be an EFBIG error the session handles
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args, _config(args))
+    except ReflectError as error:
+        print(f"reflect: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""`reflect demo`: a whole session with no hardware: a simulated button, a synthesized person, the real recognizer."""
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from audio.clips import read_wav
+from audio.simulated_microphone import SimulatedMicrophone
+from common.errors import ReflectError, SynthesisFailed
+from device.flow.app import build_device
+from device.flow.button import ButtonGestures
+from device.setup.config import Config
+from device.flow.events import Event
+from device.flow.service import ServiceLoop
+from device.setup.simulated_person import SimulatedPerson
+
+DEMO_LISTENING = {"silence_after_speech_s": 2.5, "no_speech_s": 5.0}
+"""Shorter waits than a real session's, so the demo shows every ending in about a minute."""
+DEMO_MIC_RATE = 16000
+PRESS_S = 0.1
+
+
+def synthesize_answer(text: str, voice: str, rate: int) -> np.ndarray:
+    """An answer spoken by espeak-ng (the simulated person's own voice), as int16 at `rate`."""
+    with tempfile.TemporaryDirectory() as folder:
+        wav = Path(folder) / "answer.wav"
+        try:
+            subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), text], check=True, capture_output=True)
+        except (OSError, subprocess.CalledProcessError) as error:
+            raise SynthesisFailed(f"espeak-ng could not speak the demo answer in voice {voice!r}: {error}") from None
+        clip = read_wav(wav).at_rate(rate)
+    return (np.clip(clip.samples, -1, 1) * 32767).astype(np.int16)
+
+
+@dataclass
+class Timeline:
+    """Prints what happens, with seconds since the demo began."""
+
+    out: TextIO
+    started: float = field(default_factory=time.monotonic)
+
+    def say(self, what: str, detail: str = "") -> None:
+        print(f"[{time.monotonic() - self.started:6.1f}s] {what:<10} {detail}", file=self.out, flush=True)
+
+    def on_event(self, event: Event) -> None:
+        self.say(event.phase.value, event.detail)
+
+
+class MockButton:
+    """The configured button on gpiozero's MockFactory, pressed and held by code."""
+
+    def __init__(self, config: Config, on_gesture, announce: Callable[[str], None] = lambda what: None):
+        from gpiozero.pins.mock import MockFactory
+
+        self.factory = MockFactory()
+        self.hold_s = config.button.hold_s
+        self.gestures = ButtonGestures(config.button.pin, self.hold_s, on_gesture, pin_factory=self.factory)
+        self.pin = self.factory.pin(config.button.pin)
+        self.announce = announce
+
+    def _push(self, seconds: float, what: str) -> None:
+        self.announce(what)
+        self.pin.drive_low()
+        time.sleep(seconds)
+        self.pin.drive_high()
+
+    def press(self) -> None:
+        self._push(PRESS_S, "press")
+
+    def hold(self) -> None:
+        self._push(self.hold_s + 0.3, "hold")
+
+    def close(self) -> None:
+        self.gestures.close()
+        self.factory.reset()
+
+
+def run_demo(config: Config, answers: list[str], answer_voice: str | None, out: TextIO) -> dict:
+    """Run one simulated session end to end; returns the saved session.json."""
+    config = config.replace("listening", **DEMO_LISTENING)
+    timeline = Timeline(out)
+    microphone = SimulatedMicrophone(DEMO_MIC_RATE, config.audio.chunk_s)
+    device = build_device(config, open_microphone=lambda: microphone)
+    texts = answers or list(device.pack.sample_answers) or ["This is a simulated answer."]
+    voice = answer_voice or device.pack.language
+    spoken = [synthesize_answer(text, voice, microphone.rate) for text in texts]
+    button = MockButton(config, device.parts.inbox.put, lambda what: timeline.say("button", what))
+
+    def speak(question: int) -> None:
+        n = (question - 1) % len(texts)
+        timeline.say("person", f"answers question {question} ({len(spoken[n]) / microphone.rate:.1f} s of speech)")
+        microphone.speak(spoken[n])
+
+    person = SimulatedPerson(speak, button.press, button.hold)
+    device.parts.on_event = lambda event: (timeline.on_event(event), person.on_event(event))
+    loop = ServiceLoop(device, config.data_dir, replay=lambda: None)
+    try:
+        button.press()
+        notes = loop.handle(device.parts.inbox.get())
+        timeline.say("waiting", "for the last transcripts")
+        device.parts.transcriber.drain()
+    finally:
+        person.close()
+        button.close()
+        device.close()
+    if notes is None:
+        raise ReflectError("the demo session could not start; see the messages above")
+    return json.loads((notes.folder / "session.json").read_text())
+
+
+def print_summary(record: dict, out: TextIO) -> None:
+    print(f"\nSaved session {record['id']} ({record['status']}):", file=out)
+    for answer in record["answers"]:
+        print(f"  {answer['index']}. {answer['question']}", file=out)
+        if answer["status"] == "skipped":
+            print(f"     skipped ({answer['ended_by']})", file=out)
+        else:
+            print(f"     {answer['duration_s']:.1f} s, ended by {answer['ended_by']}: {answer['transcript']!r}", file=out)
+
+
+def main(config: Config, answers: list[str], answer_voice: str | None, as_json: bool) -> int:
+    out = sys.stderr if as_json else sys.stdout
+    logging.getLogger().setLevel(logging.WARNING)  # the timeline tells the story
+    record = run_demo(config, answers, answer_voice, out)
+    print_summary(record, out)
+    if as_json:
+        print(json.dumps(record, indent=2, ensure_ascii=False))
+    return 0

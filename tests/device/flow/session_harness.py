@@ -1,0 +1,74 @@
+"""A session wired to fakes and gpiozero's MockFactory button, for fast flow tests."""
+import queue
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from gpiozero.pins.mock import MockFactory
+
+from audio.fakes import FakeRecognizer, FakeSpeaker, ScriptedMicrophone
+from audio.synthesis import PromptCache
+from audio.transcriber import Transcriber
+from content.packs import find_pack
+from device.flow.button import ButtonGestures
+from device.flow.parts import SessionParts
+from device.flow.session import Session, SessionSettings
+
+RATE = 16000
+HOLD_S = 0.3
+
+
+@dataclass
+class FakeDevice:
+    """Session parts plus the mock button pin to drive."""
+
+    tmp: Path
+    speaker: FakeSpeaker = field(default_factory=FakeSpeaker)
+    inbox: queue.Queue = field(default_factory=queue.Queue)
+    events: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.factory = MockFactory()
+        self.button = ButtonGestures(17, HOLD_S, self.inbox.put, pin_factory=self.factory)
+        self.pin = self.factory.pin(17)
+        self.transcriber = Transcriber(FakeRecognizer)
+        self.prompts = PromptCache(self.tmp / "cache")
+
+    def press(self):
+        self.pin.drive_low()
+        time.sleep(0.05)
+        self.pin.drive_high()
+
+    def hold(self):
+        self.pin.drive_low()
+        time.sleep(HOLD_S + 0.15)
+        self.pin.drive_high()
+
+    def parts(self, microphone) -> SessionParts:
+        return SessionParts(
+            speaker=self.speaker,
+            open_microphone=lambda: microphone,
+            prompts=self.prompts,
+            transcriber=self.transcriber,
+            inbox=self.inbox,
+            on_event=self.events.append,
+        )
+
+    def run(self, answers, settings=SessionSettings(), data_dir: Path | None = None, pack=None):
+        microphone = ScriptedMicrophone(answers, rate=RATE)
+        session = Session(pack or find_pack("therapy-relationship"), self.parts(microphone), settings,
+                          data_dir or self.tmp / "data")
+        notes = session.run()
+        self.transcriber.drain()
+        return notes
+
+    def said(self, text: str) -> bool:
+        """True if the device spoke `text` (its rendered clip went to the speaker)."""
+        clip = self.prompts.clip(text, self.speaker.rate)
+        return any(np.array_equal(played.samples, clip.samples) for played in self.speaker.played)
+
+    def close(self):
+        self.button.close()
+        self.transcriber.close()
+        self.factory.reset()

@@ -1,0 +1,62 @@
+"""The player's gestures while sounds are queued: a press skips to the next sound, a hold silences them all."""
+import queue
+import threading
+import time
+
+import numpy as np
+
+from audio.clips import Clip
+from audio.speaker import SilentSpeaker
+from device.flow.gestures import Gesture, GestureEvent
+from device.flow.player import Player, Playing
+
+RATE = 1000
+
+
+def clip(seconds: float) -> Clip:
+    return Clip(np.zeros(int(RATE * seconds), dtype=np.float32), RATE)
+
+
+def queued_pair(first_s: float, second_s: float) -> tuple[queue.Queue, Player, Playing, Playing]:
+    """A player on the silent speaker with one sound playing and another queued behind it."""
+    inbox = queue.Queue()
+    player = Player(SilentSpeaker(RATE), prompts=None, inbox=inbox)
+    return inbox, player, player.start(clip(first_s)), player.start_next(clip(second_s))
+
+
+def ends_within_a_second(player: Player, playing: Playing) -> bool:
+    started = time.monotonic()
+    assert player.wait(playing) is None
+    return time.monotonic() - started < 1
+
+
+def press_after(inbox: queue.Queue, seconds: float, gesture: Gesture = Gesture.PRESS) -> None:
+    threading.Timer(seconds, inbox.put, args=(GestureEvent(gesture, 0.0),)).start()
+
+
+def test_a_press_skips_the_playing_sound_and_the_queued_one_plays_out():
+    inbox, player, first, second = queued_pair(5.0, 0.1)
+    press_after(inbox, 0.05)
+    assert player.wait(first) is Gesture.PRESS
+    assert ends_within_a_second(player, second), "the queued sound did not play after the press"
+
+
+def test_a_press_racing_the_end_of_a_sound_never_leaves_the_next_wait_hanging():
+    inbox, player, first, second = queued_pair(0.05, 5.0)
+    inbox.put(GestureEvent(Gesture.PRESS, 0.0))  # pressed as the first sound ends: the speaker has moved on
+    threading.Event().wait(0.1)                   # to the second by the time the flow reads the press
+    assert player.wait(first) is Gesture.PRESS
+    assert ends_within_a_second(player, second), "waited for a sound the press had already ended"
+
+
+def test_a_hold_silences_the_playing_sound_and_drops_the_queued_one():
+    inbox = queue.Queue()
+    ended = []
+    speaker = SilentSpeaker(RATE)
+    player = Player(speaker, prompts=None, inbox=inbox)
+    first = player.start(clip(5.0))
+    speaker.play_next(clip(0.05), lambda: ended.append("queued"))
+    press_after(inbox, 0.05, Gesture.HOLD)
+    assert player.wait(first) is Gesture.HOLD
+    threading.Event().wait(0.2)
+    assert ended == []

@@ -1,0 +1,149 @@
+"""The status LED's patterns, read back from gpiozero's MockFactory pin state history."""
+import time
+
+import pytest
+from gpiozero import LED
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+from device.flow.events import Event, Phase
+from device.flow.status_led import StatusLed
+
+WATCH_SECONDS = 3.3
+PHASE_PINS = dict(zip(Phase, range(17, 17 + len(Phase))))
+
+
+def watch(factory: MockFactory) -> dict[Phase, list]:
+    """Show every phase on its own LED at once, watch for a while, return each pin's state history."""
+    leds = {phase: StatusLed(pin, pin_factory=factory) for phase, pin in PHASE_PINS.items()}
+    for phase, led in leds.items():
+        factory.pin(PHASE_PINS[phase]).clear_states()
+        led.show(phase)
+    time.sleep(WATCH_SECONDS)
+    histories = {phase: list(factory.pin(PHASE_PINS[phase]).states) for phase in leds}
+    for led in leds.values():
+        led.close()
+    return histories
+
+
+def runs(states: list) -> list[tuple[float, float]]:
+    """(level, seconds held) for each complete run, leaving out the run still going at the end."""
+    return [(level, nxt.timestamp) for (_, level), nxt in zip(states[1:], states[2:])]
+
+
+def held(states: list, level: float) -> list[float]:
+    """How long each complete run at `level` lasted."""
+    return [seconds for lvl, seconds in runs(states) if lvl == level]
+
+
+@pytest.fixture(scope="module")
+def pwm_histories():
+    return watch(MockFactory(pin_class=MockPWMPin))
+
+
+@pytest.fixture(scope="module")
+def plain_histories():
+    return watch(MockFactory())
+
+
+def within(values: list[float], low: float, high: float) -> bool:
+    return bool(values) and all(low <= v <= high for v in values)
+
+
+def test_a_pwm_capable_pin_gets_a_pwm_led_and_a_plain_one_an_led():
+    assert StatusLed(4, pin_factory=MockFactory(pin_class=MockPWMPin)).pwm
+    assert not StatusLed(4, pin_factory=MockFactory()).pwm
+
+
+def test_speaking_is_steady_full_brightness(pwm_histories, plain_histories):
+    assert [s.state for s in pwm_histories[Phase.SPEAKING]] == [0.0, 1.0]
+    assert [s.state for s in plain_histories[Phase.SPEAKING]] == [False, True]
+
+
+def test_replaying_is_steady_and_dim_on_pwm(pwm_histories, plain_histories):
+    assert [s.state for s in pwm_histories[Phase.REPLAYING]] == [0.0, 0.3]
+    assert [s.state for s in plain_histories[Phase.REPLAYING]] == [False, True]
+
+
+def test_ready_breathes_on_pwm(pwm_histories):
+    levels = [s.state for s in pwm_histories[Phase.READY]]
+    peak = levels.index(1.0)
+    assert len({lvl for lvl in levels if 0 < lvl < 1}) >= 60
+    assert levels[1:peak] == sorted(levels[1:peak])
+    assert levels[peak:peak + 30] == sorted(levels[peak:peak + 30], reverse=True)
+    assert 1.3 <= sum(s.timestamp for s in pwm_histories[Phase.READY][1:peak + 1]) <= 1.9
+
+
+def test_ready_is_a_heartbeat_flash_on_a_plain_pin(plain_histories):
+    states = plain_histories[Phase.READY]
+    assert within(held(states, True), 0.05, 0.3)
+    assert within(held(states, False), 1.7, 2.3)
+
+
+@pytest.mark.parametrize("histories", ["pwm_histories", "plain_histories"])
+def test_listening_is_a_slow_blink(histories, request):
+    states = request.getfixturevalue(histories)[Phase.LISTENING]
+    on, off = held(states, states[1].state), held(states, states[0].state)
+    assert len(on) >= 1 and len(off) >= 1
+    assert within(on + off, 0.9, 1.3)
+
+
+@pytest.mark.parametrize("histories", ["pwm_histories", "plain_histories"])
+def test_saving_is_a_fast_blink(histories, request):
+    states = request.getfixturevalue(histories)[Phase.SAVING]
+    assert len(runs(states)) >= 10
+    assert within([seconds for _, seconds in runs(states)], 0.15, 0.35)
+
+
+@pytest.mark.parametrize("histories", ["pwm_histories", "plain_histories"])
+def test_error_is_a_repeating_triple_flash(histories, request):
+    states = request.getfixturevalue(histories)[Phase.ERROR]
+    lit = states[1].state
+    pattern = "".join(
+        ("X" if level == lit else "_") if seconds < 0.4 else "~" for level, seconds in runs(states)
+    )
+    assert "X_X_X~X_X_X" in pattern
+    assert within([s for level, s in runs(states) if level == lit], 0.06, 0.3)
+    assert within([s for _, s in runs(states) if s >= 0.4], 0.7, 1.2)
+
+
+def test_the_patterns_differ_from_each_other(pwm_histories, plain_histories):
+    def signature(states):
+        levels = frozenset(round(float(s.state), 2) for s in states)
+        return frozenset(round(seconds, 1) for _, seconds in runs(states)), levels
+
+    pwm = [signature(pwm_histories[phase]) for phase in Phase]
+    assert len(set(pwm)) == len(Phase)
+    shown_by_plain = [Phase.READY, Phase.SPEAKING, Phase.LISTENING, Phase.SAVING, Phase.ERROR]
+    assert len({signature(plain_histories[phase]) for phase in shown_by_plain}) == len(shown_by_plain)
+
+
+def test_showing_the_same_phase_again_does_not_restart_it():
+    factory = MockFactory()
+    led = StatusLed(5, pin_factory=factory)
+    led.show(Phase.LISTENING)
+    time.sleep(0.3)
+    led.show(Phase.LISTENING)
+    time.sleep(0.9)
+    led.close()
+    assert [s.state for s in factory.pin(5).states] == [False, True, False]
+
+
+def test_on_event_follows_the_session():
+    factory = MockFactory()
+    led = StatusLed(6, pin_factory=factory)
+    led.on_event(Event(Phase.SPEAKING, "question", question=1))
+    assert led.phase is Phase.SPEAKING and factory.pin(6).state
+    led.on_event(Event(Phase.ERROR, "microphone lost"))
+    time.sleep(0.05)
+    assert led.phase is Phase.ERROR
+    led.close()
+
+
+def test_close_turns_it_off_and_frees_the_pin():
+    factory = MockFactory(pin_class=MockPWMPin)
+    led = StatusLed(7, pin_factory=factory)
+    led.show(Phase.ERROR)
+    time.sleep(0.05)
+    led.close()
+    assert factory.pin(7).state == 0
+    LED(7, pin_factory=factory).close()
