@@ -185,7 +185,7 @@ def main() -> None:
     time.sleep(spec["idle_s"])
     idle_rate = (cpu_s() - idle_cpu) / (now() - idle_at)
 
-    sessions_dir = config.data_dir / "sessions"
+    sessions_dir = config.layout.sessions
     sessions_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     watch = FolderWatch(sessions_dir)
     button.press()

@@ -1,69 +1,26 @@
 """The saved notes on disk: list, resolve, load, replay and delete sessions; damaged ones are set aside."""
-import json
 import logging
 import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from audio.compress import decode
-from audio.recognizer import Word
 from common.errors import AudioCorrupt, SessionAmbiguous, SessionDamaged, SessionNotFound
-from common.files import atomic_write_text, fsync_dir, private_dir
+from common.files import fsync_dir, private_dir
+from device.notes import record
+from device.notes.record import COMPRESSED_SUFFIXES, Answer, DataLayout, Session
 from device.notes.search_index import Hit, SearchIndex, SessionSummary
 
 log = logging.getLogger(__name__)
 
-VERSION = 1
-SESSION_STATUSES = ("complete", "ended_early", "interrupted", "in_progress")
-ANSWER_STATUSES = ("answered", "skipped", "interrupted")
-COMPRESSED_SUFFIXES = (".opus", ".flac")
 DURATION_TOLERANCE_S = 0.25
 MAX_CANDIDATES = 8
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One answer as saved: its question, audio file name, transcript and timed words."""
-
-    index: int
-    question: str
-    audio: str | None
-    duration_s: float
-    transcript: str
-    words: tuple[Word, ...]
-    status: str
-    ended_by: str | None
-
-
-@dataclass(frozen=True)
-class Session:
-    """A whole saved session as read from its session.json."""
-
-    id: str
-    path: Path
-    pack_id: str
-    pack_title: str
-    language: str
-    started_at: datetime
-    ended_at: datetime | None
-    status: str
-    sample_rate: int
-    questions: tuple[str, ...]
-    answers: tuple[Answer, ...]
-
-    def answer(self, index: int) -> Answer:
-        """The answer numbered `index` (1-based, as in session.json)."""
-        for answer in self.answers:
-            if answer.index == index:
-                return answer
-        raise SessionNotFound(f"session {self.id} has no answer {index} (it has {len(self.answers)})")
 
 
 @dataclass(frozen=True)
@@ -84,77 +41,6 @@ class Listing:
 
     sessions: list[SessionSummary]
     notices: list[str]
-
-
-def _need(mapping: dict, key: str, kinds: type | tuple[type, ...], where: str):
-    """Return mapping[key] if it has one of `kinds`, else raise SessionDamaged naming the field."""
-    value = mapping.get(key) if isinstance(mapping, dict) else None
-    if not isinstance(value, kinds) or isinstance(value, bool):
-        raise SessionDamaged(f"{where}: '{key}' is missing or has the wrong type")
-    return value
-
-
-def _time(text: str, where: str) -> datetime:
-    """Parse an ISO 8601 timestamp from session.json."""
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise SessionDamaged(f"{where}: not an ISO timestamp") from None
-
-
-def _word(raw: dict, where: str) -> Word:
-    """Validate one timed word; a missing confidence counts as certain."""
-    conf = raw.get("conf", 1.0) if isinstance(raw, dict) else 1.0
-    return Word(_need(raw, "word", str, where), float(_need(raw, "start", (int, float), where)),
-                float(_need(raw, "end", (int, float), where)), float(conf) if isinstance(conf, (int, float)) else 1.0)
-
-
-def _answer(raw: dict, n: int) -> Answer:
-    """Validate one entry of session.json's answers list."""
-    where = f"answer {n}"
-    status = _need(raw, "status", str, where)
-    if status not in ANSWER_STATUSES:
-        raise SessionDamaged(f"{where}: unknown status")
-    audio = raw.get("audio")
-    if audio is not None and (not isinstance(audio, str) or Path(audio).name != audio or audio in ("", ".", "..")):
-        raise SessionDamaged(f"{where}: 'audio' is not a file name")
-    words = tuple(_word(w, where) for w in _need(raw, "words", list, where)) if raw.get("words") is not None else ()
-    return Answer(
-        index=_need(raw, "index", int, where), question=_need(raw, "question", str, where), audio=audio,
-        duration_s=float(_need(raw, "duration_s", (int, float), where)) if raw.get("duration_s") is not None else 0.0,
-        transcript=raw.get("transcript") if isinstance(raw.get("transcript"), str) else "",
-        words=words, status=status,
-        ended_by=raw.get("ended_by") if isinstance(raw.get("ended_by"), str) else None,
-    )
-
-
-def parse_session(folder: Path) -> Session:
-    """Read and validate `folder`/session.json; SessionDamaged says what is wrong without quoting it."""
-    try:
-        raw = json.loads((folder / "session.json").read_bytes())
-    except FileNotFoundError:
-        raise SessionDamaged("session.json is missing") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SessionDamaged(f"session.json is not valid JSON ({type(exc).__name__} at byte {getattr(exc, 'pos', getattr(exc, 'start', '?'))})") from None
-    if not isinstance(raw, dict):
-        raise SessionDamaged("session.json is not a JSON object")
-    if raw.get("version") != VERSION:
-        raise SessionDamaged(f"session.json has unknown version {raw.get('version')!r:.20}")
-    pack = _need(raw, "pack", dict, "session")
-    status = _need(raw, "status", str, "session")
-    if status not in SESSION_STATUSES:
-        raise SessionDamaged("session: unknown status")
-    ended = raw.get("ended_at")
-    return Session(
-        id=folder.name, path=folder,
-        pack_id=_need(pack, "id", str, "pack"), pack_title=_need(pack, "title", str, "pack"),
-        language=pack.get("language") if isinstance(pack.get("language"), str) else "",
-        started_at=_time(_need(raw, "started_at", str, "session"), "started_at"),
-        ended_at=_time(ended, "ended_at") if isinstance(ended, str) else None,
-        status=status, sample_rate=_need(raw, "sample_rate", int, "session"),
-        questions=tuple(q for q in _need(raw, "questions", list, "session") if isinstance(q, str)),
-        answers=tuple(_answer(a, n) for n, a in enumerate(_need(raw, "answers", list, "session"), 1)),
-    )
 
 
 def audio_path(session: Session, answer: Answer) -> Path | None:
@@ -184,19 +70,6 @@ def audio_problem(session: Session, answer: Answer) -> str | None:
     return None
 
 
-def mark_compressed(session_dir: Path, index: int, new_name: str) -> None:
-    """Point answer `index` of session.json at its compressed file `new_name`, atomically."""
-    path = Path(session_dir) / "session.json"
-    raw = json.loads(path.read_bytes())
-    for answer in raw["answers"]:
-        if answer.get("index") == index:
-            answer["audio"] = new_name
-            break
-    else:
-        raise SessionNotFound(f"session {Path(session_dir).name} has no answer {index}")
-    atomic_write_text(path, json.dumps(raw, ensure_ascii=False, indent=2) + "\n")
-
-
 def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
     """True for errors that mean the index file itself is broken (not merely busy)."""
     return getattr(exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in str(exc)
@@ -221,29 +94,27 @@ class Archive:
     """All sessions under one data dir; files are the truth, the SQLite index a cache kept in step."""
 
     def __init__(self, data_dir: Path):
-        self.data_dir = Path(data_dir)
-        self.sessions_dir = self.data_dir / "sessions"
-        self.damaged_dir = self.data_dir / "damaged"
+        self.layout = DataLayout(Path(data_dir))
         self._index: SearchIndex | None = None
 
     @property
     def index(self) -> SearchIndex:
         """The search index, opened (or rebuilt from nothing if its file is garbage) on first use."""
         if self._index is None:
-            self._index = SearchIndex(self.data_dir / "index.sqlite3")
+            self._index = SearchIndex(self.layout.index)
         return self._index
 
     def listing(self) -> Listing:
         """Every readable session newest first, with notices for damaged or unfinished folders."""
         notices: list[str] = []
         self._indexed(lambda index: None, notices)
-        sessions = self.index.summaries(self.sessions_dir)
+        sessions = self.index.summaries(self.layout.sessions)
         for summary in sessions:
             notices.extend(f"Session {summary.id}: {problem}." for problem in summary.problems)
-        if self.damaged_dir.is_dir():
-            count = sum(1 for _ in self.damaged_dir.iterdir())
+        if self.layout.damaged.is_dir():
+            count = sum(1 for _ in self.layout.damaged.iterdir())
             if count:
-                notices.append(f"{count} damaged session folder(s) are kept aside in {self.damaged_dir}.")
+                notices.append(f"{count} damaged session folder(s) are kept aside in {self.layout.damaged}.")
         return Listing(sessions, notices)
 
     def sessions(self) -> list[SessionSummary]:
@@ -262,8 +133,8 @@ class Archive:
         matches = sorted(i for i in ids if name and i.startswith(name))
         if len(matches) == 1:
             return matches[0]
-        if not matches and name and Path(name).name == name and (self.damaged_dir / name).is_dir():
-            raise SessionDamaged(f"session {name} is damaged; it was set aside in {self.damaged_dir / name}")
+        if not matches and name and Path(name).name == name and (self.layout.damaged / name).is_dir():
+            raise SessionDamaged(f"session {name} is damaged; it was set aside in {self.layout.damaged / name}")
         if not matches:
             raise SessionNotFound(f"no saved session matches {name!r}; try `reflect notes` to list them")
         shown = ", ".join(matches[:MAX_CANDIDATES]) + (f" and {len(matches) - MAX_CANDIDATES} more" if len(matches) > MAX_CANDIDATES else "")
@@ -272,9 +143,9 @@ class Archive:
     def load(self, name: str) -> Session:
         """The full record of one session (name as for `resolve`); a damaged one is set aside and reported."""
         session_id = self.resolve(name)
-        folder = self.sessions_dir / session_id
+        folder = self.layout.sessions / session_id
         try:
-            return parse_session(folder)
+            return record.parse(folder)
         except SessionDamaged as exc:
             moved = self._set_aside(folder, str(exc))
             raise SessionDamaged(f"session {session_id} is damaged ({exc}); moved to {moved}") from None
@@ -317,13 +188,13 @@ class Archive:
     def delete(self, name: str) -> str:
         """Remove a session's folder and index rows for good; return its id."""
         session_id = self.resolve(name)
-        folder = self.sessions_dir / session_id
-        doomed = self.data_dir / f".deleting-{session_id}"
+        folder = self.layout.sessions / session_id
+        doomed = self.layout.root / f".deleting-{session_id}"
         os.rename(folder, doomed)
-        fsync_dir(self.sessions_dir)
-        for leftover in self.data_dir.glob(".deleting-*"):
+        fsync_dir(self.layout.sessions)
+        for leftover in self.layout.root.glob(".deleting-*"):
             shutil.rmtree(leftover)
-        fsync_dir(self.data_dir)
+        fsync_dir(self.layout.root)
         self._indexed(lambda index: None, [])
         log.info("deleted session %s", session_id)
         return session_id
@@ -344,7 +215,7 @@ class Archive:
         """(mtime_ns, size) of each session's session.json; folders without one are reported and left alone."""
         stamps = {}
         try:
-            entries = list(os.scandir(self.sessions_dir))
+            entries = list(os.scandir(self.layout.sessions))
         except FileNotFoundError:
             return stamps
         for entry in entries:
@@ -360,9 +231,9 @@ class Archive:
 
     def _load_for_index(self, session_id: str, notices: list[str]):
         """Parse a session for the index with its audio problems, or set it aside and return None."""
-        folder = self.sessions_dir / session_id
+        folder = self.layout.sessions / session_id
         try:
-            session = parse_session(folder)
+            session = record.parse(folder)
         except SessionDamaged as exc:
             if not (folder / "session.json").exists():
                 return None
@@ -372,4 +243,4 @@ class Archive:
         return session, [p for p in (audio_problem(session, a) for a in session.answers) if p]
 
     def _set_aside(self, folder: Path, reason: str) -> Path:
-        return set_aside(folder, self.damaged_dir, reason)
+        return set_aside(folder, self.layout.damaged, reason)

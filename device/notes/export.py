@@ -8,7 +8,8 @@ from pathlib import Path
 
 from common.errors import ExportRefused
 from common.files import FILE_MODE, atomic_write_text, private_dir
-from device.notes.archive import Answer, Session, audio_path, audio_problem
+from device.notes.archive import audio_path, audio_problem
+from device.notes.record import Answer, Session
 
 FORMATS = ("md", "html")
 PAGE_NAMES = {"md": "notes.md", "html": "index.html"}

@@ -15,7 +15,6 @@ Every change is a rename, an atomic write or a repair that is redone the same
 way, so recovery can itself be killed at any point and run again; running it
 on recovered notes changes nothing.
 """
-import json
 import logging
 import re
 from collections.abc import Callable, Collection
@@ -28,13 +27,17 @@ import soundfile as sf
 from audio.compress import compress_answer, decode
 from audio.recognizer import AnswerRecognizer
 from audio.wavfile import PART_SUFFIX, seal_part
-from common.files import atomic_write_text, fsync_dir
+from common.errors import SessionDamaged
+from common.files import fsync_dir
 from device.notes.archive import set_aside
-from device.notes.session_notes import FORMAT_VERSION, RESERVE_NAME, SESSIONS, transcript_markdown
+from device.notes import record as session_record
+from device.notes.record import (
+    AUDIO_NAME, RECORD_NAME, RESERVE_NAME, TRANSCRIPT_NAME, AnswerStatus, DataLayout, EndedBy, SessionStatus,
+    new_answer, transcript_markdown,
+)
 
 log = logging.getLogger(__name__)
 
-AUDIO_NAME = re.compile(r"(\d{2,})\.(wav|opus|flac)")
 PART_NAME = re.compile(r"(\d{2,})\.wav" + re.escape(PART_SUFFIX))
 COMPRESSED_PART = re.compile(r"(\d{2,})\.(opus|flac)" + re.escape(PART_SUFFIX))
 DURATION_TOLERANCE_S = 0.02
@@ -89,7 +92,7 @@ def recover(data_dir: Path, model=None, *, new_recognizer: NewRecognizer | None 
     report = RecoveryReport()
     if new_recognizer is None and model is not None:
         new_recognizer = lambda rate: AnswerRecognizer(model.get(), rate)  # noqa: E731
-    sessions = data_dir / SESSIONS
+    sessions = DataLayout(data_dir).sessions
     try:
         folders = sorted(entry for entry in sessions.iterdir() if entry.is_dir() and not entry.name.startswith("."))
     except FileNotFoundError:
@@ -168,15 +171,14 @@ class _SessionRecovery:
     # -- session.json ---------------------------------------------------------------------------
 
     def _read_record(self) -> dict | None:
-        path = self.folder / "session.json"
-        try:
-            raw = json.loads(path.read_bytes())
-        except FileNotFoundError:
+        if not (self.folder / RECORD_NAME).exists():
             return self._no_record()
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            self._set_aside("session.json is not valid JSON")
+        try:
+            raw = session_record.read(self.folder)
+        except SessionDamaged as damage:
+            self._set_aside(str(damage))
             return None
-        problem = _record_problem(raw)
+        problem = session_record.repair_problem(raw)
         if problem:
             self._set_aside(problem)
             return None
@@ -193,12 +195,12 @@ class _SessionRecovery:
             self._set_aside("session.json is missing")
 
     def _set_aside(self, reason: str) -> None:
-        target = set_aside(self.folder, self.data_dir / "damaged", reason)
+        target = set_aside(self.folder, DataLayout(self.data_dir).damaged, reason)
         self.report.set_aside.append(self._rel(target))
 
     def _save(self) -> None:
         self.record["answers"].sort(key=lambda a: a["index"])
-        atomic_write_text(self.folder / "session.json", json.dumps(self.record, indent=2, ensure_ascii=False) + "\n")
+        session_record.write(self.folder, self.record)
         self._ensure_markdown()
 
     def _ensure_markdown(self) -> None:
@@ -208,13 +210,13 @@ class _SessionRecovery:
         except (KeyError, TypeError, ValueError) as error:
             self.report.problems.append(f"{self.folder.name}: transcript.md not rebuilt ({type(error).__name__})")
             return
-        path = self.folder / "transcript.md"
+        path = self.folder / TRANSCRIPT_NAME
         try:
             if path.read_text(encoding="utf-8") == text:
                 return
         except (FileNotFoundError, UnicodeDecodeError):
             pass
-        atomic_write_text(path, text)
+        session_record.write_transcript(self.folder, self.record)
 
     # -- answers --------------------------------------------------------------------------------
 
@@ -226,11 +228,8 @@ class _SessionRecovery:
         return questions[index - 1] if 0 < index <= len(questions) and isinstance(questions[index - 1], str) else ""
 
     def _add_interrupted(self, index: int, audio: str | None, duration_s: float) -> None:
-        self.record["answers"].append({
-            "index": index, "question": self._question(index), "audio": audio,
-            "duration_s": round(duration_s, 3), "transcript": None if audio else "", "words": [],
-            "status": "interrupted", "ended_by": "interrupted",
-        })
+        self.record["answers"].append(new_answer(index, self._question(index), audio, duration_s,
+                                                 AnswerStatus.INTERRUPTED, EndedBy.INTERRUPTED))
 
     def _seal_parts(self) -> bool:
         changed = False
@@ -258,7 +257,7 @@ class _SessionRecovery:
             if answer is None:
                 self._add_interrupted(index, final.name, frames / _rate_of(final))
             else:
-                answer.update(audio=final.name, status="interrupted", duration_s=round(frames / _rate_of(final), 3))
+                answer.update(audio=final.name, status=AnswerStatus.INTERRUPTED, duration_s=round(frames / _rate_of(final), 3))
             changed = True
         return changed
 
@@ -315,9 +314,9 @@ class _SessionRecovery:
         return changed
 
     def _mark_interrupted(self) -> bool:
-        if self.record.get("status") != "in_progress":
+        if self.record.get("status") != SessionStatus.IN_PROGRESS:
             return False
-        self.record["status"] = "interrupted"
+        self.record["status"] = SessionStatus.INTERRUPTED
         if not self.record.get("ended_at"):
             self.record["ended_at"] = self.last_write  # when its files last changed, before recovery touched them
         self.report.interrupted.append(self._rel(self.folder))
@@ -362,26 +361,6 @@ class _SessionRecovery:
             answer["audio"] = compressed.name
             self._save()
             self.report.compressed.append(self._rel(compressed))
-
-
-def _record_problem(raw) -> str | None:
-    """Why a parsed session.json cannot be recovered, or None."""
-    if not isinstance(raw, dict):
-        return "session.json is not a JSON object"
-    if raw.get("version") != FORMAT_VERSION:
-        return f"session.json has unknown version {raw.get('version')!r:.20}"
-    for key, kind in (("questions", list), ("answers", list), ("sample_rate", int)):
-        if not isinstance(raw.get(key), kind) or isinstance(raw.get(key), bool):
-            return f"session.json: '{key}' is missing or has the wrong type"
-    if raw["sample_rate"] <= 0:
-        return "session.json: 'sample_rate' is not positive"
-    if not all(isinstance(a, dict) and type(a.get("index")) is int for a in raw["answers"]):
-        return "session.json: an answer has no index"
-    for answer in raw["answers"]:
-        audio = answer.get("audio")
-        if audio is not None and (not isinstance(audio, str) or Path(audio).name != audio or audio in ("", ".", "..")):
-            return f"session.json: answer {answer['index']}'s audio is not a file name"
-    return None
 
 
 def _rate_of(path: Path) -> int:

@@ -7,12 +7,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from common.files import FILE_MODE, private_dir
-
-if TYPE_CHECKING:
-    from device.notes.archive import Session
+from device.notes.record import Session
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +30,7 @@ PRAGMA user_version = {SCHEMA_VERSION};
 """
 
 Stamp = tuple[int, int]
-Loader = Callable[[str], "tuple[Session, list[str]] | None"]
+Loader = Callable[[str], tuple[Session, list[str]] | None]
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,4 @@
 """One session's notes on disk: a folder of answer recordings, session.json and transcript.md."""
-import json
 import logging
 import os
 import threading
@@ -8,25 +7,20 @@ from pathlib import Path
 
 from audio.recognizer import Transcript
 from audio.wavfile import is_disk_full
-from common.files import FILE_MODE, atomic_write_text, fsync_dir, private_dir
+from common.files import FILE_MODE, fsync_dir, private_dir
 from content.packs import Pack
+from device.notes import record as session_record
+from device.notes.record import RESERVE_NAME, AnswerStatus, DataLayout, EndedBy, SessionStatus, answer_audio_name
 
-FORMAT_VERSION = 1
-SESSIONS = "sessions"
-RESERVE_NAME = ".reserve"
 RESERVE_BYTES = 256 * 1024
 """Space held back while a session runs, freed when the disk fills so its notes can still be written."""
 
 log = logging.getLogger(__name__)
 
 
-def sessions_dir(data_dir: Path) -> Path:
-    return data_dir / SESSIONS
-
-
 def _new_folder(data_dir: Path, started: datetime) -> Path:
     """A fresh folder named by the start time, with -2, -3 ... if that second is taken."""
-    parent = private_dir(sessions_dir(data_dir))
+    parent = private_dir(DataLayout(data_dir).sessions)
     base = started.strftime("%Y-%m-%d_%H%M%S")
     for n in range(1, 1000):
         folder = parent / (base if n == 1 else f"{base}-{n}")
@@ -36,10 +30,6 @@ def _new_folder(data_dir: Path, started: datetime) -> Path:
         except FileExistsError:
             continue
     raise FileExistsError(f"too many sessions started at {base}")
-
-
-def answer_audio_name(index: int) -> str:
-    return f"{index:02d}.wav"
 
 
 class SessionNotes:
@@ -54,17 +44,7 @@ class SessionNotes:
     def begin(cls, data_dir: Path, pack: Pack, sample_rate: int, now: datetime | None = None) -> "SessionNotes":
         started = (now or datetime.now()).astimezone()
         folder = _new_folder(data_dir, started)
-        record = {
-            "version": FORMAT_VERSION,
-            "id": folder.name,
-            "pack": {"id": pack.id, "title": pack.title, "language": pack.language},
-            "started_at": started.isoformat(timespec="seconds"),
-            "ended_at": None,
-            "status": "in_progress",
-            "sample_rate": sample_rate,
-            "questions": list(pack.questions),
-            "answers": [],
-        }
+        record = session_record.new_session(folder.name, pack, started, sample_rate)
         notes = cls(folder, record)
         try:
             notes.save()
@@ -108,19 +88,12 @@ class SessionNotes:
     def audio_path(self, index: int) -> Path:
         return self.folder / answer_audio_name(index)
 
-    def add_answer(self, index: int, audio: str | None, duration_s: float, status: str, ended_by: str) -> None:
+    def add_answer(self, index: int, audio: str | None, duration_s: float,
+                   status: AnswerStatus, ended_by: EndedBy) -> None:
         """Record a finished answer; its transcript follows later (null until then)."""
         with self._lock:
-            self.record["answers"].append({
-                "index": index,
-                "question": self.record["questions"][index - 1],
-                "audio": audio,
-                "duration_s": round(duration_s, 3),
-                "transcript": "" if audio is None else None,
-                "words": [],
-                "status": status,
-                "ended_by": ended_by,
-            })
+            self.record["answers"].append(session_record.new_answer(
+                index, self.record["questions"][index - 1], audio, duration_s, status, ended_by))
             self._save()
 
     def set_transcript(self, index: int, transcript: Transcript | None) -> None:
@@ -138,10 +111,10 @@ class SessionNotes:
             answer["audio"] = name
             self._save()
 
-    def finish(self, status: str) -> None:
+    def finish(self, status: SessionStatus) -> None:
         """Record how the session ended and give back the reserved space."""
         with self._lock:
-            self.record["status"] = status
+            self.record["status"] = SessionStatus(status)
             self.record["ended_at"] = datetime.now().astimezone().isoformat(timespec="seconds")
             try:
                 self._save()
@@ -164,27 +137,6 @@ class SessionNotes:
             self._write_files()
 
     def _write_files(self) -> None:
-        atomic_write_text(self.folder / "session.json", json.dumps(self.record, indent=2, ensure_ascii=False) + "\n")
-        atomic_write_text(self.folder / "transcript.md", transcript_markdown(self.record))
+        session_record.write(self.folder, self.record)
+        session_record.write_transcript(self.folder, self.record)
 
-
-def transcript_markdown(record: dict) -> str:
-    """A readable transcript, question by question."""
-    started = datetime.fromisoformat(record["started_at"])
-    lines = [f"# {record['pack']['title']}", "", f"{started:%A %d %B %Y, %H:%M}", ""]
-    answers = {a["index"]: a for a in record["answers"]}
-    for index, question in enumerate(record["questions"], start=1):
-        answer = answers.get(index)
-        lines += [f"## {index}. {question}", ""]
-        if answer is None:
-            lines.append("*(not reached)*")
-        elif answer["status"] == "skipped":
-            lines.append("*(skipped)*")
-        elif answer["transcript"] is None:
-            lines.append("*(still being transcribed)*")
-        else:
-            lines.append(answer["transcript"] or "*(no words recognised; the recording is kept)*")
-        if answer and answer["audio"]:
-            lines += ["", f"Recording: {answer['audio']} ({answer['duration_s']:.1f} s)"]
-        lines.append("")
-    return "\n".join(lines)

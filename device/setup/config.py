@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import ConfigInvalid
+from device.notes.record import DataLayout
 
 SYSTEM_CONFIG = Path("/etc/reflect/config.toml")
 ENV_PREFIX = "REFLECT_"
@@ -82,16 +83,21 @@ class Config:
         return _dir_or(self.storage.data_dir, "XDG_DATA_HOME", ".local/share")
 
     @property
+    def layout(self) -> DataLayout:
+        """Where the notes, the index, the models and the packs live under the data dir."""
+        return DataLayout(self.data_dir)
+
+    @property
     def cache_dir(self) -> Path:
         return _dir_or(self.storage.cache_dir, "XDG_CACHE_HOME", ".cache")
 
     @property
     def model_path(self) -> Path:
-        return Path(self.model.path).expanduser() if self.model.path else self.data_dir / "models" / "vosk-model-small-en-us-0.15"
+        return Path(self.model.path).expanduser() if self.model.path else self.layout.models / "vosk-model-small-en-us-0.15"
 
     @property
     def packs_dir(self) -> Path:
-        return Path(self.content.packs_dir).expanduser() if self.content.packs_dir else self.data_dir / "packs"
+        return Path(self.content.packs_dir).expanduser() if self.content.packs_dir else self.layout.packs
 
     def replace(self, section: str, **values: Any) -> "Config":
         """A copy with some fields of one section changed (validated)."""

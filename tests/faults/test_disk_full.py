@@ -15,7 +15,7 @@ from audio.endpointing import EndpointSettings
 from content.phrases import PHRASES
 from device.flow.events import Phase
 from device.flow.inbox import AudioChunk
-from device.notes.session_notes import RESERVE_NAME
+from device.notes.record import RESERVE_NAME
 from device.notes.recovery import recover
 from device.flow.session import SessionSettings, free_bytes
 from tests.device.flow.session_harness import RATE, FakeDevice

@@ -12,7 +12,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from audio.compress import compress_answer
 from common.errors import ExportRefused
-from device.notes.archive import Archive, mark_compressed
+from device.notes import record
+from device.notes.archive import Archive
+from device.notes.session_notes import SessionNotes
 from device.notes.export import export, md_escape
 from tests.archive_factory import word_times, write_session
 
@@ -32,7 +34,7 @@ def session(tmp_path):
     doc["pack"]["title"] = NASTY
     doc["answers"][0]["question"] = NASTY
     (folder / "session.json").write_text(json.dumps(doc))
-    mark_compressed(folder, 1, compress_answer(folder / "01.wav").name)
+    SessionNotes(folder, record.read(folder)).set_audio(1, compress_answer(folder / "01.wav").name)
     return Archive(data).load("latest")
 
 

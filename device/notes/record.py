@@ -1,0 +1,287 @@
+"""The session record, session.json: its format, every value it keeps, and where it lives on disk.
+
+The one module that builds, reads, validates and writes session.json; the writer (session_notes),
+the archive, recovery, the search index and export all go through it.
+"""
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+from audio.recognizer import Word
+from common.errors import SessionDamaged, SessionNotFound
+from common.files import atomic_write_text
+from content.packs import Pack
+
+FORMAT_VERSION = 1
+RECORD_NAME = "session.json"
+TRANSCRIPT_NAME = "transcript.md"
+RESERVE_NAME = ".reserve"
+"""Space a running session holds back in its folder, freed when the disk fills."""
+AUDIO_NAME = re.compile(r"(\d{2,})\.(wav|opus|flac)")
+"""An answer's audio file: its two-digit (or longer) index and format."""
+COMPRESSED_SUFFIXES = (".opus", ".flac")
+
+
+class SessionStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    COMPLETE = "complete"
+    ENDED_EARLY = "ended_early"
+    INTERRUPTED = "interrupted"
+
+
+class AnswerStatus(StrEnum):
+    ANSWERED = "answered"
+    SKIPPED = "skipped"
+    INTERRUPTED = "interrupted"
+
+
+class EndedBy(StrEnum):
+    """How an answer ended: on its own (the first three), by the person, or by a fault."""
+
+    SILENCE = "silence"
+    NO_SPEECH = "no_speech"
+    MAX_LENGTH = "max_length"
+    PRESS = "press"
+    HOLD = "hold"
+    MIC_LOST = "mic_lost"
+    DISK_FULL = "disk_full"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class DataLayout:
+    """Where everything lives under one data dir; the device carries one rather than recomputing paths."""
+
+    root: Path
+
+    @property
+    def sessions(self) -> Path:
+        return self.root / "sessions"
+
+    @property
+    def damaged(self) -> Path:
+        """Session folders that could not be read, set aside (never deleted)."""
+        return self.root / "damaged"
+
+    @property
+    def index(self) -> Path:
+        return self.root / "index.sqlite3"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def packs(self) -> Path:
+        return self.root / "packs"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer as saved: its question, audio file name, transcript and timed words."""
+
+    index: int
+    question: str
+    audio: str | None
+    duration_s: float
+    transcript: str
+    words: tuple[Word, ...]
+    status: str
+    ended_by: str | None
+
+
+@dataclass(frozen=True)
+class Session:
+    """A whole saved session as read from its session.json."""
+
+    id: str
+    path: Path
+    pack_id: str
+    pack_title: str
+    language: str
+    started_at: datetime
+    ended_at: datetime | None
+    status: str
+    sample_rate: int
+    questions: tuple[str, ...]
+    answers: tuple[Answer, ...]
+
+    def answer(self, index: int) -> Answer:
+        """The answer numbered `index` (1-based, as in session.json)."""
+        for answer in self.answers:
+            if answer.index == index:
+                return answer
+        raise SessionNotFound(f"session {self.id} has no answer {index} (it has {len(self.answers)})")
+
+
+# -- building ---------------------------------------------------------------------------------------
+
+def new_session(session_id: str, pack: Pack, started: datetime, sample_rate: int) -> dict:
+    """The record of a session that has just begun."""
+    return {
+        "version": FORMAT_VERSION,
+        "id": session_id,
+        "pack": {"id": pack.id, "title": pack.title, "language": pack.language},
+        "started_at": started.isoformat(timespec="seconds"),
+        "ended_at": None,
+        "status": SessionStatus.IN_PROGRESS,
+        "sample_rate": sample_rate,
+        "questions": list(pack.questions),
+        "answers": [],
+    }
+
+
+def new_answer(index: int, question: str, audio: str | None, duration_s: float,
+               status: AnswerStatus, ended_by: EndedBy) -> dict:
+    """One answer's entry; its transcript is null until the recognizer (or recovery) fills it in."""
+    return {
+        "index": index,
+        "question": question,
+        "audio": audio,
+        "duration_s": round(duration_s, 3),
+        "transcript": "" if audio is None else None,
+        "words": [],
+        "status": AnswerStatus(status),
+        "ended_by": EndedBy(ended_by),
+    }
+
+
+def answer_audio_name(index: int) -> str:
+    return f"{index:02d}.wav"
+
+
+def is_file_name(name) -> bool:
+    """True if `name` is a plain file name inside the session folder (no path, not . or ..)."""
+    return isinstance(name, str) and Path(name).name == name and name not in ("", ".", "..")
+
+
+# -- reading and validating -------------------------------------------------------------------------
+
+def read(folder: Path) -> dict:
+    """The parsed session.json of `folder`, checked to be a JSON object of our version; else SessionDamaged."""
+    try:
+        raw = json.loads((folder / RECORD_NAME).read_bytes())
+    except FileNotFoundError:
+        raise SessionDamaged("session.json is missing") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = getattr(exc, "pos", getattr(exc, "start", "?"))
+        raise SessionDamaged(f"session.json is not valid JSON ({type(exc).__name__} at byte {where})") from None
+    if not isinstance(raw, dict):
+        raise SessionDamaged("session.json is not a JSON object")
+    if raw.get("version") != FORMAT_VERSION:
+        raise SessionDamaged(f"session.json has unknown version {raw.get('version')!r:.20}")
+    return raw
+
+
+def repair_problem(raw: dict) -> str | None:
+    """Why a record read by `read` is too broken for recovery to repair in place, or None."""
+    for key, kind in (("questions", list), ("answers", list), ("sample_rate", int)):
+        if not isinstance(raw.get(key), kind) or isinstance(raw.get(key), bool):
+            return f"session.json: '{key}' is missing or has the wrong type"
+    if raw["sample_rate"] <= 0:
+        return "session.json: 'sample_rate' is not positive"
+    if not all(isinstance(a, dict) and type(a.get("index")) is int for a in raw["answers"]):
+        return "session.json: an answer has no index"
+    for answer in raw["answers"]:
+        if answer.get("audio") is not None and not is_file_name(answer["audio"]):
+            return f"session.json: answer {answer['index']}'s audio is not a file name"
+    return None
+
+
+def parse(folder: Path) -> Session:
+    """Read and validate `folder`/session.json; SessionDamaged says what is wrong without quoting it."""
+    raw = read(folder)
+    pack = _need(raw, "pack", dict, "session")
+    status = _need(raw, "status", str, "session")
+    if status not in set(SessionStatus):
+        raise SessionDamaged("session: unknown status")
+    ended = raw.get("ended_at")
+    return Session(
+        id=folder.name, path=folder,
+        pack_id=_need(pack, "id", str, "pack"), pack_title=_need(pack, "title", str, "pack"),
+        language=pack.get("language") if isinstance(pack.get("language"), str) else "",
+        started_at=_time(_need(raw, "started_at", str, "session"), "started_at"),
+        ended_at=_time(ended, "ended_at") if isinstance(ended, str) else None,
+        status=status, sample_rate=_need(raw, "sample_rate", int, "session"),
+        questions=tuple(q for q in _need(raw, "questions", list, "session") if isinstance(q, str)),
+        answers=tuple(_answer(a, n) for n, a in enumerate(_need(raw, "answers", list, "session"), 1)),
+    )
+
+
+def _need(mapping: dict, key: str, kinds: type | tuple[type, ...], where: str):
+    """Return mapping[key] if it has one of `kinds`, else raise SessionDamaged naming the field."""
+    value = mapping.get(key) if isinstance(mapping, dict) else None
+    if not isinstance(value, kinds) or isinstance(value, bool):
+        raise SessionDamaged(f"{where}: '{key}' is missing or has the wrong type")
+    return value
+
+
+def _time(text: str, where: str) -> datetime:
+    """Parse an ISO 8601 timestamp from session.json."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise SessionDamaged(f"{where}: not an ISO timestamp") from None
+
+
+def _word(raw: dict, where: str) -> Word:
+    """Validate one timed word; a missing confidence counts as certain."""
+    conf = raw.get("conf", 1.0) if isinstance(raw, dict) else 1.0
+    return Word(_need(raw, "word", str, where), float(_need(raw, "start", (int, float), where)),
+                float(_need(raw, "end", (int, float), where)), float(conf) if isinstance(conf, (int, float)) else 1.0)
+
+
+def _answer(raw: dict, n: int) -> Answer:
+    """Validate one entry of session.json's answers list."""
+    where = f"answer {n}"
+    status = _need(raw, "status", str, where)
+    if status not in set(AnswerStatus):
+        raise SessionDamaged(f"{where}: unknown status")
+    audio = raw.get("audio")
+    if audio is not None and not is_file_name(audio):
+        raise SessionDamaged(f"{where}: 'audio' is not a file name")
+    words = tuple(_word(w, where) for w in _need(raw, "words", list, where)) if raw.get("words") is not None else ()
+    return Answer(
+        index=_need(raw, "index", int, where), question=_need(raw, "question", str, where), audio=audio,
+        duration_s=float(_need(raw, "duration_s", (int, float), where)) if raw.get("duration_s") is not None else 0.0,
+        transcript=raw.get("transcript") if isinstance(raw.get("transcript"), str) else "",
+        words=words, status=status,
+        ended_by=raw.get("ended_by") if isinstance(raw.get("ended_by"), str) else None,
+    )
+
+
+# -- writing ----------------------------------------------------------------------------------------
+
+def write(folder: Path, record: dict) -> None:
+    """Replace session.json atomically."""
+    atomic_write_text(folder / RECORD_NAME, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_transcript(folder: Path, record: dict) -> None:
+    """Replace transcript.md atomically with the readable form of `record`."""
+    atomic_write_text(folder / TRANSCRIPT_NAME, transcript_markdown(record))
+
+
+def transcript_markdown(record: dict) -> str:
+    """A readable transcript, question by question."""
+    started = datetime.fromisoformat(record["started_at"])
+    lines = [f"# {record['pack']['title']}", "", f"{started:%A %d %B %Y, %H:%M}", ""]
+    answers = {a["index"]: a for a in record["answers"]}
+    for index, question in enumerate(record["questions"], start=1):
+        answer = answers.get(index)
+        lines += [f"## {index}. {question}", ""]
+        if answer is None:
+            lines.append("*(not reached)*")
+        elif answer["status"] == AnswerStatus.SKIPPED:
+            lines.append("*(skipped)*")
+        elif answer["transcript"] is None:
+            lines.append("*(still being transcribed)*")
+        else:
+            lines.append(answer["transcript"] or "*(no words recognised; the recording is kept)*")
+        if answer and answer["audio"]:
+            lines += ["", f"Recording: {answer['audio']} ({answer['duration_s']:.1f} s)"]
+        lines.append("")
+    return "\n".join(lines)
