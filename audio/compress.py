@@ -1,12 +1,13 @@
 """Compress a finished answer's WAV to Ogg Opus (or FLAC) crash-safely, and decode any answer file."""
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import soxr
 
-from common.errors import AudioCorrupt
+from common.errors import AudioCorrupt, DegradedWarning
 from common.files import FILE_MODE, fsync_dir
 
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
@@ -40,6 +41,8 @@ def compress_answer(wav_path: Path, codec: str = "opus") -> Path:
             rate = source.samplerate if source.samplerate in OPUS_RATES else 48000
             options = {"format": "OGG", "subtype": "OPUS", "compression_level": OPUS_LEVEL}
         else:
+            if codec == "opus":
+                warnings.warn("this libsndfile cannot write Opus; answers are kept as FLAC", DegradedWarning, stacklevel=2)
             target = wav_path.with_suffix(".flac")
             rate = source.samplerate
             options = {"format": "FLAC", "subtype": "PCM_16"}

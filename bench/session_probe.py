@@ -116,7 +116,7 @@ def main() -> None:
     from device.flow.app import build_device
     from device.setup.config import load_config
     from device.setup.demo import MockButton
-    from device.flow.events import Phase
+    from device.flow.events import EventKind, Phase
     from device.flow.service import ServiceLoop
     from device.setup.simulated_person import Ending, SimulatedPerson
     from content.phrases import PHRASES
@@ -152,11 +152,11 @@ def main() -> None:
                              button.press, button.hold, plan=(Ending.PRESS,), think_s=spec["think_s"])
 
     def on_event(event) -> None:
-        events.append({"phase": event.phase.value, "detail": event.detail, "question": event.question, "at": event.at})
+        events.append({"phase": event.phase.value, "kind": event.kind.value, "question": event.question, "at": event.at})
         if event.phase is Phase.LISTENING:
             listening.append({"question": event.question, "at": event.at, "cpu": cpu_s(), "threads": threads_cpu_s()})
         if event.phase is Phase.READY:
-            (finished if event.detail.startswith("session") else ready).set()
+            (finished if event.kind is EventKind.SESSION_SAVED else ready).set()
         person.on_event(event)
 
     device.parts.on_event = on_event

@@ -1,39 +1,60 @@
-"""Every error Reflect raises on purpose; the CLI prints one line for each and exits 2."""
+"""Every error Reflect raises on purpose (the CLI prints one line for each and exits 2), grouped by
+what they concern, and the warnings for states that are degraded but still work."""
 
 
 class ReflectError(Exception):
     """Root of Reflect's own errors: a problem the person can understand and fix."""
 
 
-class PackInvalid(ReflectError, ValueError):
+class SetupError(ReflectError):
+    """Something the device is set up with: config, question packs, the speech model, the button."""
+
+
+class AudioError(ReflectError):
+    """Sound in or out: a microphone or speaker, speech synthesis."""
+
+
+class StorageError(ReflectError):
+    """The notes on disk: a session, its record or its audio, an export."""
+
+
+class ReflectWarning(UserWarning):
+    """Root of Reflect's warnings."""
+
+
+class DegradedWarning(ReflectWarning):
+    """Working, with less than was asked for: an LED without PWM, FLAC instead of Opus, no speaker to hear."""
+
+
+class PackInvalid(SetupError, ValueError):
     """A question pack file is malformed or missing a field."""
 
 
-class PackNotFound(ReflectError, LookupError):
+class PackNotFound(SetupError, LookupError):
     """No pack with the requested id exists."""
 
 
-class ConfigInvalid(ReflectError, ValueError):
+class ConfigInvalid(SetupError, ValueError):
     """The configuration (file, environment or flag) has an unknown key or a bad value."""
 
 
-class ModelMissing(ReflectError, FileNotFoundError):
+class ModelMissing(SetupError, FileNotFoundError):
     """The Vosk model directory is absent or incomplete."""
 
 
-class ModelInstallFailed(ReflectError, RuntimeError):
+class ModelInstallFailed(SetupError, RuntimeError):
     """Downloading, verifying or extracting a model failed; nothing was installed."""
 
 
-class AudioDeviceMissing(ReflectError, LookupError):
+class AudioDeviceMissing(AudioError, LookupError):
     """No audio device matches the configured name, or there is none at all."""
 
 
-class SynthesisFailed(ReflectError, RuntimeError):
+class SynthesisFailed(AudioError, RuntimeError):
     """Speech synthesis produced no audio for a prompt."""
 
 
-class SessionNotFound(ReflectError, LookupError):
+class SessionNotFound(StorageError, LookupError):
     """No saved session matches the given name or prefix."""
 
 
@@ -41,17 +62,17 @@ class SessionAmbiguous(SessionNotFound):
     """A session prefix matches more than one saved session."""
 
 
-class SessionDamaged(ReflectError, ValueError):
+class SessionDamaged(StorageError, ValueError):
     """A saved session's session.json is unreadable, malformed or of an unknown version."""
 
 
-class AudioCorrupt(ReflectError, ValueError):
+class AudioCorrupt(StorageError, ValueError):
     """An answer's audio file is missing, unreadable or shorter than its note says."""
 
 
-class ExportRefused(ReflectError, ValueError):
+class ExportRefused(StorageError, ValueError):
     """An export was asked for in a place or format that would lose or mix up notes."""
 
 
-class GpioUnavailable(ReflectError, RuntimeError):
+class GpioUnavailable(SetupError, RuntimeError):
     """The GPIO button could not be set up (no pin factory, pin busy)."""

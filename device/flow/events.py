@@ -1,10 +1,12 @@
-"""What the session announces as it goes: the LED, the logs and the demo timeline follow these."""
+"""What the session announces as it goes: the LED, the logs, the status line and the demo timeline follow these."""
 import time
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
+
+from device.notes.record import EndedBy
 
 
-class Phase(Enum):
+class Phase(StrEnum):
     """Where the device is; the status LED shows one pattern per phase."""
 
     READY = "ready"
@@ -15,12 +17,65 @@ class Phase(Enum):
     ERROR = "error"
 
 
+class EventKind(StrEnum):
+    """What happened; each kind belongs to one phase (PHASE_OF)."""
+
+    WAITING = "waiting for a press"
+    SESSION_SAVED = "session saved"
+    GREETING = "greeting"
+    QUESTION = "question"
+    CLOSING = "closing"
+    ENDING_EARLY = "ending early"
+    LISTENING = "listening"
+    SAVING = "saving"
+    REPLAY_SESSION = "latest session"
+    REPLAY_ANSWER = "answer"
+    DISK_ALMOST_FULL = "disk almost full"
+    NO_MICROPHONE = "no microphone"
+    DISK_FULL = "disk full"
+    MICROPHONE_LOST = "microphone lost"
+    SESSION_FAILED = "session failed"
+    REPLAY_UNREADABLE = "latest session unreadable"
+    FAILED = "failed"
+
+
+PHASE_OF = {
+    EventKind.WAITING: Phase.READY, EventKind.SESSION_SAVED: Phase.READY,
+    EventKind.GREETING: Phase.SPEAKING, EventKind.QUESTION: Phase.SPEAKING,
+    EventKind.CLOSING: Phase.SPEAKING, EventKind.ENDING_EARLY: Phase.SPEAKING,
+    EventKind.LISTENING: Phase.LISTENING, EventKind.SAVING: Phase.SAVING,
+    EventKind.REPLAY_SESSION: Phase.REPLAYING, EventKind.REPLAY_ANSWER: Phase.REPLAYING,
+}
+"""Every kind not listed here is an ERROR."""
+
+
 @dataclass(frozen=True)
 class Event:
-    """One step of the flow: the phase entered and a short description (never transcript text)."""
+    """One step of the flow, with structured data (never transcript text)."""
 
-    phase: Phase
-    detail: str = ""
+    kind: EventKind
     question: int | None = None
+    """The question (or replayed answer) it concerns, 1-based."""
+    session: str | None = None
+    """The session's id, once one is saved."""
+    ended_by: EndedBy | None = None
+    """How the answer being saved ended."""
     at: float = field(default_factory=time.monotonic, compare=False)
     """time.monotonic() when the event happened."""
+
+    @property
+    def phase(self) -> Phase:
+        return PHASE_OF.get(self.kind, Phase.ERROR)
+
+    @property
+    def detail(self) -> str:
+        """A short line for logs and the service's status (e.g. "question 2", "session 2026-… saved")."""
+        if self.kind is EventKind.SESSION_SAVED:
+            return f"session {self.session} saved"
+        if self.kind is EventKind.SAVING:
+            return str(self.ended_by)
+        if self.kind in (EventKind.QUESTION, EventKind.LISTENING):
+            return f"question {self.question}"
+        if self.kind is EventKind.REPLAY_ANSWER:
+            return f"answer {self.question}"
+        return str(self.kind)

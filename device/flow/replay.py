@@ -6,7 +6,7 @@ from audio.clips import Clip, int16_to_float
 from common.errors import ReflectError, SessionNotFound
 from content.phrases import PHRASES
 from device.notes.archive import Archive
-from device.flow.events import Event, Phase
+from device.flow.events import Event, EventKind
 from device.flow.gestures import Gesture
 from device.flow.player import Player
 
@@ -23,7 +23,7 @@ class Replay:
 
     def latest(self) -> None:
         """The idle hold: replay the latest session, or say plainly that there is none."""
-        self.on_event(Event(Phase.REPLAYING, "latest session"))
+        self.on_event(Event(EventKind.REPLAY_SESSION))
         try:
             session = self.archive.load("latest")
         except SessionNotFound:
@@ -31,7 +31,7 @@ class Replay:
             return
         except ReflectError as error:
             log.error("cannot replay the latest session: %s", error)
-            self.on_event(Event(Phase.ERROR, "latest session unreadable"))
+            self.on_event(Event(EventKind.REPLAY_UNREADABLE))
             self.player.say(PHRASES.something_went_wrong)
             return
         if self.player.say(PHRASES.replay_start) is not Gesture.HOLD:
@@ -41,7 +41,7 @@ class Replay:
     def play(self, session, only: int | None = None, with_questions: bool = True) -> Gesture | None:
         """Play a session's answers (or answer `only`); returns HOLD if the person stopped it."""
         for item in self.archive.replay(session, only):
-            self.on_event(Event(Phase.REPLAYING, f"answer {item.index}", item.index))
+            self.on_event(Event(EventKind.REPLAY_ANSWER, item.index))
             if with_questions:
                 gesture = self.player.say(item.question)
                 if gesture is Gesture.HOLD:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from device.flow.app import Device
-from device.flow.events import Event, Phase
+from device.flow.events import Event, EventKind
 from device.flow.gestures import Gesture, GestureEvent
 from device.notes.session_notes import SessionNotes
 from device.flow.session import Session
@@ -26,7 +26,7 @@ class ServiceLoop:
     def run(self) -> None:
         """Serve gestures until `stopping` is set."""
         parts = self.device.parts
-        parts.on_event(Event(Phase.READY, "waiting for a press"))
+        parts.on_event(Event(EventKind.WAITING))
         while not self.stopping.is_set():
             parts.heartbeat()
             try:
@@ -44,6 +44,6 @@ class ServiceLoop:
             self.replay()
         except Exception:
             log.exception("that failed; back to ready")
-            self.device.parts.on_event(Event(Phase.ERROR, "failed"))
-        self.device.parts.on_event(Event(Phase.READY, "waiting for a press"))
+            self.device.parts.on_event(Event(EventKind.FAILED))
+        self.device.parts.on_event(Event(EventKind.WAITING))
         return None

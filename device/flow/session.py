@@ -14,9 +14,10 @@ from audio.voice_activity import SpeechDetector
 from audio.wavfile import is_disk_full
 from content.packs import Pack
 from content.phrases import PHRASES
-from device.flow.events import Event, Phase
+from device.flow.events import Event, EventKind
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.inbox import AudioChunk, MicFailed
+from device.notes.record import EndedBy
 from device.notes.session_notes import SessionNotes
 from device.flow.parts import SessionParts
 from device.flow.player import Player, Playing
@@ -61,21 +62,21 @@ class Session:
             if microphone is not None:
                 self._record(microphone, chime)
         finally:
-            self._emit(Phase.READY, f"session {self.notes.id} saved" if self.notes else "waiting for a press")
+            self._emit(Event(EventKind.SESSION_SAVED, session=self.notes.id) if self.notes else Event(EventKind.WAITING))
         return self.notes
 
     def _preflight(self) -> Microphone | None:
         """Free space and a microphone, or say why a session cannot start."""
         if free_bytes(self.data_dir) < self.settings.min_free_bytes:
             log.error("not enough free space to start a session in %s", self.data_dir)
-            self._emit(Phase.ERROR, "disk almost full")
+            self._emit(Event(EventKind.DISK_ALMOST_FULL))
             self.player.say(PHRASES.no_space_to_start)
             return None
         try:
             return self.parts.open_microphone()
         except Exception as error:
             log.error("no microphone: %s", error)
-            self._emit(Phase.ERROR, "no microphone")
+            self._emit(Event(EventKind.NO_MICROPHONE))
             self.player.say(PHRASES.no_microphone)
             return None
 
@@ -86,7 +87,7 @@ class Session:
             if not is_disk_full(error):
                 raise
             log.error("no room to start a session in %s", self.data_dir)
-            self._emit(Phase.ERROR, "disk full")
+            self._emit(Event(EventKind.DISK_FULL))
             self.player.say(PHRASES.no_space_to_start)
             return
         log.info("session %s started", self.notes.id)
@@ -98,7 +99,7 @@ class Session:
                 self._failed()
             else:
                 log.error("disk full while saving session %s", self.notes.id)
-                self._emit(Phase.ERROR, "disk full")
+                self._emit(Event(EventKind.DISK_FULL))
                 self.player.say(PHRASES.disk_full)
         except Exception:
             self._failed()
@@ -113,13 +114,13 @@ class Session:
 
     def _failed(self) -> None:
         log.exception("session %s failed; what was said so far is kept", self.notes.id)
-        self._emit(Phase.ERROR, "session failed")
+        self._emit(Event(EventKind.SESSION_FAILED))
         self.player.say(PHRASES.something_went_wrong)
 
     def _walk(self, microphone: Microphone, chime: Playing) -> str:
         """Each sound is queued while the one before it plays, so they follow each other without a gap."""
         rate = self.parts.speaker.rate
-        self._emit(Phase.SPEAKING, "greeting")
+        self._emit(Event(EventKind.GREETING))
         before = self.player.start_next(self.player.prompt(self.pack.greeting))
         if self.player.wait(chime) is Gesture.HOLD:
             return self._end_early()
@@ -127,7 +128,7 @@ class Session:
             asking = self.player.start_next(self.player.prompt(question))
             if self.player.wait(before) is Gesture.HOLD:
                 return self._end_early()
-            self._emit(Phase.SPEAKING, f"question {index}", index)
+            self._emit(Event(EventKind.QUESTION, index))
             listening_tone = self.player.start_next(tones.listening_tone(rate))
             if self.player.wait(asking) is Gesture.HOLD:
                 return self._end_early()
@@ -136,33 +137,33 @@ class Session:
             if ended_by == "hold":
                 return self._end_early()
             if ended_by == "mic_lost":
-                self._emit(Phase.ERROR, "microphone lost", index)
+                self._emit(Event(EventKind.MICROPHONE_LOST, index))
                 self.player.say(PHRASES.microphone_lost)
                 return "ended_early"
             if ended_by == "disk_full":
-                self._emit(Phase.ERROR, "disk full", index)
+                self._emit(Event(EventKind.DISK_FULL, index))
                 self.player.say(PHRASES.disk_full)
                 return "ended_early"
         closing = self.player.start_next(self.player.prompt(self.pack.closing))
         self.player.wait(before)
-        self._emit(Phase.SPEAKING, "closing")
+        self._emit(Event(EventKind.CLOSING))
         self.player.wait(closing)
         return "complete"
 
     def _end_early(self) -> str:
-        self._emit(Phase.SPEAKING, "ending early")
+        self._emit(Event(EventKind.ENDING_EARLY))
         self.player.say(PHRASES.ended_early)
         return "ended_early"
 
-    def _emit(self, phase: Phase, detail: str, question: int | None = None) -> None:
-        self.parts.on_event(Event(phase, detail, question))
+    def _emit(self, event: Event) -> None:
+        self.parts.on_event(event)
 
     def _listen(self, microphone: Microphone, index: int) -> tuple[str, Playing | None]:
         """Record one answer until it ends; save it and hand it to the recognizer. Returns how it ended and,
         unless that ends the session, the 'saved' tone, started before anything else so a press is heard at once."""
         capture_id = next(self.player.tokens)
         answer = _AnswerInProgress(self, microphone.rate, index)
-        self._emit(Phase.LISTENING, f"question {index}", index)
+        self._emit(Event(EventKind.LISTENING, index))
         saved_tone = None
         try:
             ended_by = self._capture(microphone, answer, capture_id)
@@ -173,7 +174,7 @@ class Session:
                 microphone.stop()
             except Exception as error:  # a dead stream may fail to stop; the answer is still saved
                 log.error("the microphone did not stop cleanly: %s", error)
-        self._emit(Phase.SAVING, ended_by, index)
+        self._emit(Event(EventKind.SAVING, index, ended_by=EndedBy(ended_by)))
         return answer.save(ended_by), saved_tone
 
     def _capture(self, microphone: Microphone, answer: "_AnswerInProgress", capture_id: int) -> str:

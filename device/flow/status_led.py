@@ -1,9 +1,11 @@
 """The optional status LED: one visibly different pattern per session phase."""
+import warnings
 from itertools import cycle
 
 from gpiozero import LED, PWMLED
 from gpiozero.exc import PinPWMUnsupported
 
+from common.errors import DegradedWarning
 from device.flow.events import Event, Phase
 
 BREATHE_SECONDS = 1.5
@@ -29,6 +31,7 @@ class StatusLed:
         try:
             self._led = PWMLED(pin, pin_factory=pin_factory)
         except PinPWMUnsupported:
+            warnings.warn(f"LED pin {pin} cannot dim; it blinks instead of breathing", DegradedWarning, stacklevel=2)
             self._led = LED(pin, pin_factory=pin_factory)
         self.pwm = isinstance(self._led, PWMLED)
         self.phase: Phase | None = None

@@ -222,7 +222,7 @@ class Archive:
             if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
                 continue
             try:
-                st = os.stat(os.path.join(entry.path, "session.json"))
+                st = os.stat(os.path.join(entry.path, record.RECORD_NAME))
             except FileNotFoundError:
                 notices.append(f"Session folder {entry.name} has no session.json yet; left in place.")
                 continue
@@ -235,7 +235,7 @@ class Archive:
         try:
             session = record.parse(folder)
         except SessionDamaged as exc:
-            if not (folder / "session.json").exists():
+            if not (folder / record.RECORD_NAME).exists():
                 return None
             moved = self._set_aside(folder, str(exc))
             notices.append(f"Session {session_id} is damaged ({exc}); moved to {moved}.")

@@ -157,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
+    logging.captureWarnings(True)  # degraded-but-working states are logged once each, as warnings
     try:
         return args.func(args, _config(args))
     except ReflectError as error:

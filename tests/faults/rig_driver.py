@@ -139,8 +139,8 @@ def main(settings: dict) -> int:
                                  config.speech.rate or pack.rate),
         transcriber=CountingTranscriber(lambda: counting[0].delivered if counting else 0),
         inbox=queue.Queue(),
-        on_event=lambda event: emit(kind="event", phase=event.phase.value, detail=event.detail,
-                                    question=event.question, at=event.at),
+        on_event=lambda event: emit(kind="event", phase=event.phase.value, event=event.kind.value,
+                                    ended_by=event.ended_by, question=event.question, at=event.at),
     )
     device = Device(pack, parts, session_settings(config), model=None)
     loop = ServiceLoop(device, data_dir, replay=lambda: None)

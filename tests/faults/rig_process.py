@@ -69,9 +69,9 @@ class DeviceProcess:
                     return None
                 self._changed.wait(remaining)
 
-    def event(self, phase: str, detail: str | None = None, question: int | None = None, timeout: float = 15.0):
+    def event(self, phase: str, kind: str | None = None, question: int | None = None, timeout: float = 15.0):
         return self.wait_for(lambda l: l["kind"] == "event" and l["phase"] == phase
-                             and (detail is None or l["detail"] == detail)
+                             and (kind is None or l["event"] == kind)
                              and (question is None or l["question"] == question), timeout)
 
     def send(self, text: str) -> None:

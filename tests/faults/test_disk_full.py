@@ -13,7 +13,7 @@ import pytest
 from audio.compress import decode
 from audio.endpointing import EndpointSettings
 from content.phrases import PHRASES
-from device.flow.events import Phase
+from device.flow.events import EventKind, Phase
 from device.flow.inbox import AudioChunk
 from device.notes.record import RESERVE_NAME
 from device.notes.recovery import recover
@@ -66,7 +66,7 @@ def test_enospc_mid_answer_keeps_the_answer_says_so_and_returns_to_ready(small_d
     samples, rate = decode(folder / answer["audio"])
     assert len(samples) / rate == pytest.approx(answer["duration_s"], abs=0.02)
     assert fake_device.said(PHRASES.disk_full)
-    assert [e.detail for e in fake_device.events if e.phase is Phase.ERROR] == ["disk full"]
+    assert [e.kind for e in fake_device.events if e.phase is Phase.ERROR] == [EventKind.DISK_FULL]
     assert fake_device.events[-1].phase is Phase.READY
     assert leftovers(data) == [], "no part, temp, reserve or empty file is left"
     assert answer["transcript"] is not None  # the recognizer still heard it

@@ -75,9 +75,8 @@ def sleep_answering(person: Person, seconds: float) -> None:
         time.sleep(min(0.02, max(0.0, end - time.monotonic())))
 
 
-def event(phase, question=None, details=None):
-    return lambda l: l["kind"] == "event" and l["phase"] == phase and (question is None or l["question"] == question) \
-        and (details is None or l["detail"] in details)
+def event(phase, question=None):
+    return lambda l: l["kind"] == "event" and l["phase"] == phase and (question is None or l["question"] == question)
 
 
 def kill_somewhere(device: DeviceProcess, person: Person, target: str, rng: random.Random) -> float:
@@ -125,7 +124,7 @@ def phase_at_kill(lines: list[dict], killed_at: float) -> str:
         return "start"
     last = events[-1]
     if last["phase"] == "speaking":
-        return "start" if last["detail"] == "greeting" else "ending" if last["question"] is None else "speaking"
+        return "start" if last["event"] == "greeting" else "ending" if last["question"] is None else "speaking"
     if last["phase"] == "ready":
         return "ending"
     return last["phase"]

@@ -1,11 +1,13 @@
 """The status LED's patterns, read back from gpiozero's MockFactory pin state history."""
 import time
+import warnings
 
 import pytest
 from gpiozero import LED
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from device.flow.events import Event, Phase
+from common.errors import DegradedWarning
+from device.flow.events import Event, EventKind, Phase
 from device.flow.status_led import StatusLed
 
 WATCH_SECONDS = 3.3
@@ -49,9 +51,12 @@ def within(values: list[float], low: float, high: float) -> bool:
     return bool(values) and all(low <= v <= high for v in values)
 
 
-def test_a_pwm_capable_pin_gets_a_pwm_led_and_a_plain_one_an_led():
-    assert StatusLed(4, pin_factory=MockFactory(pin_class=MockPWMPin)).pwm
-    assert not StatusLed(4, pin_factory=MockFactory()).pwm
+def test_a_pwm_capable_pin_gets_a_pwm_led_and_a_plain_one_an_led_with_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert StatusLed(4, pin_factory=MockFactory(pin_class=MockPWMPin)).pwm
+    with pytest.warns(DegradedWarning, match="cannot dim"):
+        assert not StatusLed(4, pin_factory=MockFactory()).pwm
 
 
 def test_speaking_is_steady_full_brightness(pwm_histories, plain_histories):
@@ -131,9 +136,9 @@ def test_showing_the_same_phase_again_does_not_restart_it():
 def test_on_event_follows_the_session():
     factory = MockFactory()
     led = StatusLed(6, pin_factory=factory)
-    led.on_event(Event(Phase.SPEAKING, "question", question=1))
+    led.on_event(Event(EventKind.QUESTION, question=1))
     assert led.phase is Phase.SPEAKING and factory.pin(6).state
-    led.on_event(Event(Phase.ERROR, "microphone lost"))
+    led.on_event(Event(EventKind.MICROPHONE_LOST))
     time.sleep(0.05)
     assert led.phase is Phase.ERROR
     led.close()
