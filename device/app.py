@@ -100,5 +100,5 @@ def build_device(config: Config, speaker=None, open_microphone=None) -> Device:
         transcriber=Transcriber.for_model(model),
         inbox=queue.Queue(),
     )
-    recover_at_start(config.data_dir, parts.transcriber, model)
+    recover_at_start(config.data_dir, parts.transcriber, model, audio_format=config.storage.audio_format)
     return Device(pack, parts, session_settings(config), model)

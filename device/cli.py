@@ -94,7 +94,7 @@ def cmd_recover(args, config) -> int:
     from device.recovery import recover_command
 
     model = None if missing_model_part(config.model_path) else ModelLoader(config.model_path)
-    return recover_command(config.data_dir, model)
+    return recover_command(config.data_dir, model, config.storage.audio_format)
 
 
 def cmd_play(args, config) -> int:
