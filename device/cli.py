@@ -57,7 +57,7 @@ def cmd_packs(args, config) -> int:
 def cmd_model_install(args, config) -> int:
     from device.model_store import install_model, progress_printer
 
-    path = install_model(config.model_path.parent, source_zip=args.source_zip, progress=progress_printer())
+    path = install_model(config.model_path, source_zip=args.source_zip, progress=progress_printer())
     print(f"Installed the speech model at {path}")
     return 0
 
