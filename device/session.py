@@ -16,7 +16,7 @@ from content.packs import Pack
 from content.phrases import PHRASES
 from device.events import Event, Phase
 from device.gestures import Gesture, GestureEvent
-from device.inbox import AudioChunk, MicFailed
+from device.inbox import AudioChunk, MicFailed, new_token
 from device.notes import SessionNotes
 from device.parts import SessionParts
 from device.player import Player, Playing
@@ -160,7 +160,7 @@ class Session:
     def _listen(self, microphone: Microphone, index: int) -> tuple[str, Playing | None]:
         """Record one answer until it ends; save it and hand it to the recognizer. Returns how it ended and,
         unless that ends the session, the 'saved' tone, started before anything else so a press is heard at once."""
-        capture_id = next(self.player.tokens)
+        capture_id = new_token()
         answer = _AnswerInProgress(self, microphone.rate, index)
         self._emit(Phase.LISTENING, f"question {index}", index)
         saved_tone = None
