@@ -249,16 +249,16 @@ class _AnswerInProgress:
         notes = self.session.notes
         try:
             duration = self.capture.finish()
-        except OSError as error:
+        except Exception as error:
             if not is_disk_full(error):
+                self._end_unheard()  # the worker frees the recognizer; recovery transcribes what was kept
                 raise
             log.error("disk full while saving answer %d", self.index)
             ended_by, duration = "disk_full", 0.0
         if self.capture.disk_full:
             ended_by = "disk_full"
         if not self.capture.kept:
-            if self.job is not None:
-                self.transcriber.end(self.job, lambda transcript: None)
+            self._end_unheard()
             notes.add_answer(self.index, None, 0.0, "skipped", ended_by)
             return ended_by
         name = self.capture.saved_path.name
@@ -269,6 +269,12 @@ class _AnswerInProgress:
         finally:  # even if the notes could not be written, the audio gets its transcript
             self.transcriber.end(self.job, self._transcribed)
         return ended_by
+
+    def _end_unheard(self) -> None:
+        """End the recognizer job, if one began, without noting its transcript."""
+        if self.job is not None:
+            self.transcriber.end(self.job, lambda transcript: None)
+            self.job = None
 
     def _transcribed(self, transcript) -> None:
         """On the recognizer's thread: note the transcript."""
