@@ -124,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     session.add_argument("--keyboard", action="store_true", help="use the keyboard instead of the GPIO button")
     session.set_defaults(func=cmd_session)
     demo = sub.add_parser("demo", parents=[common, with_model], help="a whole simulated session, no hardware needed")
-    demo.add_argument("--answer", action="append", metavar="TEXT", help="an answer for the simulated person (repeat)")
+    demo.add_argument("--answer", action="append", metavar="TEXT", help="an answer for the simulated person (repeat): they go, in order, to the questions "
+                      "it answers (all but the third); with fewer, the rest are skipped")
     demo.add_argument("--answer-voice", metavar="VOICE", help="espeak-ng voice for the answers (default: the pack's language)")
     demo.add_argument("--json", action="store_true", help="print the finished session.json on stdout")
     demo.set_defaults(func=cmd_demo)
