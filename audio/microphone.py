@@ -43,10 +43,15 @@ class SoundDeviceMicrophone:
             if self._stream is not None:
                 on_error("the microphone stream stopped")
 
-        self._stream = sd.InputStream(device=self.index, samplerate=self.rate, channels=1, dtype="int16",
-                                      blocksize=self.chunk_frames, callback=callback,
-                                      finished_callback=finished)
-        self._stream.start()
+        stream = sd.InputStream(device=self.index, samplerate=self.rate, channels=1, dtype="int16",
+                                blocksize=self.chunk_frames, callback=callback, finished_callback=finished)
+        self._stream = stream
+        try:
+            stream.start()
+        except BaseException:
+            self._stream = None  # first, so closing it reports no loss
+            stream.close()
+            raise
 
     def stop(self) -> None:
         stream, self._stream = self._stream, None

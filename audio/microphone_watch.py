@@ -10,7 +10,7 @@ stream, so the speaker's stream is closed first and reopened on its next clip.
   audio for a while when it was stopped).
 - `RecoveringSpeaker` wraps the real speaker: a dead stream is reopened at the
   next clip; with no speaker at all, clips "play" silently for their length and
-  that is logged, so a session still records and saves.
+  that is logged once (a warning), so a session still records and saves.
 """
 import logging
 import threading
@@ -131,9 +131,13 @@ class _WatchedMicrophone:
 class RecoveringSpeaker:
     """A speaker that reopens its stream after the audio system comes back, and stays quiet (logged) meanwhile."""
 
-    def __init__(self, open_speaker: Callable[[], Speaker], rate: int = 22050, retry_s: float = POLL_EVERY_S):
+    def __init__(self, open_speaker: Callable[[], Speaker], rate: int = 22050, retry_s: float = POLL_EVERY_S,
+                 without: str | None = None):
         self.open_speaker = open_speaker
         self.retry_s = retry_s
+        self.without = without or "carrying on silently: sessions still record"
+        """What going on without a speaker means, said once each time it is found missing."""
+        self._missing = False
         self._lock = threading.Lock()
         self._silent = SilentSpeaker(rate)
         self._speaker: Speaker | None = None
@@ -146,8 +150,13 @@ class RecoveringSpeaker:
         try:
             speaker = self.open_speaker()
         except Exception as error:
-            log.error("no speaker, carrying on silently: %s", error)
+            if self._missing:  # said already; it is tried again every retry_s
+                log.debug("still no speaker: %s", error)
+            else:
+                log.warning("no speaker (%s); %s", error, self.without)
+                self._missing = True
             return None
+        self._missing = False
         log.info("speaker ready")
         return speaker
 

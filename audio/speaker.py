@@ -60,7 +60,11 @@ class SoundDeviceSpeaker:
         self._frames_out = 0
         self._stream = sd.OutputStream(device=index, samplerate=self.rate, channels=1, dtype="float32",
                                        latency="low", callback=self._fill)
-        self._stream.start()
+        try:
+            self._stream.start()
+        except BaseException:
+            self._stream.close()
+            raise
 
     def play(self, clip: Clip, on_done: Callable[[], None]) -> Sounding:
         sounding = Sounding(clip.at_rate(self.rate).samples, on_done)

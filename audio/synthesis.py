@@ -17,7 +17,11 @@ RENDER_TIMEOUT_S = 30.0
 
 
 class PromptCache:
-    """Renders prompts to `cache_dir/<hash>.wav` and loads them as clips when asked; rendering is serialized.
+    """Renders prompts to `cache_dir/<hash>.wav` and loads them as clips when asked.
+
+    Rendering is serialized, one prompt at a time: a clip asked for (a press) goes before the rest of
+    a `render_all` batch, so it waits for the one prompt being rendered at most, or not at all if its
+    own prompt is ready.
 
     Clips are read from disk each time rather than held in memory: the session asks for each one while
     the sound before it plays, and a pack's prompts at the speaker's rate would hold ~10 MB for nothing."""
@@ -26,27 +30,50 @@ class PromptCache:
         self.cache_dir = private_dir(cache_dir)
         self.voice = voice
         self.rate = rate
-        self._lock = threading.Lock()
+        self._turn = threading.Condition()
+        self._rendering = False
+        self._waiting = 0
+        """Clips asked for and not yet rendered: the batch lets them go first."""
 
     def path_for(self, text: str) -> Path:
         key = "\0".join([text, self.voice or "", str(self.rate or "")])
         return self.cache_dir / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".wav")
 
     def render_all(self, texts: Iterable[str]) -> None:
-        """Render every missing text in one batch."""
-        texts = list(dict.fromkeys(texts))
-        with self._lock:
-            self._render([text for text in texts if not self.path_for(text).exists()])
+        """Render every missing text, one at a time, letting any clip asked for meanwhile go first."""
+        for text in dict.fromkeys(texts):
+            self._render_one(text, urgent=False)
 
     def clip(self, text: str, rate: int | None = None) -> Clip:
         """The spoken clip for `text` (resampled to `rate` if given), rendering it only if it never was."""
         path = self.path_for(text)
         if not path.exists():
-            with self._lock:
-                if not path.exists():
-                    self._render([text])
+            self._render_one(text, urgent=True)
         clip = read_wav(path)
         return clip.at_rate(rate) if rate else clip
+
+    def _render_one(self, text: str, urgent: bool) -> None:
+        """Render `text` unless it already is, once no other render runs (and, for the batch, no clip waits)."""
+        path = self.path_for(text)
+        with self._turn:
+            if urgent:
+                self._waiting += 1
+                self._turn.notify_all()
+            try:
+                self._turn.wait_for(lambda: not self._rendering and (urgent or not self._waiting))
+            finally:
+                if urgent:
+                    self._waiting -= 1
+            if path.exists():
+                self._turn.notify_all()
+                return
+            self._rendering = True
+        try:
+            self._render([text])
+        finally:
+            with self._turn:
+                self._rendering = False
+                self._turn.notify_all()
 
     def _render(self, texts: list[str]) -> None:
         if not texts:

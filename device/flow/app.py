@@ -60,9 +60,11 @@ def _render_quietly(cache: PromptCache, texts) -> None:
         log.error("could not render the prompts ahead of time: %s", error)
 
 
-def open_speaker(config: Config) -> RecoveringSpeaker:
-    """The configured speaker, reopened when it comes back; silent (sessions still record) while there is none."""
-    return RecoveringSpeaker(lambda: SoundDeviceSpeaker(config.audio.output_device, config.audio.output_rate))
+def open_speaker(config: Config, without: str | None = None) -> RecoveringSpeaker:
+    """The configured speaker, reopened when it comes back; silent (sessions still record) while there is none,
+    which is said once (`without`: what that means)."""
+    return RecoveringSpeaker(lambda: SoundDeviceSpeaker(config.audio.output_device, config.audio.output_rate),
+                             without=without)
 
 
 def microphone_opener(config: Config):
@@ -84,13 +86,15 @@ class Device:
         self.parts.speaker.close()
 
 
-def build_device(config: Config, speaker=None, open_microphone=None) -> Device:
-    """Check the model and pack, repair what a crash left, then load the model and render prompts in the background."""
+def build_device(config: Config, speaker=None, open_microphone=None, without_speaker: str | None = None) -> Device:
+    """Check the model and pack, repair what a crash left, then load the model and render prompts in the background.
+
+    `without_speaker` is what going on without a speaker means, if there is none (see `open_speaker`)."""
     check_model(config.model_path)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     pack = load_pack(config)
     model = ModelLoader(config.model_path)
-    speaker = speaker or open_speaker(config)
+    speaker = speaker or open_speaker(config, without_speaker)
     tones.prepare(speaker.rate)
     parts = SessionParts(
         speaker=speaker,
@@ -100,5 +104,5 @@ def build_device(config: Config, speaker=None, open_microphone=None) -> Device:
         transcriber=Transcriber.for_model(model),
         inbox=queue.Queue(),
     )
-    recover_at_start(config.data_dir, parts.transcriber, model)
+    recover_at_start(config.data_dir, parts.transcriber, model, audio_format=config.storage.audio_format)
     return Device(pack, parts, session_settings(config), model)

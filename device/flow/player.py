@@ -1,5 +1,4 @@
 """Speaking and playing on the flow thread, interruptible by a gesture from the inbox."""
-import itertools
 import logging
 import queue
 import time
@@ -8,7 +7,7 @@ from dataclasses import dataclass
 
 from audio.clips import Clip
 from device.flow.gestures import Gesture, GestureEvent
-from device.flow.inbox import PlaybackDone
+from device.flow.inbox import PlaybackDone, new_token
 from audio.speaker import Speaker
 from audio.synthesis import PromptCache
 
@@ -35,7 +34,6 @@ class Player:
         self.prompts = prompts
         self.inbox = inbox
         self.heartbeat = heartbeat
-        self.tokens = itertools.count()
         self._ends_at = 0.0  # when the last clip started or queued should have finished (monotonic)
 
     def say(self, text: str) -> Gesture | None:
@@ -50,14 +48,14 @@ class Player:
 
     def start(self, clip: Clip) -> Playing:
         """Start a clip at once (dropping any other) and return; `wait` for it later."""
-        token = next(self.tokens)
+        token = new_token()
         self.speaker.play(clip, lambda: self.inbox.put(PlaybackDone(token)))
         self._ends_at = time.monotonic() + clip.duration_s
         return Playing(token, self._ends_at + SPEAKER_GRACE_S)
 
     def start_next(self, clip: Clip) -> Playing:
         """Queue a clip to follow the one playing without a gap (or start it now) and return; `wait` for it later."""
-        token = next(self.tokens)
+        token = new_token()
         self.speaker.play_next(clip, lambda: self.inbox.put(PlaybackDone(token)))
         self._ends_at = max(self._ends_at, time.monotonic()) + clip.duration_s
         return Playing(token, self._ends_at + SPEAKER_GRACE_S)

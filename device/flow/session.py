@@ -16,7 +16,7 @@ from content.packs import Pack
 from content.phrases import PHRASES
 from device.flow.events import Event, EventKind
 from device.flow.gestures import Gesture, GestureEvent
-from device.flow.inbox import AudioChunk, MicFailed
+from device.flow.inbox import AudioChunk, MicFailed, new_token
 from device.notes.record import EndedBy
 from device.notes.session_notes import SessionNotes
 from device.flow.parts import SessionParts
@@ -161,7 +161,7 @@ class Session:
     def _listen(self, microphone: Microphone, index: int) -> tuple[str, Playing | None]:
         """Record one answer until it ends; save it and hand it to the recognizer. Returns how it ended and,
         unless that ends the session, the 'saved' tone, started before anything else so a press is heard at once."""
-        capture_id = next(self.player.tokens)
+        capture_id = new_token()
         answer = _AnswerInProgress(self, microphone.rate, index)
         self._emit(Event(EventKind.LISTENING, index))
         saved_tone = None
@@ -250,16 +250,16 @@ class _AnswerInProgress:
         notes = self.session.notes
         try:
             duration = self.capture.finish()
-        except OSError as error:
+        except Exception as error:
             if not is_disk_full(error):
+                self._end_unheard()  # the worker frees the recognizer; recovery transcribes what was kept
                 raise
             log.error("disk full while saving answer %d", self.index)
             ended_by, duration = "disk_full", 0.0
         if self.capture.disk_full:
             ended_by = "disk_full"
         if not self.capture.kept:
-            if self.job is not None:
-                self.transcriber.end(self.job, lambda transcript: None)
+            self._end_unheard()
             notes.add_answer(self.index, None, 0.0, "skipped", ended_by)
             return ended_by
         name = self.capture.saved_path.name
@@ -270,6 +270,12 @@ class _AnswerInProgress:
         finally:  # even if the notes could not be written, the audio gets its transcript
             self.transcriber.end(self.job, self._transcribed)
         return ended_by
+
+    def _end_unheard(self) -> None:
+        """End the recognizer job, if one began, without noting its transcript."""
+        if self.job is not None:
+            self.transcriber.end(self.job, lambda transcript: None)
+            self.job = None
 
     def _transcribed(self, transcript) -> None:
         """On the recognizer's thread: note the transcript."""

@@ -8,7 +8,8 @@ Run before the device takes its first press. For each session folder:
 - an answer file session.json does not know of is noted as `interrupted`;
 - a WAV whose compressed copy was completed is replaced by that copy;
 - a session still `in_progress` becomes `interrupted`;
-- answers with audio but no transcript are transcribed, if a model is given.
+- answers with audio but no transcript are transcribed, if a model is given;
+- answers still in WAV are then compressed, if an `audio_format` other than "wav" is given.
 A session.json that cannot be read moves the folder to `damaged/` (never deleted).
 
 Every change is a rename, an atomic write or a repair that is redone the same
@@ -79,12 +80,13 @@ class RecoveryReport:
 
 
 def recover(data_dir: Path, model=None, *, new_recognizer: NewRecognizer | None = None,
-            compress: bool = False, only: Collection[str] | None = None) -> RecoveryReport:
+            audio_format: str = "wav", only: Collection[str] | None = None) -> RecoveryReport:
     """Repair every session under `data_dir` (or only the folders named in `only`); return what was done.
 
     `model` is a ModelLoader (or anything with `.get()` returning a Vosk model), or
     None to leave missing transcripts null for a later pass; `new_recognizer(rate)`
-    overrides it (tests). With `compress`, answers still in WAV are compressed.
+    overrides it (tests). With `audio_format` "opus" or "flac" (storage.audio_format), answers still in
+    WAV are compressed to it after their transcripts; "wav" leaves them as they are.
     Never run it on a session that is being recorded: run it before the first press,
     or with `only` naming sessions that existed before.
     """
@@ -102,7 +104,7 @@ def recover(data_dir: Path, model=None, *, new_recognizer: NewRecognizer | None 
             continue
         report.sessions.append(folder.name)
         try:
-            _SessionRecovery(data_dir, folder, report, new_recognizer, compress).run()
+            _SessionRecovery(data_dir, folder, report, new_recognizer, audio_format).run()
         except Exception as error:  # one bad folder must not stop the others, nor the device
             log.exception("recovery of session %s failed", folder.name)
             report.problems.append(f"{folder.name}: {type(error).__name__}")
@@ -119,12 +121,12 @@ def _mtime_iso(paths: list[Path]) -> str | None:
 
 
 class _SessionRecovery:
-    def __init__(self, data_dir: Path, folder: Path, report: RecoveryReport, new_recognizer, compress: bool):
+    def __init__(self, data_dir: Path, folder: Path, report: RecoveryReport, new_recognizer, audio_format: str):
         self.data_dir = data_dir
         self.folder = folder
         self.report = report
         self.new_recognizer = new_recognizer
-        self.compress = compress
+        self.audio_format = audio_format
         self.record: dict | None = None
 
     def _rel(self, path: Path) -> str:
@@ -143,7 +145,7 @@ class _SessionRecovery:
         if changed:
             self._save()
         self._transcribe()
-        if self.compress:
+        if self.audio_format != "wav":
             self._compress()
         self._ensure_markdown()
 
@@ -354,7 +356,7 @@ class _SessionRecovery:
             if not isinstance(audio, str) or not audio.endswith(".wav") or not (self.folder / audio).exists():
                 continue
             try:
-                compressed = compress_answer(self.folder / audio)
+                compressed = compress_answer(self.folder / audio, self.audio_format)
             except Exception as error:
                 self.report.problems.append(f"{self.folder.name}/{audio}: not compressed ({type(error).__name__})")
                 continue
@@ -376,19 +378,23 @@ def _same_length(wav: Path, compressed: Path) -> bool:
 
 
 def recover_at_start(data_dir: Path, transcriber=None, model=None, *,
-                     new_recognizer: NewRecognizer | None = None) -> RecoveryReport:
-    """Start-up: repair the notes now (fast, no model), then transcribe what is missing on the recognizer's
-    worker (`transcriber.later`), after the model has loaded, only for the sessions that existed now."""
+                     new_recognizer: NewRecognizer | None = None, audio_format: str = "wav") -> RecoveryReport:
+    """Start-up: repair the notes now (fast, no model), then on the recognizer's worker (`transcriber.later`),
+    after the model has loaded, transcribe what is missing and compress to `audio_format` what is still WAV,
+    only for the sessions that existed now."""
     report = recover(data_dir)
-    if transcriber is not None and (model is not None or new_recognizer) and report.sessions:
+    later = model is not None or new_recognizer is not None or audio_format != "wav"
+    if transcriber is not None and later and report.sessions:
         sessions = frozenset(report.sessions)
-        transcriber.later(lambda: recover(data_dir, model, new_recognizer=new_recognizer, only=sessions))
+        transcriber.later(lambda: recover(data_dir, model, new_recognizer=new_recognizer,
+                                          audio_format=audio_format, only=sessions))
     return report
 
 
-def recover_command(data_dir: Path, model=None) -> int:
-    """`reflect recover`: repair and transcribe now; prints what was done (never what was said)."""
-    report = recover(data_dir, model)
+def recover_command(data_dir: Path, model=None, audio_format: str = "wav") -> int:
+    """`reflect recover`: repair, transcribe and compress (to `audio_format`) now; prints what was done
+    (never what was said)."""
+    report = recover(data_dir, model, audio_format=audio_format)
     print(report.summary())
     for line in report.set_aside:
         print(f"  set aside: {line}")

@@ -57,7 +57,7 @@ def cmd_packs(args, config) -> int:
 def cmd_model_install(args, config) -> int:
     from device.setup.model_store import install_model, progress_printer
 
-    path = install_model(config.model_path.parent, source_zip=args.source_zip, progress=progress_printer())
+    path = install_model(config.model_path, source_zip=args.source_zip, progress=progress_printer())
     print(f"Installed the speech model at {path}")
     return 0
 
@@ -94,7 +94,7 @@ def cmd_recover(args, config) -> int:
     from device.notes.recovery import recover_command
 
     model = None if missing_model_part(config.model_path) else ModelLoader(config.model_path)
-    return recover_command(config.data_dir, model)
+    return recover_command(config.data_dir, model, config.storage.audio_format)
 
 
 def cmd_play(args, config) -> int:
@@ -124,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     session.add_argument("--keyboard", action="store_true", help="use the keyboard instead of the GPIO button")
     session.set_defaults(func=cmd_session)
     demo = sub.add_parser("demo", parents=[common, with_model], help="a whole simulated session, no hardware needed")
-    demo.add_argument("--answer", action="append", metavar="TEXT", help="an answer for the simulated person (repeat)")
+    demo.add_argument("--answer", action="append", metavar="TEXT", help="an answer for the simulated person (repeat): they go, in order, to the questions "
+                      "it answers (all but the third); with fewer, the rest are skipped")
     demo.add_argument("--answer-voice", metavar="VOICE", help="espeak-ng voice for the answers (default: the pack's language)")
     demo.add_argument("--json", action="store_true", help="print the finished session.json on stdout")
     demo.set_defaults(func=cmd_demo)

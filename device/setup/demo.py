@@ -5,7 +5,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -20,12 +20,31 @@ from device.flow.button import ButtonGestures
 from device.setup.config import Config
 from device.flow.events import Event
 from device.flow.service import ServiceLoop
-from device.setup.simulated_person import SimulatedPerson
+from device.setup.simulated_person import DEFAULT_PLAN, Ending, SimulatedPerson
 
 DEMO_LISTENING = {"silence_after_speech_s": 2.5, "no_speech_s": 5.0}
 """Shorter waits than a real session's, so the demo shows every ending in about a minute."""
 DEMO_MIC_RATE = 16000
 PRESS_S = 0.1
+NO_SPEAKER = "the demo runs without a speaker, in silence (each thing the device says still takes its time)"
+STOCK_ANSWER = "This is a simulated answer."
+
+
+def answer_script(questions: int, answers: Sequence[str], sample_answers: Sequence[str],
+                  plan: Sequence[Ending] = DEFAULT_PLAN) -> dict[int, str]:
+    """What the simulated person says to each question it answers, by question number; it lets the others
+    pass in silence (skipped).
+
+    The plan says which questions it would answer (DEFAULT_PLAN: every one but the third). Answers given
+    (`--answer`) go, in order, to those questions; with fewer answers than that, the rest are skipped, and
+    answers left over are not said. Without any, the pack's sample answers are used, one per question as
+    the pack lists them, or a stock sentence when the pack has none."""
+    answering = [q for q in range(1, questions + 1) if plan[(q - 1) % len(plan)] is not Ending.SKIP]
+    if answers:
+        return dict(zip(answering, answers))
+    if sample_answers:
+        return {q: sample_answers[q - 1] for q in answering if q <= len(sample_answers)}
+    return {q: STOCK_ANSWER for q in answering}
 
 
 def synthesize_answer(text: str, voice: str, rate: int) -> np.ndarray:
@@ -88,18 +107,23 @@ def run_demo(config: Config, answers: list[str], answer_voice: str | None, out: 
     config = config.replace("listening", **DEMO_LISTENING)
     timeline = Timeline(out)
     microphone = SimulatedMicrophone(DEMO_MIC_RATE, config.audio.chunk_s)
-    device = build_device(config, open_microphone=lambda: microphone)
-    texts = answers or list(device.pack.sample_answers) or ["This is a simulated answer."]
+    device = build_device(config, open_microphone=lambda: microphone, without_speaker=NO_SPEAKER)
+    questions = len(device.pack.questions)
+    script = answer_script(questions, answers, device.pack.sample_answers)
+    if len(answers) > len(script):
+        timeline.say("person", f"has {len(answers)} answers for the {len(script)} questions it answers; the last "
+                               f"{len(answers) - len(script)} go unsaid")
     voice = answer_voice or device.pack.language
-    spoken = [synthesize_answer(text, voice, microphone.rate) for text in texts]
+    spoken = {question: synthesize_answer(text, voice, microphone.rate) for question, text in script.items()}
+    plan = [DEFAULT_PLAN[(q - 1) % len(DEFAULT_PLAN)] if q in script else Ending.SKIP for q in range(1, questions + 1)]
     button = MockButton(config, device.parts.inbox.put, lambda what: timeline.say("button", what))
 
     def speak(question: int) -> None:
-        n = (question - 1) % len(texts)
-        timeline.say("person", f"answers question {question} ({len(spoken[n]) / microphone.rate:.1f} s of speech)")
-        microphone.speak(spoken[n])
+        samples = spoken[question]
+        timeline.say("person", f"answers question {question} ({len(samples) / microphone.rate:.1f} s of speech)")
+        microphone.speak(samples)
 
-    person = SimulatedPerson(speak, button.press, button.hold)
+    person = SimulatedPerson(speak, button.press, button.hold, plan)
     device.parts.on_event = lambda event: (timeline.on_event(event), person.on_event(event))
     loop = ServiceLoop(device, config.data_dir, replay=lambda: None)
     try:

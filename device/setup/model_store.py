@@ -170,18 +170,20 @@ def _swap_in(model: Path, final: Path, work: Path) -> None:
 
 
 def install_model(
-    dest_dir: Path,
+    model_path: Path,
     *,
     source_zip: Path | None = None,
     spec: ModelSpec = DEFAULT_MODEL,
     progress: Progress | None = None,
 ) -> Path:
-    """Download (or take `source_zip`), verify, unpack and install the model as `dest_dir/<spec.name>`.
+    """Download (or take `source_zip`), verify, unpack and install the model as exactly `model_path` (where
+    the device looks for it: `config.model_path`), whatever the archive's folder is called.
 
-    Until the final rename nothing at that path changes; everything temporary lives in one
-    dir named TEMP_PREFIX..., removed on the way out or by the next install.
+    Until the final rename nothing at that path changes; everything temporary lives in one dir named
+    TEMP_PREFIX... beside it, removed on the way out or by the next install.
     """
-    dest_dir = private_dir(Path(dest_dir))
+    final = Path(model_path)
+    dest_dir = private_dir(final.parent)
     with open(dest_dir / LOCK_NAME, "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -196,10 +198,9 @@ def install_model(
             missing = missing_model_part(model)
             if missing:
                 raise ModelInstallFailed(f"{archive.name} has no Vosk model inside: {missing} in {model.name}/")
-            final = dest_dir / spec.name
             _swap_in(model, final, work)
             return final
         except OSError as error:
-            raise ModelInstallFailed(f"installing {spec.name} into {dest_dir} failed: {error}") from error
+            raise ModelInstallFailed(f"installing {spec.name} as {final} failed: {error}") from error
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -164,3 +164,50 @@ def test_recovering_speaker_reopens_a_dead_stream_and_is_silent_meanwhile():
     assert opened[1].closed == 1
     speaker.close()
     assert sorted(done) == [1, 2, 3]
+
+
+def test_no_speaker_at_all_is_said_once_as_a_warning_however_often_it_is_tried_again(caplog):
+    from audio.clips import Clip
+    import numpy as np
+
+    def open_speaker():
+        raise AudioDeviceMissing("No speaker found.")
+
+    clip = Clip(np.zeros(10, dtype=np.float32), 16000)
+    with caplog.at_level(logging.DEBUG, logger="audio.microphone_watch"):
+        speaker = RecoveringSpeaker(open_speaker, retry_s=0)
+        for _ in range(6):
+            speaker.play(clip, lambda: None)  # each play tries the speaker again
+        speaker.close()
+    said = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.levelno for r in said] == [logging.WARNING]
+    assert "no speaker" in said[0].getMessage() and "No speaker found." in said[0].getMessage()
+
+
+def test_a_speaker_that_comes_back_and_goes_again_is_said_again(caplog):
+    from audio.clips import Clip
+    import numpy as np
+
+    present = [False]
+    opened = []
+
+    def open_speaker():
+        if not present[0]:
+            raise AudioDeviceMissing("No speaker found.")
+        opened.append(Flaky())
+        return opened[-1]
+
+    clip = Clip(np.zeros(10, dtype=np.float32), 16000)
+    with caplog.at_level(logging.INFO, logger="audio.microphone_watch"):
+        speaker = RecoveringSpeaker(open_speaker, retry_s=0)
+        speaker.play(clip, lambda: None)
+        present[0] = True
+        speaker.play(clip, lambda: None)
+        present[0] = False
+        opened[0].active = False
+        speaker.play(clip, lambda: None)
+        speaker.play(clip, lambda: None)
+        speaker.close()
+    messages = [(r.levelname, r.getMessage().split(" (")[0].split(";")[0]) for r in caplog.records]
+    assert messages == [("WARNING", "no speaker"), ("INFO", "speaker ready"),
+                        ("ERROR", "the speaker stopped working"), ("WARNING", "no speaker")]

@@ -58,7 +58,7 @@ def test_everything_written_is_private_even_with_umask_zero(tmp_path, umask_zero
         writer = WavWriter(notes.folder.parent.parent / "sessions" / notes.folder.name / "07.wav", RATE)
         writer.write(speech(0.5, RATE)[0])
         os.close(writer._fd)
-        recover(data, new_recognizer=fake_device.transcriber.new_recognizer, compress=True)
+        recover(data, new_recognizer=fake_device.transcriber.new_recognizer, audio_format="opus")
         Archive(data).listing()
     finally:
         fake_device.close()
@@ -79,7 +79,7 @@ def test_logs_never_contain_what_was_said(tmp_path, caplog):
         for chunk in speech(2, RATE):
             writer.write(chunk)
         os.close(writer._fd)
-        recover(tmp_path / "data", new_recognizer=SecretRecognizer, compress=True)
+        recover(tmp_path / "data", new_recognizer=SecretRecognizer, audio_format="opus")
         archive = Archive(tmp_path / "data")
         session = archive.load("latest")
         list(archive.replay(session))

@@ -144,7 +144,7 @@ def test_without_a_model_transcripts_stay_null_for_a_later_pass(tmp_path):
 def test_recovery_can_compress_what_a_crash_left_as_wav(tmp_path):
     data = tmp_path / "data"
     crashed_archive(data, tmp_path)
-    recover(data, new_recognizer=FakeRecognizer, compress=True)
+    recover(data, new_recognizer=FakeRecognizer, audio_format="opus")
     audio = [a["audio"] for _, r in session_records(data) for a in r["answers"] if a["audio"]]
     assert audio and all(name.endswith(".opus") for name in audio)
     assert not list(data.rglob("*.wav"))
@@ -262,3 +262,42 @@ def test_recover_at_start_repairs_now_and_transcribes_later_on_the_worker(tmp_pa
     assert records[newer.id]["status"] == "in_progress"
     old = [a for name, r in records.items() if name != newer.id for a in r["answers"] if a["audio"]]
     assert old and all(a["transcript"] is not None for a in old)
+
+
+@pytest.mark.parametrize("audio_format, suffix", [("opus", ".opus"), ("flac", ".flac")])
+def test_recovery_at_start_compresses_interrupted_answers_as_configured_after_transcribing_them(tmp_path, audio_format, suffix):
+    from audio.transcriber import Transcriber
+    from device.notes.recovery import recover_at_start
+
+    data = tmp_path / "data"
+    held = crashed_archive(data, tmp_path)
+    transcriber = Transcriber(FakeRecognizer)
+    try:
+        recover_at_start(data, transcriber, new_recognizer=FakeRecognizer, audio_format=audio_format)
+        transcriber.drain()
+    finally:
+        transcriber.close()
+    answers = {(f.name, a["index"]): a for f, r in session_records(data) for a in r["answers"] if a["audio"]}
+    assert answers and all(a["transcript"] is not None for a in answers.values())
+    assert sorted(a["audio"].rsplit(".", 1)[1] for a in answers.values()) == sorted(["opus"] + 5 * [suffix[1:]])
+    assert not list(data.rglob("*.wav"))  # the one already in Opus (a compression the crash completed) stays so
+    for (session, index), samples in held.items():
+        decoded, rate = decode(data / "sessions" / session / answers[(session, index)]["audio"])
+        assert rate == RATE and abs(len(decoded) - len(samples)) <= 0.02 * RATE
+
+
+def test_recovery_at_start_keeps_wav_answers_when_wav_is_configured(tmp_path):
+    from audio.transcriber import Transcriber
+    from device.notes.recovery import recover_at_start
+
+    data = tmp_path / "data"
+    crashed_archive(data, tmp_path)
+    transcriber = Transcriber(FakeRecognizer)
+    try:
+        recover_at_start(data, transcriber, new_recognizer=FakeRecognizer, audio_format="wav")
+        transcriber.drain()
+    finally:
+        transcriber.close()
+    audio = [a["audio"] for _, r in session_records(data) for a in r["answers"] if a["audio"]]
+    assert audio and all(a["transcript"] is not None for _, r in session_records(data) for a in r["answers"] if a["audio"])
+    assert sorted(name.rsplit(".", 1)[1] for name in audio) == ["opus", "wav", "wav", "wav", "wav", "wav"]

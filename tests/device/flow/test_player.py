@@ -60,3 +60,34 @@ def test_a_hold_silences_the_playing_sound_and_drops_the_queued_one():
     assert player.wait(first) is Gesture.HOLD
     threading.Event().wait(0.2)
     assert ended == []
+
+
+class HeldSpeaker:
+    """A speaker whose clips end only when the test says so (`ends[i]()`)."""
+
+    rate = RATE
+
+    def __init__(self):
+        self.ends = []
+
+    def play(self, clip, on_done):
+        self.ends.append(on_done)
+
+    play_next = play
+
+    def skip(self):
+        """The test ends clips itself."""
+
+    stop = skip
+
+
+def test_the_late_end_of_an_earlier_players_clip_does_not_end_a_newer_clip():
+    """A replay's clip ending after a session's player started its own (one inbox, one speaker)."""
+    inbox = queue.Queue()
+    speaker = HeldSpeaker()
+    Player(speaker, prompts=None, inbox=inbox).start(clip(5.0))  # e.g. a replay, stopped by a hold
+    newer = Player(speaker, prompts=None, inbox=inbox)
+    playing = newer.start(clip(5.0))
+    speaker.ends[0]()  # the old clip's end arrives late
+    inbox.put(GestureEvent(Gesture.PRESS, 0.0))
+    assert newer.wait(playing) is Gesture.PRESS, "the newer clip was taken as ended"

@@ -76,3 +76,55 @@ def test_events_follow_the_script(fake_device):
         i = phases.index((Phase.SPEAKING, q))
         assert phases[i + 1:i + 3] == [(Phase.LISTENING, q), (Phase.SAVING, q)]
     assert phases[-2:] == [(Phase.SPEAKING, None), (Phase.READY, None)]
+
+
+def test_late_chunks_from_an_earlier_sessions_capture_are_not_part_of_a_new_answer(fake_device):
+    from device.flow.inbox import AudioChunk
+
+    first_ids = []
+    put = fake_device.inbox.put
+    fake_device.inbox.put = lambda item: (isinstance(item, AudioChunk) and first_ids.append(item.capture), put(item))
+    fake_device.run([speech(1, RATE) + [fake_device.press], [ScriptedMicrophone.LOSE]])
+    fake_device.inbox.put = put
+    old_capture = first_ids[0]
+
+    def late_chunks_of_the_old_capture():
+        for chunk in speech(3, RATE):
+            put(AudioChunk(old_capture, chunk))
+
+    record = saved(fake_device.run([[late_chunks_of_the_old_capture] + speech(1, RATE) + [fake_device.press],
+                                    [ScriptedMicrophone.LOSE]]))
+    first = record["answers"][0]
+    assert (first["status"], first["ended_by"]) == ("answered", "press")
+    assert first["duration_s"] == pytest.approx(1.0, abs=0.25)  # its own second of speech, not the old three
+
+
+def test_an_answer_that_cannot_be_sealed_still_frees_its_recognizer(fake_device, monkeypatch):
+    """An I/O error (not a full disk) sealing the answer fails the session, but the worker lets the recognizer go."""
+    import errno
+
+    from audio.fakes import FakeRecognizer
+    from audio.transcriber import Transcriber
+    from device.flow.session import AnswerCapture
+
+    opened, ended = [], []
+
+    class CountedRecognizer(FakeRecognizer):
+        def __init__(self, rate):
+            super().__init__(rate)
+            opened.append(self)
+
+        def finish(self):
+            ended.append(self)
+            return super().finish()
+
+    def broken_finish(capture):
+        raise OSError(errno.EIO, "Input/output error")
+
+    fake_device.transcriber.close()
+    fake_device.transcriber = Transcriber(CountedRecognizer)
+    monkeypatch.setattr(AnswerCapture, "finish", broken_finish)
+    fake_device.run([speech(1, RATE) + [fake_device.press]])
+    assert len(opened) == 1, "the answer's speech never reached a recognizer"
+    assert ended == opened, "the recognizer was never ended and stays on the worker"
+    assert any(event.phase is Phase.ERROR for event in fake_device.events)

@@ -5,7 +5,7 @@ import sys
 
 from audio.compress import decode
 
-ANSWERS = ["안녕하세요 오늘은 날씨가 정말 좋습니다", "저는 학교에 갑니다 그리고 친구를 만납니다"]
+ANSWERS = ["안녕하세요 오늘은 날씨가 정말 좋습니다", "저는 학교에 갑니다 그리고 친구를 만납니다", "조금 어색하지만 괜찮습니다"]
 
 
 def test_reflect_demo_runs_a_whole_session_and_prints_its_json(tmp_path, vosk_model):

@@ -142,7 +142,7 @@ def test_check_model_refuses_an_incomplete_dir_and_names_the_fix(tmp_path, parts
 def test_model_status_reports_both_cases(dest, good_zip):
     path, spec = good_zip
     assert model_status(dest / NAME).startswith(f"Not installed: no speech model at {dest / NAME}")
-    install_model(dest, source_zip=path, spec=spec)
+    install_model(dest / NAME, source_zip=path, spec=spec)
     assert model_status(dest / NAME) == f"Installed at {dest / NAME} (0.0 MB on disk)."
 
 
@@ -151,7 +151,7 @@ def test_model_status_reports_both_cases(dest, good_zip):
 def test_install_from_zip(dest, good_zip):
     path, spec = good_zip
     dest.mkdir(mode=0o755)
-    installed = install_model(dest, source_zip=path, spec=spec)
+    installed = install_model(dest / NAME, source_zip=path, spec=spec)
     assert installed == dest / NAME
     check_model(installed)
     assert (installed / "am/final.mdl").read_bytes() == b"v1 am/final.mdl"
@@ -160,9 +160,9 @@ def test_install_from_zip(dest, good_zip):
     assert path.exists()
 
 
-def test_install_renames_the_top_folder_to_the_spec_name(dest, tmp_path):
+def test_install_puts_the_top_folder_at_the_model_path_whatever_its_name(dest, tmp_path):
     spec = write_zip(tmp_path / "m.zip", model_entries(top="some-other-name"))
-    assert install_model(dest, source_zip=tmp_path / "m.zip", spec=spec) == dest / NAME
+    assert install_model(dest / NAME, source_zip=tmp_path / "m.zip", spec=spec) == dest / NAME
     check_model(dest / NAME)
 
 
@@ -183,7 +183,7 @@ def assert_nothing_installed(dest: Path) -> None:
 def test_install_refuses_an_archive_that_does_not_match(dest, good_zip, spoil, expected):
     path, spec = good_zip
     with pytest.raises(ModelInstallFailed, match=expected) as caught:
-        install_model(dest, source_zip=path, spec=spoil(spec))
+        install_model(dest / NAME, source_zip=path, spec=spoil(spec))
     assert f"got {spec.sha256}" in str(caught.value) or f"got {spec.size}" in str(caught.value)
     assert_nothing_installed(dest)
 
@@ -192,7 +192,7 @@ def test_install_refuses_something_that_is_not_a_zip(dest, tmp_path):
     path = tmp_path / "model.zip"
     path.write_bytes(b"<html>not found</html>")
     with pytest.raises(ModelInstallFailed, match="model.zip is not a usable zip archive"):
-        install_model(dest, source_zip=path, spec=spec_for(path.read_bytes()))
+        install_model(dest / NAME, source_zip=path, spec=spec_for(path.read_bytes()))
     assert_nothing_installed(dest)
 
 
@@ -201,7 +201,7 @@ def test_install_refuses_path_traversal(dest, tmp_path, evil):
     path = tmp_path / "model.zip"
     spec = write_zip(path, {**model_entries(), evil: b"gotcha"})
     with pytest.raises(ModelInstallFailed, match="unsafe path in the model archive"):
-        install_model(dest, source_zip=path, spec=spec)
+        install_model(dest / NAME, source_zip=path, spec=spec)
     assert not (tmp_path / "escaped.txt").exists() and not (dest / "escaped.txt").exists()
     assert_nothing_installed(dest)
 
@@ -220,22 +220,22 @@ def test_install_refuses_an_archive_without_one_model(dest, tmp_path, entries, e
     path = tmp_path / "model.zip"
     spec = write_zip(path, entries)
     with pytest.raises(ModelInstallFailed, match=expected):
-        install_model(dest, source_zip=path, spec=spec)
+        install_model(dest / NAME, source_zip=path, spec=spec)
     assert_nothing_installed(dest)
 
 
 def test_missing_source_zip_is_an_install_failure(dest, tmp_path, good_zip):
     with pytest.raises(ModelInstallFailed, match="No such file"):
-        install_model(dest, source_zip=tmp_path / "absent.zip", spec=good_zip[1])
+        install_model(dest / NAME, source_zip=tmp_path / "absent.zip", spec=good_zip[1])
 
 
 # --- reinstall, leftovers, interruption ----------------------------------------------------------
 
 def test_reinstall_replaces_the_older_model(dest, tmp_path, good_zip):
-    install_model(dest, source_zip=good_zip[0], spec=good_zip[1])
+    install_model(dest / NAME, source_zip=good_zip[0], spec=good_zip[1])
     newer = tmp_path / "newer.zip"
     spec = write_zip(newer, model_entries(marker=b"v2", parts=("am/final.mdl", "conf/mfcc.conf", "graph/HCLG.fst")))
-    install_model(dest, source_zip=newer, spec=spec)
+    install_model(dest / NAME, source_zip=newer, spec=spec)
     assert (dest / NAME / "am/final.mdl").read_bytes() == b"v2 am/final.mdl"
     assert not (dest / NAME / "graph/HCLr.fst").exists()
     assert sorted(p.name for p in dest.iterdir()) == sorted([NAME, LOCK_NAME])
@@ -243,9 +243,9 @@ def test_reinstall_replaces_the_older_model(dest, tmp_path, good_zip):
 
 def test_failed_reinstall_keeps_the_older_model(dest, good_zip):
     path, spec = good_zip
-    install_model(dest, source_zip=path, spec=spec)
+    install_model(dest / NAME, source_zip=path, spec=spec)
     with pytest.raises(ModelInstallFailed):
-        install_model(dest, source_zip=path, spec=ModelSpec(spec.name, spec.url, spec.size, "f" * 64))
+        install_model(dest / NAME, source_zip=path, spec=ModelSpec(spec.name, spec.url, spec.size, "f" * 64))
     assert (dest / NAME / "am/final.mdl").read_bytes() == b"v1 am/final.mdl"
 
 
@@ -258,14 +258,14 @@ def test_leftovers_of_an_interrupted_install_are_not_a_model_and_are_cleaned(des
     (dest / f"{TEMP_PREFIX}stray.zip").write_bytes(b"PK")
     with pytest.raises(ModelMissing):
         check_model(dest / NAME)
-    install_model(dest, source_zip=good_zip[0], spec=good_zip[1])
+    install_model(dest / NAME, source_zip=good_zip[0], spec=good_zip[1])
     check_model(dest / NAME)
     assert temp_leftovers(dest) == []
 
 
 def test_an_exception_mid_download_leaves_nothing_behind(dest, server, good_zip):
     path, spec = good_zip
-    install_model(dest, source_zip=path, spec=spec)
+    install_model(dest / NAME, source_zip=path, spec=spec)
     big_zip = dest.parent / "big.zip"
     big = write_zip(big_zip, model_entries(marker=b"v2", padding=300_000))
     server.files["/big.zip"] = big_zip.read_bytes()
@@ -274,7 +274,7 @@ def test_an_exception_mid_download_leaves_nothing_behind(dest, server, good_zip)
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        install_model(dest, spec=ModelSpec(NAME, f"{server.url}/big.zip", big.size, big.sha256), progress=interrupt)
+        install_model(dest / NAME, spec=ModelSpec(NAME, f"{server.url}/big.zip", big.size, big.sha256), progress=interrupt)
     assert (dest / NAME / "am/final.mdl").read_bytes() == b"v1 am/final.mdl"
     assert temp_leftovers(dest) == []
 
@@ -294,7 +294,7 @@ def test_kill_mid_download_then_a_clean_install(dest, server, tmp_path):
                 os.kill(os.getpid(), signal.SIGKILL)
 
         spec = ModelSpec({NAME!r}, {server.url + '/big.zip'!r}, {spec.size}, {spec.sha256!r})
-        install_model(Path({str(dest)!r}), spec=spec, progress=die_halfway)
+        install_model(Path({str(dest / NAME)!r}), spec=spec, progress=die_halfway)
         """
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
@@ -303,7 +303,7 @@ def test_kill_mid_download_then_a_clean_install(dest, server, tmp_path):
     with pytest.raises(ModelMissing):
         check_model(dest / NAME)
     calls = []
-    install_model(dest, spec=ModelSpec(NAME, f"{server.url}/big.zip", spec.size, spec.sha256),
+    install_model(dest / NAME, spec=ModelSpec(NAME, f"{server.url}/big.zip", spec.size, spec.sha256),
                   progress=lambda done, total: calls.append(done))
     check_model(dest / NAME)
     assert temp_leftovers(dest) == [] and calls[-1] == spec.size
@@ -314,8 +314,8 @@ def test_a_concurrent_install_is_refused(dest, good_zip):
     with open(dest / LOCK_NAME, "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         with pytest.raises(ModelInstallFailed, match="another model install is running"):
-            install_model(dest, source_zip=good_zip[0], spec=good_zip[1])
-    install_model(dest, source_zip=good_zip[0], spec=good_zip[1])
+            install_model(dest / NAME, source_zip=good_zip[0], spec=good_zip[1])
+    install_model(dest / NAME, source_zip=good_zip[0], spec=good_zip[1])
 
 
 # --- download over HTTP ---------------------------------------------------------------------------
@@ -326,7 +326,7 @@ def test_download_install_with_progress(dest, server, tmp_path):
     server.files["/models/m.zip"] = path.read_bytes()
     calls = []
     installed = install_model(
-        dest,
+        dest / NAME,
         spec=ModelSpec(NAME, f"{server.url}/models/m.zip", spec.size, spec.sha256),
         progress=lambda done, total: calls.append((done, total)),
     )
@@ -342,14 +342,14 @@ def test_download_of_the_wrong_length_is_refused(dest, server, good_zip, delta, 
     path, spec = good_zip
     server.files["/m.zip"] = path.read_bytes()
     with pytest.raises(ModelInstallFailed, match=expected):
-        install_model(dest, spec=ModelSpec(NAME, f"{server.url}/m.zip", spec.size + delta, spec.sha256))
+        install_model(dest / NAME, spec=ModelSpec(NAME, f"{server.url}/m.zip", spec.size + delta, spec.sha256))
     assert_nothing_installed(dest)
 
 
 def test_download_404(dest, server, good_zip):
     spec = good_zip[1]
     with pytest.raises(ModelInstallFailed, match=r"download of http://127\.0\.0\.1:\d+/absent.zip failed: HTTP 404"):
-        install_model(dest, spec=ModelSpec(NAME, f"{server.url}/absent.zip", spec.size, spec.sha256))
+        install_model(dest / NAME, spec=ModelSpec(NAME, f"{server.url}/absent.zip", spec.size, spec.sha256))
     assert_nothing_installed(dest)
 
 
@@ -359,7 +359,7 @@ def test_download_connection_refused(dest, good_zip):
         closed.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{closed.getsockname()[1]}/m.zip"
         with pytest.raises(ModelInstallFailed, match="cannot reach .*Connection refused.*--from FILE.zip") as caught:
-            install_model(dest, spec=ModelSpec(NAME, url, spec.size, spec.sha256))
+            install_model(dest / NAME, spec=ModelSpec(NAME, url, spec.size, spec.sha256))
     assert "\n" not in str(caught.value)
     assert_nothing_installed(dest)
 
@@ -392,3 +392,22 @@ def test_progress_elsewhere_prints_a_line_every_ten_percent():
     lines = out.getvalue().splitlines()
     assert len(lines) == 11
     assert lines[0] == "downloaded 0% (0.0/0.0 MB)" and lines[-1].startswith("downloaded 100%")
+
+
+# --- where `reflect model install` puts it --------------------------------------------------------
+
+@pytest.mark.parametrize("custom", [None, "my-model"], ids=["default path", "custom model.path"])
+def test_reflect_model_install_puts_the_model_where_the_device_looks(tmp_path, good_zip, monkeypatch, capsys, custom):
+    from device.setup.cli import _config, build_parser, cmd_model_install, cmd_model_status
+
+    path, spec = good_zip
+    default = ModelSpec(DEFAULT_MODEL.name, spec.url, spec.size, spec.sha256)  # the default model, from this zip
+    monkeypatch.setitem(install_model.__kwdefaults__, "spec", default)
+    argv = ["--data-dir", str(tmp_path / "data")] + (["--model", str(tmp_path / "models" / custom)] if custom else [])
+    install = build_parser().parse_args(["model", "install", "--from", str(path), *argv])
+    config = _config(install)
+    assert cmd_model_install(install, config) == 0
+    check_model(config.model_path)
+    status = build_parser().parse_args(["model", "status", *argv])
+    assert cmd_model_status(status, _config(status)) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith(f"Installed at {config.model_path} (")
