@@ -1,13 +1,20 @@
-"""One answer from microphone chunks: written to disk as it arrives, trimmed to the speech, ended when due."""
-from collections.abc import Callable
+"""One answer from microphone chunks: written to disk and to the recognizer as it arrives, trimmed to the
+speech, ended when due."""
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from audio.endpointing import AnswerEndpointer, EndReason
 from audio.voice_activity import SpeechDetector
 from audio.wavfile import WavWriter, is_disk_full
+
+
+class Recognition(Protocol):
+    """Where the kept audio goes besides the disk (a TranscriberJob)."""
+
+    def feed(self, samples: np.ndarray) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -19,7 +26,7 @@ class CaptureSettings:
 
 
 class AnswerCapture:
-    """Feeds chunks to disk and to `on_audio` (the recognizer) from the first speech on.
+    """Feeds chunks to disk and to `recognition` from the first speech on.
 
     Nothing is written before the person starts speaking, so an answer that is
     never spoken leaves no file. Trailing silence is written as it arrives (a
@@ -27,12 +34,12 @@ class AnswerCapture:
     """
 
     def __init__(self, path: Path, rate: int, detector: SpeechDetector, endpointer: AnswerEndpointer,
-                 on_audio: Callable[[np.ndarray], None], settings: CaptureSettings = CaptureSettings()):
+                 recognition: Recognition, settings: CaptureSettings = CaptureSettings()):
         self.path = path
         self.rate = rate
         self.detector = detector
         self.endpointer = endpointer
-        self.on_audio = on_audio
+        self.recognition = recognition
         self.settings = settings
         self.writer: WavWriter | None = None
         self._previous = np.empty(0, dtype=np.int16)
@@ -79,7 +86,7 @@ class AnswerCapture:
 
     def _keep(self, samples: np.ndarray) -> None:
         self.writer.write(samples)
-        self.on_audio(samples)
+        self.recognition.feed(samples)
 
     @property
     def kept(self) -> bool:

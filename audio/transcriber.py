@@ -40,6 +40,10 @@ class Transcriber:
     def end(self, handle: object, on_transcript: OnTranscript) -> None:
         self._jobs.put(("end", handle, on_transcript))
 
+    def job(self, rate: int) -> "TranscriberJob":
+        """One answer's recognition at `rate`, begun on its first audio."""
+        return TranscriberJob(self, rate)
+
     def later(self, work: Callable[[], None]) -> None:
         """Run `work` on the worker after everything queued so far (e.g. transcribing what recovery found)."""
         self._jobs.put(("call", None, work))
@@ -100,3 +104,23 @@ class Transcriber:
         except Exception as error:
             log.error("no recognizer for this answer: %s", error)
             return None
+
+
+class TranscriberJob:
+    """One answer's recognition: begun on its first audio, fed as the audio comes, ended once."""
+
+    def __init__(self, transcriber: Transcriber, rate: int):
+        self.transcriber = transcriber
+        self.rate = rate
+        self._handle: object | None = None
+
+    def feed(self, samples: np.ndarray) -> None:
+        if self._handle is None:
+            self._handle = self.transcriber.begin(self.rate)
+        self.transcriber.feed(self._handle, samples)
+
+    def end(self, on_transcript: OnTranscript = lambda transcript: None) -> None:
+        """Hand over the transcript once recognized and free the recognizer; nothing to do if no audio came."""
+        if self._handle is not None:
+            self.transcriber.end(self._handle, on_transcript)
+            self._handle = None

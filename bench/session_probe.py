@@ -79,6 +79,11 @@ class TimedTranscriber:
         self._by_handle[id(handle)] = job
         return handle
 
+    def job(self, rate: int):
+        from audio.transcriber import TranscriberJob
+
+        return TranscriberJob(self, rate)
+
     def feed(self, handle, samples) -> None:
         self._by_handle[id(handle)]["chunks"].append(samples)
         self.inner.feed(handle, samples)

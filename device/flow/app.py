@@ -1,6 +1,5 @@
 """Builds the real device from the config: speaker, microphone, prompts, recognizer, session settings."""
 import logging
-import queue
 import sys
 import threading
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from content.packs import Pack, find_pack
 from content.phrases import PHRASES
 from device.setup.config import Config
 from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
+from device.flow.inbox import Inbox
 from device.flow.parts import SessionParts
 from device.notes.recovery import recover_at_start
 from device.flow.session import SessionSettings
@@ -28,7 +28,6 @@ GIL_SWITCH_INTERVAL_S = 0.0005
 callback and the flow thread must not wait that long behind a busy thread: a press would be answered late and
 the speaker would underrun."""
 
-
 def session_settings(config: Config) -> SessionSettings:
     listening = config.listening
     return SessionSettings(
@@ -39,10 +38,8 @@ def session_settings(config: Config) -> SessionSettings:
         audio_format=config.storage.audio_format,
     )
 
-
 def load_pack(config: Config) -> Pack:
     return find_pack(config.content.pack, [config.packs_dir])
-
 
 def prompt_cache(config: Config, pack: Pack) -> PromptCache:
     """The prompt cache for this pack's voice, already rendering every prompt in the background."""
@@ -52,13 +49,11 @@ def prompt_cache(config: Config, pack: Pack) -> PromptCache:
     threading.Thread(target=_render_quietly, args=(cache, texts), name="prompt-render", daemon=True).start()
     return cache
 
-
 def _render_quietly(cache: PromptCache, texts) -> None:
     try:
         cache.render_all(texts)
     except Exception as error:  # the session renders (and reports) any prompt still missing
         log.error("could not render the prompts ahead of time: %s", error)
-
 
 def open_speaker(config: Config, without: str | None = None) -> RecoveringSpeaker:
     """The configured speaker, reopened when it comes back; silent (sessions still record) while there is none,
@@ -66,11 +61,9 @@ def open_speaker(config: Config, without: str | None = None) -> RecoveringSpeake
     return RecoveringSpeaker(lambda: SoundDeviceSpeaker(config.audio.output_device, config.audio.output_rate),
                              without=without)
 
-
 def microphone_opener(config: Config):
     audio = config.audio
     return lambda: SoundDeviceMicrophone(audio.input_device, audio.input_rate, audio.chunk_s)
-
 
 @dataclass
 class Device:
@@ -84,7 +77,6 @@ class Device:
     def close(self) -> None:
         self.parts.transcriber.close()
         self.parts.speaker.close()
-
 
 def build_device(config: Config, speaker=None, open_microphone=None, without_speaker: str | None = None) -> Device:
     """Check the model and pack, repair what a crash left, then load the model and render prompts in the background.
@@ -102,7 +94,7 @@ def build_device(config: Config, speaker=None, open_microphone=None, without_spe
                                                            before_rescan=getattr(speaker, "release", lambda: None)),
         prompts=prompt_cache(config, pack),
         transcriber=Transcriber.for_model(model),
-        inbox=queue.Queue(),
+        inbox=Inbox(),
     )
     recover_at_start(config.data_dir, parts.transcriber, model, audio_format=config.storage.audio_format)
     return Device(pack, parts, session_settings(config), model)

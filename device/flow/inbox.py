@@ -1,17 +1,12 @@
-"""What the flow thread receives: gestures, playback endings and microphone chunks, all on one queue."""
+"""The flow thread's inbox: gestures, playback endings and microphone chunks on one queue, with the
+watchdog's heartbeat while the flow waits, and one counter for the tokens that tell playbacks and captures apart."""
 import itertools
+import queue
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
-_tokens = itertools.count(1)
-
-
-def new_token() -> int:
-    """A number never handed out before in this process, for one playback or one capture: what it puts in
-    the inbox carries it, so a late item from an older playback or capture (another session's, a replay's)
-    never matches a newer one."""
-    return next(_tokens)
 
 
 @dataclass(frozen=True)
@@ -29,3 +24,40 @@ class AudioChunk:
 class MicFailed:
     capture: int
     reason: str
+
+
+class Inbox:
+    """Everything the flow thread waits for. `put` may be called from any thread; the rest from the flow only."""
+
+    def __init__(self, heartbeat: Callable[[], None] = lambda: None):
+        self.heartbeat = heartbeat
+        """Called at least once a second while the flow waits (the service's watchdog)."""
+        self._queue: queue.Queue = queue.Queue()
+        self._tokens = itertools.count(1)
+
+    def token(self) -> int:
+        """A number never handed out before by this inbox, for one playback or one capture: what it puts in the
+        inbox carries it, so a late item from an older playback or capture never matches a newer one."""
+        return next(self._tokens)
+
+    def put(self, item) -> None:
+        self._queue.put(item)
+
+    def empty(self) -> bool:
+        return self._queue.empty()
+
+    def get(self, timeout: float | None = None):
+        """The next item, waiting up to `timeout` seconds (forever if None); queue.Empty if none came."""
+        return self._queue.get(timeout=timeout)
+
+    def next_item(self, deadline: float):
+        """The next item, or None once `deadline` (monotonic) has passed; heartbeats while waiting."""
+        while True:
+            self.heartbeat()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                return self._queue.get(timeout=min(remaining, 1.0))
+            except queue.Empty:
+                continue

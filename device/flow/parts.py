@@ -1,5 +1,4 @@
 """What the flow thread talks to: speaker, microphone, prompts, recognizer, its inbox and its listeners."""
-import queue
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -8,6 +7,7 @@ from audio.speaker import Speaker
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
 from device.flow.events import Event
+from device.flow.inbox import Inbox
 
 
 @dataclass
@@ -18,7 +18,6 @@ class SessionParts:
     open_microphone: Callable[[], Microphone]
     prompts: PromptCache
     transcriber: Transcriber
-    inbox: queue.Queue
+    inbox: Inbox
     on_event: Callable[[Event], None] = lambda event: None
-    heartbeat: Callable[[], None] = lambda: None
-    """Called at least once a second while the flow is healthy (the service's watchdog)."""
+

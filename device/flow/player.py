@@ -1,13 +1,11 @@
 """Speaking and playing on the flow thread, interruptible by a gesture from the inbox."""
 import logging
-import queue
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from audio.clips import Clip
 from device.flow.gestures import Gesture, GestureEvent
-from device.flow.inbox import PlaybackDone, new_token
+from device.flow.inbox import Inbox, PlaybackDone
 from audio.speaker import Speaker
 from audio.synthesis import PromptCache
 
@@ -28,12 +26,10 @@ class Playing:
 class Player:
     """Plays clips and prompts to their end, or until a press or hold, which it returns."""
 
-    def __init__(self, speaker: Speaker, prompts: PromptCache, inbox: queue.Queue,
-                 heartbeat: Callable[[], None] = lambda: None):
+    def __init__(self, speaker: Speaker, prompts: PromptCache, inbox: Inbox):
         self.speaker = speaker
         self.prompts = prompts
         self.inbox = inbox
-        self.heartbeat = heartbeat
         self._ends_at = 0.0  # when the last clip started or queued should have finished (monotonic)
 
     def say(self, text: str) -> Gesture | None:
@@ -48,14 +44,14 @@ class Player:
 
     def start(self, clip: Clip) -> Playing:
         """Start a clip at once (dropping any other) and return; `wait` for it later."""
-        token = new_token()
+        token = self.inbox.token()
         self.speaker.play(clip, lambda: self.inbox.put(PlaybackDone(token)))
         self._ends_at = time.monotonic() + clip.duration_s
         return Playing(token, self._ends_at + SPEAKER_GRACE_S)
 
     def start_next(self, clip: Clip) -> Playing:
         """Queue a clip to follow the one playing without a gap (or start it now) and return; `wait` for it later."""
-        token = new_token()
+        token = self.inbox.token()
         self.speaker.play_next(clip, lambda: self.inbox.put(PlaybackDone(token)))
         self._ends_at = max(self._ends_at, time.monotonic()) + clip.duration_s
         return Playing(token, self._ends_at + SPEAKER_GRACE_S)
@@ -64,7 +60,7 @@ class Player:
         """Wait for a started clip to end, or for a gesture (returned): a press ends the clip playing (going on
         to the one queued after it), a hold silences everything."""
         while True:
-            item = self.next_item(playing.deadline)
+            item = self.inbox.next_item(playing.deadline)
             if item is None:
                 log.warning("the speaker did not finish a clip in time; carrying on without it")
                 self.speaker.stop()
@@ -77,15 +73,3 @@ class Player:
                 else:
                     self.speaker.stop()
                 return item.gesture
-
-    def next_item(self, deadline: float):
-        """The next inbox item, or None once `deadline` (monotonic) has passed; heartbeats while waiting."""
-        while True:
-            self.heartbeat()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            try:
-                return self.inbox.get(timeout=min(remaining, 1.0))
-            except queue.Empty:
-                continue

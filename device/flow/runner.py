@@ -53,8 +53,8 @@ def run_forever(config: Config, keyboard: bool = False) -> int:
     on_event, led = _listeners(config)
     watchdog = Watchdog()
     parts = device.parts
-    parts.on_event, parts.heartbeat = on_event, watchdog.alive
-    replay = Replay(Archive(config.data_dir), Player(parts.speaker, parts.prompts, parts.inbox, watchdog.alive), on_event)
+    parts.on_event, parts.inbox.heartbeat = on_event, watchdog.alive
+    replay = Replay(Archive(config.data_dir), Player(parts.speaker, parts.prompts, parts.inbox), on_event)
     loop = ServiceLoop(device, config.data_dir, replay=replay.latest)
     button = _gestures(config, device, keyboard, loop.stopping.set)
     notify_ready()

@@ -28,7 +28,7 @@ class ServiceLoop:
         parts = self.device.parts
         parts.on_event(Event(EventKind.WAITING))
         while not self.stopping.is_set():
-            parts.heartbeat()
+            parts.inbox.heartbeat()
             try:
                 item = parts.inbox.get(timeout=1.0)
             except queue.Empty:

@@ -16,7 +16,7 @@ from content.packs import Pack
 from content.phrases import PHRASES
 from device.flow.events import Event, EventKind
 from device.flow.gestures import Gesture, GestureEvent
-from device.flow.inbox import AudioChunk, MicFailed, new_token
+from device.flow.inbox import AudioChunk, MicFailed
 from device.notes.record import EndedBy
 from device.notes.session_notes import SessionNotes
 from device.flow.parts import SessionParts
@@ -52,7 +52,7 @@ class Session:
         self.data_dir = data_dir
         self.notes: SessionNotes | None = None
         self._kept: list[_AnswerInProgress] = []
-        self.player = Player(parts.speaker, parts.prompts, parts.inbox, parts.heartbeat)
+        self.player = Player(parts.speaker, parts.prompts, parts.inbox)
 
     def run(self) -> SessionNotes | None:
         """The whole session; returns its notes (None if it could not start). Ends ready for a press."""
@@ -161,7 +161,7 @@ class Session:
     def _listen(self, microphone: Microphone, index: int) -> tuple[str, Playing | None]:
         """Record one answer until it ends; save it and hand it to the recognizer. Returns how it ended and,
         unless that ends the session, the 'saved' tone, started before anything else so a press is heard at once."""
-        capture_id = new_token()
+        capture_id = self.parts.inbox.token()
         answer = _AnswerInProgress(self, microphone.rate, index)
         self._emit(Event(EventKind.LISTENING, index))
         saved_tone = None
@@ -185,7 +185,7 @@ class Session:
                              lambda reason: inbox.put(MicFailed(capture_id, reason)))
             last_audio = time.monotonic()
             while True:
-                item = self.player.next_item(last_audio + self.settings.mic_silent_after_s)
+                item = inbox.next_item(last_audio + self.settings.mic_silent_after_s)
                 if item is None:
                     return "mic_lost"
                 if isinstance(item, AudioChunk) and item.capture == capture_id:
@@ -220,18 +220,12 @@ class _AnswerInProgress:
     def __init__(self, session: Session, rate: int, index: int):
         self.session = session
         self.index = index
-        self.transcriber = session.parts.transcriber
-        self.job = None
+        self.job = session.parts.transcriber.job(rate)
         settings = session.settings
         self.capture = AnswerCapture(
             session.notes.audio_path(index), rate,
             SpeechDetector(rate, settings.speech_threshold_dbfs),
-            AnswerEndpointer(settings.endpoint), self._recognize, settings.capture)
-
-    def _recognize(self, samples) -> None:
-        if self.job is None:
-            self.job = self.transcriber.begin(self.capture.rate)
-        self.transcriber.feed(self.job, samples)
+            AnswerEndpointer(settings.endpoint), self.job, settings.capture)
 
     def add(self, samples) -> str | None:
         """Take a chunk; returns "disk_full" or the end reason when the answer ends, else None."""
@@ -252,14 +246,14 @@ class _AnswerInProgress:
             duration = self.capture.finish()
         except Exception as error:
             if not is_disk_full(error):
-                self._end_unheard()  # the worker frees the recognizer; recovery transcribes what was kept
+                self.job.end()  # the worker frees the recognizer; recovery transcribes what was kept
                 raise
             log.error("disk full while saving answer %d", self.index)
             ended_by, duration = "disk_full", 0.0
         if self.capture.disk_full:
             ended_by = "disk_full"
         if not self.capture.kept:
-            self._end_unheard()
+            self.job.end()
             notes.add_answer(self.index, None, 0.0, "skipped", ended_by)
             return ended_by
         name = self.capture.saved_path.name
@@ -268,14 +262,9 @@ class _AnswerInProgress:
         try:
             notes.add_answer(self.index, name, duration, "answered", ended_by)
         finally:  # even if the notes could not be written, the audio gets its transcript
-            self.transcriber.end(self.job, self._transcribed)
+            self.job.end(self._transcribed)
         return ended_by
 
-    def _end_unheard(self) -> None:
-        """End the recognizer job, if one began, without noting its transcript."""
-        if self.job is not None:
-            self.transcriber.end(self.job, lambda transcript: None)
-            self.job = None
 
     def _transcribed(self, transcript) -> None:
         """On the recognizer's thread: note the transcript."""

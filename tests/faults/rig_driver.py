@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 import os
-import queue
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ from device.flow.app import Device, load_pack, session_settings
 from device.flow.button import KeyboardGestures
 from device.setup.config import load_config
 from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
+from device.flow.inbox import Inbox
 from device.flow.parts import SessionParts
 from device.notes.recovery import recover
 from device.flow.service import ServiceLoop
@@ -138,7 +138,7 @@ def main(settings: dict) -> int:
         prompts=ReportingPrompts(config.cache_dir / "prompts", config.speech.voice or pack.voice,
                                  config.speech.rate or pack.rate),
         transcriber=CountingTranscriber(lambda: counting[0].delivered if counting else 0),
-        inbox=queue.Queue(),
+        inbox=Inbox(),
         on_event=lambda event: emit(kind="event", phase=event.phase.value, event=event.kind.value,
                                     ended_by=event.ended_by, question=event.question, at=event.at),
     )

@@ -19,6 +19,7 @@ from audio.endpointing import EndpointSettings
 from audio.fakes import FakeRecognizer, FakeSpeaker, silence, speech
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
+from device.flow.inbox import Inbox
 from device.flow.app import Device
 from device.flow.gestures import GestureDetector, GestureEvent
 from device.flow.parts import SessionParts
@@ -76,7 +77,7 @@ class DeviceOnFakes(RuleBasedStateMachine):
         self.tmp = Path(tempfile.mkdtemp(prefix="reflect-state-"))
         self.data = self.tmp / "data"
         self.microphone = LiveMicrophone()
-        self.inbox: queue.Queue = queue.Queue()
+        self.inbox = Inbox()
         self.transcriber = Transcriber(FakeRecognizer)
         parts = SessionParts(speaker=FakeSpeaker(RATE), open_microphone=lambda: self.microphone, prompts=PROMPTS,
                              transcriber=self.transcriber, inbox=self.inbox)

@@ -1,5 +1,4 @@
 """A session wired to fakes and gpiozero's MockFactory button, for fast flow tests."""
-import queue
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +10,7 @@ from audio.fakes import FakeRecognizer, FakeSpeaker, ScriptedMicrophone
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
 from content.packs import find_pack
+from device.flow.inbox import Inbox
 from device.flow.button import ButtonGestures
 from device.flow.parts import SessionParts
 from device.flow.session import Session, SessionSettings
@@ -25,7 +25,7 @@ class FakeDevice:
 
     tmp: Path
     speaker: FakeSpeaker = field(default_factory=FakeSpeaker)
-    inbox: queue.Queue = field(default_factory=queue.Queue)
+    inbox: Inbox = field(default_factory=Inbox)
     events: list = field(default_factory=list)
 
     def __post_init__(self):

@@ -1,5 +1,4 @@
 """The player's gestures while sounds are queued: a press skips to the next sound, a hold silences them all."""
-import queue
 import threading
 import time
 
@@ -7,6 +6,7 @@ import numpy as np
 
 from audio.clips import Clip
 from audio.speaker import SilentSpeaker
+from device.flow.inbox import Inbox
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.player import Player, Playing
 
@@ -17,9 +17,9 @@ def clip(seconds: float) -> Clip:
     return Clip(np.zeros(int(RATE * seconds), dtype=np.float32), RATE)
 
 
-def queued_pair(first_s: float, second_s: float) -> tuple[queue.Queue, Player, Playing, Playing]:
+def queued_pair(first_s: float, second_s: float) -> tuple[Inbox, Player, Playing, Playing]:
     """A player on the silent speaker with one sound playing and another queued behind it."""
-    inbox = queue.Queue()
+    inbox = Inbox()
     player = Player(SilentSpeaker(RATE), prompts=None, inbox=inbox)
     return inbox, player, player.start(clip(first_s)), player.start_next(clip(second_s))
 
@@ -30,7 +30,7 @@ def ends_within_a_second(player: Player, playing: Playing) -> bool:
     return time.monotonic() - started < 1
 
 
-def press_after(inbox: queue.Queue, seconds: float, gesture: Gesture = Gesture.PRESS) -> None:
+def press_after(inbox: Inbox, seconds: float, gesture: Gesture = Gesture.PRESS) -> None:
     threading.Timer(seconds, inbox.put, args=(GestureEvent(gesture, 0.0),)).start()
 
 
@@ -50,7 +50,7 @@ def test_a_press_racing_the_end_of_a_sound_never_leaves_the_next_wait_hanging():
 
 
 def test_a_hold_silences_the_playing_sound_and_drops_the_queued_one():
-    inbox = queue.Queue()
+    inbox = Inbox()
     ended = []
     speaker = SilentSpeaker(RATE)
     player = Player(speaker, prompts=None, inbox=inbox)
@@ -83,7 +83,7 @@ class HeldSpeaker:
 
 def test_the_late_end_of_an_earlier_players_clip_does_not_end_a_newer_clip():
     """A replay's clip ending after a session's player started its own (one inbox, one speaker)."""
-    inbox = queue.Queue()
+    inbox = Inbox()
     speaker = HeldSpeaker()
     Player(speaker, prompts=None, inbox=inbox).start(clip(5.0))  # e.g. a replay, stopped by a hold
     newer = Player(speaker, prompts=None, inbox=inbox)

@@ -1,6 +1,5 @@
 """Replay with the button on the PulseAudio rig: each question is spoken, then the person's own recording plays."""
 import os
-import queue
 import subprocess
 import sys
 
@@ -13,6 +12,7 @@ from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
 from audio.wavfile import WavWriter
 from content.packs import find_pack
+from device.flow.inbox import Inbox
 from device.flow.app import Device
 from device.notes.archive import Archive
 from device.setup.config import load_config
@@ -58,7 +58,7 @@ def test_an_idle_hold_replays_each_question_then_its_recording(tmp_path, audio_r
     recorded = saved_session(config.data_dir, pack)
     speaker = SoundDeviceSpeaker()
     prompts = PromptCache(tmp_path / "cache")
-    inbox = queue.Queue()
+    inbox = Inbox()
     parts = SessionParts(speaker, lambda: None, prompts, Transcriber(FakeRecognizer), inbox)
     replay = Replay(Archive(config.data_dir), Player(speaker, prompts, inbox))
     loop = ServiceLoop(Device(pack, parts, SessionSettings(), model=None), config.data_dir, replay.latest)

@@ -1,6 +1,5 @@
 """`reflect demo` on fakes: which answer the simulated person gives to which question, and no speaker is no error."""
 import functools
-import queue
 
 import numpy as np
 import pytest
@@ -9,6 +8,7 @@ import soundfile as sf
 from audio.fakes import FakeRecognizer, FakeSpeaker
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
+from device.flow.inbox import Inbox
 from device.setup import demo
 from device.flow.app import Device, load_pack, session_settings
 from device.setup.config import load_config
@@ -35,7 +35,7 @@ def demo_on_fakes(tmp_path, monkeypatch):
     def build_device(config, open_microphone, without_speaker=None):
         built["without_speaker"] = without_speaker
         parts = SessionParts(FakeSpeaker(), open_microphone, SilentPrompts(tmp_path / "cache"),
-                             Transcriber(FakeRecognizer), queue.Queue())
+                             Transcriber(FakeRecognizer), Inbox())
         return Device(load_pack(config), parts, session_settings(config), model=None)
 
     def synthesize_answer(text, voice, rate):
