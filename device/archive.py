@@ -15,7 +15,7 @@ import soundfile as sf
 from audio.compress import decode
 from audio.recognizer import Word
 from common.errors import AudioCorrupt, SessionAmbiguous, SessionDamaged, SessionNotFound
-from common.files import atomic_write_text, fsync_dir, private_dir
+from common.files import fsync_dir, private_dir
 from device.search_index import Hit, SearchIndex, SessionSummary
 
 log = logging.getLogger(__name__)
@@ -182,19 +182,6 @@ def audio_problem(session: Session, answer: Answer) -> str | None:
     if info.frames / info.samplerate < answer.duration_s - DURATION_TOLERANCE_S:
         return f"answer {answer.index}: audio file {path.name} is truncated ({info.frames / info.samplerate:.1f} s of {answer.duration_s:.1f} s)"
     return None
-
-
-def mark_compressed(session_dir: Path, index: int, new_name: str) -> None:
-    """Point answer `index` of session.json at its compressed file `new_name`, atomically."""
-    path = Path(session_dir) / "session.json"
-    raw = json.loads(path.read_bytes())
-    for answer in raw["answers"]:
-        if answer.get("index") == index:
-            answer["audio"] = new_name
-            break
-    else:
-        raise SessionNotFound(f"session {Path(session_dir).name} has no answer {index}")
-    atomic_write_text(path, json.dumps(raw, ensure_ascii=False, indent=2) + "\n")
 
 
 def _is_corruption(exc: sqlite3.DatabaseError) -> bool:

@@ -12,8 +12,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from audio.compress import compress_answer
 from common.errors import ExportRefused
-from device.archive import Archive, mark_compressed
+from device.archive import Archive
 from device.export import export, md_escape
+from device.notes import SessionNotes
 from tests.archive_factory import word_times, write_session
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -32,7 +33,7 @@ def session(tmp_path):
     doc["pack"]["title"] = NASTY
     doc["answers"][0]["question"] = NASTY
     (folder / "session.json").write_text(json.dumps(doc))
-    mark_compressed(folder, 1, compress_answer(folder / "01.wav").name)
+    SessionNotes(folder, doc).set_audio(1, compress_answer(folder / "01.wav").name)  # as the session does
     return Archive(data).load("latest")
 
 

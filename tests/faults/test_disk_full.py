@@ -17,7 +17,8 @@ from device.events import Phase
 from device.inbox import AudioChunk
 from device.notes import RESERVE_NAME
 from device.recovery import recover
-from device.session import SessionSettings, free_bytes
+from common.files import free_bytes
+from device.session import SessionSettings
 from tests.device.session_harness import RATE, FakeDevice
 from tests.faults.support import audio_seconds, leftovers, session_records, tiny_pack
 from audio.fakes import speech
@@ -146,7 +147,7 @@ EFBIG_SESSION = textwrap.dedent("""
     from audio.fakes import speech
     from audio.endpointing import EndpointSettings
     from content.phrases import PHRASES
-    from device.session import SessionSettings, free_bytes
+    from device.session import SessionSettings
     from tests.device.session_harness import RATE, FakeDevice
     from tests.faults.support import tiny_pack
 
