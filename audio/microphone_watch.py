@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 QUIET_MEANS_LOST_S = 0.4
 """A microphone stopped with no audio for this long (or three chunks' time, if longer) is treated as lost."""
-POLL_EVERY_S = 5.0
+SPEAKER_RETRY_S = 5.0
+"""How often a missing or dead speaker is tried again (at the next clip once this long has passed)."""
 
 
 class MicrophoneWatch:
@@ -40,7 +41,6 @@ class MicrophoneWatch:
         self.stale = False
         """True when the device list must be re-read before the next open."""
         self.rescans = 0
-        self._last_poll = 0.0
 
     def __call__(self) -> Microphone:
         if self.stale:
@@ -63,27 +63,6 @@ class MicrophoneWatch:
         if not self.stale:
             log.warning("microphone lost (%s); the device list will be re-read before the next session", reason)
         self.stale = True
-
-    def poll(self) -> bool:
-        """While idle (never during a session or replay): True if a microphone can be opened now.
-
-        Re-reads the device list at most every POLL_EVERY_S while the microphone is missing, and
-        logs when it is back; the service loop may call this on its idle ticks.
-        """
-        if not self.stale:
-            return True
-        now = time.monotonic()
-        if now - self._last_poll < POLL_EVERY_S:
-            return False
-        self._last_poll = now
-        try:
-            self._rescan()
-            self.open_microphone()
-        except Exception:
-            self.stale = True
-            return False
-        log.info("a microphone is available again")
-        return True
 
 
 class _WatchedMicrophone:
@@ -131,7 +110,7 @@ class _WatchedMicrophone:
 class RecoveringSpeaker:
     """A speaker that reopens its stream after the audio system comes back, and stays quiet (logged) meanwhile."""
 
-    def __init__(self, open_speaker: Callable[[], Speaker], rate: int = 22050, retry_s: float = POLL_EVERY_S,
+    def __init__(self, open_speaker: Callable[[], Speaker], rate: int = 22050, retry_s: float = SPEAKER_RETRY_S,
                  without: str | None = None):
         self.open_speaker = open_speaker
         self.retry_s = retry_s
@@ -178,10 +157,6 @@ class RecoveringSpeaker:
             speaker.close()
         except Exception as error:
             log.warning("closing the old speaker failed: %s", error)
-
-    @property
-    def active(self) -> bool:
-        return self._speaker is not None and getattr(self._speaker, "active", True)
 
     def play(self, clip: Clip, on_done: Callable[[], None]) -> None:
         self._playing_one().play(clip, on_done)

@@ -75,10 +75,6 @@ class ModelLoader:
         finally:
             self._done.set()
 
-    @property
-    def loaded(self) -> bool:
-        return self._done.is_set() and self._error is None
-
     def get(self):
         """The model, waiting for the load to finish; re-raises a failed load."""
         self._done.wait()
@@ -112,7 +108,8 @@ class AnswerRecognizer:
 
 
 def decode_samples(model, samples: np.ndarray, rate: int, chunk_s: float = 0.1) -> Transcript:
-    """Transcribe whole int16 audio directly, fed in chunks as the microphone would (recovery, tests, benchmarks)."""
+    """Transcribe whole int16 audio directly, fed in chunks as the microphone would (the rig tests compare a
+    session's transcript with it)."""
     recognizer = AnswerRecognizer(model, rate)
     step = max(1, int(rate * chunk_s))
     for start in range(0, len(samples), step):

@@ -20,6 +20,3 @@ class SpeechDetector:
         frames = samples[: n * self.frame].astype(np.float32).reshape(n, self.frame)
         rms = np.sqrt(np.mean(frames * frames, axis=1))
         return np.flatnonzero(rms > self.threshold)
-
-    def is_speech(self, samples: np.ndarray) -> bool:
-        return len(self.voiced_frames(samples)) >= self.min_voiced

@@ -15,8 +15,6 @@ from pathlib import Path
 from bench.file_watch import FolderWatch
 from bench.probes import cpu_s, now, peak_rss_mb, read_spec, threads_cpu_s, write_result
 
-SPAWNED_AT = None  # set from the spec: when the parent started this process
-
 
 class TimedSpeaker:
     """The real speaker, noting for every clip when it was handed over, when its first sample went out and when it ended."""

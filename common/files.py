@@ -1,5 +1,6 @@
 """Private, crash-safe file writes: directories 0700, files 0600, atomic replace with fsync."""
 import os
+import shutil
 from pathlib import Path
 
 DIR_MODE = 0o700
@@ -11,6 +12,14 @@ def private_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     os.chmod(path, DIR_MODE)
     return path
+
+
+def free_bytes(path: Path) -> int:
+    """Free space where `path` is or would be created (its nearest existing folder)."""
+    folder = Path(path)
+    while not folder.exists():
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
 
 
 def fsync_dir(path: Path) -> None:

@@ -1,9 +1,7 @@
 """One spoken reflection, read as a script: chime, greeting, each question and answer, closing."""
 import logging
-import shutil
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from audio import tones
 from audio.answer_capture import AnswerCapture, CaptureSettings
@@ -12,6 +10,7 @@ from audio.endpointing import AnswerEndpointer, EndpointSettings
 from audio.microphone import Microphone
 from audio.voice_activity import SpeechDetector
 from audio.wavfile import is_disk_full
+from common.files import free_bytes
 from content.packs import Pack
 from content.phrases import PHRASES
 from device.flow.events import Event, EventKind
@@ -204,14 +203,6 @@ class Session:
                 return "disk_full"
             log.error("could not record from the microphone: %s", error)
             return "mic_lost"
-
-
-def free_bytes(data_dir: Path) -> int:
-    """Free space where the notes go (the nearest existing folder of `data_dir`)."""
-    folder = Path(data_dir)
-    while not folder.exists():
-        folder = folder.parent
-    return shutil.disk_usage(folder).free
 
 
 class _AnswerInProgress:

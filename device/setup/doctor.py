@@ -1,6 +1,5 @@
 """`reflect doctor`: checks the device's parts and says, for each, OK / WARN / FAIL and the fix."""
 import os
-import shutil
 import stat
 import warnings
 from collections.abc import Callable, Iterator
@@ -9,6 +8,7 @@ from pathlib import Path
 
 from audio.recognizer import load_model
 from common.errors import ReflectError
+from common.files import free_bytes
 from device.setup.config import Config
 
 PROBE_RATES = (16000, 22050, 44100, 48000)
@@ -93,10 +93,7 @@ def _gpio(config: Config) -> Iterator[Finding]:
 
 
 def _space(config: Config) -> Finding:
-    folder = config.data_dir
-    while not folder.exists():
-        folder = folder.parent
-    free_mb = shutil.disk_usage(folder).free // 1_000_000
+    free_mb = free_bytes(config.data_dir) // 1_000_000
     floor = config.storage.min_free_mb
     if free_mb < floor:
         return Finding("FAIL", "free space", f"{free_mb} MB free, below the {floor} MB floor: sessions will not start. "

@@ -13,11 +13,12 @@ import pytest
 from audio.compress import decode
 from audio.endpointing import EndpointSettings
 from content.phrases import PHRASES
+from common.files import free_bytes
 from device.flow.events import EventKind, Phase
 from device.flow.inbox import AudioChunk
 from device.notes.record import RESERVE_NAME
 from device.notes.recovery import recover
-from device.flow.session import SessionSettings, free_bytes
+from device.flow.session import SessionSettings
 from tests.device.flow.session_harness import RATE, FakeDevice
 from tests.faults.support import audio_seconds, leftovers, session_records, tiny_pack
 from audio.fakes import speech
@@ -146,7 +147,7 @@ EFBIG_SESSION = textwrap.dedent("""
     from audio.fakes import speech
     from audio.endpointing import EndpointSettings
     from content.phrases import PHRASES
-    from device.flow.session import SessionSettings, free_bytes
+    from device.flow.session import SessionSettings
     from tests.device.flow.session_harness import RATE, FakeDevice
     from tests.faults.support import tiny_pack
 

@@ -146,7 +146,7 @@ def test_compressed_answers_replay_before_and_after_session_json_says_so(tmp_pat
     session = archive.load("latest")
     samples, rate = archive.read_answer_audio(session, 1)
     assert rate == 48000 and len(samples) / rate == pytest.approx(session.answers[0].duration_s, abs=0.02)
-    SessionNotes(folder, record.read(folder)).set_audio(1, new.name)  # as the session does after compressing
+    SessionNotes(folder, record.read(folder)).set_audio(1, new.name)  # as the session does once it is compressed
     assert _doc(folder)["answers"][0]["audio"] == "01.opus"
     assert (folder / "session.json").stat().st_mode & 0o777 == 0o600
     assert archive.sessions()[0].problems == ()

@@ -34,7 +34,7 @@ def session(tmp_path):
     doc["pack"]["title"] = NASTY
     doc["answers"][0]["question"] = NASTY
     (folder / "session.json").write_text(json.dumps(doc))
-    SessionNotes(folder, record.read(folder)).set_audio(1, compress_answer(folder / "01.wav").name)
+    SessionNotes(folder, record.read(folder)).set_audio(1, compress_answer(folder / "01.wav").name)  # as the session does
     return Archive(data).load("latest")
 
 
