@@ -8,7 +8,8 @@ import numpy as np
 
 from audio.endpointing import AnswerEndpointer, EndReason
 from audio.voice_activity import SpeechDetector
-from audio.wavfile import WavWriter, is_disk_full
+from audio.wavfile import WavWriter
+from common.files import is_disk_full
 
 
 class Recognition(Protocol):

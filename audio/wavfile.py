@@ -1,25 +1,16 @@
 """A crash-safe WAV writer: audio reaches the disk as it is captured, the header kept true."""
-import errno
 import logging
 import os
 import struct
 import time
 from pathlib import Path
 
-from common.files import FILE_MODE, fsync_dir
+from common.files import FILE_MODE, fsync_dir, is_disk_full
 
 log = logging.getLogger(__name__)
 
 HEADER_BYTES = 44
 PART_SUFFIX = ".part"
-DISK_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
-"""errnos that mean "no room to write": the answer so far is sealed and kept."""
-
-
-def is_disk_full(error: BaseException) -> bool:
-    return isinstance(error, OSError) and error.errno in DISK_ERRORS
-
-
 def wav_header(rate: int, data_bytes: int) -> bytes:
     """The 44-byte header of a 16-bit mono PCM WAV file holding `data_bytes` of samples."""
     return struct.pack(

@@ -1,10 +1,13 @@
-"""Private, crash-safe file writes: directories 0700, files 0600, atomic replace with fsync."""
+"""Private, crash-safe file writes (directories 0700, files 0600, atomic replace with fsync), and free space."""
+import errno
 import os
 import shutil
 from pathlib import Path
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+DISK_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+"""errnos that mean "no room to write": what was written so far is kept."""
 
 
 def private_dir(path: Path) -> Path:
@@ -53,3 +56,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """Atomically replace `path` with UTF-8 `text`."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """True for the OSErrors that mean the disk (or this process's file-size limit) is full."""
+    return isinstance(error, OSError) and error.errno in DISK_ERRORS

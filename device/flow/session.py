@@ -9,8 +9,7 @@ from audio.compress import compress_answer
 from audio.endpointing import AnswerEndpointer, EndpointSettings
 from audio.microphone import Microphone
 from audio.voice_activity import SpeechDetector
-from audio.wavfile import is_disk_full
-from common.files import free_bytes
+from common.files import free_bytes, is_disk_full
 from content.packs import Pack
 from content.phrases import PHRASES
 from device.flow.events import Event, EventKind

@@ -6,8 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from audio.recognizer import Transcript
-from audio.wavfile import is_disk_full
-from common.files import FILE_MODE, fsync_dir, private_dir
+from common.files import FILE_MODE, fsync_dir, is_disk_full, private_dir
 from content.packs import Pack
 from device.notes import record as session_record
 from device.notes.record import RESERVE_NAME, AnswerStatus, DataLayout, EndedBy, SessionStatus, answer_audio_name
