@@ -6,7 +6,7 @@ import numpy as np
 
 from audio.clips import Clip
 from audio.speaker import SilentSpeaker
-from device.flow.inbox import Inbox
+from device.flow.inbox import Inbox, PlaybackDone
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.player import Player, Playing
 
@@ -43,8 +43,11 @@ def test_a_press_skips_the_playing_sound_and_the_queued_one_plays_out():
 
 def test_a_press_racing_the_end_of_a_sound_never_leaves_the_next_wait_hanging():
     inbox, player, first, second = queued_pair(0.05, 5.0)
+    first_ended = threading.Event()
+    put = inbox.put
+    inbox.put = lambda item: (put(item), isinstance(item, PlaybackDone) and first_ended.set())
     inbox.put(GestureEvent(Gesture.PRESS, 0.0))  # pressed as the first sound ends: the speaker has moved on
-    threading.Event().wait(0.1)                   # to the second by the time the flow reads the press
+    assert first_ended.wait(2)                    # to the second by the time the flow reads the press
     assert player.wait(first) is Gesture.PRESS
     assert ends_within_a_second(player, second), "waited for a sound the press had already ended"
 
@@ -58,7 +61,9 @@ def test_a_hold_silences_the_playing_sound_and_drops_the_queued_one():
     speaker.play_next(clip(0.05), lambda: ended.append("queued"))
     press_after(inbox, 0.05, Gesture.HOLD)
     assert player.wait(first) is Gesture.HOLD
-    threading.Event().wait(0.2)
+    later = threading.Event()
+    speaker.play(clip(0.3), later.set)  # ends well after the dropped clip would have
+    assert later.wait(2)
     assert ended == []
 
 
