@@ -120,6 +120,20 @@ def test_each_bound_is_accepted_and_one_step_past_it_refused_from_a_file(tmp_pat
         assert refused(path=path, env={}).startswith(f"{path}: {section}.{key}: {value!r} is out of range (")
 
 
+DECIMALS = [f"{section}.{key}" for section, key, kind, _, _ in numeric() if kind is float]
+
+
+@pytest.mark.parametrize("setting_name", DECIMALS)
+def test_not_a_number_is_refused_for_every_decimal_setting(tmp_path, setting_name):
+    """NaN compares false with both bounds; a NaN silence limit would never end an answer."""
+    section, key = setting_name.split(".")
+    low, high = next((m["low"], m["high"]) for s, k, _, m, _ in numeric() if (s, k) == (section, key))
+    assert refused(env={f"REFLECT_{section}_{key}".upper(): "nan"}) == \
+        f"environment: {setting_name}: nan is out of range ({low} to {high})"
+    path = write(tmp_path, f"[{section}]\n{key} = nan\n")
+    assert refused(path=path, env={}) == f"{path}: {setting_name}: nan is out of range ({low} to {high})"
+
+
 @pytest.mark.parametrize("setting_name, value, message", [
     ("button.pin", -1, "command line: button.pin: -1 is out of range (0 to 27)"),
     ("storage.min_free_mb", -5, "command line: storage.min_free_mb: -5 is out of range (0 to 1000000)"),
