@@ -124,7 +124,7 @@ def _coerce(value: Any, kind: type, where: str, meta: dict) -> Any:
     if meta["choices"] and value not in meta["choices"]:
         raise ConfigInvalid(f"{where}: {value!r} is not one of {', '.join(meta['choices'])}")
     low, high = meta["low"], meta["high"]
-    if (low is not None and value < low) or (high is not None and value > high):
+    if (low is not None and not value >= low) or (high is not None and not value <= high):  # NaN is refused too
         raise ConfigInvalid(f"{where}: {value!r} is out of range ({low} to {high})")
     return value
 

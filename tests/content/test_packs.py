@@ -217,3 +217,167 @@ def test_unknown_id_lists_available_ids_and_broken_files(tmp_path):
     assert f"available: evening, {DEFAULT_PACK_ID}" in message
     assert "'morning'" in message and "1 pack file(s) could not be loaded" in message
     assert "\n" not in message
+
+
+# -- every limit at its edge and one past it -------------------------------------------------------
+
+TEXT_FIELDS = ("title", "voice", "greeting", "closing")
+LIST_FIELDS = ("questions", "sample_answers")
+
+
+def toml_list(items: list[str]) -> str:
+    return "[" + ", ".join(f'"{item}"' for item in items) + "]"
+
+
+AT_THE_EDGE = [
+    *[(f"{field} of 1000 characters", field, f'{field} = "{"a" * 1000}"', "a" * 1000) for field in TEXT_FIELDS],
+    *[(f"{field} entry of 1000 characters", field, f"{field} = {toml_list(['a' * 1000])}", ("a" * 1000,))
+      for field in LIST_FIELDS],
+    *[(f"50 {field}", field, f"{field} = {toml_list(['Why?'] * 50)}", ("Why?",) * 50) for field in LIST_FIELDS],
+    ("1000 characters once spaces are squeezed", "greeting", f'greeting = "{"a " * 499}a   "', "a " * 499 + "a"),
+    ("id of 64 characters", "id", f'id = "{"a" * 64}"', "a" * 64),
+    ("id of 1 character", "id", 'id = "7"', "7"),
+    ("id with dashes and digits", "id", 'id = "0-evening-2"', "0-evening-2"),
+    ("two-letter language", "language", 'language = "ko"', "ko"),
+    ("three-letter language", "language", 'language = "yue"', "yue"),
+    ("language with a country", "language", 'language = "pt-BR"', "pt-BR"),
+    ("language with a region number", "language", 'language = "es-419"', "es-419"),
+    ("slowest rate", "rate", "rate = 80", 80),
+    ("fastest rate", "rate", "rate = 400", 400),
+]
+
+
+@pytest.mark.parametrize("field, line, value", [case[1:] for case in AT_THE_EDGE], ids=[case[0] for case in AT_THE_EDGE])
+def test_each_limit_is_accepted_at_its_edge(tmp_path, field, line, value):
+    pack = load_pack(write(tmp_path, "p.toml", replace_line(field, line)))
+    assert getattr(pack, field) == value
+
+
+ONE_PAST = [
+    *[(f"{field} of 1001 characters", field, f'{field} = "{"a" * 1001}"',
+       f"field '{field}': must be at most 1000 characters, not 1001") for field in TEXT_FIELDS],
+    *[(f"{field} entry of 1001 characters", field, f"{field} = {toml_list(['Why?', 'a' * 1001])}",
+       f"field '{field}': entry 2 must be at most 1000 characters, not 1001") for field in LIST_FIELDS],
+    *[(f"51 {field}", field, f"{field} = {toml_list(['Why?'] * 51)}",
+       f"field '{field}': must have at most 50 entries, not 51") for field in LIST_FIELDS],
+    *[(f"no {field}", field, f"{field} = []", f"field '{field}': must be a non-empty list of strings")
+      for field in LIST_FIELDS],
+    *[(f"{field} of text and a number", field, f'{field} = ["Why?", 2]',
+       f"field '{field}': must be a non-empty list of strings") for field in LIST_FIELDS],
+    ("id of 65 characters", "id", f'id = "{"a" * 65}"', "field 'id': must be a lowercase slug like 'therapy-relationship'"
+     " (a-z, 0-9 and '-', at most 64 characters)"),
+    ("id empty", "id", 'id = ""', "field 'id': must be a lowercase slug"),
+    ("id with an underscore", "id", 'id = "my_pack"', "field 'id': must be a lowercase slug"),
+    ("id with a trailing newline", "id", 'id = "evening\\n"', "field 'id': must be a lowercase slug"),
+    ("one-letter language", "language", 'language = "e"', "field 'language': must be a language code like 'en', "
+     "'en-GB' or 'ko'"),
+    ("four-letter language", "language", 'language = "engl"', "field 'language': must be a language code"),
+    ("lowercase country", "language", 'language = "en-gb"', "field 'language': must be a language code"),
+    ("one-letter country", "language", 'language = "en-G"', "field 'language': must be a language code"),
+    ("four-digit region", "language", 'language = "es-4190"', "field 'language': must be a language code"),
+    ("language a number", "language", "language = 1", "field 'language': must be a language code"),
+    ("rate one too slow", "rate", "rate = 79", "field 'rate': must be a whole number of words per minute from 80 to 400"),
+    ("rate one too fast", "rate", "rate = 401", "field 'rate': must be a whole number of words per minute from 80 to 400"),
+]
+
+
+@pytest.mark.parametrize("field, line, expected", [case[1:] for case in ONE_PAST], ids=[case[0] for case in ONE_PAST])
+def test_one_past_each_limit_is_one_clear_error(tmp_path, field, line, expected):
+    path = write(tmp_path, "p.toml", replace_line(field, line))
+    with pytest.raises(PackInvalid) as caught:
+        load_pack(path)
+    assert str(caught.value).startswith(f"{path}: {expected}")
+    assert "\n" not in str(caught.value)
+
+
+def test_the_first_of_several_problems_is_the_one_reported(tmp_path):
+    """Fields are checked in the pack's documented order; unknown fields before anything else."""
+    path = write(tmp_path, "p.toml", replace_line("title", "title = 3").replace('id = "evening"', 'id = "X"'))
+    with pytest.raises(PackInvalid, match="field 'id'"):
+        load_pack(path)
+    path = write(tmp_path, "p.toml", replace_line("title", "title = 3") + "zebra = 1\napple = 2\n")
+    with pytest.raises(PackInvalid) as caught:
+        load_pack(path)
+    assert str(caught.value) == (f"{path}: field 'apple': unknown field (allowed: id, title, language, voice, rate, "
+                                 "greeting, questions, closing, sample_answers)")
+
+
+def test_a_missing_field_error_says_it_is_required(tmp_path):
+    path = write(tmp_path, "p.toml", replace_line("closing", None))
+    with pytest.raises(PackInvalid) as caught:
+        load_pack(path)
+    assert str(caught.value) == f"{path}: field 'closing': missing (it is required)"
+
+
+def test_file_errors_name_the_file_and_the_problem(tmp_path):
+    bad_toml = write(tmp_path, "bad.toml", 'id = "evening\n')
+    with pytest.raises(PackInvalid) as caught:
+        load_pack(bad_toml)
+    assert str(caught.value) == f"{bad_toml}: not valid TOML: Illegal character '\\n' (at line 1, column 14)"
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b'id = "ok\xff"\n')
+    with pytest.raises(PackInvalid) as caught:
+        load_pack(binary)
+    assert str(caught.value) == f"{binary}: not UTF-8 text (byte 8)"
+    with pytest.raises(PackInvalid) as caught:
+        load_pack(tmp_path / "absent.toml")
+    assert str(caught.value) == f"{tmp_path / 'absent.toml'}: cannot read the file: No such file or directory"
+    with pytest.raises(PackInvalid) as caught:
+        load_pack(tmp_path)
+    assert str(caught.value) == f"{tmp_path}: cannot read the file: Is a directory"
+
+
+def test_a_pack_path_may_be_given_as_text(tmp_path):
+    path = write(tmp_path, "evening.toml", GOOD)
+    assert load_pack(str(path)).source == path
+
+
+def test_three_files_with_one_id_each_name_the_other_two(tmp_path):
+    paths = [write(tmp_path, f"{name}.toml", GOOD) for name in ("a", "b", "c")]
+    errors = [str(e) for e in discover_packs([tmp_path]) if isinstance(e, PackInvalid)]
+    assert errors == [f"{paths[0]}: field 'id': 'evening' is also the id of {paths[1]}, {paths[2]}",
+                      f"{paths[1]}: field 'id': 'evening' is also the id of {paths[0]}, {paths[2]}",
+                      f"{paths[2]}: field 'id': 'evening' is also the id of {paths[0]}, {paths[1]}"]
+    with pytest.raises(PackInvalid) as caught:
+        find_pack("evening", [tmp_path])
+    assert str(caught.value) == f"{paths[0]}: field 'id': 'evening' is also the id of {paths[1]}, {paths[2]}"
+
+
+def test_discovery_keeps_file_order_and_skips_folders_named_like_packs(tmp_path):
+    (tmp_path / "folder.toml").mkdir()
+    second = write(tmp_path, "b.toml", replace_line("id", 'id = "bbb"'))
+    first = write(tmp_path, "a.toml", replace_line("id", 'id = "aaa"'))
+    entries = discover_packs([tmp_path])
+    assert [e.source for e in entries[-2:]] == [first, second]
+    assert all(isinstance(e, Pack) for e in entries)
+    assert find_pack("bbb", [str(tmp_path)]).source == second
+
+
+def test_an_unknown_id_with_no_broken_files_gives_no_hint(tmp_path):
+    with pytest.raises(PackNotFound) as caught:
+        find_pack("morning", [tmp_path])
+    assert str(caught.value) == f"no question pack with id 'morning'; available: {DEFAULT_PACK_ID}"
+
+
+def test_an_unknown_id_counts_every_broken_file(tmp_path):
+    for name in ("x", "y"):
+        write(tmp_path, f"{name}.toml", "id = ")
+    with pytest.raises(PackNotFound) as caught:
+        find_pack("morning", [tmp_path])
+    assert str(caught.value).endswith(
+        "(2 pack file(s) could not be loaded; `reflect packs` shows why)")
+
+
+def test_the_pack_found_is_the_one_with_that_id_not_the_first(tmp_path):
+    write(tmp_path, "a.toml", replace_line("id", 'id = "aaa"'))
+    wanted = write(tmp_path, "b.toml", replace_line("id", 'id = "bbb"'))
+    assert find_pack("bbb", [tmp_path]).source == wanted
+
+
+def test_with_no_packs_at_all_the_error_says_none_are_available(tmp_path, monkeypatch):
+    import content.packs
+
+    monkeypatch.setattr(content.packs, "builtin_packs_dir", lambda: tmp_path / "no-builtin-packs")
+    with pytest.raises(PackNotFound) as caught:
+        find_pack(DEFAULT_PACK_ID, [tmp_path])
+    assert str(caught.value) == f"no question pack with id '{DEFAULT_PACK_ID}'; available: none"
