@@ -5,8 +5,8 @@ from gpiozero.pins.mock import MockFactory
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from device.button import ButtonGestures
-from device.gestures import Gesture, GestureDetector, GestureEvent
+from device.flow.button import ButtonGestures
+from device.flow.gestures import Gesture, GestureDetector, GestureEvent
 
 PIN = 17
 
