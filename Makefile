@@ -7,7 +7,7 @@ DEMO_ANSWERS := --answer "안녕하세요 저는 오늘 선생님과 이야기�
                 --answer "조금 어색하지만 괜찮습니다" \
                 --answer "저는 사람들과 가까워지면 멀어집니다"
 
-.PHONY: setup demo test bench rig mutate
+.PHONY: setup demo test bench rig mutate mutate-sample
 
 setup: $(BIN)/.installed
 
@@ -35,3 +35,7 @@ bench: setup rig
 # Mutation testing of the modules that guard people's notes; writes tests/MUTATION.md.
 mutate: setup
 	$(BIN)/python -m tests.mutation full
+
+# CI's share of it: a fixed, seeded sample of the mutants (about 10 minutes); fails below 90% in a module.
+mutate-sample: setup
+	$(BIN)/python -m tests.mutation sample
