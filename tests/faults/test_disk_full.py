@@ -12,6 +12,7 @@ import pytest
 
 from audio.compress import decode
 from audio.endpointing import EndpointSettings
+from audio.wavfile import HEADER_BYTES
 from content.phrases import PHRASES
 from common.files import free_bytes
 from device.flow.events import EventKind, Phase
@@ -100,12 +101,13 @@ def test_enospc_when_even_the_notes_cannot_be_written_keeps_the_audio_for_recove
                 pass
 
     def when_recording():
-        """Runs in the microphone's script: wait (on a thread) for the answer's part to hold 1 s, then fill the disk."""
+        """Runs in the microphone's script: wait (on a thread) for the answer's part to hold the 2 s said so far
+        (the flow may still be writing them under load), then fill the disk."""
         def wait_then_fill():
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
                 parts = list(data.rglob("01.wav.part"))
-                if parts and parts[0].stat().st_size > RATE * 2:
+                if parts and parts[0].stat().st_size >= HEADER_BYTES + 2 * RATE * 2:
                     break
                 time.sleep(0.005)
             fill_the_disk()
