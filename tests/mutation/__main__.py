@@ -131,11 +131,23 @@ def write_report(module_scores: list[ModuleScore], command: str, seconds: float 
     for m in module_scores:
         for name, reason in m.equivalent:
             lines.append(f"- `{m.path}` `{name}`: {reason}")
+    stale = stale_equivalents(module_scores)
+    if stale:
+        lines += ["", "## Listed as equivalent but no longer surviving", "",
+                  "These names in equivalents.toml were killed, or no longer exist; they can go from the list.", ""]
+        lines += [f"- `{path}` `{name}`" for path, name in stale]
     unexplained = [(m.path, name) for m in module_scores for name in m.unexplained]
     if unexplained:
         lines += ["", "## Survivors not yet explained", ""]
         lines += [f"- `{path}` `{name}`" for path, name in unexplained]
     REPORT.write_text("\n".join(lines) + "\n")
+
+
+def stale_equivalents(module_scores: list[ModuleScore]) -> list[tuple[str, str]]:
+    """Names listed as equivalent that did not survive this run (killed, or the code changed)."""
+    known = equivalents()
+    surviving = {(m.path, name) for m in module_scores for name, _ in m.equivalent}
+    return [(path, name) for path, names in known.items() for name in names if (path, name) not in surviving]
 
 
 def _mutmut_version() -> str:
