@@ -1,6 +1,5 @@
 """Running the real device: the service forever, one session now, or replay from the command line."""
 import logging
-import queue
 import time
 
 from audio.synthesis import PromptCache
@@ -11,6 +10,7 @@ from device.flow.button import KEYBOARD_HELP, ButtonGestures, KeyboardGestures
 from device.setup.config import Config
 from device.flow.events import Event
 from device.flow.gestures import Gesture, GestureEvent
+from device.flow.inbox import Inbox
 from device.flow.player import Player
 from device.flow.replay import Replay
 from device.flow.service import ServiceLoop
@@ -97,7 +97,7 @@ def play_notes(config: Config, name: str, answer: int | None, with_questions: bo
     speaker = open_speaker(config)
     prompts = PromptCache(config.cache_dir / "prompts", config.speech.voice or pack.voice, config.speech.rate or pack.rate)
     try:
-        Replay(archive, Player(speaker, prompts, queue.Queue())).play(session, answer, with_questions)
+        Replay(archive, Player(speaker, prompts, Inbox())).play(session, answer, with_questions)
     finally:
         speaker.close()
     return 0
