@@ -91,10 +91,12 @@ def cmd_doctor(args, config) -> int:
 
 def cmd_recover(args, config) -> int:
     from audio.recognizer import ModelLoader, missing_model_part
+    from device.notes.owner import own
     from device.notes.recovery import recover_command
 
     model = None if missing_model_part(config.model_path) else ModelLoader(config.model_path)
-    return recover_command(config.data_dir, model, config.storage.audio_format)
+    with own(config.data_dir, "recover"):
+        return recover_command(config.data_dir, model, config.storage.audio_format)
 
 
 def cmd_play(args, config) -> int:
