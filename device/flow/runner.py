@@ -9,6 +9,7 @@ from device.flow.app import Device, build_device, load_pack, open_speaker
 from device.notes.archive import Archive
 from device.notes.owner import own
 from device.flow.button import KEYBOARD_HELP, ButtonGestures, KeyboardGestures
+from device.flow.control import ControlServer, runtime_dir
 from device.setup.config import Config
 from device.flow.events import Event
 from device.flow.gestures import Gesture, GestureEvent
@@ -67,17 +68,29 @@ def _serve(config: Config, keyboard: bool) -> int:
     replay = Replay(Archive(config.data_dir), Player(parts.speaker, parts.prompts, parts.inbox), on_event)
     loop = ServiceLoop(device, config.data_dir, replay=replay.latest)
     button = _gestures(config, device, keyboard, loop.stopping.set)
+    control = _control(config, parts.inbox.put)
     notify_ready()
     try:
         loop.run()
     finally:
         notify_stopping()
+        if control is not None:
+            control.close()
         button.close()
         watchdog.close()
         if led is not None:
             led.close()
         device.close()
     return 0
+
+
+def _control(config: Config, on_gesture) -> ControlServer | None:
+    """The control socket for `reflect press` / `reflect hold`; without it the button still works."""
+    try:
+        return ControlServer(runtime_dir(config.data_dir), on_gesture)
+    except OSError as error:
+        log.warning("no control socket for reflect press/hold (%s); the button still works", error)
+        return None
 
 
 def run_one_session(config: Config, keyboard: bool = False) -> int:
