@@ -76,3 +76,15 @@ class ExportRefused(StorageError, ValueError):
 
 class GpioUnavailable(SetupError, RuntimeError):
     """The GPIO button could not be set up (no pin factory, pin busy)."""
+
+
+class NotesBusy(StorageError, BlockingIOError):
+    """Another reflect process owns the data dir (the device, or a command that writes the notes)."""
+
+
+class ServiceUnreachable(SetupError, ConnectionError):
+    """`reflect press` / `reflect hold` found no running service to reach."""
+
+
+class ControlRefused(SetupError, PermissionError):
+    """The running service refused a control request: an unknown word, or a user it does not serve."""

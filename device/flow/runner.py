@@ -6,7 +6,9 @@ from audio.synthesis import PromptCache
 from common.errors import GpioUnavailable
 from device.flow.app import Device, build_device, load_pack, open_speaker
 from device.notes.archive import Archive
+from device.notes.owner import own
 from device.flow.button import KEYBOARD_HELP, ButtonGestures, KeyboardGestures
+from device.flow.control import ControlServer, runtime_dir
 from device.setup.config import Config
 from device.flow.events import Event
 from device.flow.gestures import Gesture, GestureEvent
@@ -17,6 +19,9 @@ from device.flow.service import ServiceLoop
 from device.flow.watchdog import Watchdog, notify_ready, notify_status, notify_stopping
 
 log = logging.getLogger(__name__)
+
+SERVICE_WAIT_S = 60.0
+"""How long the service waits at start for a command (recover, delete, reindex) to give the notes back."""
 
 
 def _listeners(config: Config):
@@ -48,7 +53,13 @@ def _gestures(config: Config, device: Device, keyboard: bool, on_eof):
 
 
 def run_forever(config: Config, keyboard: bool = False) -> int:
-    """`reflect run`: the service. Ready for a press within a second; the model loads meanwhile."""
+    """`reflect run`: the service. Ready for a press within a second; the model loads meanwhile.
+    It owns the notes for its whole life (waiting up to a minute for a command that has them)."""
+    with own(config.data_dir, "service", wait_s=SERVICE_WAIT_S):
+        return _serve(config, keyboard)
+
+
+def _serve(config: Config, keyboard: bool) -> int:
     device = build_device(config)
     on_event, led = _listeners(config)
     watchdog = Watchdog()
@@ -57,11 +68,14 @@ def run_forever(config: Config, keyboard: bool = False) -> int:
     replay = Replay(Archive(config.data_dir), Player(parts.speaker, parts.prompts, parts.inbox), on_event)
     loop = ServiceLoop(device, config.data_dir, replay=replay.latest)
     button = _gestures(config, device, keyboard, loop.stopping.set)
+    control = _control(config, parts.inbox.put)
     notify_ready()
     try:
         loop.run()
     finally:
         notify_stopping()
+        if control is not None:
+            control.close()
         button.close()
         watchdog.close()
         if led is not None:
@@ -70,8 +84,22 @@ def run_forever(config: Config, keyboard: bool = False) -> int:
     return 0
 
 
+def _control(config: Config, on_gesture) -> ControlServer | None:
+    """The control socket for `reflect press` / `reflect hold`; without it the button still works."""
+    try:
+        return ControlServer(runtime_dir(config.data_dir), on_gesture)
+    except OSError as error:
+        log.warning("no control socket for reflect press/hold (%s); the button still works", error)
+        return None
+
+
 def run_one_session(config: Config, keyboard: bool = False) -> int:
-    """`reflect session`: one session now, then wait for its transcripts."""
+    """`reflect session`: one session now, then wait for its transcripts; it owns the notes meanwhile."""
+    with own(config.data_dir, "session"):
+        return _one_session(config, keyboard)
+
+
+def _one_session(config: Config, keyboard: bool) -> int:
     device = build_device(config)
     device.parts.on_event, led = _listeners(config)
     button = _gestures(config, device, keyboard, on_eof=lambda: None)

@@ -78,6 +78,16 @@ class DataLayout:
     def packs(self) -> Path:
         return self.root / "packs"
 
+    @property
+    def owner_lock(self) -> Path:
+        """Locked (flock) by the one process that owns the notes: the service, a session, or a writing command."""
+        return self.root / ".owner.lock"
+
+    @property
+    def runtime(self) -> Path:
+        """The service's control socket folder when neither systemd nor the session gives a runtime dir."""
+        return self.root / ".run"
+
 
 @dataclass(frozen=True)
 class Answer:

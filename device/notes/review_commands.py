@@ -6,6 +6,7 @@ from pathlib import Path
 
 from device.notes.archive import Archive, audio_problem
 from device.notes.export import clock, export
+from device.notes.owner import own
 
 
 def _when(started_at) -> str:
@@ -115,7 +116,8 @@ def _run_search(args, config) -> int:
 
 def _run_reindex(args, config) -> int:
     """`reflect reindex`: print the result, return the exit code."""
-    print(reindex(_archive(config)))
+    with own(config.data_dir, "reindex"):
+        print(reindex(_archive(config)))
     return 0
 
 
@@ -127,7 +129,8 @@ def _run_export(args, config) -> int:
 
 def _run_delete(args, config) -> int:
     """`reflect delete`: print the result, return the exit code."""
-    message = delete(_archive(config), args.session, (lambda _prompt: True) if args.yes else ask)
+    with own(config.data_dir, "delete"):
+        message = delete(_archive(config), args.session, (lambda _prompt: True) if args.yes else ask)
     print(message)
     return 0 if message.startswith("Deleted") else 1
 

@@ -91,10 +91,19 @@ def cmd_doctor(args, config) -> int:
 
 def cmd_recover(args, config) -> int:
     from audio.recognizer import ModelLoader, missing_model_part
+    from device.notes.owner import own
     from device.notes.recovery import recover_command
 
     model = None if missing_model_part(config.model_path) else ModelLoader(config.model_path)
-    return recover_command(config.data_dir, model, config.storage.audio_format)
+    with own(config.data_dir, "recover"):
+        return recover_command(config.data_dir, model, config.storage.audio_format)
+
+
+def cmd_control(args, config) -> int:
+    from device.flow.control import request
+
+    request(config.data_dir, args.word)
+    return 0
 
 
 def cmd_play(args, config) -> int:
@@ -142,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", parents=[common, with_model], help="check every part and say how to fix it").set_defaults(func=cmd_doctor)
     sub.add_parser("recover", parents=[common, with_model],
                    help="repair notes a crash left unfinished and transcribe what is missing").set_defaults(func=cmd_recover)
+    for word, what in (("press", "a short press of the button, sent to the running service"),
+                       ("hold", "a hold of the button, sent to the running service")):
+        sub.add_parser(word, parents=[common], help=what).set_defaults(func=cmd_control, word=word)
     play = sub.add_parser("play", parents=[common, with_model], help="play a session's answers (or one)")
     play.add_argument("session", help="folder name, unique prefix, or 'latest'")
     play.add_argument("answer", nargs="?", type=int, help="only this answer number")

@@ -20,6 +20,7 @@ from device.flow.button import ButtonGestures
 from device.setup.config import Config
 from device.flow.events import Event
 from device.flow.service import ServiceLoop
+from device.notes.owner import own
 from device.setup.simulated_person import DEFAULT_PLAN, Ending, SimulatedPerson
 
 DEMO_LISTENING = {"silence_after_speech_s": 2.5, "no_speech_s": 5.0}
@@ -153,7 +154,8 @@ def print_summary(record: dict, out: TextIO) -> None:
 def main(config: Config, answers: list[str], answer_voice: str | None, as_json: bool) -> int:
     out = sys.stderr if as_json else sys.stdout
     logging.getLogger().setLevel(logging.WARNING)  # the timeline tells the story
-    record = run_demo(config, answers, answer_voice, out)
+    with own(config.data_dir, "demo"):
+        record = run_demo(config, answers, answer_voice, out)
     print_summary(record, out)
     if as_json:
         print(json.dumps(record, indent=2, ensure_ascii=False))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from device.flow.control import SYSTEMD_RUNTIME_DIR, runtime_dir
 from device.setup.config import load_config
 
 UNIT = Path(__file__).resolve().parents[2] / "systemd" / "reflect.service"
@@ -75,3 +76,10 @@ def test_environment_names_real_settings(tmp_path):
     config = load_config(path=tmp_path / "empty.toml", env=env)
     assert config.data_dir == Path("/var/lib/reflect")
     assert config.cache_dir == Path("/var/cache/reflect")
+
+
+def test_the_control_socket_folder_is_private_and_where_reflect_press_looks():
+    settings = dict(re.findall(r"^(RuntimeDirectory\w*)=(\S+)$", UNIT.read_text(), re.MULTILINE))
+    assert settings["RuntimeDirectoryMode"] == "0700"
+    given = Path("/run") / settings["RuntimeDirectory"]  # what systemd sets $RUNTIME_DIRECTORY to
+    assert runtime_dir(Path("/var/lib/reflect"), {"RUNTIME_DIRECTORY": str(given)}) == given == SYSTEMD_RUNTIME_DIR

@@ -1,0 +1,141 @@
+"""`reflect press` and `reflect hold`: the running service's control socket, for driving the device without
+its button (one not wired yet, or a test).
+
+The service listens on `control.sock` (AF_UNIX, stream) in its runtime dir: `$RUNTIME_DIRECTORY` when systemd
+gives one (the unit: /run/reflect), else `$XDG_RUNTIME_DIR/reflect`, else `<data_dir>/.run`. The socket is 0600
+in a 0700 folder, and the service also checks the peer's uid (SO_PEERCRED): only its own user and root may
+drive it. A request is one word and a newline ("press" or "hold"); the answer is "ok" or "refused: WHY".
+An accepted word goes on the inbox as the GestureEvent the button would have put there.
+"""
+import logging
+import os
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from common.errors import ControlRefused, ServiceUnreachable
+from common.files import private_dir
+from device.flow.gestures import Gesture, GestureEvent
+from device.notes.record import DataLayout
+
+log = logging.getLogger(__name__)
+
+SOCKET_NAME = "control.sock"
+SOCKET_MODE = 0o600
+SYSTEMD_RUNTIME_DIR = Path("/run/reflect")
+"""Where the installed unit's RuntimeDirectory=reflect puts it; a client run from a shell looks there too."""
+WORDS = {"press": Gesture.PRESS, "hold": Gesture.HOLD}
+MAX_REQUEST = 64
+TIMEOUT_S = 2.0
+UCRED = struct.Struct("3i")
+"""struct ucred: pid, uid, gid."""
+
+
+def runtime_dir(data_dir: Path, env: Mapping[str, str] = os.environ) -> Path:
+    """The service's runtime dir for its control socket."""
+    if env.get("RUNTIME_DIRECTORY"):
+        return Path(env["RUNTIME_DIRECTORY"].split(":")[0])
+    if env.get("XDG_RUNTIME_DIR"):
+        return Path(env["XDG_RUNTIME_DIR"]) / "reflect"
+    return DataLayout(Path(data_dir)).runtime
+
+
+def socket_candidates(data_dir: Path, env: Mapping[str, str] = os.environ) -> list[Path]:
+    """Where a client looks for the service's socket, in order: as the service would choose, then the unit's."""
+    folders = [runtime_dir(data_dir, env), SYSTEMD_RUNTIME_DIR, DataLayout(Path(data_dir)).runtime]
+    return [folder / SOCKET_NAME for n, folder in enumerate(folders) if folder not in folders[:n]]
+
+
+def _read_line(conn: socket.socket) -> bytes:
+    """Bytes up to the first newline (or the end, or MAX_REQUEST bytes)."""
+    data = b""
+    while b"\n" not in data and len(data) < MAX_REQUEST:
+        chunk = conn.recv(MAX_REQUEST)
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b"\n", 1)[0][:MAX_REQUEST]
+
+
+class ControlServer:
+    """Accepts press/hold requests on one thread and hands them to `on_gesture` (the inbox's put)."""
+
+    def __init__(self, folder: Path, on_gesture: Callable[[GestureEvent], None],
+                 allowed_uids: frozenset[int] | None = None):
+        self.on_gesture = on_gesture
+        self.allowed_uids = frozenset({os.getuid(), 0}) if allowed_uids is None else allowed_uids
+        self.path = private_dir(Path(folder)) / SOCKET_NAME
+        self.path.unlink(missing_ok=True)  # left by a service that was killed; the notes' owner lock makes us the one
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self._sock.bind(str(self.path))
+            os.chmod(self.path, SOCKET_MODE)
+            self._sock.listen(4)
+        except OSError:
+            self._sock.close()
+            raise
+        self._thread = threading.Thread(target=self._serve, name="control", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:  # closed
+                return
+            with conn:
+                try:
+                    conn.settimeout(TIMEOUT_S)
+                    conn.sendall((self.answer(conn) + "\n").encode())
+                except OSError as error:
+                    log.warning("control request failed: %s", error)
+
+    def answer(self, conn: socket.socket) -> str:
+        """Check who is asking and what; act on a good request. Returns "ok" or "refused: WHY"."""
+        _pid, uid, _gid = UCRED.unpack(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, UCRED.size))
+        if uid not in self.allowed_uids:
+            log.warning("control: refused a request from uid %d", uid)
+            return "refused: only the service's own user and root may drive the device"
+        word = _read_line(conn).decode("utf-8", "replace").strip()
+        gesture = WORDS.get(word)
+        if gesture is None:
+            return f"refused: unknown request {word[:20]!r} (the service knows {' and '.join(WORDS)})"
+        log.info("control: %s", word)
+        self.on_gesture(GestureEvent(gesture, time.monotonic()))
+        return "ok"
+
+    def close(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the accept
+        except OSError:
+            pass
+        self._sock.close()
+        self._thread.join(timeout=TIMEOUT_S + 1)
+        self.path.unlink(missing_ok=True)
+
+
+def request(data_dir: Path, word: str, env: Mapping[str, str] = os.environ) -> None:
+    """Send `word` to the running service; ServiceUnreachable if none runs, ControlRefused if it says no."""
+    for path in socket_candidates(data_dir, env):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(TIMEOUT_S + 1)
+            try:
+                client.connect(str(path))
+            except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
+                continue  # not there, or left by a service that is gone
+            except PermissionError:
+                raise ControlRefused(f"not allowed to reach the service at {path}: only its own user and root "
+                                     "may drive the device (try sudo)") from None
+            try:
+                client.sendall(f"{word}\n".encode())
+                reply = _read_line(client).decode("utf-8", "replace").strip()
+            except OSError as error:
+                raise ServiceUnreachable(f"the service at {path} did not answer ({error})") from None
+        if reply == "ok":
+            return
+        raise ControlRefused(f"the service refused: {reply.removeprefix('refused: ')}")
+    raise ServiceUnreachable("The device is not running, so there is nothing to press; start it with "
+                             "`sudo systemctl start reflect` (or `reflect run`).")
