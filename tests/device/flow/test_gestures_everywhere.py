@@ -1,6 +1,6 @@
-"""A press and a hold at every point of a session, not a sample.
+"""A press and a hold at every point of a session and of a replay, not a sample.
 
-The points come from the script it plays (a guard test checks the script is what is really played):
+The points come from the script each one plays (a guard test checks the script is what is really played):
 while each sound plays, just after each sound ends (before the flow has seen it end; the sound queued
 after it has started), and while listening to each answer. What the person can rely on (README, "What a
 session is like"):
@@ -14,6 +14,9 @@ session is like"):
 - A gesture between two sounds counts for the sound about to start (or for the listening that follows
   a listening tone). A gesture after the closing is not the session's: it is left for the ready state.
 
+In a replay a press goes on to the next answer (during the opening words: to the first answer; during
+a question: past that question's recording) and a hold stops at once, with nothing more said.
+
 Nothing stopped is ever waited out: the player's "did not finish a clip in time" warning never shows.
 """
 import json
@@ -21,16 +24,23 @@ import logging
 import os
 from dataclasses import dataclass, fields
 
+import numpy as np
 import pytest
 
+from audio.clips import Clip
 from audio.endpointing import EndpointSettings
 from audio.fakes import FakeRecognizer, ScriptedMicrophone, silence, speech
 from audio.transcriber import Transcriber
+from audio.wavfile import WavWriter
 from content.packs import find_pack
 from content.phrases import PHRASES
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.parts import SessionParts
+from device.flow.player import Player
+from device.flow.replay import Replay
 from device.flow.session import Session, SessionSettings
+from device.notes.archive import Archive
+from device.notes.session_notes import SessionNotes
 from tests.device.flow.scripted_speaker import (AFTER, DURING, ClockedInbox, NamedPrompts, ScriptedSpeaker,
                                                 tone_names)
 
@@ -164,3 +174,90 @@ def test_a_gesture_at_any_point_of_a_session_is_honoured(tmp_path, caplog, point
     assert outcome == expected_session(gesture, *point)
     assert never_waited_out_a_sound(caplog), "waited for a sound that was no longer playing"
 
+
+# Replay
+
+REPLAYED = [(1, "answered"), (2, "skipped"), (3, "answered")]
+"""The saved session replayed: two recordings and a skipped answer between them (nothing to play)."""
+
+
+def replay_script() -> list[str]:
+    sounds = ["replay_start"]
+    for index, status in REPLAYED:
+        sounds += [f"question {index}"] + ([f"answer {index}"] if status == "answered" else [])
+    return sounds + ["replay_end"]
+
+
+REPLAY_SCRIPT = replay_script()
+
+
+def answer_samples(index: int) -> np.ndarray:
+    return np.full(RATE // 10, 1000 * index, dtype=np.int16)
+
+
+def saved_session(data_dir):
+    notes = SessionNotes.begin(data_dir, PACK, RATE)
+    for index, status in REPLAYED:
+        if status == "skipped":
+            notes.add_answer(index, None, 0.0, "skipped", "no_speech")
+            continue
+        writer = WavWriter(notes.audio_path(index), RATE)
+        writer.write(answer_samples(index))
+        writer.finish()
+        notes.add_answer(index, notes.audio_path(index).name, 0.1, "answered", "silence")
+    notes.finish("ended_early")
+
+
+def answer_name(clip: Clip) -> str | None:
+    for index, _ in REPLAYED:
+        if len(clip.samples) == RATE // 10 and np.allclose(clip.samples, 1000 * index / 32768.0):
+            return f"answer {index}"
+    return None
+
+
+def run_replay(tmp_path, gesture: Gesture | None = None, kind: str | None = None, number: int = 0) -> Outcome:
+    saved_session(tmp_path / "data")
+    inbox = ClockedInbox()
+    prompts = NamedPrompts(spoken_names(PACK), RATE)
+    speaker = ScriptedSpeaker(inbox, lambda clip: prompts.named.get(clip) or answer_name(clip), RATE,
+                              gesture, (kind, number) if kind else None)
+    Replay(Archive(tmp_path / "data"), Player(speaker, prompts, inbox)).latest()
+    left = any(isinstance(item, GestureEvent) for item in inbox.leftovers())
+    return Outcome(speaker.heard, "", [], left)
+
+
+def expected_replay(gesture: Gesture, kind: str, number: int) -> Outcome:
+    if kind == AFTER and number == len(REPLAY_SCRIPT):  # after the end words: the replay is over
+        return Outcome(played(REPLAY_SCRIPT), "", [], gesture_left=True)
+    at = number - 1 if kind == DURING else number  # between two sounds: counts for the one about to start
+    name = REPLAY_SCRIPT[at]
+    if gesture is Gesture.HOLD:
+        return Outcome(played(REPLAY_SCRIPT[:at]) + [(name, "stopped")], "", [])
+    rest = REPLAY_SCRIPT[at + 1:]
+    if name.startswith("question") and rest and rest[0].startswith("answer"):
+        rest = rest[1:]  # a press during a question goes on past its recording, to the next answer
+    return Outcome(played(REPLAY_SCRIPT[:at]) + [(name, "skipped")] + played(rest), "", [])
+
+
+def replay_points():
+    return [(DURING, n) for n in range(1, len(REPLAY_SCRIPT) + 1)] + \
+           [(AFTER, n) for n in range(1, len(REPLAY_SCRIPT) + 1)]
+
+
+def replay_point_id(point) -> str:
+    kind, number = point
+    return f"{kind}-{number:02d}-{REPLAY_SCRIPT[number - 1].replace(' ', '')}"
+
+
+def test_the_points_are_every_sound_a_replay_plays(tmp_path, caplog):
+    assert run_replay(tmp_path) == Outcome(played(REPLAY_SCRIPT), "", [])
+    assert len(replay_points()) == 2 * len(REPLAY_SCRIPT) == 14
+    assert never_waited_out_a_sound(caplog)
+
+
+@pytest.mark.parametrize("gesture", [Gesture.PRESS, Gesture.HOLD], ids=lambda g: g.value)
+@pytest.mark.parametrize("point", replay_points(), ids=replay_point_id)
+def test_a_gesture_at_any_point_of_a_replay_is_honoured(tmp_path, caplog, point, gesture):
+    caplog.set_level(logging.WARNING)
+    assert run_replay(tmp_path, gesture, *point) == expected_replay(gesture, *point)
+    assert never_waited_out_a_sound(caplog), "waited for a sound that was no longer playing"
