@@ -130,7 +130,8 @@ class Session:
             listening_tone = self.player.start_next(tones.listening_tone(rate))
             if self.player.wait(asking) is Gesture.HOLD:
                 return self._end_early()
-            self.player.wait(listening_tone)
+            if self.player.wait(listening_tone) is Gesture.HOLD:
+                return self._end_early()
             ended_by, before = self._listen(microphone, index)
             if ended_by == "hold":
                 return self._end_early()
@@ -143,9 +144,9 @@ class Session:
                 self.player.say(PHRASES.disk_full)
                 return "ended_early"
         closing = self.player.start_next(self.player.prompt(self.pack.closing))
-        self.player.wait(before)
-        self._emit(Event(EventKind.CLOSING))
-        self.player.wait(closing)
+        if self.player.wait(before) is not Gesture.HOLD:  # a hold once every answer is saved just silences the rest
+            self._emit(Event(EventKind.CLOSING))
+            self.player.wait(closing)
         return "complete"
 
     def _end_early(self) -> str:

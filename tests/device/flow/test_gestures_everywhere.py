@@ -1,0 +1,263 @@
+"""A press and a hold at every point of a session and of a replay, not a sample.
+
+The points come from the script each one plays (a guard test checks the script is what is really played):
+while each sound plays, just after each sound ends (before the flow has seen it end; the sound queued
+after it has started), and while listening to each answer. What the person can rely on (README, "What a
+session is like"):
+
+- A press during a sound ends that sound at once and the next one plays (during a question: its
+  listening tone, then listening). A press while listening ends that answer; the session goes on.
+- A hold ends the session from anywhere: the sound stops at once, every answer said so far is saved, the
+  goodbye is said and the session is saved `ended_early`.
+- Except once the last answer is saved: a hold during the last "saved" tone or the closing stops the
+  sound at once and nothing more is said; every question was answered, so the session is `complete`.
+- A gesture between two sounds counts for the sound about to start (or for the listening that follows
+  a listening tone). A gesture after the closing is not the session's: it is left for the ready state.
+
+In a replay a press goes on to the next answer (during the opening words: to the first answer; during
+a question: past that question's recording) and a hold stops at once, with nothing more said.
+
+Nothing stopped is ever waited out: the player's "did not finish a clip in time" warning never shows.
+"""
+import json
+import logging
+import os
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pytest
+
+from audio.clips import Clip
+from audio.endpointing import EndpointSettings
+from audio.fakes import FakeRecognizer, ScriptedMicrophone, silence, speech
+from audio.transcriber import Transcriber
+from audio.wavfile import WavWriter
+from content.packs import find_pack
+from content.phrases import PHRASES
+from device.flow.gestures import Gesture, GestureEvent
+from device.flow.parts import SessionParts
+from device.flow.player import Player
+from device.flow.replay import Replay
+from device.flow.session import Session, SessionSettings
+from device.notes.archive import Archive
+from device.notes.session_notes import SessionNotes
+from tests.device.flow.scripted_speaker import (AFTER, DURING, ClockedInbox, NamedPrompts, ScriptedSpeaker,
+                                                tone_names)
+
+RATE = 16000
+LISTENING = "listening"
+PACK = find_pack("therapy-relationship")
+QUESTIONS = len(PACK.questions)
+SETTINGS = SessionSettings(endpoint=EndpointSettings(silence_after_speech_s=0.5), audio_format="wav")
+SILENCE = ("answered", "silence")
+"""How each answer ends when nobody touches the button: speech, then silence."""
+
+
+@pytest.fixture(autouse=True)
+def no_fsync(monkeypatch):
+    """Durability is not what these tests are about, and ~100 sessions of fsyncs would take most of their time."""
+    monkeypatch.setattr(os, "fsync", lambda fd: None)
+
+
+def session_script(pack) -> list[str]:
+    """The sounds a session plays, in order, when nobody touches the button."""
+    sounds = ["chime", "greeting"]
+    for index in range(1, len(pack.questions) + 1):
+        sounds += [f"question {index}", f"listening tone {index}", f"saved tone {index}"]
+    return sounds + ["closing"]
+
+
+SCRIPT = session_script(PACK)
+LAST_SAVED_TONE = SCRIPT.index(f"saved tone {QUESTIONS}")  # 0-based, like every index into SCRIPT below
+
+
+def spoken_names(pack) -> dict[str, str]:
+    names = {getattr(PHRASES, f.name): f.name for f in fields(PHRASES)}
+    names[PHRASES.ended_early] = "goodbye"
+    names.update({pack.greeting: "greeting", pack.closing: "closing"})
+    names.update({question: f"question {i}" for i, question in enumerate(pack.questions, start=1)})
+    return names
+
+
+@dataclass
+class Outcome:
+    heard: list[tuple[str, str]]
+    status: str
+    answers: list[tuple[str, str]]
+    gesture_left: bool = False
+
+
+def played(names) -> list[tuple[str, str]]:
+    return [(name, "played") for name in names]
+
+
+def expected_session(gesture: Gesture, kind: str, number: int) -> Outcome:
+    """What the person should hear and find saved after `gesture` at one point of the session."""
+    if kind == AFTER and number == len(SCRIPT):  # after the closing: the session is over
+        return Outcome(played(SCRIPT), "complete", [SILENCE] * QUESTIONS, gesture_left=True)
+    if kind == AFTER and SCRIPT[number - 1].startswith("listening tone"):  # before any speech
+        return _listening(gesture, int(SCRIPT[number - 1].split()[-1]), "skipped")
+    if kind == LISTENING:
+        return _listening(gesture, number, "answered")
+    at = number - 1 if kind == DURING else number  # after a sound: the one already started after it
+    if gesture is Gesture.PRESS:
+        heard = played(SCRIPT)
+        heard[at] = (SCRIPT[at], "skipped")
+        return Outcome(heard, "complete", [SILENCE] * QUESTIONS)
+    heard = played(SCRIPT[:at]) + [(SCRIPT[at], "stopped")]
+    if at >= LAST_SAVED_TONE:
+        return Outcome(heard, "complete", [SILENCE] * QUESTIONS)
+    saved = sum(name.startswith("saved tone") for name in SCRIPT[:at + 1])
+    return Outcome(heard + played(["goodbye"]), "ended_early", [SILENCE] * saved)
+
+
+def _listening(gesture: Gesture, index: int, status: str) -> Outcome:
+    answers = [SILENCE] * QUESTIONS
+    answers[index - 1] = (status, gesture.value)
+    if gesture is Gesture.PRESS:
+        return Outcome(played(SCRIPT), "complete", answers)
+    tone = SCRIPT.index(f"listening tone {index}")
+    return Outcome(played(SCRIPT[:tone + 1] + ["goodbye"]), "ended_early", answers[:index])
+
+
+def session_points():
+    points = [(DURING, n) for n in range(1, len(SCRIPT) + 1)]
+    points += [(LISTENING, i) for i in range(1, QUESTIONS + 1)]
+    points += [(AFTER, n) for n in range(1, len(SCRIPT) + 1)]
+    return points
+
+
+def point_id(point) -> str:
+    kind, number = point
+    return f"{kind}-{number:02d}" + (f"-{SCRIPT[number - 1].replace(' ', '')}" if kind != LISTENING else "")
+
+
+def run_session(tmp_path, gesture: Gesture | None = None, kind: str | None = None, number: int = 0) -> Outcome:
+    inbox = ClockedInbox()
+    prompts = NamedPrompts(spoken_names(PACK), RATE)
+    tones = tone_names(RATE)
+    moment = (kind, number) if kind in (DURING, AFTER) else None
+    speaker = ScriptedSpeaker(inbox, lambda clip: prompts.named.get(clip) or tones.get(clip), RATE,
+                              gesture, moment)
+    answers = [speech(0.3, RATE) + silence(0.6, RATE) for _ in range(QUESTIONS)]
+    if kind == LISTENING:
+        answers[number - 1] = speech(0.3, RATE) + [lambda: inbox.put(GestureEvent(gesture, 0.0))] + silence(0.6, RATE)
+    microphone = ScriptedMicrophone(answers, rate=RATE)
+    transcriber = Transcriber(FakeRecognizer)
+    try:
+        notes = Session(PACK, SessionParts(speaker, lambda: microphone, prompts, transcriber, inbox),
+                        SETTINGS, tmp_path / "data").run()
+        transcriber.drain()
+    finally:
+        transcriber.close()
+    record = json.loads((notes.folder / "session.json").read_text())
+    left = any(isinstance(item, GestureEvent) for item in inbox.leftovers())
+    return Outcome(speaker.heard, record["status"], [(a["status"], a["ended_by"]) for a in record["answers"]], left)
+
+
+def never_waited_out_a_sound(caplog) -> bool:
+    return not [r for r in caplog.records if "did not finish a clip in time" in r.getMessage()]
+
+
+def test_the_points_are_every_sound_a_session_plays(tmp_path, caplog):
+    outcome = run_session(tmp_path)
+    assert outcome == Outcome(played(SCRIPT), "complete", [SILENCE] * QUESTIONS)
+    assert len(session_points()) == 2 * len(SCRIPT) + QUESTIONS == 34
+    assert never_waited_out_a_sound(caplog)
+
+
+@pytest.mark.parametrize("gesture", [Gesture.PRESS, Gesture.HOLD], ids=lambda g: g.value)
+@pytest.mark.parametrize("point", session_points(), ids=point_id)
+def test_a_gesture_at_any_point_of_a_session_is_honoured(tmp_path, caplog, point, gesture):
+    caplog.set_level(logging.WARNING)
+    outcome = run_session(tmp_path, gesture, *point)
+    assert outcome == expected_session(gesture, *point)
+    assert never_waited_out_a_sound(caplog), "waited for a sound that was no longer playing"
+
+
+# Replay
+
+REPLAYED = [(1, "answered"), (2, "skipped"), (3, "answered")]
+"""The saved session replayed: two recordings and a skipped answer between them (nothing to play)."""
+
+
+def replay_script() -> list[str]:
+    sounds = ["replay_start"]
+    for index, status in REPLAYED:
+        sounds += [f"question {index}"] + ([f"answer {index}"] if status == "answered" else [])
+    return sounds + ["replay_end"]
+
+
+REPLAY_SCRIPT = replay_script()
+
+
+def answer_samples(index: int) -> np.ndarray:
+    return np.full(RATE // 10, 1000 * index, dtype=np.int16)
+
+
+def saved_session(data_dir):
+    notes = SessionNotes.begin(data_dir, PACK, RATE)
+    for index, status in REPLAYED:
+        if status == "skipped":
+            notes.add_answer(index, None, 0.0, "skipped", "no_speech")
+            continue
+        writer = WavWriter(notes.audio_path(index), RATE)
+        writer.write(answer_samples(index))
+        writer.finish()
+        notes.add_answer(index, notes.audio_path(index).name, 0.1, "answered", "silence")
+    notes.finish("ended_early")
+
+
+def answer_name(clip: Clip) -> str | None:
+    for index, _ in REPLAYED:
+        if len(clip.samples) == RATE // 10 and np.allclose(clip.samples, 1000 * index / 32768.0):
+            return f"answer {index}"
+    return None
+
+
+def run_replay(tmp_path, gesture: Gesture | None = None, kind: str | None = None, number: int = 0) -> Outcome:
+    saved_session(tmp_path / "data")
+    inbox = ClockedInbox()
+    prompts = NamedPrompts(spoken_names(PACK), RATE)
+    speaker = ScriptedSpeaker(inbox, lambda clip: prompts.named.get(clip) or answer_name(clip), RATE,
+                              gesture, (kind, number) if kind else None)
+    Replay(Archive(tmp_path / "data"), Player(speaker, prompts, inbox)).latest()
+    left = any(isinstance(item, GestureEvent) for item in inbox.leftovers())
+    return Outcome(speaker.heard, "", [], left)
+
+
+def expected_replay(gesture: Gesture, kind: str, number: int) -> Outcome:
+    if kind == AFTER and number == len(REPLAY_SCRIPT):  # after the end words: the replay is over
+        return Outcome(played(REPLAY_SCRIPT), "", [], gesture_left=True)
+    at = number - 1 if kind == DURING else number  # between two sounds: counts for the one about to start
+    name = REPLAY_SCRIPT[at]
+    if gesture is Gesture.HOLD:
+        return Outcome(played(REPLAY_SCRIPT[:at]) + [(name, "stopped")], "", [])
+    rest = REPLAY_SCRIPT[at + 1:]
+    if name.startswith("question") and rest and rest[0].startswith("answer"):
+        rest = rest[1:]  # a press during a question goes on past its recording, to the next answer
+    return Outcome(played(REPLAY_SCRIPT[:at]) + [(name, "skipped")] + played(rest), "", [])
+
+
+def replay_points():
+    return [(DURING, n) for n in range(1, len(REPLAY_SCRIPT) + 1)] + \
+           [(AFTER, n) for n in range(1, len(REPLAY_SCRIPT) + 1)]
+
+
+def replay_point_id(point) -> str:
+    kind, number = point
+    return f"{kind}-{number:02d}-{REPLAY_SCRIPT[number - 1].replace(' ', '')}"
+
+
+def test_the_points_are_every_sound_a_replay_plays(tmp_path, caplog):
+    assert run_replay(tmp_path) == Outcome(played(REPLAY_SCRIPT), "", [])
+    assert len(replay_points()) == 2 * len(REPLAY_SCRIPT) == 14
+    assert never_waited_out_a_sound(caplog)
+
+
+@pytest.mark.parametrize("gesture", [Gesture.PRESS, Gesture.HOLD], ids=lambda g: g.value)
+@pytest.mark.parametrize("point", replay_points(), ids=replay_point_id)
+def test_a_gesture_at_any_point_of_a_replay_is_honoured(tmp_path, caplog, point, gesture):
+    caplog.set_level(logging.WARNING)
+    assert run_replay(tmp_path, gesture, *point) == expected_replay(gesture, *point)
+    assert never_waited_out_a_sound(caplog), "waited for a sound that was no longer playing"
