@@ -1,9 +1,19 @@
-"""Shared fixtures. A test that asks for the real audio rig or the real Vosk model is marked `rig`."""
-import pytest
+"""Shared fixtures. A test that asks for the real audio rig or the real Vosk model is marked `rig`.
 
-from tests.rig import korean_model, start_rig
+A rig test that fails after the rig itself stalled (ALSA's "underrun occurred": PulseAudio's ALSA plugin
+then stops for up to 2 s) is repeated, at most RIG_RETRIES times, and the stall is reported; a failure
+with no stall fails at once. The count of stalls is printed at the end of every run.
+"""
+import pytest
+from _pytest.runner import runtestprotocol
+
+from tests import rig
+from tests.rig import STALL_SIGN, korean_model, start_rig
 
 RIG_FIXTURES = frozenset({"audio_rig", "vosk_model"})
+RIG_RETRIES = 2
+stalls: list[str] = []
+"""One line per rig stall that made a failed test run again."""
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +32,46 @@ def pytest_collection_modifyitems(items) -> None:
     for item in items:
         if RIG_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.rig)
+
+
+def _stalled(reports, child_stalls: int) -> bool:
+    """True if the rig stalled while this test (or a fixture it set up) ran: ALSA said so in what the test
+    printed, or in what its child processes printed (`child_stalls` lines); an objective sign, never a guess."""
+    text = "".join(content for report in reports for _, content in report.sections)  # what was printed, not the code
+    return STALL_SIGN in text or child_stalls > 0
+
+
+def _forget_module_fixtures(item) -> None:
+    """Let the retry make its module's fixtures again (their results may hold the stalled audio)."""
+    for defs in item._fixtureinfo.name2fixturedefs.values():
+        for fixturedef in defs:
+            if fixturedef.scope in ("module", "class", "function"):
+                fixturedef.cached_result = None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    if item.get_closest_marker("rig") is None:
+        return None
+    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    rig.current_module = item.module.__name__
+    for attempt in range(RIG_RETRIES + 1):
+        before = rig.stalls_by_module.get(rig.current_module, 0)
+        reports = runtestprotocol(item, nextitem=nextitem, log=False)
+        failed = any(report.failed for report in reports)
+        child_stalls = rig.stalls_by_module.get(rig.current_module, 0) - before
+        if not failed or attempt == RIG_RETRIES or not _stalled(reports, child_stalls):
+            break
+        stalls.append(f"{item.nodeid}: the rig stalled and the test failed; running it again ({attempt + 1} of {RIG_RETRIES})")
+        item.config.get_terminal_writer().line(f"\nrig stall: {stalls[-1]}")
+        _forget_module_fixtures(item)
+    for report in reports:
+        item.ihook.pytest_runtest_logreport(report=report)
+    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    terminalreporter.write_line(f"rig stalls that made a failed test run again: {len(stalls)}")
+    for line in stalls:
+        terminalreporter.write_line(f"  {line}")

@@ -1,6 +1,7 @@
 """The real audio rig for integration tests: PulseAudio null sinks, espeak-ng answers, the Korean Vosk model."""
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import wave
@@ -10,6 +11,21 @@ import numpy as np
 from scipy.signal import correlate, resample_poly
 
 ROOT = Path(__file__).resolve().parent.parent
+STALL_SIGN = "underrun occurred"
+"""What ALSA prints when the rig's stream ran dry: PulseAudio's ALSA plugin then stalls for up to 2 s."""
+stalls_by_module: dict[str, int] = {}
+"""Stall lines seen in each test module's child processes (conftest repeats a rig test that failed after one)."""
+current_module = ""
+
+
+def pass_on_stalls(text: str) -> str:
+    """Count and echo the stall lines in a child process's output (a rig test's own stderr shows in its report);
+    return `text` unchanged."""
+    for line in text.splitlines():
+        if STALL_SIGN in line:
+            stalls_by_module[current_module] = stalls_by_module.get(current_module, 0) + 1
+            print(line, file=sys.stderr)
+    return text
 
 
 def start_rig() -> None:

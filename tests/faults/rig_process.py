@@ -11,6 +11,7 @@ from pathlib import Path
 from audio.synthesis import PromptCache
 from content.phrases import PHRASES
 from tests.faults.support import tiny_pack
+from tests.rig import pass_on_stalls
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,4 +107,5 @@ class DeviceProcess:
         self._reader.join(5)
         if self._stderr is not subprocess.DEVNULL:
             self._stderr.close()
+            pass_on_stalls(Path(self._stderr.name).read_text(errors="replace"))
         return code

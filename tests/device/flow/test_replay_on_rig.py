@@ -25,7 +25,7 @@ from device.flow.replay import Replay
 from device.flow.service import ServiceLoop
 from device.flow.session import SessionSettings
 from tests.archive_factory import espeak_samples
-from tests.rig import ROOT, SpeakerRecording, locate
+from tests.rig import ROOT, SpeakerRecording, locate, pass_on_stalls
 
 RATE = 44100
 ANSWERS = ["I feel safe with her in a way I rarely do.", "", "Warmth still makes me want to look away."]
@@ -96,6 +96,7 @@ def test_reflect_play_plays_one_answer_without_its_question(tmp_path, audio_rig)
     with SpeakerRecording() as recording:
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60,
                                 env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    pass_on_stalls(result.stderr)
     assert result.returncode == 0, result.stderr
     assert locate(recorded[2], RATE, recording.samples, recording.RATE)[1] >= 0.8
     question = PromptCache(tmp_path / "cache").clip(pack.questions[2])

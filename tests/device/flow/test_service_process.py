@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.rig import ROOT, korean_model
+from tests.rig import ROOT, korean_model, pass_on_stalls
 
 pytestmark = pytest.mark.usefixtures("audio_rig")
 
@@ -33,7 +33,9 @@ def test_reflect_run_tells_systemd_it_is_ready_and_alive(tmp_path):
         assert ready_index < received.index("WATCHDOG=1")
         print(f"READY=1 {time.monotonic() - started:.2f} s after start (interpreter start-up included)")
         service.send_signal(signal.SIGTERM)
-        assert service.wait(timeout=15) == 0, service.stderr.read()[-2000:]
+        code = service.wait(timeout=15)
+        errors = pass_on_stalls(service.stderr.read())
+        assert code == 0, errors[-2000:]
         while "STOPPING=1" not in received:
             received += listener.recv(4096).decode().splitlines()
     finally:
