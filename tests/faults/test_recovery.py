@@ -1,6 +1,7 @@
 """Start-up recovery on the states a crash really leaves: unfinished parts, unnoted answers, half compressions, temp files."""
 import json
 import os
+import logging
 import random
 import shutil
 import signal
@@ -248,7 +249,7 @@ def test_recover_at_start_repairs_now_and_transcribes_later_on_the_worker(tmp_pa
     transcriber = Transcriber(FakeRecognizer)
     try:
         report = recover_at_start(data, transcriber, new_recognizer=FakeRecognizer)
-        assert report.repaired and leftovers(data) == []
+        assert report.repaired
         newer = begin(data, tmp_path, 30)  # a session started after start-up is not touched by the later pass
         unfinished(newer, 1, speech(0.5))
         transcriber.later(lambda: None)
@@ -256,7 +257,421 @@ def test_recover_at_start_repairs_now_and_transcribes_later_on_the_worker(tmp_pa
     finally:
         transcriber.close()
     assert (newer.folder / "01.wav.part").exists()
+    assert leftovers(data) == [f"sessions/{newer.id}/.reserve", f"sessions/{newer.id}/01.wav.part"]  # once the worker is done
     records = dict((f.name, r) for f, r in session_records(data))
     assert records[newer.id]["status"] == "in_progress"
     old = [a for name, r in records.items() if name != newer.id for a in r["answers"] if a["audio"]]
     assert old and all(a["transcript"] is not None for a in old)
+
+
+# -- what recovery reports, and the details of each repair ------------------------------------
+
+
+def test_the_report_says_what_was_done_in_a_summary_without_anything_said(tmp_path):
+    from device.recovery import RecoveryReport
+
+    empty = RecoveryReport()
+    assert not empty.changed and empty.summary() == "recovery: nothing to do"
+    seen = RecoveryReport(sessions=["a"], problems=["x", "y"])
+    assert not seen.changed, "looking at sessions and finding problems changes nothing on disk"
+    assert seen.summary() == "recovery: 2 problem(s)"
+    for name in ("repaired", "noted", "interrupted", "transcribed", "compressed", "removed", "set_aside"):
+        assert RecoveryReport(**{name: ["p"]}).changed, name
+    report = RecoveryReport(repaired=["a", "b"], set_aside=["c"], problems=["d"], sessions=["e"])
+    assert report.summary() == "recovery: 2 repaired, 1 set aside, 1 problem(s)"
+
+
+def test_recover_command_prints_the_summary_and_fails_only_on_problems(tmp_path, capsys):
+    from device.recovery import recover_command
+
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    unfinished(notes, 1, speech(0.5))
+    (notes.folder / "03.opus.part").write_bytes(b"OggS")  # a compressed part with no source: a problem
+    broken = begin(data, tmp_path, 1)
+    (broken.folder / "session.json").write_text("{")
+    assert recover_command(data) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "recovery: 1 repaired, 1 interrupted, 2 removed, 1 set aside, 1 problem(s)"  # two reserves
+    assert out[1] == f"  set aside: damaged/{broken.id}"
+    assert out[2] == f"  problem: sessions/{notes.id}/03.opus.part: compressed part without its source; left alone"
+    (notes.folder / "03.opus.part").unlink()
+    assert recover_command(data) == 0
+    assert capsys.readouterr().out == "recovery: nothing to do\n"
+
+
+def test_recovery_of_a_missing_data_dir_does_nothing(tmp_path):
+    report = recover(tmp_path / "nowhere")
+    assert report.sessions == [] and not report.changed and not report.problems
+
+
+def test_only_the_named_sessions_are_recovered_and_hidden_folders_and_files_are_ignored(tmp_path):
+    data = tmp_path / "data"
+    first, second = begin(data, tmp_path, 1), begin(data, tmp_path, 2)
+    for notes in (first, second):
+        unfinished(notes, 1, speech(0.3))
+    hidden = data / "sessions" / ".trash"
+    hidden.mkdir()
+    (data / "sessions" / "stray.txt").write_text("not a session")
+    report = recover(data, only={second.id})
+    assert report.sessions == [second.id]
+    assert (first.folder / "01.wav.part").exists() and not (second.folder / "01.wav.part").exists()
+    assert hidden.exists() and (data / "sessions" / "stray.txt").exists()
+    assert recover(data).sessions == [first.id, second.id]
+
+
+def test_one_session_that_fails_to_recover_does_not_stop_the_others(tmp_path, caplog):
+    data = tmp_path / "data"
+    bad, good = begin(data, tmp_path, 1), begin(data, tmp_path, 2)
+    unfinished(bad, 1, speech(0.3))
+    unfinished(good, 1, speech(0.3))
+    (bad.folder / "01.wav.part").unlink()
+    (bad.folder / "01.wav.part").mkdir()  # a folder where the part should be: sealing it fails
+    report = recover(data)
+    assert report.problems == [f"{bad.id}: IsADirectoryError"]
+    assert report.sessions == [bad.id, good.id]
+    assert report.repaired == [f"sessions/{good.id}/01.wav"]
+    assert any("recovery of session" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
+
+
+def test_an_answer_sealed_by_recovery_is_noted_with_its_question_length_and_no_transcript_yet(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    finished(notes, 1, speech(0.5, 1))
+    unfinished(notes, 2, speech(1.2345, 2), synced=RATE // 2)
+    report = recover(data)
+    assert report.repaired == [f"sessions/{notes.id}/02.wav"]
+    assert report.noted == [] and report.interrupted == [f"sessions/{notes.id}"]
+    [(_, record)] = session_records(data)
+    assert record["answers"][1] == {
+        "index": 2, "question": "Two?", "audio": "02.wav", "duration_s": 1.234, "transcript": None, "words": [],
+        "status": "interrupted", "ended_by": "interrupted",
+    }
+    assert "(still being transcribed)" in (notes.folder / "transcript.md").read_text()
+
+
+def test_a_part_already_noted_keeps_its_entry_but_is_marked_interrupted_with_its_sealed_length(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    part = unfinished(notes, 1, speech(0.75))
+    notes.add_answer(1, "01.wav", 9.0, "answered", "press")  # noted, then killed before the rename
+    recover(data)
+    [(_, record)] = session_records(data)
+    [answer] = record["answers"]
+    assert (answer["audio"], answer["status"], answer["duration_s"], answer["ended_by"]) == ("01.wav", "interrupted", 0.75, "press")
+    assert not part.exists()
+
+
+def test_a_part_with_no_audio_is_removed_and_noted_as_an_answer_with_nothing_recorded(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    unfinished(notes, 2, speech(0))
+    report = recover(data)
+    assert report.removed == [f"sessions/{notes.id}/.reserve", f"sessions/{notes.id}/02.wav.part"]
+    [(_, record)] = session_records(data)
+    assert record["answers"] == [{
+        "index": 2, "question": "Two?", "audio": None, "duration_s": 0.0, "transcript": "", "words": [],
+        "status": "interrupted", "ended_by": "interrupted",
+    }]
+
+
+def test_an_empty_part_of_an_answer_already_noted_leaves_its_entry_alone(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    notes.add_answer(1, None, 0.0, "skipped", "press")
+    WavWriter(notes.audio_path(1), RATE)  # killed straight after opening
+    notes.finish("completed")
+    report = recover(data)
+    assert not report.interrupted and report.removed == [f"sessions/{notes.id}/01.wav.part"]
+    [(_, record)] = session_records(data)
+    assert [(a["status"], a["audio"]) for a in record["answers"]] == [("skipped", None)]
+    assert record["status"] == "completed"
+
+
+@pytest.mark.parametrize("index,question", [(1, "One?"), (2, "Two?"), (3, ""), (99, "")])
+def test_an_unnoted_answer_gets_its_question_or_none_past_the_last(tmp_path, index, question):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    writer = WavWriter(notes.folder / f"{index:02d}.wav", RATE)
+    writer.write(speech(0.25))
+    writer.finish()
+    report = recover(data)
+    assert report.noted == [f"sessions/{notes.id}/{index:02d}.wav"]
+    [(_, record)] = session_records(data)
+    [answer] = record["answers"]
+    assert (answer["index"], answer["question"], answer["duration_s"]) == (index, question, 0.25)
+
+
+def test_an_answer_numbered_zero_gets_no_question(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    notes.record["questions"][1] = 7  # a damaged question list
+    notes.save()
+    for index in (0, 2):
+        writer = WavWriter(notes.folder / f"{index:02d}.wav", RATE)
+        writer.write(speech(0.25))
+        writer.finish()
+    recover(data)
+    [(_, record)] = session_records(data)
+    assert [(a["index"], a["question"]) for a in record["answers"]] == [(0, ""), (2, "")]
+
+
+def test_an_unreadable_unnoted_answer_is_noted_with_no_length_and_never_deleted(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    (notes.folder / "01.flac").write_bytes(b"not flac at all")
+    report = recover(data)
+    assert report.noted == [f"sessions/{notes.id}/01.flac"]
+    [(_, record)] = session_records(data)
+    assert [(a["audio"], a["duration_s"]) for a in record["answers"]] == [("01.flac", 0.0)]
+    assert (notes.folder / "01.flac").read_bytes() == b"not flac at all"
+
+
+def test_several_unnoted_answers_are_each_noted_once_in_order(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    for index in (2, 1):
+        finished(notes, index, speech(0.25, index), noted=False)
+    (notes.folder / "1.wav").write_bytes(b"x")  # not an answer's name
+    recover(data)
+    [(_, record)] = session_records(data)
+    assert [a["audio"] for a in record["answers"]] == ["01.wav", "02.wav"]
+
+
+def test_a_finished_session_keeps_its_status_and_end_time(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    finished(notes, 1, speech(0.25))
+    notes.finish("completed")
+    ended = notes.record["ended_at"]
+    report = recover(data)
+    assert not report.changed
+    [(_, record)] = session_records(data)
+    assert (record["status"], record["ended_at"]) == ("completed", ended)
+
+
+def test_an_interrupted_session_that_already_had_an_end_time_keeps_it(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    notes.record["ended_at"] = "2026-03-01T10:30:00+00:00"
+    notes.save()
+    recover(data)
+    [(_, record)] = session_records(data)
+    assert (record["status"], record["ended_at"]) == ("interrupted", "2026-03-01T10:30:00+00:00")
+
+
+def test_leftovers_are_removed_but_a_compressed_part_without_its_source_is_kept_and_reported(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    finished(notes, 1, speech(0.25))
+    (notes.folder / "01.opus.part").write_bytes(b"OggS")
+    (notes.folder / "02.flac.part").write_bytes(b"fLaC")
+    notes.finish("completed")
+    (notes.folder / ".transcript.md.tmp").write_text("half")
+    (notes.folder / ".cache.tmp").mkdir()  # a folder is never removed
+    (notes.folder / "notes.tmp").write_text("not one of ours")
+    report = recover(data)
+    rel = f"sessions/{notes.id}"
+    assert sorted(report.removed) == [f"{rel}/.transcript.md.tmp", f"{rel}/01.opus.part"]
+    assert report.problems == [f"{rel}/02.flac.part: compressed part without its source; left alone"]
+    assert sorted(p.name for p in notes.folder.iterdir()) == [
+        ".cache.tmp", "01.wav", "02.flac.part", "notes.tmp", "session.json", "transcript.md"]
+
+
+def test_a_compressed_part_beside_its_finished_copy_is_removed(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    compressed = compress_answer(finished(notes, 1, speech(0.5)))
+    notes.set_audio(1, compressed.name)
+    (notes.folder / (compressed.name + ".part")).write_bytes(b"cut short")
+    notes.finish("completed")
+    report = recover(data)
+    assert report.removed == [f"sessions/{notes.id}/{compressed.name}.part"]
+    assert not report.problems
+
+
+def test_an_incomplete_compressed_copy_is_removed_and_the_wav_kept(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    samples = speech(1.0)
+    wav = finished(notes, 1, samples)
+    short = WavWriter(notes.folder / "short.wav", RATE)
+    short.write(samples[:RATE // 2])
+    copy = compress_answer(short.finish())
+    os.replace(copy, notes.folder / f"01{copy.suffix}")
+    notes.set_audio(1, f"01{copy.suffix}")  # noted before the check found it short (or it was cut)
+    notes.finish("completed")
+    report = recover(data)
+    assert report.removed == [f"sessions/{notes.id}/01{copy.suffix}"]
+    [(_, record)] = session_records(data)
+    assert record["answers"][0]["audio"] == "01.wav"
+    got, _ = decode(wav)
+    assert np.array_equal(got, samples)
+    assert not recover(data).changed
+
+
+def test_an_unreadable_compressed_copy_is_never_trusted_over_the_wav(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    wav = finished(notes, 1, speech(0.5))
+    (notes.folder / "01.flac").write_bytes(b"fLaC but nothing else")
+    notes.finish("completed")
+    recover(data)
+    assert wav.exists() and not (notes.folder / "01.flac").exists()
+    [(_, record)] = session_records(data)
+    assert record["answers"][0]["audio"] == "01.wav"
+
+
+def test_a_noted_compressed_answer_whose_wav_is_gone_stays_as_it_is(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    compressed = compress_answer(finished(notes, 1, speech(0.5)))
+    notes.set_audio(1, compressed.name)
+    notes.finish("completed")
+    before = census(data)
+    assert not recover(data).changed
+    assert census(data) == before
+
+
+class Recording(FakeRecognizer):
+    fed = []
+
+    def feed(self, samples):
+        Recording.fed.append(samples.copy())
+        super().feed(samples)
+
+
+def test_recovery_feeds_the_recognizer_every_sample_in_short_steps_and_saves_each_transcript(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    samples = speech(2.5)
+    finished(notes, 1, samples)
+    finished(notes, 2, speech(1.0, 3))
+    notes.set_transcript(2, FakeRecognizer(RATE).finish())
+    notes.finish("completed")
+    Recording.fed = []
+    report = recover(data, new_recognizer=Recording)
+    assert report.transcribed == [f"sessions/{notes.id}/01.wav"]
+    assert [len(chunk) for chunk in Recording.fed] == [int(RATE * 0.2)] * 12 + [RATE // 10]
+    assert np.array_equal(np.concatenate(Recording.fed), samples)
+    [(folder, record)] = session_records(data)
+    assert record["answers"][0]["transcript"] == "word word"
+    assert record["answers"][0]["words"] == [{"word": "word", "start": 0.0, "end": 0.5, "conf": 1.0},
+                                             {"word": "word", "start": 1.0, "end": 1.5, "conf": 1.0}]
+    assert "word word" in (folder / "transcript.md").read_text()
+
+
+def test_an_answer_that_cannot_be_transcribed_is_reported_and_the_others_still_are(tmp_path, caplog):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    finished(notes, 1, speech(1.0))
+    finished(notes, 2, speech(1.0, 2))
+    (notes.folder / "01.wav").write_bytes(b"garbage")
+    notes.finish("completed")
+    report = recover(data, new_recognizer=FakeRecognizer)
+    assert report.transcribed == [f"sessions/{notes.id}/02.wav"]
+    [problem] = report.problems
+    assert problem.startswith(f"sessions/{notes.id}/01.wav: not transcribed (")
+    [(_, record)] = session_records(data)
+    assert [a["transcript"] for a in record["answers"]] == [None, "word"]
+    assert any("could not transcribe answer 1" in r.getMessage() for r in caplog.records)
+
+
+def test_a_model_is_used_through_its_loader_for_missing_transcripts(tmp_path, monkeypatch):
+    import device.recovery as recovery
+
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    finished(notes, 1, speech(1.0))
+    notes.finish("completed")
+    made = []
+
+    class Loader:
+        def get(self):
+            return "the model"
+
+    def answer_recognizer(model, rate):
+        made.append((model, rate))
+        return FakeRecognizer(rate)
+    monkeypatch.setattr(recovery, "AnswerRecognizer", answer_recognizer)
+    report = recover(data, Loader())
+    assert made == [("the model", RATE)]
+    assert report.transcribed == [f"sessions/{notes.id}/01.wav"]
+
+
+def test_a_lost_transcript_md_is_rebuilt_from_session_json(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    finished(notes, 1, speech(0.5))
+    notes.finish("completed")
+    expected = (notes.folder / "transcript.md").read_text()
+    (notes.folder / "transcript.md").write_bytes(b"\xff\xfe half written")
+    recover(data)
+    assert (notes.folder / "transcript.md").read_text() == expected
+    (notes.folder / "transcript.md").unlink()
+    recover(data)
+    assert (notes.folder / "transcript.md").read_text() == expected
+
+
+def test_a_record_transcript_md_cannot_be_made_from_is_reported_and_left(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    del notes.record["pack"]
+    notes.record["status"] = "completed"
+    (notes.folder / "session.json").write_text(json.dumps(notes.record))
+    report = recover(data)
+    assert report.problems == [f"{notes.id}: transcript.md not rebuilt (KeyError)"]
+    assert report.set_aside == []
+
+
+def test_a_folder_without_session_json_is_removed_only_when_empty(tmp_path, caplog):
+    data = tmp_path / "data"
+    empty = data / "sessions" / "2026-03-01_100000"
+    kept = data / "sessions" / "2026-03-01_100001"
+    empty.mkdir(parents=True)
+    kept.mkdir()
+    (kept / "01.wav").write_bytes(b"RIFF")
+    with caplog.at_level(logging.INFO):
+        report = recover(data)
+    assert report.removed == ["sessions/2026-03-01_100000"]
+    assert report.set_aside == ["damaged/2026-03-01_100001"]
+    assert not empty.exists() and (data / "damaged" / "2026-03-01_100001" / "01.wav").read_bytes() == b"RIFF"
+    assert any("removed empty session folder 2026-03-01_100000" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("change,reason", [
+    (lambda r: r.update(sample_rate=0), "'sample_rate' is not positive"),
+    (lambda r: r.update(sample_rate=-8000), "'sample_rate' is not positive"),
+    (lambda r: r.update(sample_rate=True), "'sample_rate' is missing or has the wrong type"),
+    (lambda r: r.update(questions="One?"), "'questions' is missing or has the wrong type"),
+    (lambda r: r.pop("answers"), "'answers' is missing or has the wrong type"),
+    (lambda r: r.update(answers=[{"index": True}]), "an answer has no index"),
+    (lambda r: r.update(answers=[{"index": "1"}]), "an answer has no index"),
+    (lambda r: r.update(answers=[{"audio": "01.wav"}]), "an answer has no index"),
+    (lambda r: r.update(answers=[{"index": 1, "audio": ""}]), "answer 1's audio is not a file name"),
+    (lambda r: r.update(answers=[{"index": 2, "audio": ".."}]), "answer 2's audio is not a file name"),
+    (lambda r: r.update(answers=[{"index": 1, "audio": "."}]), "answer 1's audio is not a file name"),
+    (lambda r: r.update(answers=[{"index": 1, "audio": "a/01.wav"}]), "answer 1's audio is not a file name"),
+    (lambda r: r.update(answers=[{"index": 1, "audio": 7}]), "answer 1's audio is not a file name"),
+    (lambda r: r.update(version=2), "unknown version 2"),
+    (lambda r: r.update(version="1" * 40), "unknown version '1111111111111111111"),
+])
+def test_a_session_json_recovery_cannot_trust_is_set_aside_with_the_reason_logged(tmp_path, caplog, change, reason):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    change(notes.record)
+    (notes.folder / "session.json").write_text(json.dumps(notes.record))
+    report = recover(data)
+    assert report.set_aside == [f"damaged/{notes.id}"]
+    [message] = [r.getMessage() for r in caplog.records if "is damaged" in r.getMessage()]
+    assert reason in message
+
+
+def test_a_session_json_with_odd_but_valid_answers_is_recovered(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    notes.record["answers"] = [{"index": 1, "question": "One?", "audio": None, "duration_s": 0.0, "transcript": "",
+                                "words": [], "status": "skipped", "ended_by": "press"}]
+    notes.save()
+    report = recover(data)
+    assert report.set_aside == [] and report.interrupted == [f"sessions/{notes.id}"]
