@@ -201,7 +201,7 @@ class FakeClock:
 def test_writes_sync_the_header_once_a_second_has_passed_since_the_last_sync(tmp_path, monkeypatch):
     clock = FakeClock()
     monkeypatch.setattr(wavfile, "time", SimpleNamespace(monotonic=clock.monotonic))
-    writer = WavWriter(tmp_path / "01.wav", RATE, sync_every_s=1.0)
+    writer = WavWriter(tmp_path / "01.wav", RATE)
 
     def header_frames():
         return header_of(writer.part_path)["data_size"] // 2
@@ -313,7 +313,7 @@ def failing_fsync(monkeypatch, *codes):
     monkeypatch.setattr(os, "fsync", fsync)
 
 
-def test_when_the_final_seal_finds_the_disk_full_the_answer_keeps_what_was_synced(tmp_path, monkeypatch):
+def test_when_the_final_seal_finds_the_disk_full_the_answer_keeps_what_was_synced(tmp_path, monkeypatch, caplog):
     writer = WavWriter(tmp_path / "01.wav", RATE, sync_every_s=3600)
     synced = noise(RATE, 1)
     writer.write(synced)
@@ -321,6 +321,7 @@ def test_when_the_final_seal_finds_the_disk_full_the_answer_keeps_what_was_synce
     writer.write(noise(RATE, 2))
     failing_fsync(monkeypatch, errno.ENOSPC)
     path = writer.finish()
+    assert "disk full while sealing 01.wav.part; keeping the last synced audio" in caplog.text
     assert path == tmp_path / "01.wav" and not writer.part_path.exists()
     assert assert_header_true(path) == 2 * RATE
     assert np.array_equal(samples_of(path), synced)
