@@ -227,12 +227,35 @@ def test_writes_sync_the_header_once_a_second_has_passed_since_the_last_sync(tmp
     writer.abandon()
 
 
-def test_abandon_removes_the_part_and_can_be_repeated(tmp_path):
+def open_fds() -> list[int]:
+    return sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+
+
+def test_abandon_removes_the_part_and_can_be_repeated_closing_only_its_own_file(tmp_path):
+    before = open_fds()
     writer = WavWriter(tmp_path / "01.wav", RATE)
     writer.write(noise(100))
     writer.abandon()
     writer.abandon()
     assert list(tmp_path.iterdir()) == []
+    assert open_fds() == before
+
+
+def test_a_writer_given_descriptor_0_still_closes_it(tmp_path):
+    """A service started with stdin closed hands out descriptor 0 to the first file it opens."""
+    saved = os.dup(0)
+    os.close(0)
+    try:
+        writer = WavWriter(tmp_path / "01.wav", RATE)
+        assert writer._fd == 0
+        writer.write(noise(10))
+        writer.abandon()
+        with pytest.raises(OSError) as closed:
+            os.fstat(0)
+        assert closed.value.errno == errno.EBADF
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
 
 
 def test_abandon_after_finish_leaves_the_answer_alone(tmp_path):
