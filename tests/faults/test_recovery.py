@@ -231,11 +231,13 @@ def test_ended_at_is_when_the_session_last_wrote(tmp_path):
     notes = begin(data, tmp_path)
     part = unfinished(notes, 1, speech(0.5))
     old = time.time() - 3600
-    for path in notes.folder.iterdir():
-        os.utime(path, (old, old))
+    for n, path in enumerate(sorted(notes.folder.iterdir(), key=lambda p: p.name != part.name)):
+        os.utime(path, (old - 600 * n, old - 600 * n))  # the part was written last
     recover(data)
     [(_, record)] = session_records(data)
-    assert datetime.fromisoformat(record["ended_at"]).timestamp() == pytest.approx(old, abs=2)
+    ended = datetime.fromisoformat(record["ended_at"])
+    assert ended.timestamp() == pytest.approx(old, abs=2)
+    assert ended.utcoffset() is not None, "a time that says its zone"
     assert not part.exists()
 
 
@@ -496,7 +498,7 @@ def test_an_incomplete_compressed_copy_is_removed_and_the_wav_kept(tmp_path):
     samples = speech(1.0)
     wav = finished(notes, 1, samples)
     short = WavWriter(notes.folder / "short.wav", RATE)
-    short.write(samples[:RATE // 2])
+    short.write(samples[:RATE * 9 // 10])  # 0.1 s short
     copy = compress_answer(short.finish())
     os.replace(copy, notes.folder / f"01{copy.suffix}")
     notes.set_audio(1, f"01{copy.suffix}")  # noted before the check found it short (or it was cut)
@@ -675,3 +677,54 @@ def test_a_session_json_with_odd_but_valid_answers_is_recovered(tmp_path):
     notes.save()
     report = recover(data)
     assert report.set_aside == [] and report.interrupted == [f"sessions/{notes.id}"]
+
+
+def test_recovery_tells_the_log_what_it_repaired_and_never_what_was_said(tmp_path, caplog):
+    data = tmp_path / "data"
+    a = begin(data, tmp_path, 1)
+    unfinished(a, 1, speech(2.5))
+    WavWriter(a.audio_path(2), RATE)  # killed straight after opening
+    b = begin(data, tmp_path, 2)
+    finished(b, 1, speech(0.5), noted=False)
+    c = begin(data, tmp_path, 3)
+    finished(c, 1, speech(1.0))
+    (c.folder / "01.flac").write_bytes(b"fLaC cut short")
+    c.finish("completed")
+    (data / "sessions" / "2026-03-01_100004").mkdir()
+    (c.folder / "02.opus.part").write_bytes(b"OggS")
+    with caplog.at_level(logging.INFO, logger="device.recovery"):
+        report = recover(data)
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "device.recovery"]
+    assert messages == [
+        ("INFO", f"answer 1 of session {a.id} was interrupted; sealed 2.5 s of audio"),
+        ("INFO", f"answer 2 of session {a.id} was interrupted before any audio was written"),
+        ("INFO", f"session {a.id} was interrupted; marked so"),
+        ("INFO", f"answer 1 of session {b.id} was saved but not noted; noted as interrupted"),
+        ("INFO", f"session {b.id} was interrupted; marked so"),
+        ("WARNING", f"answer 01 of session {c.id}: the compressed copy is incomplete; keeping the WAV"),
+        ("INFO", "removed empty session folder 2026-03-01_100004"),
+        ("WARNING", f"recovery: sessions/{c.id}/02.opus.part: compressed part without its source; left alone"),
+        ("INFO", report.summary()),
+    ]
+    assert report.summary() == "recovery: 1 repaired, 1 noted, 2 interrupted, 5 removed, 1 problem(s)"
+
+
+def test_every_removal_is_made_durable_in_its_folder(tmp_path, monkeypatch):
+    import device.recovery as recovery
+
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    finished(notes, 1, speech(1.0))
+    (notes.folder / "01.flac").write_bytes(b"fLaC cut short")
+    (notes.folder / ".session.json.tmp").write_text("{")
+    empty = data / "sessions" / "2026-03-01_100009"
+    empty.mkdir()
+    synced = []
+    real = recovery.fsync_dir
+    monkeypatch.setattr(recovery, "fsync_dir", lambda path: (synced.append((path, sorted(p.name for p in path.iterdir()))), real(path)))
+    recover(data)
+    assert synced == [
+        (notes.folder, ["01.flac", "01.wav", "session.json", "transcript.md"]),  # the temp file and reserve are gone
+        (notes.folder, ["01.wav", "session.json", "transcript.md"]),  # the cut-short copy is gone
+        (data / "sessions", [notes.id]),  # the empty folder is gone
+    ]
