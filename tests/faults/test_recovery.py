@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -249,12 +250,14 @@ def test_recover_at_start_repairs_now_and_transcribes_later_on_the_worker(tmp_pa
     data = tmp_path / "data"
     crashed_archive(data, tmp_path)
     transcriber = Transcriber(FakeRecognizer)
+    started = threading.Event()
     try:
+        transcriber.later(started.wait)  # the worker is busy (loading the model) until the first press
         report = recover_at_start(data, transcriber, new_recognizer=FakeRecognizer)
         assert report.repaired
         newer = begin(data, tmp_path, 30)  # a session started after start-up is not touched by the later pass
         unfinished(newer, 1, speech(0.5))
-        transcriber.later(lambda: None)
+        started.set()
         transcriber.drain()
     finally:
         transcriber.close()
@@ -333,7 +336,7 @@ def test_one_session_that_fails_to_recover_does_not_stop_the_others(tmp_path, ca
     assert report.problems == [f"{bad.id}: IsADirectoryError"]
     assert report.sessions == [bad.id, good.id]
     assert report.repaired == [f"sessions/{good.id}/01.wav"]
-    assert any("recovery of session" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [f"recovery of session {bad.id} failed"]
 
 
 def test_an_answer_sealed_by_recovery_is_noted_with_its_question_length_and_no_transcript_yet(tmp_path):
@@ -728,3 +731,62 @@ def test_every_removal_is_made_durable_in_its_folder(tmp_path, monkeypatch):
         (notes.folder, ["01.wav", "session.json", "transcript.md"]),  # the cut-short copy is gone
         (data / "sessions", [notes.id]),  # the empty folder is gone
     ]
+
+
+def test_recover_at_start_transcribes_later_with_the_model_it_is_given(tmp_path, monkeypatch):
+    import device.recovery as recovery
+    from audio.transcriber import Transcriber
+    from device.recovery import recover_at_start
+
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    finished(notes, 1, speech(1.0))
+    made = []
+
+    class Loader:
+        def get(self):
+            return "the model"
+
+    monkeypatch.setattr(recovery, "AnswerRecognizer", lambda model, rate: made.append((model, rate)) or FakeRecognizer(rate))
+    transcriber = Transcriber(FakeRecognizer)
+    try:
+        report = recover_at_start(data, transcriber, model=Loader())
+        assert made == [], "start-up itself never waits for the model"
+        transcriber.drain()
+    finally:
+        transcriber.close()
+    assert report.interrupted == [f"sessions/{notes.id}"]
+    assert made == [("the model", RATE)]
+    [(_, record)] = session_records(data)
+    assert record["answers"][0]["transcript"] == "word"
+
+
+def test_recover_at_start_without_a_model_or_sessions_queues_nothing(tmp_path):
+    from device.recovery import recover_at_start
+
+    class Worker:
+        queued = []
+
+        def later(self, work):
+            self.queued.append(work)
+    data = tmp_path / "data"
+    recover_at_start(data, Worker(), model=object())  # no sessions yet
+    begin(data, tmp_path)
+    recover_at_start(data, Worker())  # no model
+    recover_at_start(data, None, new_recognizer=FakeRecognizer)  # no worker
+    assert Worker.queued == []
+    recover_at_start(data, Worker(), new_recognizer=FakeRecognizer)
+    assert len(Worker.queued) == 1
+
+
+def test_recovery_logs_a_summary_only_when_it_changed_something_or_found_a_problem(tmp_path, caplog):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    unfinished(notes, 1, speech(0.5))
+    with caplog.at_level(logging.INFO, logger="device.recovery"):
+        report = recover(data)
+        assert not report.problems
+        assert caplog.records[-1].getMessage() == report.summary()
+        caplog.clear()
+        recover(data)
+    assert caplog.records == []
