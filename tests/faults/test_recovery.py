@@ -790,3 +790,35 @@ def test_recovery_logs_a_summary_only_when_it_changed_something_or_found_a_probl
         caplog.clear()
         recover(data)
     assert caplog.records == []
+
+
+def test_a_compressed_copy_within_20_ms_of_its_wav_counts_as_complete_and_replaces_it(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    samples = speech(0.04)
+    wav = finished(notes, 1, samples)
+    short = WavWriter(notes.folder / "short.wav", RATE)
+    short.write(samples[:len(samples) - RATE // 50])  # exactly 20 ms shorter
+    os.replace(compress_answer(short.finish(), codec="flac"), notes.folder / "01.flac")
+    notes.finish("completed")
+    report = recover(data)
+    assert report.removed == [f"sessions/{notes.id}/01.wav"] and not wav.exists()
+    [(_, record)] = session_records(data)
+    assert record["answers"][0]["audio"] == "01.flac"
+
+
+def test_recover_command_transcribes_with_the_model_it_is_given(tmp_path, monkeypatch, capsys):
+    import device.recovery as recovery
+    from device.recovery import recover_command
+
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    finished(notes, 1, speech(1.0))
+    notes.finish("completed")
+
+    class Loader:
+        def get(self):
+            return "the model"
+    monkeypatch.setattr(recovery, "AnswerRecognizer", lambda model, rate: FakeRecognizer(rate))
+    assert recover_command(data, Loader()) == 0
+    assert capsys.readouterr().out == "recovery: 1 transcribed\n"
