@@ -344,7 +344,7 @@ def test_when_the_final_seal_finds_the_disk_full_the_answer_keeps_what_was_synce
     writer.write(noise(RATE, 2))
     failing_fsync(monkeypatch, errno.ENOSPC)
     path = writer.finish()
-    assert "disk full while sealing 01.wav.part; keeping the last synced audio" in caplog.text
+    assert [r.getMessage() for r in caplog.records] == ["disk full while sealing 01.wav.part; keeping the last synced audio"]
     assert path == tmp_path / "01.wav" and not writer.part_path.exists()
     assert assert_header_true(path) == 2 * RATE
     assert np.array_equal(samples_of(path), synced)
