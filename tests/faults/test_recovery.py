@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -13,84 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audio.compress import compress_answer, decode
+from audio.compress import decode
 from audio.fakes import FakeRecognizer
-from audio.wavfile import WavWriter, wav_header
+from audio.wavfile import wav_header
 from device.notes.archive import Archive
 from device.notes.record import RESERVE_NAME
-from device.notes.session_notes import SessionNotes
 from device.notes.recovery import recover
-from tests.faults.support import census, leftovers, session_records, tiny_pack
-
-RATE = 16000
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def speech(seconds: float, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return (rng.standard_normal(int(seconds * RATE)) * 3000).astype(np.int16)
-
-
-def begin(data_dir: Path, tmp: Path, when: int = 0) -> SessionNotes:
-    return SessionNotes.begin(data_dir, tiny_pack(tmp / "packs"), RATE, now=datetime(2026, 3, 1, 10, 0, when))
-
-
-def unfinished(notes: SessionNotes, index: int, samples: np.ndarray, synced: int | None = None) -> Path:
-    """A part as a kill leaves it: all written, header synced only up to `synced` samples (None: never)."""
-    writer = WavWriter(notes.audio_path(index), RATE, sync_every_s=3600)
-    if synced:
-        writer.write(samples[:synced])
-        writer.sync()
-        writer.write(samples[synced:])
-    else:
-        writer.write(samples)
-    os.close(writer._fd)  # the process dies here
-    return writer.part_path
-
-
-def finished(notes: SessionNotes, index: int, samples: np.ndarray, noted: bool = True) -> Path:
-    writer = WavWriter(notes.audio_path(index), RATE)
-    writer.write(samples)
-    path = writer.finish()
-    if noted:
-        notes.add_answer(index, path.name, len(samples) / RATE, "answered", "press")
-    return path
-
-
-def crashed_archive(data_dir: Path, tmp: Path) -> dict:
-    """Sessions left by crashes at different moments; returns what each answer held."""
-    held = {}
-    # 1: answer 1 done and transcribed, answer 2 cut mid-way (header never synced), odd trailing byte.
-    a = begin(data_dir, tmp, 1)
-    finished(a, 1, speech(1.0, 1))
-    a.set_transcript(1, FakeRecognizer(RATE).finish())
-    part = unfinished(a, 2, speech(2.5, 2))
-    with open(part, "ab") as f:
-        f.write(b"\x01")
-    held[(a.id, 2)] = speech(2.5, 2)
-    # 2: answer 1 sealed but not noted (killed between rename and session.json), transcript never came.
-    b = begin(data_dir, tmp, 2)
-    finished(b, 1, speech(1.5, 3), noted=False)
-    held[(b.id, 1)] = speech(1.5, 3)
-    # 3: answer 1 noted, compression cut short (.opus.part beside the WAV); answer 2 part synced once.
-    c = begin(data_dir, tmp, 3)
-    wav = finished(c, 1, speech(1.2, 4))
-    (wav.with_name("01.opus.part")).write_bytes(b"OggS" + bytes(100))
-    unfinished(c, 2, speech(2.0, 5), synced=RATE)
-    held[(c.id, 2)] = speech(2.0, 5)
-    # 4: compression finished its rename but the WAV was not yet removed; transcript pending.
-    d = begin(data_dir, tmp, 4)
-    compress_answer(finished(d, 1, speech(1.0, 6)))
-    finished(d, 1, speech(1.0, 6), noted=False)  # the WAV as it still was at the kill
-    # 5: a part killed right after it was opened (header only) and temp files of an atomic write.
-    e = begin(data_dir, tmp, 5)
-    WavWriter(e.audio_path(1), RATE)
-    (e.folder / ".session.json.tmp").write_text('{"half": ')
-    # 6: killed inside SessionNotes.begin: an empty folder, and one holding only a temp file.
-    (data_dir / "sessions" / "2026-03-01_100006").mkdir(mode=0o700)
-    (data_dir / "sessions" / "2026-03-01_100007").mkdir(mode=0o700)
-    (data_dir / "sessions" / "2026-03-01_100007" / ".session.json.tmp").write_text("{}")
-    return held
+from tests.faults.support import census, leftovers, session_records
+from tests.faults.recovery_support import RATE, ROOT, begin, crashed_archive, finished, speech, unfinished
 
 
 def test_recovery_repairs_every_crash_state_and_a_second_run_changes_nothing(tmp_path):
@@ -231,11 +162,13 @@ def test_ended_at_is_when_the_session_last_wrote(tmp_path):
     notes = begin(data, tmp_path)
     part = unfinished(notes, 1, speech(0.5))
     old = time.time() - 3600
-    for path in notes.folder.iterdir():
-        os.utime(path, (old, old))
+    for n, path in enumerate(sorted(notes.folder.iterdir(), key=lambda p: p.name != part.name)):
+        os.utime(path, (old - 600 * n, old - 600 * n))  # the part was written last
     recover(data)
     [(_, record)] = session_records(data)
-    assert datetime.fromisoformat(record["ended_at"]).timestamp() == pytest.approx(old, abs=2)
+    ended = datetime.fromisoformat(record["ended_at"])
+    assert ended.timestamp() == pytest.approx(old, abs=2)
+    assert ended.utcoffset() is not None, "a time that says its zone"
     assert not part.exists()
 
 
@@ -247,17 +180,19 @@ def test_recover_at_start_repairs_now_and_transcribes_later_on_the_worker(tmp_pa
     data = tmp_path / "data"
     crashed_archive(data, tmp_path)
     transcriber = Transcriber(FakeRecognizer)
+    started = threading.Event()
     try:
+        transcriber.later(started.wait)  # the worker is busy (loading the model) until the first press
         report = recover_at_start(data, transcriber, new_recognizer=FakeRecognizer)
         assert report.repaired
         newer = begin(data, tmp_path, 30)  # a session started after start-up is not touched by the later pass
         unfinished(newer, 1, speech(0.5))
-        transcriber.later(lambda: None)
+        started.set()
         transcriber.drain()
     finally:
         transcriber.close()
-    # Checked once the worker is done: while it transcribes, its atomic writes have temp files in flight.
-    assert leftovers(data) == [f"sessions/{newer.id}/.reserve", f"sessions/{newer.id}/01.wav.part"]
+    assert (newer.folder / "01.wav.part").exists()
+    assert leftovers(data) == [f"sessions/{newer.id}/.reserve", f"sessions/{newer.id}/01.wav.part"]  # once the worker is done
     records = dict((f.name, r) for f, r in session_records(data))
     assert records[newer.id]["status"] == "in_progress"
     old = [a for name, r in records.items() if name != newer.id for a in r["answers"] if a["audio"]]

@@ -1,0 +1,99 @@
+"""Recovery, in detail: the leftovers it removes and the compressed copies it trusts or not."""
+import logging
+import os
+
+import numpy as np
+
+from audio.compress import compress_answer, decode
+from audio.wavfile import WavWriter
+from device.notes.recovery import recover
+from tests.faults.support import census, session_records
+from tests.faults.recovery_support import RATE, begin, finished, speech
+
+
+def test_leftovers_are_removed_but_a_compressed_part_without_its_source_is_kept_and_reported(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    finished(notes, 1, speech(0.25))
+    (notes.folder / "01.opus.part").write_bytes(b"OggS")
+    (notes.folder / "02.flac.part").write_bytes(b"fLaC")
+    notes.finish("complete")
+    (notes.folder / ".transcript.md.tmp").write_text("half")
+    (notes.folder / ".cache.tmp").mkdir()  # a folder is never removed
+    (notes.folder / "notes.tmp").write_text("not one of ours")
+    report = recover(data)
+    rel = f"sessions/{notes.id}"
+    assert sorted(report.removed) == [f"{rel}/.transcript.md.tmp", f"{rel}/01.opus.part"]
+    assert report.problems == [f"{rel}/02.flac.part: compressed part without its source; left alone"]
+    assert sorted(p.name for p in notes.folder.iterdir()) == [
+        ".cache.tmp", "01.wav", "02.flac.part", "notes.tmp", "session.json", "transcript.md"]
+
+
+def test_a_compressed_part_beside_its_finished_copy_is_removed(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    compressed = compress_answer(finished(notes, 1, speech(0.5)))
+    notes.set_audio(1, compressed.name)
+    (notes.folder / (compressed.name + ".part")).write_bytes(b"cut short")
+    notes.finish("complete")
+    report = recover(data)
+    assert report.removed == [f"sessions/{notes.id}/{compressed.name}.part"]
+    assert not report.problems
+
+
+def test_an_incomplete_compressed_copy_is_removed_and_the_wav_kept(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    samples = speech(1.0)
+    wav = finished(notes, 1, samples)
+    short = WavWriter(notes.folder / "short.wav", RATE)
+    short.write(samples[:RATE * 9 // 10])  # 0.1 s short
+    copy = compress_answer(short.finish())
+    os.replace(copy, notes.folder / f"01{copy.suffix}")
+    notes.set_audio(1, f"01{copy.suffix}")  # noted before the check found it short (or it was cut)
+    notes.finish("complete")
+    report = recover(data)
+    assert report.removed == [f"sessions/{notes.id}/01{copy.suffix}"]
+    [(_, record)] = session_records(data)
+    assert record["answers"][0]["audio"] == "01.wav"
+    got, _ = decode(wav)
+    assert np.array_equal(got, samples)
+    assert not recover(data).changed
+
+
+def test_an_unreadable_compressed_copy_is_never_trusted_over_the_wav(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    wav = finished(notes, 1, speech(0.5))
+    (notes.folder / "01.flac").write_bytes(b"fLaC but nothing else")
+    notes.finish("complete")
+    recover(data)
+    assert wav.exists() and not (notes.folder / "01.flac").exists()
+    [(_, record)] = session_records(data)
+    assert record["answers"][0]["audio"] == "01.wav"
+
+
+def test_a_noted_compressed_answer_whose_wav_is_gone_stays_as_it_is(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    compressed = compress_answer(finished(notes, 1, speech(0.5)))
+    notes.set_audio(1, compressed.name)
+    notes.finish("complete")
+    before = census(data)
+    assert not recover(data).changed
+    assert census(data) == before
+
+
+def test_a_folder_without_session_json_is_removed_only_when_empty(tmp_path, caplog):
+    data = tmp_path / "data"
+    empty = data / "sessions" / "2026-03-01_100000"
+    kept = data / "sessions" / "2026-03-01_100001"
+    empty.mkdir(parents=True)
+    kept.mkdir()
+    (kept / "01.wav").write_bytes(b"RIFF")
+    with caplog.at_level(logging.INFO):
+        report = recover(data)
+    assert report.removed == ["sessions/2026-03-01_100000"]
+    assert report.set_aside == ["damaged/2026-03-01_100001"]
+    assert not empty.exists() and (data / "damaged" / "2026-03-01_100001" / "01.wav").read_bytes() == b"RIFF"
+    assert any("removed empty session folder 2026-03-01_100000" in r.getMessage() for r in caplog.records)
