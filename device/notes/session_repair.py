@@ -188,22 +188,18 @@ class SessionRepair:
             compressed = next((p for p in (self.folder / f"{stem}.opus", self.folder / f"{stem}.flac") if p.exists()), None)
             if compressed is None:
                 continue
+            kept = compressed
             if wav.exists():
-                if not _same_length(wav, compressed):
+                complete = _same_length(wav, compressed)
+                if not complete:
                     log.warning("answer %s of session %s: the compressed copy is incomplete; keeping the WAV",
                                 stem, self.folder.name)
-                    compressed.unlink()
-                    fsync_dir(self.folder)
-                    self.report.removed.append(self._rel(compressed))
-                    if audio != wav.name:
-                        answer["audio"] = wav.name
-                        changed = True
-                    continue
-                wav.unlink()
+                kept, doomed = (compressed, wav) if complete else (wav, compressed)
+                doomed.unlink()
                 fsync_dir(self.folder)
-                self.report.removed.append(self._rel(wav))
-            if audio != compressed.name:
-                answer["audio"] = compressed.name
+                self.report.removed.append(self._rel(doomed))
+            if audio != kept.name:
+                answer["audio"] = kept.name
                 changed = True
         return changed
 
