@@ -262,7 +262,7 @@ class Archive:
         matches = sorted(i for i in ids if name and i.startswith(name))
         if len(matches) == 1:
             return matches[0]
-        if not matches and name and Path(name).name == name and (self.damaged_dir / name).is_dir():
+        if not matches and Path(name).name == name and name not in ("", ".", "..") and (self.damaged_dir / name).is_dir():
             raise SessionDamaged(f"session {name} is damaged; it was set aside in {self.damaged_dir / name}")
         if not matches:
             raise SessionNotFound(f"no saved session matches {name!r}; try `reflect notes` to list them")

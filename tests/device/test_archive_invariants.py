@@ -181,6 +181,16 @@ def test_resolving_a_damaged_session_says_where_it_was_set_aside(ram_dir):
         assert not isinstance(caught.value, SessionDamaged)
 
 
+def test_dot_names_are_not_mistaken_for_damaged_sessions(ram_dir):
+    """`reflect show ..` once said "session .. is damaged; it was set aside in <data>/damaged/..": the data dir itself."""
+    (ram_dir / "damaged").mkdir()
+    write_session(ram_dir, T0, [["x"]], rate=8000)
+    for odd in ("..", "."):
+        with pytest.raises(SessionNotFound) as caught:
+            Archive(ram_dir).resolve(odd)
+        assert str(caught.value) == f"no saved session matches {odd!r}; try `reflect notes` to list them"
+
+
 def test_resolve_an_empty_name_matches_nothing(ram_dir):
     (ram_dir / "damaged").mkdir()
     write_session(ram_dir, T0, [["x"]], rate=8000)
