@@ -33,7 +33,7 @@ def _agree(notes: SessionNotes) -> None:
     """session.json is the in-memory record and transcript.md is rendered from exactly that file."""
     record = _record(notes)
     assert record == notes.record
-    assert (notes.folder / "transcript.md").read_text() == transcript_markdown(record)
+    assert (notes.folder / "transcript.md").read_bytes().decode() == transcript_markdown(record)
 
 
 def _transcript(*timed: tuple[str, float, float, float]) -> Transcript:
