@@ -2,6 +2,7 @@
 the way `reflect show` says, damaged sessions are set aside (never deleted) with a one-line reason, and every field
 of session.json is checked before it is believed."""
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -94,6 +95,13 @@ def test_delete_by_prefix_or_latest_removes_that_session_only(ram_dir):
     _assert_gone_from_index_file(ram_dir, 2, [0, 1], ids)
     assert archive.delete(ids[0][:10]) == ids[0]
     assert [s.id for s in archive.sessions()] == [ids[1]]
+
+
+def test_delete_is_logged_by_id_only(ram_dir, caplog):
+    ids = _archive_with_markers(ram_dir, 1)
+    with caplog.at_level(logging.INFO, logger="device.archive"):
+        Archive(ram_dir).delete("latest")
+    assert [r.getMessage() for r in caplog.records] == [f"deleted session {ids[0]}"]
 
 
 def test_delete_finishes_a_delete_a_crash_interrupted(ram_dir):
@@ -243,6 +251,12 @@ def test_listing_reports_each_audio_problem_and_the_damaged_folders(ram_dir):
     ]
 
 
+def test_an_empty_damaged_folder_is_not_mentioned(ram_dir):
+    write_session(ram_dir, T0, [["a"]], rate=8000)
+    (ram_dir / "damaged").mkdir()
+    assert Archive(ram_dir).listing().notices == []
+
+
 def test_listing_counts_answers_said_and_seconds_spoken(ram_dir):
     folder = write_session(ram_dir, T0, [["a", "b"], None, ["c"]], rate=8000)
     _rewrite(folder, lambda d: d["answers"][2].update(status="interrupted"))
@@ -265,14 +279,16 @@ def test_hidden_entries_and_stray_files_in_sessions_are_not_sessions(ram_dir):
 # --- damaged sessions are set aside, never deleted --------------------------------------------------------------------
 
 
-def test_set_aside_never_overwrites_an_earlier_damaged_copy(ram_dir):
+def test_set_aside_never_overwrites_an_earlier_damaged_copy(ram_dir, caplog):
     damaged = ram_dir / "damaged"
     kept = []
     for n in range(3):
         folder = ram_dir / "sessions" / "2026-01-01_000000"
-        folder.mkdir(parents=True)
+        folder.mkdir(parents=True, exist_ok=True)
         (folder / "session.json").write_text(f"copy {n}")
-        kept.append(set_aside(folder, damaged, "test"))
+        with caplog.at_level(logging.WARNING, logger="device.archive"):
+            kept.append(set_aside(folder, damaged, "a reason"))
+    assert caplog.records[-1].getMessage() == f"session 2026-01-01_000000 is damaged (a reason); moved to {kept[-1]}"
     assert [p.name for p in kept] == ["2026-01-01_000000", "2026-01-01_000000.2", "2026-01-01_000000.3"]
     assert [(p / "session.json").read_text() for p in kept] == ["copy 0", "copy 1", "copy 2"]
     assert damaged.stat().st_mode & 0o777 == 0o700
@@ -446,7 +462,7 @@ def test_audio_problems_are_named_in_one_line(ram_dir):
     raw = (folder / "01.wav").read_bytes()
     (folder / "01.wav").write_bytes(raw[:44 + 8000 * 2])  # 1.0 s of 2.5 s
     assert audio_problem(session, first) == "answer 1: audio file 01.wav is truncated (1.0 s of 2.5 s)"
-    (folder / "01.wav").write_bytes(raw[:44 + int(8000 * 2.3) * 2])  # within the tolerance
+    (folder / "01.wav").write_bytes(raw[:44 + int(8000 * 2.25) * 2])  # short by exactly the tolerance
     assert audio_problem(session, first) is None
     (folder / "03.wav").write_bytes(b"not a wav file at all")
     assert audio_problem(session, third) == "answer 3: audio file 03.wav is unreadable"
@@ -466,9 +482,9 @@ def test_reading_audio_that_is_not_there_says_which_answer(ram_dir):
     with pytest.raises(AudioCorrupt) as caught:
         archive.read_answer_audio(session, 1)
     assert str(caught.value) == f"answer 1 of session {folder.name}: audio file 01.wav is truncated"
-    (folder / "01.wav").write_bytes(raw[:44 + int(8000 * 2.3) * 2])
+    (folder / "01.wav").write_bytes(raw[:44 + int(8000 * 2.25) * 2])  # short by exactly the tolerance
     samples, rate = archive.read_answer_audio(session, 1)
-    assert (rate, len(samples)) == (8000, int(8000 * 2.3))
+    assert (rate, len(samples)) == (8000, int(8000 * 2.25))
     (folder / "01.wav").unlink()
     with pytest.raises(AudioCorrupt) as caught:
         archive.read_answer_audio(session, 1)

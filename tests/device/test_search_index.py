@@ -319,3 +319,26 @@ def test_a_reset_index_removes_its_journal_too(archive, tmp_path):
     assert not journal.exists()
     assert archive.index.counts() == (0, 0)
     assert (tmp_path / "index.sqlite3").stat().st_mode & 0o777 == 0o600
+
+
+def test_an_existing_index_file_is_made_private(tmp_path):
+    write_session(tmp_path, T0, [["a"]], rate=8000)
+    index = tmp_path / "index.sqlite3"
+    index.touch(mode=0o644)
+    index.chmod(0o644)
+    assert len(Archive(tmp_path).sessions()) == 1
+    assert index.stat().st_mode & 0o777 == 0o600
+
+
+def test_changing_an_older_session_keeps_the_newer_ones_searchable(tmp_path):
+    """Each session's answer rows are a range of their own: replacing one range leaves its neighbours alone."""
+    older = write_session(tmp_path, T0, [["apple"], ["banana"]], rate=8000)
+    write_session(tmp_path, T0 + timedelta(days=1), [["cherry"], ["damson"]], rate=8000)
+    archive = Archive(tmp_path)
+    assert archive.index.counts() == (0, 0) and archive.reindex() == (2, 4)
+    doc = json.loads((older / "session.json").read_text())
+    doc["answers"][0]["words"][0]["word"] = "apricot"
+    (older / "session.json").write_text(json.dumps(doc, indent=1))
+    assert [h.answer for h in archive.search(["apricot"])] == [1]
+    assert [h.answer for h in archive.search(["cherry"])] == [1] and [h.answer for h in archive.search(["damson"])] == [2]
+    assert archive.search(["apple"]) == [] and archive.index.counts() == (2, 4)
