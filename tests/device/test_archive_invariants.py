@@ -104,6 +104,15 @@ def test_delete_is_logged_by_id_only(ram_dir, caplog):
     assert [r.getMessage() for r in caplog.records] == [f"deleted session {ids[0]}"]
 
 
+def test_delete_works_while_another_session_is_being_started(ram_dir):
+    """A folder without session.json yet (a session starting) is reported, not a reason to fail the delete."""
+    ids = _archive_with_markers(ram_dir, 2)
+    (ram_dir / "sessions" / "2027-01-01_000000").mkdir()
+    assert Archive(ram_dir).delete(ids[0]) == ids[0]
+    _assert_gone_from_index_file(ram_dir, 0, [1], ids)
+    assert (ram_dir / "sessions" / "2027-01-01_000000").is_dir()
+
+
 def test_delete_finishes_a_delete_a_crash_interrupted(ram_dir):
     ids = _archive_with_markers(ram_dir, 2)
     half_done = ram_dir / ".deleting-2026-01-01_000000"
@@ -228,14 +237,17 @@ def test_listing_is_newest_first_by_the_moment_not_the_text_of_the_time(ram_dir)
     assert listing.sessions[2].started_at.utcoffset() == timedelta(hours=1)
 
 
-def test_listing_reports_each_audio_problem_and_the_damaged_folders(ram_dir):
+def test_listing_reports_each_audio_problem_and_the_damaged_folders(ram_dir, caplog):
     ok = write_session(ram_dir, T0, [["one", "two"], None, ["three"]], rate=8000)
     (ok / "01.wav").unlink()
     raw = (ok / "03.wav").read_bytes()
     (ok / "03.wav").write_bytes(raw[:44 + (len(raw) - 44) // 4 // 2 * 2])
     broken = write_session(ram_dir, T0 + timedelta(days=1), [["x"]], rate=8000)
     _rewrite(broken, lambda d: d.update(status="lost"))
-    listing = Archive(ram_dir).listing()
+    with caplog.at_level(logging.WARNING, logger="device.archive"):
+        listing = Archive(ram_dir).listing()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"session {broken.name} is damaged (session: unknown status); moved to {ram_dir / 'damaged' / broken.name}"]
     duration = 0.3 + 0.5 + 0.2
     short = (len(raw) - 44) // 4 // 2 / 8000
     assert [s.id for s in listing.sessions] == [ok.name]

@@ -160,11 +160,15 @@ def test_answers_transcripts_audio_and_the_end_are_read_back_exactly(notes):
     answer = parse_session(notes.folder).answer(1)
     assert (answer.audio, answer.duration_s, answer.status, answer.ended_by) == ("01.wav", 12.346, "answered", "press")
     assert answer.question == QUESTIONS[0]
-    assert _record(notes)["answers"][0]["transcript"] is None, "null until the recognizer is done"
+    assert _record(notes)["answers"][0] == {"index": 1, "question": QUESTIONS[0], "audio": "01.wav", "duration_s": 12.346,
+                                            "transcript": None, "words": [], "status": "answered", "ended_by": "press"}
+    # the transcript is null until the recognizer is done: recovery transcribes what is still null
     assert "*(still being transcribed)*" in (notes.folder / "transcript.md").read_text()
     _agree(notes)
 
     notes.add_answer(2, None, 0.0, "skipped", "no_speech")
+    assert _record(notes)["answers"][1] == {"index": 2, "question": QUESTIONS[1], "audio": None, "duration_s": 0.0,
+                                            "transcript": "", "words": [], "status": "skipped", "ended_by": "no_speech"}
     skipped = parse_session(notes.folder).answer(2)
     assert (skipped.audio, skipped.transcript, skipped.words, skipped.status) == (None, "", (), "skipped")
     assert skipped.question == QUESTIONS[1]
