@@ -155,6 +155,10 @@ def test_a_session_that_cannot_save_its_first_record_leaves_no_folder(tmp_path, 
     assert list((tmp_path / "sessions").iterdir()) == []
 
 
+def test_each_answer_is_recorded_into_its_own_numbered_file_in_the_session_folder(notes):
+    assert [notes.audio_path(i) for i in (1, 9, 12)] == [notes.folder / "01.wav", notes.folder / "09.wav", notes.folder / "12.wav"]
+
+
 def test_answers_transcripts_audio_and_the_end_are_read_back_exactly(notes):
     notes.add_answer(1, answer_audio_name(1), 12.34567, "answered", "press")
     answer = parse_session(notes.folder).answer(1)
