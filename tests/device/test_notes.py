@@ -71,6 +71,20 @@ def test_begin_writes_an_in_progress_record_the_archive_reads_back(tmp_path, not
     _agree(notes)
 
 
+def test_session_json_is_readable_text_for_a_person(tmp_path):
+    """Notes in any language stay legible in the file: UTF-8 as said, two-space indents, one field a line."""
+    korean = Pack(id="ko", title="관계", language="ko", greeting="안녕하세요.", questions=("오늘 어땠어요?",), closing="안녕히.",
+                  voice=None, rate=None, sample_answers=(), source=Path("ko.toml"))
+    notes = SessionNotes.begin(tmp_path, korean, 16000, now=STARTED)
+    notes.add_answer(1, "01.wav", 1.0, "answered", "press")
+    notes.set_transcript(1, _transcript(("마음이", 0.1, 0.5, 1.0), ("편해요", 0.6, 1.0, 1.0)))
+    text = (notes.folder / "session.json").read_bytes().decode("utf-8")
+    assert '"transcript": "마음이 편해요"' in text and "\\u" not in text
+    lines = text.split("\n")
+    assert lines[0] == "{" and lines[1] == '  "version": 1,' and lines[-2:] == ["}", ""]
+    assert '    "title": "관계",' in lines
+
+
 def test_begin_without_a_time_uses_now_to_the_second_with_the_local_zone(tmp_path):
     before = datetime.now().astimezone().replace(microsecond=0)
     notes = SessionNotes.begin(tmp_path, PACK, 16000)
