@@ -153,11 +153,13 @@ def test_snippets_show_six_words_around_the_first_match_and_mark_every_match(tmp
     assert time_s == word_times(8)[6][0]
 
 
-def test_a_snippet_just_within_six_words_has_no_ellipsis(tmp_path):
-    write_session(tmp_path, T0, [_words(13, **{"6": "target"}), _words(14, **{"7": "target"})], rate=8000)
-    first, second = Archive(tmp_path).search(["target"])
+def test_an_ellipsis_marks_exactly_where_words_were_left_out(tmp_path):
+    write_session(tmp_path, T0, [_words(13, **{"6": "target"}), _words(14, **{"7": "target"}), _words(14, **{"6": "target"})],
+                  rate=8000)
+    first, second, third = Archive(tmp_path).search(["target"])
     assert first.snippet == "w0 w1 w2 w3 w4 w5 [target] w7 w8 w9 w10 w11 w12"
     assert second.snippet == "… w1 w2 w3 w4 w5 w6 [target] w8 w9 w10 w11 w12 w13"
+    assert third.snippet == "w0 w1 w2 w3 w4 w5 [target] w7 w8 w9 w10 w11 w12 …"
 
 
 def test_words_the_recognizer_gave_as_phrases_or_blanks_keep_the_times_aligned(tmp_path):
