@@ -344,3 +344,15 @@ def test_changing_an_older_session_keeps_the_newer_ones_searchable(tmp_path):
     assert [h.answer for h in archive.search(["apricot"])] == [1]
     assert [h.answer for h in archive.search(["cherry"])] == [1] and [h.answer for h in archive.search(["damson"])] == [2]
     assert archive.search(["apple"]) == [] and archive.index.counts() == (2, 4)
+
+
+def test_a_capitalised_word_ending_in_x_is_searched_whole(tmp_path):
+    assert fts_query(["BOX", "FAX*"]) == '"BOX" "FAX"*'
+    write_session(tmp_path, T0, [["a", "box", "of", "letters"], ["bold"]], rate=8000)
+    assert [h.answer for h in Archive(tmp_path).search(["BOX"])] == [1]
+
+
+def test_search_works_while_a_session_is_being_started(archive, tmp_path):
+    """A session folder without its session.json yet does not stop a search."""
+    (tmp_path / "sessions" / "2027-01-01_000000").mkdir()
+    assert [h.answer for h in archive.search(["crossing"])] == [3]
