@@ -504,3 +504,20 @@ def test_reading_audio_that_is_not_there_says_which_answer(ram_dir):
     with pytest.raises(SessionNotFound) as caught:
         session.answer(3)
     assert str(caught.value) == f"session {folder.name} has no answer 3 (it has 2)"
+
+
+def test_replay_goes_on_past_a_broken_recording_and_logs_it_without_words(ram_dir, caplog):
+    folder = write_session(ram_dir, T0, [["a", "b"], None, ["c"]], rate=8000)
+    (folder / "01.wav").unlink()
+    archive = Archive(ram_dir)
+    session = archive.load("latest")
+    with caplog.at_level(logging.WARNING, logger="device.archive"):
+        plays = list(archive.replay(session))
+    assert [(p.index, p.question, p.status) for p in plays] == [(1, QUESTIONS[0], "answered"), (2, QUESTIONS[1], "skipped"),
+                                                                (3, QUESTIONS[2], "answered")]
+    assert [(p.samples is None, p.rate, p.problem) for p in plays[:2]] == [
+        (True, None, f"answer 1 of session {folder.name}: audio file 01.wav is missing"), (True, None, None)]
+    assert plays[2].rate == 8000 and len(plays[2].samples) == int(8000 * (0.3 + 0.5 + 0.2))
+    assert [r.getMessage() for r in caplog.records] == [f"replay: answer 1 of session {folder.name}: audio file 01.wav is missing"]
+    [only] = archive.replay(session, only=3)
+    assert only.index == 3 and only.problem is None

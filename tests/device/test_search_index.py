@@ -356,3 +356,23 @@ def test_search_works_while_a_session_is_being_started(archive, tmp_path):
     """A session folder without its session.json yet does not stop a search."""
     (tmp_path / "sessions" / "2027-01-01_000000").mkdir()
     assert [h.answer for h in archive.search(["crossing"])] == [3]
+
+
+def test_an_unusable_index_file_is_replaced_and_says_so_once(tmp_path, caplog):
+    write_session(tmp_path, T0, [["a"]], rate=8000)
+    (tmp_path / "index.sqlite3").write_bytes(b"this is not a database" * 500)
+    with caplog.at_level("WARNING", logger="device.search_index"):
+        assert len(Archive(tmp_path).sessions()) == 1
+    [message] = [r.getMessage() for r in caplog.records]
+    assert message == "search index index.sqlite3 is unusable (file is not a database); starting a new one"
+
+
+def test_an_index_of_another_version_is_replaced(tmp_path, caplog):
+    write_session(tmp_path, T0, [["walrus"]], rate=8000)
+    with sqlite3.connect(tmp_path / "index.sqlite3") as conn:
+        conn.execute("CREATE TABLE sessions(id)")
+        conn.execute("PRAGMA user_version = 2")
+    with caplog.at_level("WARNING", logger="device.search_index"):
+        assert len(Archive(tmp_path).search(["walrus"])) == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        "search index index.sqlite3 is unusable (the index was made by another version); starting a new one"]
