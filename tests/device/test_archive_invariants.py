@@ -87,6 +87,19 @@ def test_a_deleted_sessions_words_are_gone_from_the_index_file_when_delete_retur
         assert not list(data_dir.glob(".deleting-*"))
 
 
+def test_delete_clears_every_answer_number_the_index_holds(ram_dir):
+    """Answers numbered up to 999 are indexed; the last of them is wiped from the file like the first."""
+    ids = _archive_with_markers(ram_dir, 2)
+    folder = ram_dir / "sessions" / ids[0]
+    doc = json.loads((folder / "session.json").read_text())
+    doc["answers"][2]["index"] = 999
+    (folder / "session.json").write_text(json.dumps(doc))
+    archive = Archive(ram_dir)
+    assert [h.answer for h in archive.search(["other0x"])] == [999]
+    archive.delete(ids[0])
+    _assert_gone_from_index_file(ram_dir, 0, [1], ids)
+
+
 def test_delete_by_prefix_or_latest_removes_that_session_only(ram_dir):
     ids = _archive_with_markers(ram_dir, 3)
     archive = Archive(ram_dir)
