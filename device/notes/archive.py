@@ -133,7 +133,7 @@ class Archive:
         matches = sorted(i for i in ids if name and i.startswith(name))
         if len(matches) == 1:
             return matches[0]
-        if not matches and name and Path(name).name == name and (self.layout.damaged / name).is_dir():
+        if not matches and record.is_file_name(name) and (self.layout.damaged / name).is_dir():
             raise SessionDamaged(f"session {name} is damaged; it was set aside in {self.layout.damaged / name}")
         if not matches:
             raise SessionNotFound(f"no saved session matches {name!r}; try `reflect notes` to list them")
