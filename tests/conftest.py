@@ -4,11 +4,18 @@ A rig test that fails after the rig itself stalled (ALSA's "underrun occurred": 
 then stops for up to 2 s) is repeated, at most RIG_RETRIES times, and the stall is reported; a failure
 with no stall fails at once. The count of stalls is printed at the end of every run.
 """
+import os
+
 import pytest
 from _pytest.runner import runtestprotocol
+from hypothesis import settings
 
 from tests import rig
 from tests.rig import STALL_SIGN, korean_model, start_rig
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")  # CI and its mutation sample see the same examples every run; locally they vary
 
 RIG_FIXTURES = frozenset({"audio_rig", "vosk_model"})
 RIG_RETRIES = 2

@@ -93,20 +93,28 @@ class Config:
 
     @property
     def model_path(self) -> Path:
-        return Path(self.model.path).expanduser() if self.model.path else self.layout.models / "vosk-model-small-en-us-0.15"
+        return _expanded(self.model.path) if self.model.path else self.layout.models / "vosk-model-small-en-us-0.15"
 
     @property
     def packs_dir(self) -> Path:
-        return Path(self.content.packs_dir).expanduser() if self.content.packs_dir else self.layout.packs
+        return _expanded(self.content.packs_dir) if self.content.packs_dir else self.layout.packs
 
     def replace(self, section: str, **values: Any) -> "Config":
         """A copy with some fields of one section changed (validated)."""
         return _merge(self, {section: values}, "override")
 
 
+def _expanded(value: str) -> Path:
+    """`value` as a path, with a leading ~ or ~user expanded; ConfigInvalid if there is no such home folder."""
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        raise ConfigInvalid(f"{value!r}: there is no home folder to expand its ~ into") from None
+
+
 def _dir_or(value: str, xdg_var: str, home_default: str) -> Path:
     if value:
-        return Path(value).expanduser()
+        return _expanded(value)
     base = os.environ.get(xdg_var) or str(Path.home() / home_default)
     return Path(base) / "reflect"
 

@@ -153,10 +153,22 @@ def test_describe_quotes_text_so_backslashes_and_quotes_survive(tmp_path):
 
 
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12)
+FOLDER = TEXT.filter(lambda text: not text.startswith("~"))  # ~user needs that user: see the test below
+
+
+@pytest.mark.parametrize("setting_name, value", [("storage.data_dir", "~no-such-user-here/notes"),
+                                                 ("model.path", "~no-such-user-here"),
+                                                 ("content.packs_dir", "~no-such-user-here/packs")])
+def test_a_home_folder_that_does_not_exist_is_one_clear_error(setting_name, value):
+    section, key = setting_name.split(".")
+    config = Config().replace(section, **{key: value})
+    with pytest.raises(ConfigInvalid, match="no home folder") as caught:
+        describe(config)
+    assert "\n" not in str(caught.value)
 
 
 @settings(max_examples=40, deadline=None)
-@given(TEXT, TEXT, st.integers(0, 27), st.floats(0.5, 600))
+@given(FOLDER, TEXT, st.integers(0, 27), st.floats(0.5, 600))
 def test_what_describe_prints_is_a_config_file_that_loads_back_the_same(data_dir, pack, pin, silence):
     """`reflect config > config.toml` keeps every setting, quotes and backslashes included."""
     config = Config().replace("storage", data_dir=data_dir).replace("content", pack=pack) \
