@@ -144,7 +144,7 @@ class RecoveringSpeaker:
         if speaker is not None and getattr(speaker, "active", True):
             return speaker
         if speaker is not None:
-            log.error("the speaker stopped working; carrying on silently until it is back")
+            log.warning("the speaker stopped working; carrying on silently until it is back")
             self._close(speaker)
             self._speaker = None
         if time.monotonic() - self._last_try >= self.retry_s:

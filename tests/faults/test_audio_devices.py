@@ -210,4 +210,4 @@ def test_a_speaker_that_comes_back_and_goes_again_is_said_again(caplog):
         speaker.close()
     messages = [(r.levelname, r.getMessage().split(" (")[0].split(";")[0]) for r in caplog.records]
     assert messages == [("WARNING", "no speaker"), ("INFO", "speaker ready"),
-                        ("ERROR", "the speaker stopped working"), ("WARNING", "no speaker")]
+                        ("WARNING", "the speaker stopped working"), ("WARNING", "no speaker")]

@@ -12,7 +12,7 @@ import pytest
 from audio.fakes import FakeRecognizer
 from device.notes.archive import Archive
 from device.notes.recovery import recover
-from tests.archive_factory import write_session
+from bench.archive_factory import write_session
 from tests.faults.support import sha256
 
 START = datetime(2026, 2, 1, 9, 0, 0, tzinfo=timezone.utc)

@@ -24,7 +24,7 @@ from device.flow.player import Player
 from device.flow.replay import Replay
 from device.flow.service import ServiceLoop
 from device.flow.session import SessionSettings
-from tests.archive_factory import espeak_samples
+from bench.archive_factory import espeak_samples
 from tests.rig import ROOT, SpeakerRecording, locate, pass_on_stalls
 
 RATE = 44100

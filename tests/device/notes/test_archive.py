@@ -14,7 +14,7 @@ from common.errors import AudioCorrupt, SessionAmbiguous, SessionDamaged, Sessio
 from device.notes import record
 from device.notes.archive import Archive
 from device.notes.session_notes import SessionNotes
-from tests.archive_factory import damage, make_archive, tone_samples, write_session
+from bench.archive_factory import damage, make_archive, tone_samples, write_session
 
 
 @pytest.fixture

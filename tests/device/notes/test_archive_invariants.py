@@ -19,7 +19,7 @@ from common.errors import AudioCorrupt, SessionAmbiguous, SessionDamaged, Sessio
 from device.setup import cli
 from device.notes import record
 from device.notes.archive import Archive, audio_problem, set_aside
-from tests.archive_factory import QUESTIONS, write_session
+from bench.archive_factory import QUESTIONS, write_session
 
 T0 = datetime(2026, 11, 30, 9, 44, 38, tzinfo=timezone.utc)
 

@@ -16,7 +16,7 @@ from device.notes import record
 from device.notes.archive import Archive
 from device.notes.session_notes import SessionNotes
 from device.notes.export import export, md_escape
-from tests.archive_factory import word_times, write_session
+from bench.archive_factory import word_times, write_session
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 NASTY = '<script>alert("x")</script> & *bold* [link](http://example.com) `code` #tag'

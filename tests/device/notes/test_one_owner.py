@@ -12,7 +12,7 @@ from common.errors import NotesBusy
 from device.notes.owner import RECORDING
 from device.setup.cli import build_parser
 from device.setup.config import load_config
-from tests.archive_factory import write_session
+from bench.archive_factory import write_session
 from tests.faults.support import census
 from tests.rig import ROOT
 

@@ -9,7 +9,7 @@ from device.notes import review_commands
 from device.notes.archive import Archive
 from device.setup.cli import build_parser
 from device.setup.config import load_config
-from tests.archive_factory import damage, make_archive, write_session
+from bench.archive_factory import damage, make_archive, write_session
 
 
 def _cli(data_dir, *argv):
