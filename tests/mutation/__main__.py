@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("report", help="write tests/MUTATION.md from the last run")
     sample = sub.add_parser("sample", help="run a fixed, seeded sample of the mutants (CI)")
     sample.add_argument("--seed", type=int, default=15)
-    sample.add_argument("--per-module", type=int, default=12)
+    sample.add_argument("--per-module", type=int, default=40)
     args = parser.parse_args(argv)
     started = time.monotonic()
     if args.command == "full":
