@@ -153,6 +153,15 @@ def test_a_trimmed_finish_cuts_the_file_to_the_header_claim(tmp_path):
     assert assert_header_true(path) == 2 * RATE
 
 
+@pytest.mark.parametrize("keep_frames", [0, -5])
+def test_a_finish_trimmed_to_nothing_keeps_no_answer_and_no_part(tmp_path, keep_frames):
+    """Trimmed to no audio at all (the speech ended before it began): nothing is kept, not even one sample."""
+    writer = WavWriter(tmp_path / "01.wav", RATE)
+    writer.write(noise(RATE // 10))
+    assert writer.finish(keep_frames=keep_frames) is None
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_fresh_part_is_a_playable_empty_wav(tmp_path):
     writer = WavWriter(tmp_path / "01.wav", RATE)
     assert writer.part_path == tmp_path / "01.wav.part"

@@ -97,3 +97,35 @@ def test_a_folder_without_session_json_is_removed_only_when_empty(tmp_path, capl
     assert report.set_aside == ["damaged/2026-03-01_100001"]
     assert not empty.exists() and (data / "damaged" / "2026-03-01_100001" / "01.wav").read_bytes() == b"RIFF"
     assert any("removed empty session folder 2026-03-01_100000" in r.getMessage() for r in caplog.records)
+
+
+def test_recovery_compresses_each_wav_answer_it_can_and_reports_the_one_it_cannot(tmp_path):
+    """A skipped answer and an unreadable WAV do not stop the answers after them from being compressed."""
+    data = tmp_path / "data"
+    skipped_first = begin(data, tmp_path, 1)
+    skipped_first.add_answer(1, None, 0.0, "skipped", "no_speech")
+    finished(skipped_first, 2, speech(0.5))
+    broken_first = begin(data, tmp_path, 2)
+    (broken_first.folder / "01.wav").write_bytes(b"RIFF, but not really")
+    broken_first.add_answer(1, "01.wav", 1.0, "answered", "press")
+    finished(broken_first, 2, speech(0.5))
+    for notes in (skipped_first, broken_first):
+        notes.finish("complete")
+    report = recover(data, audio_format="flac")
+    assert report.problems == [f"{broken_first.id}/01.wav: not compressed (AudioCorrupt)"]
+    assert report.compressed == [f"sessions/{skipped_first.id}/02.flac", f"sessions/{broken_first.id}/02.flac"]
+    records = [record for _, record in session_records(data)]
+    assert [[a["audio"] for a in record["answers"]] for record in records] == [[None, "02.flac"], ["01.wav", "02.flac"]]
+    assert (broken_first.folder / "01.wav").exists() and not (broken_first.folder / "02.wav").exists()
+
+
+def test_reflect_recover_compresses_to_the_configured_format(tmp_path, capsys):
+    from device.notes.recovery import recover_command
+
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    finished(notes, 1, speech(0.5))
+    notes.finish("complete")
+    assert recover_command(data, None, "flac") == 0
+    assert capsys.readouterr().out == "recovery: 1 compressed\n"
+    assert (notes.folder / "01.flac").exists() and not (notes.folder / "01.wav").exists()

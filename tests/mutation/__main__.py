@@ -123,7 +123,7 @@ def write_report(module_scores: list[ModuleScore], command: str, seconds: float 
     lines = ["# Mutation testing", "",
              f"Written by `{command}` on {when}{took}, with mutmut "
              f"{_mutmut_version()}: each mutant ran only the tests that reach it, from the pool set in "
-             "pyproject.toml's `[tool.mutmut]` (every test but the rig's, the pip install and the soak).", "",
+             "pyproject.toml's `[tool.mutmut]` : the tests aimed at these modules' behaviour.", "",
              "Score = (killed + timed out) / (mutants - equivalent). Target: at least 90% in every module. "
              "CI runs a fixed, seeded sample (`python -m tests.mutation sample`).", ""]
     lines += table(module_scores)
