@@ -17,7 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import audio.wavfile as wavfile
-from audio.wavfile import HEADER_BYTES, WavWriter, header_rate, is_disk_full, seal_part, wav_header
+from audio.wavfile import HEADER_BYTES, WavWriter, header_rate, seal_part, wav_header
+from common.files import is_disk_full
+from tests.faults.support import killed_part, small_tmpfs
 
 RATE = 16000
 HEADER = "<4sI4s4sIHHIIHH4sI"
@@ -291,16 +293,8 @@ def test_finish_makes_the_rename_durable_in_the_answer_folder(tmp_path, monkeypa
 @pytest.fixture
 def tiny_disk(tmp_path):
     """A real 64 kB tmpfs."""
-    import subprocess
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(mount)],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, f"cannot mount a size-limited tmpfs here: {result.stderr.strip()}"
-    try:
+    with small_tmpfs(tmp_path / "disk", "64k") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
 def test_a_full_disk_mid_write_keeps_every_sample_written_whole(tiny_disk):
@@ -398,14 +392,8 @@ def test_a_seal_that_fails_for_good_leaves_the_part_for_recovery(tmp_path, monke
 
 
 def crashed_part(folder: Path, samples: np.ndarray, synced: int = 0, rate: int = RATE) -> Path:
-    """A part as a kill leaves it: everything written, the header synced only up to `synced` samples."""
-    writer = WavWriter(folder / "01.wav", rate, sync_every_s=3600)
-    writer.write(samples[:synced])
-    if synced:
-        writer.sync()
-    writer.write(samples[synced:])
-    os.close(writer._fd)  # the process dies here
-    return writer.part_path
+    """A part as a kill leaves it in `folder`: everything written, the header synced only up to `synced` samples."""
+    return killed_part(folder / "01.wav", samples, rate, synced)
 
 
 OLD = 1_700_000_000_000_000_000

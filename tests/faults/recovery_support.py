@@ -1,5 +1,4 @@
 """Crashed sessions made on purpose, for the recovery tests: parts, finished answers, a whole crashed archive."""
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -9,7 +8,7 @@ from audio.compress import compress_answer
 from audio.fakes import FakeRecognizer
 from audio.wavfile import WavWriter
 from device.notes.session_notes import SessionNotes
-from tests.faults.support import tiny_pack
+from tests.faults.support import killed_part, tiny_pack
 
 RATE = 16000
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,15 +25,7 @@ def begin(data_dir: Path, tmp: Path, when: int = 0) -> SessionNotes:
 
 def unfinished(notes: SessionNotes, index: int, samples: np.ndarray, synced: int | None = None) -> Path:
     """A part as a kill leaves it: all written, header synced only up to `synced` samples (None: never)."""
-    writer = WavWriter(notes.audio_path(index), RATE, sync_every_s=3600)
-    if synced:
-        writer.write(samples[:synced])
-        writer.sync()
-        writer.write(samples[synced:])
-    else:
-        writer.write(samples)
-    os.close(writer._fd)  # the process dies here
-    return writer.part_path
+    return killed_part(notes.audio_path(index), samples, RATE, synced or 0)
 
 
 def finished(notes: SessionNotes, index: int, samples: np.ndarray, noted: bool = True) -> Path:

@@ -3,10 +3,13 @@ import hashlib
 import json
 import os
 import stat
+import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import soundfile as sf
 
+from audio.wavfile import WavWriter
 from content.packs import find_pack
 
 TINY_PACK = '''
@@ -87,3 +90,27 @@ def proc_status(field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise KeyError(field)
+
+
+def killed_part(final_path: Path, samples, rate: int, synced: int = 0) -> Path:
+    """The `.part` a kill -9 leaves: every sample written, the header synced only up to `synced` samples."""
+    writer = WavWriter(final_path, rate, sync_every_s=3600)
+    writer.write(samples[:synced])
+    if synced:
+        writer.sync()
+    writer.write(samples[synced:])
+    os.close(writer._fd)  # the process dies here
+    return writer.part_path
+
+
+@contextmanager
+def small_tmpfs(mount: Path, size: str):
+    """A real size-limited tmpfs at `mount` (e.g. size "64k"); fails, never skips, where it cannot be mounted."""
+    mount.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(mount)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, f"cannot mount a size-limited tmpfs here: {result.stderr.strip()}"
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)

@@ -21,7 +21,7 @@ from device.notes.record import RESERVE_NAME
 from device.notes.recovery import recover
 from device.flow.session import SessionSettings
 from tests.device.flow.session_harness import RATE, FakeDevice
-from tests.faults.support import audio_seconds, leftovers, session_records, tiny_pack
+from tests.faults.support import audio_seconds, leftovers, session_records, small_tmpfs, tiny_pack
 from audio.fakes import speech
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,15 +32,8 @@ SETTINGS = SessionSettings(endpoint=EndpointSettings(1.0, 3.0, 300.0), min_free_
 @pytest.fixture
 def small_disk(tmp_path):
     """A 2 MB tmpfs; fails (never skips) where it cannot be mounted."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_BYTES},mode=0700", "tmpfs", str(mount)],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, f"cannot mount a size-limited tmpfs here: {result.stderr.strip()}"
-    try:
+    with small_tmpfs(tmp_path / "disk", str(DISK_BYTES)) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
 @pytest.fixture

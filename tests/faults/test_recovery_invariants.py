@@ -1,5 +1,4 @@
 """Recovery's promises, whatever a crash left: a finished answer is never replaced or shortened, and a second run changes nothing."""
-import os
 import stat
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +12,7 @@ from audio.wavfile import WavWriter
 from device.notes.session_notes import SessionNotes
 from device.notes.recovery import recover
 from tests.audio.test_wavfile import assert_header_true
-from tests.faults.support import session_records, tiny_pack
+from tests.faults.support import killed_part, session_records, tiny_pack
 
 RATE = 8000
 
@@ -36,14 +35,7 @@ def finished(notes: SessionNotes, index: int, samples: np.ndarray, noted: bool =
 
 
 def stray_part(notes: SessionNotes, index: int, samples: np.ndarray, synced: int = 0) -> Path:
-    """A part as a kill leaves it: all written, the header synced up to `synced` samples."""
-    writer = WavWriter(notes.audio_path(index), RATE, sync_every_s=3600)
-    writer.write(samples[:synced])
-    if synced:
-        writer.sync()
-    writer.write(samples[synced:])
-    os.close(writer._fd)  # the process dies here
-    return writer.part_path
+    return killed_part(notes.audio_path(index), samples, RATE, synced)
 
 
 def tree(root: Path) -> dict[str, tuple]:
