@@ -28,12 +28,13 @@ def unfinished(notes: SessionNotes, index: int, samples: np.ndarray, synced: int
     return killed_part(notes.audio_path(index), samples, RATE, synced or 0)
 
 
-def finished(notes: SessionNotes, index: int, samples: np.ndarray, noted: bool = True) -> Path:
-    writer = WavWriter(notes.audio_path(index), RATE)
+def finished(notes: SessionNotes, index: int, samples: np.ndarray, noted: bool = True, rate: int = RATE) -> Path:
+    """A finished answer's WAV, noted as answered (or, with `noted=False`, as a crash before noting leaves it)."""
+    writer = WavWriter(notes.audio_path(index), rate)
     writer.write(samples)
     path = writer.finish()
     if noted:
-        notes.add_answer(index, path.name, len(samples) / RATE, "answered", "press")
+        notes.add_answer(index, path.name, len(samples) / rate, "answered", "press")
     return path
 
 

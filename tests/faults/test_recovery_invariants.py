@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audio.fakes import FakeRecognizer
-from audio.wavfile import WavWriter
 from device.notes.session_notes import SessionNotes
 from device.notes.recovery import recover
 from tests.audio.test_wavfile import assert_header_true
+from tests.faults import recovery_support
 from tests.faults.support import killed_part, session_records, tiny_pack
 
 RATE = 8000
@@ -26,12 +26,7 @@ def begin(data: Path, packs: Path, second: int = 0) -> SessionNotes:
 
 
 def finished(notes: SessionNotes, index: int, samples: np.ndarray, noted: bool = True) -> Path:
-    writer = WavWriter(notes.audio_path(index), RATE)
-    writer.write(samples)
-    path = writer.finish()
-    if noted:
-        notes.add_answer(index, path.name, len(samples) / RATE, "answered", "press")
-    return path
+    return recovery_support.finished(notes, index, samples, noted, rate=RATE)
 
 
 def stray_part(notes: SessionNotes, index: int, samples: np.ndarray, synced: int = 0) -> Path:
