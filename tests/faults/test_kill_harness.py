@@ -75,8 +75,9 @@ def sleep_answering(person: Person, seconds: float) -> None:
         time.sleep(min(0.02, max(0.0, end - time.monotonic())))
 
 
-def event(phase, question=None):
-    return lambda l: l["kind"] == "event" and l["phase"] == phase and (question is None or l["question"] == question)
+def event(phase, question=None, kinds=None):
+    return lambda l: l["kind"] == "event" and l["phase"] == phase and (question is None or l["question"] == question) \
+        and (kinds is None or l["event"] in kinds)
 
 
 def kill_somewhere(device: DeviceProcess, person: Person, target: str, rng: random.Random) -> float:
