@@ -130,7 +130,10 @@ def request(data_dir: Path, word: str, env: Mapping[str, str] = os.environ) -> N
                 raise ControlRefused(f"not allowed to reach the service at {path}: only its own user and root "
                                      "may drive the device (try sudo)") from None
             try:
-                client.sendall(f"{word}\n".encode())
+                try:
+                    client.sendall(f"{word}\n".encode())
+                except BrokenPipeError:
+                    pass  # a refusal is sent, and the connection closed, before the request is read
                 reply = _read_line(client).decode("utf-8", "replace").strip()
             except OSError as error:
                 raise ServiceUnreachable(f"the service at {path} did not answer ({error})") from None
