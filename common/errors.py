@@ -88,3 +88,11 @@ class ServiceUnreachable(SetupError, ConnectionError):
 
 class ControlRefused(SetupError, PermissionError):
     """The running service refused a control request: an unknown word, or a user it does not serve."""
+
+
+class KeyInvalid(SetupError, ValueError):
+    """An age identity or recipient cannot be read, or an identity does not open the sealed notes."""
+
+
+class SealedUnreadable(StorageError, ValueError):
+    """A sealed file is damaged or cut short, so it cannot be opened even with the right identity."""

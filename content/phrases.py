@@ -12,6 +12,7 @@ class Phrases:
     no_notes: str = "There are no saved reflections yet. Press the button once to begin one."
     replay_start: str = "Here are your answers from your last reflection."
     replay_end: str = "That was your last reflection."
+    notes_sealed: str = "Your earlier notes are sealed; open them on your computer."
     something_went_wrong: str = "Something went wrong, so I have stopped. Your answers so far are saved."
 
     def all(self) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from device.flow.inbox import Inbox
 from device.flow.parts import SessionParts
 from device.notes.recovery import recover_at_start
+from device.notes.sealing import sealer
 from device.flow.session import SessionSettings
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,8 @@ def build_device(config: Config, speaker=None, open_microphone=None, without_spe
         prompts=prompt_cache(config, pack),
         transcriber=Transcriber.for_model(model),
         inbox=Inbox(),
+        seal=sealer(config.data_dir, config.privacy.recipient, config.privacy.readable_for_h),
     )
     recover_at_start(config.data_dir, parts.transcriber, model, audio_format=config.storage.audio_format)
+    parts.transcriber.later(parts.seal)  # after recovery's transcripts and compression
     return Device(pack, parts, session_settings(config), model)

@@ -20,4 +20,6 @@ class SessionParts:
     transcriber: Transcriber
     inbox: Inbox
     on_event: Callable[[Event], None] = lambda event: None
+    seal: Callable[[], None] = lambda: None
+    """Seals the sessions that are due (device.notes.sealing.sealer); run on the transcriber's worker."""
 

@@ -34,6 +34,9 @@ class Replay:
             self.on_event(Event(EventKind.REPLAY_UNREADABLE))
             self.player.say(PHRASES.something_went_wrong)
             return
+        if session.sealed:
+            self.player.say(PHRASES.notes_sealed)
+            return
         if self.player.say(PHRASES.replay_start) is not Gesture.HOLD:
             if self.play(session) is not Gesture.HOLD:
                 self.player.say(PHRASES.replay_end)

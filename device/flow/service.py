@@ -2,6 +2,7 @@
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from device.notes.session_notes import SessionNotes
 from device.flow.session import Session
 
 log = logging.getLogger(__name__)
+
+SEAL_EVERY_S = 600.0
+"""How often the idle service looks for sessions due to be sealed (privacy.readable_for_h)."""
 
 
 class ServiceLoop:
@@ -27,8 +31,12 @@ class ServiceLoop:
         """Serve gestures until `stopping` is set."""
         parts = self.device.parts
         parts.on_event(Event(EventKind.WAITING))
+        next_seal = time.monotonic() + SEAL_EVERY_S
         while not self.stopping.is_set():
             parts.inbox.heartbeat()
+            if time.monotonic() >= next_seal:
+                parts.transcriber.later(parts.seal)
+                next_seal = time.monotonic() + SEAL_EVERY_S
             try:
                 item = parts.inbox.get(timeout=1.0)
             except queue.Empty:

@@ -109,6 +109,7 @@ class Session:
             log.info("session %s %s", self.notes.id, status)
             for answer in self._kept:  # once the session is over, so recognition never competes with it
                 self.parts.transcriber.later(answer.compress)
+            self.parts.transcriber.later(self.parts.seal)  # once its transcripts and compression are done
 
     def _failed(self) -> None:
         log.exception("session %s failed; what was said so far is kept", self.notes.id)

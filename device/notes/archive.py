@@ -14,7 +14,7 @@ from audio.compress import decode
 from common.errors import AudioCorrupt, SessionAmbiguous, SessionDamaged, SessionNotFound
 from common.files import fsync_dir, private_dir
 from device.notes import record
-from device.notes.record import COMPRESSED_SUFFIXES, Answer, DataLayout, Session
+from device.notes.record import COMPRESSED_SUFFIXES, SEALED_SUFFIX, Answer, DataLayout, Session
 from device.notes.search_index import Hit, SearchIndex, SessionSummary
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,8 @@ def audio_problem(session: Session, answer: Answer) -> str | None:
     path = audio_path(session, answer)
     if path is None:
         return None
+    if path.name.endswith(SEALED_SUFFIX):  # only its owner's identity can look inside
+        return None if path.exists() else f"answer {answer.index}: sealed audio file {path.name} is missing"
     try:
         info = sf.info(str(path))
     except (sf.SoundFileError, OSError):
@@ -158,6 +160,8 @@ class Archive:
             raise AudioCorrupt(f"answer {n} of session {session.id} has no recording ({answer.status})")
         if not path.exists():
             raise AudioCorrupt(f"answer {n} of session {session.id}: audio file {answer.audio} is missing")
+        if path.name.endswith(SEALED_SUFFIX):
+            raise AudioCorrupt(f"session {session.id} is sealed; open it on your computer with `reflect open`")
         samples, rate = decode(path)
         if len(samples) / rate < answer.duration_s - DURATION_TOLERANCE_S:
             raise AudioCorrupt(f"answer {n} of session {session.id}: audio file {path.name} is truncated")
@@ -178,6 +182,10 @@ class Archive:
     def search(self, words: list[str], limit: int = 50) -> list[Hit]:
         """Answers containing all `words`, newest session first, each with the time the first match was said."""
         return self._indexed(lambda index: index.search(words, limit), [])
+
+    def sealed_count(self) -> int:
+        """How many sessions are sealed, so search cannot look inside them."""
+        return self._indexed(lambda index: index.sealed_count(), [])
 
     def reindex(self) -> tuple[int, int]:
         """Rebuild the index from the files; return (sessions, answers) indexed."""

@@ -23,6 +23,12 @@ RESERVE_NAME = ".reserve"
 AUDIO_NAME = re.compile(r"(\d{2,})\.(wav|opus|flac)")
 """An answer's audio file: its two-digit (or longer) index and format."""
 COMPRESSED_SUFFIXES = (".opus", ".flac")
+SEALED_SUFFIX = ".age"
+"""A file sealed to the owner's age key: `01.opus.age`, `said.json.age`, `transcript.md.age`."""
+SAID_NAME = "said.json" + SEALED_SUFFIX
+"""A sealed session's words: each answer's transcript and timed words."""
+SAID_KEYS = ("transcript", "words")
+"""What an answer's entry holds of what was said; a sealed session.json has neither."""
 
 
 class SessionStatus(StrEnum):
@@ -118,6 +124,8 @@ class Session:
     sample_rate: int
     questions: tuple[str, ...]
     answers: tuple[Answer, ...]
+    sealed: bool = False
+    """What was said is in .age files only the owner's identity opens; transcripts here are empty."""
 
     def answer(self, index: int) -> Answer:
         """The answer numbered `index` (1-based, as in session.json)."""
@@ -218,6 +226,7 @@ def parse(folder: Path) -> Session:
         status=status, sample_rate=_need(raw, "sample_rate", int, "session"),
         questions=tuple(q for q in _need(raw, "questions", list, "session") if isinstance(q, str)),
         answers=tuple(_answer(a, n) for n, a in enumerate(_need(raw, "answers", list, "session"), 1)),
+        sealed=is_sealed(raw),
     )
 
 
@@ -261,6 +270,48 @@ def _answer(raw: dict, n: int) -> Answer:
         words=words, status=status,
         ended_by=raw.get("ended_by") if isinstance(raw.get("ended_by"), str) else None,
     )
+
+
+# -- sealing ---------------------------------------------------------------------------------------
+
+def is_sealed(raw: dict) -> bool:
+    """True if the record says its session was sealed (its "sealed" entry lists the sealed files)."""
+    return isinstance(raw.get("sealed"), dict)
+
+
+def sealed_files(raw: dict) -> list[str]:
+    """The sealed files a sealed record lists (file names only)."""
+    files = raw["sealed"].get("files") if is_sealed(raw) else None
+    return [name for name in files if is_file_name(name)] if isinstance(files, list) else []
+
+
+def said(raw: dict) -> dict:
+    """What was said in a session: each answer's transcript and timed words, by index."""
+    return {"answers": [{"index": a["index"], **{key: a.get(key) for key in SAID_KEYS}} for a in raw["answers"]]}
+
+
+def sealed(raw: dict, files: list[str], at: datetime) -> dict:
+    """The record of a sealed session: what was not said, the answers' sealed audio, and the sealed files."""
+    answers = []
+    for answer in raw["answers"]:
+        kept = {key: value for key, value in answer.items() if key not in SAID_KEYS}
+        if isinstance(kept.get("audio"), str) and kept["audio"] + SEALED_SUFFIX in files:
+            kept["audio"] += SEALED_SUFFIX
+        answers.append(kept)
+    return {**raw, "answers": answers, "sealed": {"at": at.isoformat(timespec="seconds"), "files": files}}
+
+
+def opened(raw: dict, said_json: dict) -> dict:
+    """A sealed record with what was said put back: an ordinary record again (audio names without .age)."""
+    words = {a.get("index"): a for a in said_json.get("answers", []) if isinstance(a, dict)}
+    answers = []
+    for answer in raw["answers"]:
+        entry = dict(answer)
+        if isinstance(entry.get("audio"), str) and entry["audio"].endswith(SEALED_SUFFIX):
+            entry["audio"] = entry["audio"][:-len(SEALED_SUFFIX)]
+        entry.update({key: words.get(answer.get("index"), {}).get(key, [] if key == "words" else "") for key in SAID_KEYS})
+        answers.append(entry)
+    return {key: value for key, value in raw.items() if key != "sealed"} | {"answers": answers}
 
 
 # -- writing ----------------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 """The review subcommands: notes, show, search, reindex, export and delete, as text-returning functions."""
 import argparse
 import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from device.notes.archive import Archive, audio_problem
 from device.notes.export import clock, export
+from device.notes.opening import open_archive
 from device.notes.owner import own
 
 
@@ -39,7 +41,8 @@ def show(archive: Archive, name: str) -> str:
         if answer.status == "skipped":
             lines.append("   (skipped)")
             continue
-        lines.append(f"   [{clock(answer.duration_s)}{', interrupted' if answer.status == 'interrupted' else ''}] {answer.transcript or '(no words recognized)'}")
+        said = "(sealed)" if session.sealed else answer.transcript or "(no words recognized)"
+        lines.append(f"   [{clock(answer.duration_s)}{', interrupted' if answer.status == 'interrupted' else ''}] {said}")
         problem = audio_problem(session, answer)
         if problem:
             lines.append(f"   ! {problem}")
@@ -49,14 +52,16 @@ def show(archive: Archive, name: str) -> str:
 def search(archive: Archive, words: list[str], limit: int = 50) -> str:
     """Every answer containing all the words, with where in the recording they were said."""
     hits = archive.search(words, limit + 1)
+    sealed = archive.sealed_count()
+    unsearched = [f"{sealed} sealed session(s) were not searched; open them with `reflect open` to search them."] if sealed else []
     if not hits:
-        return f"No answers contain {' '.join(words)!r}."
+        return "\n".join([f"No answers contain {' '.join(words)!r}."] + unsearched)
     lines = []
     for hit in hits[:limit]:
         lines += [f"{hit.session_id}  answer {hit.answer} at {clock(hit.time_s, tenths=True)}  {hit.question}", f"    {hit.snippet}"]
     if len(hits) > limit:
         lines.append(f"Showing the first {limit} matches; add words to narrow the search.")
-    return "\n".join(lines)
+    return "\n".join(lines + unsearched)
 
 
 def reindex(archive: Archive) -> str:
@@ -122,8 +127,16 @@ def _run_reindex(args, config) -> int:
 
 
 def _run_export(args, config) -> int:
-    """`reflect export`: print the result, return the exit code."""
-    print(export_cmd(_archive(config), None if args.all else [args.session], args.format, args.out))
+    """`reflect export`: print the result, return the exit code; with --identity, sealed notes are opened first
+    (into a private temporary folder, removed afterwards)."""
+    names = None if args.all else [args.session]
+    if args.identity is None:
+        print(export_cmd(_archive(config), names, args.format, args.out))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="reflect-opened-") as folder:
+        opened = Path(folder) / "notes"
+        open_archive(config.data_dir, args.identity, opened)
+        print(export_cmd(Archive(opened), names, args.format, args.out))
     return 0
 
 
@@ -154,6 +167,7 @@ def register(subparsers: argparse._SubParsersAction, parents: list[argparse.Argu
     which.add_argument("--all", action="store_true", help="export every session")
     p.add_argument("--format", choices=("md", "html"), default="md")
     p.add_argument("--out", type=Path, required=True, help="folder to write into (created if needed)")
+    p.add_argument("--identity", type=Path, help="your identity file, to export sealed notes (reflect keys new)")
     p.set_defaults(func=_run_export)
     p = subparsers.add_parser("delete", parents=parents, help="delete a session's audio, transcripts and index rows")
     p.add_argument("session", help="folder name, a unique prefix, or 'latest'")

@@ -13,7 +13,7 @@ from device.notes.record import Session
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_ANSWERS = 1000
 """Answer rowids are session number * MAX_ANSWERS + answer index, so a session's rows form one range."""
 MARK_START, MARK_END = "\x02", "\x03"
@@ -22,7 +22,7 @@ SNIPPET_WORDS = 6
 SCHEMA = f"""
 CREATE TABLE sessions(
     n INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, mtime_ns INTEGER, size INTEGER,
-    started REAL, started_at TEXT, pack_title TEXT, status TEXT, answers INTEGER, spoken_s REAL, problems TEXT);
+    started REAL, started_at TEXT, pack_title TEXT, status TEXT, answers INTEGER, spoken_s REAL, problems TEXT, sealed INTEGER);
 CREATE VIRTUAL TABLE answer_text USING fts5(
     text, session_n UNINDEXED, idx UNINDEXED, question UNINDEXED, starts UNINDEXED,
     tokenize = 'unicode61 remove_diacritics 2');
@@ -159,12 +159,12 @@ class SearchIndex:
         spoken = sum(a.duration_s for a in session.answers if a.audio is not None)
         said = sum(1 for a in session.answers if a.status != "skipped")
         n = self.conn.execute(
-            "INSERT INTO sessions(id, mtime_ns, size, started, started_at, pack_title, status, answers, spoken_s, problems)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions(id, mtime_ns, size, started, started_at, pack_title, status, answers, spoken_s, problems, sealed)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (session.id, *stamp, session.started_at.timestamp(), session.started_at.isoformat(), session.pack_title,
-             session.status, said, spoken, json.dumps(problems)),
+             session.status, said, spoken, json.dumps(problems), int(session.sealed)),
         ).lastrowid
-        for answer in session.answers:
+        for answer in () if session.sealed else session.answers:  # a sealed session's words never enter
             if answer.words and 0 <= answer.index < MAX_ANSWERS:
                 text = " ".join("\u00a0".join(w.word.split()) or "_" for w in answer.words)
                 self.conn.execute(
@@ -195,6 +195,10 @@ class SearchIndex:
             (MARK_START, MARK_END, query, limit),
         )
         return [_hit_from(row) for row in rows]
+
+    def sealed_count(self) -> int:
+        """How many indexed sessions are sealed (their words are not searchable)."""
+        return self.conn.execute("SELECT count(*) FROM sessions WHERE sealed").fetchone()[0]
 
     def counts(self) -> tuple[int, int]:
         """(sessions, word-timed answers) in the index."""

@@ -12,6 +12,7 @@ from audio.wavfile import PART_SUFFIX, seal_part
 from common.errors import SessionDamaged
 from common.files import fsync_dir
 from device.notes import record as session_record
+from device.notes import sealing
 from device.notes.archive import set_aside
 from device.notes.record import (
     AUDIO_NAME, RECORD_NAME, RESERVE_NAME, TRANSCRIPT_NAME, AnswerStatus, DataLayout, EndedBy, SessionStatus,
@@ -50,6 +51,9 @@ class SessionRepair:
         self.record = self._read_record()
         if self.record is None:
             return
+        self.report.removed += [self._rel(path) for path in sealing.settle(self.folder, self.record)]
+        if session_record.is_sealed(self.record):
+            return  # finished and sealed: nothing plain is left to repair
         self.last_write = _mtime_iso([p for p in self.folder.iterdir() if p.is_file()])
         changed = self._seal_parts()
         changed |= self._note_orphans()

@@ -112,6 +112,23 @@ def cmd_play(args, config) -> int:
     return play_notes(config, args.session, args.answer, with_questions=not args.no_question)
 
 
+def cmd_keys_new(args, config) -> int:
+    from device.notes.opening import LOSS_WARNING, new_identity
+
+    public = new_identity(args.out)
+    print(f"Wrote your identity to {args.out}.\n{LOSS_WARNING}\n"
+          f"Put this public key in the device's config, [privacy] recipient = \"{public}\":\n{public}")
+    return 0
+
+
+def cmd_open(args, config) -> int:
+    from device.notes.opening import open_archive
+
+    count = open_archive(args.source, args.identity, args.out)
+    print(f"Opened {count} session(s) into {args.out}; read them with --data-dir {args.out}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from device.notes import review_commands
 
@@ -159,6 +176,15 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("answer", nargs="?", type=int, help="only this answer number")
     play.add_argument("--no-question", action="store_true", help="don't read the question first")
     play.set_defaults(func=cmd_play)
+    keys = sub.add_parser("keys", help="the owner's key for sealed notes").add_subparsers(dest="action", required=True, metavar="ACTION")
+    new = keys.add_parser("new", parents=[common], help="make an identity (on your computer, not the device) and print its public key")
+    new.add_argument("--out", type=Path, required=True, help="file to write the identity to (never overwritten)")
+    new.set_defaults(func=cmd_keys_new)
+    opener = sub.add_parser("open", parents=[common], help="turn a copied archive with sealed notes into an ordinary one")
+    opener.add_argument("source", type=Path, help="a copied data dir, sessions folder, session folder, or a tar of one")
+    opener.add_argument("--identity", type=Path, required=True, help="your identity file (reflect keys new, age-keygen)")
+    opener.add_argument("--out", type=Path, required=True, help="new folder for the opened archive")
+    opener.set_defaults(func=cmd_open)
     review_commands.register(sub, [common])
     return parser
 

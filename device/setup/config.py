@@ -13,9 +13,16 @@ SYSTEM_CONFIG = Path("/etc/reflect/config.toml")
 ENV_PREFIX = "REFLECT_"
 
 
-def setting(default, doc: str, low: float | None = None, high: float | None = None, choices: tuple = ()):
-    """A config field with its one-line description and allowed range or values."""
-    return field(default=default, metadata={"doc": doc, "low": low, "high": high, "choices": choices})
+def setting(default, doc: str, low: float | None = None, high: float | None = None, choices: tuple = (),
+            check=None):
+    """A config field with its one-line description and allowed range or values (`check(value)`: why not, or None)."""
+    return field(default=default, metadata={"doc": doc, "low": low, "high": high, "choices": choices, "check": check})
+
+
+def _recipient_problem(value: str) -> str | None:
+    from device.notes.sealing import recipient_problem
+
+    return recipient_problem(value)
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,15 @@ class ContentSettings:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    recipient: str = setting("", "Your age public key (age1…) from `reflect keys new`: finished sessions are sealed so only "
+                             "your identity, kept off the device, opens them; empty = notes stay readable.",
+                             check=_recipient_problem)
+    readable_for_h: float = setting(24.0, "Hours a finished session stays readable (for hold-to-replay) before it is "
+                                    "sealed; 0 = seal as soon as it is transcribed.", 0, 8760)
+
+
+@dataclass(frozen=True)
 class Config:
     audio: AudioSettings = AudioSettings()
     listening: ListeningSettings = ListeningSettings()
@@ -77,6 +93,7 @@ class Config:
     storage: StorageSettings = StorageSettings()
     model: ModelSettings = ModelSettings()
     content: ContentSettings = ContentSettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     @property
     def data_dir(self) -> Path:
@@ -131,6 +148,9 @@ def _coerce(value: Any, kind: type, where: str, meta: dict) -> Any:
         raise ConfigInvalid(f"{where}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
     if meta["choices"] and value not in meta["choices"]:
         raise ConfigInvalid(f"{where}: {value!r} is not one of {', '.join(meta['choices'])}")
+    problem = meta["check"](value) if meta["check"] else None
+    if problem:
+        raise ConfigInvalid(f"{where}: {problem}")
     low, high = meta["low"], meta["high"]
     if (low is not None and not value >= low) or (high is not None and not value <= high):  # NaN is refused too
         raise ConfigInvalid(f"{where}: {value!r} is out of range ({low} to {high})")

@@ -142,14 +142,15 @@ def run_demo(config: Config, answers: list[str], answer_voice: str | None, out: 
     return record.read(notes.folder)
 
 
-def print_summary(record: dict, out: TextIO) -> None:
-    print(f"\nSaved session {record['id']} ({record['status']}):", file=out)
-    for answer in record["answers"]:
+def print_summary(session: dict, out: TextIO) -> None:
+    print(f"\nSaved session {session['id']} ({session['status']}{', sealed' if record.is_sealed(session) else ''}):", file=out)
+    for answer in session["answers"]:
         print(f"  {answer['index']}. {answer['question']}", file=out)
         if answer["status"] == "skipped":
             print(f"     skipped ({answer['ended_by']})", file=out)
         else:
-            print(f"     {answer['duration_s']:.1f} s, ended by {answer['ended_by']}: {answer['transcript']!r}", file=out)
+            said = "(sealed)" if record.is_sealed(session) else repr(answer["transcript"])
+            print(f"     {answer['duration_s']:.1f} s, ended by {answer['ended_by']}: {said}", file=out)
 
 
 def main(config: Config, answers: list[str], answer_voice: str | None, as_json: bool) -> int:

@@ -372,7 +372,7 @@ def test_an_index_of_another_version_is_replaced(tmp_path, caplog):
     write_session(tmp_path, T0, [["walrus"]], rate=8000)
     with sqlite3.connect(tmp_path / "index.sqlite3") as conn:
         conn.execute("CREATE TABLE sessions(id)")
-        conn.execute("PRAGMA user_version = 2")
+        conn.execute("PRAGMA user_version = 1")
     with caplog.at_level("WARNING", logger="device.notes.search_index"):
         assert len(Archive(tmp_path).search(["walrus"])) == 1
     assert [r.getMessage() for r in caplog.records] == [

@@ -79,8 +79,8 @@ def test_a_setting_carries_its_default_description_and_bounds():
 
     level, name = fields(Example)
     assert Example() == Example(level=1.5, name="a")
-    assert dict(level.metadata) == {"doc": "How loud.", "low": 0.5, "high": 3, "choices": ()}
-    assert dict(name.metadata) == {"doc": "Which one.", "low": None, "high": None, "choices": ("a", "b")}
+    assert dict(level.metadata) == {"doc": "How loud.", "low": 0.5, "high": 3, "choices": (), "check": None}
+    assert dict(name.metadata) == {"doc": "Which one.", "low": None, "high": None, "choices": ("a", "b"), "check": None}
 
 
 # -- bounds, generated from the schema -----------------------------------------------------------
@@ -152,7 +152,7 @@ def test_every_choice_is_accepted_and_anything_else_refused_with_the_choices_lis
 
 def test_free_text_settings_take_any_text_but_not_a_number():
     for section, key, kind, meta, _ in schema():
-        if kind is not str or meta["choices"]:
+        if kind is not str or meta["choices"] or meta["check"]:
             continue
         odd = ' "quoted" \\ and ünïcode '
         assert getattr(getattr(load_config(env={}, overrides={section: {key: odd}}), section), key) == odd
@@ -214,7 +214,7 @@ def test_an_unknown_section_or_setting_is_refused_listing_the_known_ones(tmp_pat
 def test_a_section_given_a_value_instead_of_settings_is_refused(tmp_path):
     assert refused_text(tmp_path, "button = 17\n").endswith(": [button] must be a table")
     assert refused_text(tmp_path, "pin = 17\n").endswith(": unknown section [pin] (known: audio, listening, button, "
-                                                         "speech, storage, model, content)")
+                                                         "speech, storage, model, content, privacy)")
 
 
 def test_sources_that_are_not_tables_are_refused():
