@@ -10,6 +10,7 @@ PACKAGES=(
   python3-venv make              # the virtual environment and the two commands
   chromium chromium-driver       # the HTML export is tested in a real browser
   systemd util-linux             # systemd-analyze (unit checks), unshare (offline test)
+  age                            # the standard age tool: the tests open sealed notes with it
 )
 
 missing=()

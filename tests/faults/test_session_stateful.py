@@ -1,8 +1,9 @@
 """Hypothesis drives the device on fakes: press, hold, release, bounce, silence, speech and microphone loss, in any order.
 
 The device runs on its own thread as the service does (one flow thread, gestures through the
-real GestureDetector into the inbox). Invariants: at most one recording at a time; every saved
-answer has its audio (of the noted length); the flow never wedges (ready is always reachable).
+real GestureDetector into the inbox), sealing each session as soon as it is transcribed
+(privacy.readable_for_h = 0). Invariants: at most one recording at a time; every saved answer has its
+audio (of the noted length), sealed, with no plain copy left; the flow never wedges (ready is always reachable).
 """
 import queue
 import shutil
@@ -25,6 +26,9 @@ from device.flow.gestures import GestureDetector, GestureEvent
 from device.flow.parts import SessionParts
 from device.flow.service import ServiceLoop
 from device.flow.session import SessionSettings
+from device.notes.opening import new_identity, open_archive
+from device.notes.record import AUDIO_NAME, TRANSCRIPT_NAME, is_sealed
+from device.notes.sealing import sealer
 from tests.faults.support import leftovers, session_records, tiny_pack
 
 RATE = 16000
@@ -32,6 +36,8 @@ SETTINGS = SessionSettings(endpoint=EndpointSettings(0.5, 1.0, 3.0), mic_silent_
 _SHARED = Path(tempfile.mkdtemp(prefix="reflect-stateful-"))
 PACK = tiny_pack(_SHARED / "packs")
 PROMPTS = PromptCache(_SHARED / "cache")
+KEY = _SHARED / "owner.key"
+RECIPIENT = new_identity(KEY)
 SEEN = {"sessions": 0, "answers with audio": 0}
 LOUD = speech(0.1, RATE)[0]
 QUIET = silence(0.1, RATE)[0]
@@ -80,7 +86,7 @@ class DeviceOnFakes(RuleBasedStateMachine):
         self.inbox = Inbox()
         self.transcriber = Transcriber(FakeRecognizer)
         parts = SessionParts(speaker=FakeSpeaker(RATE), open_microphone=lambda: self.microphone, prompts=PROMPTS,
-                             transcriber=self.transcriber, inbox=self.inbox)
+                             transcriber=self.transcriber, inbox=self.inbox, seal=sealer(self.data, RECIPIENT, 0))
         self.loop = ServiceLoop(Device(PACK, parts, SETTINGS, model=None), self.data, replay=lambda: None)
         self.busy = threading.Event()
         self.stopping = threading.Event()
@@ -188,7 +194,11 @@ class DeviceOnFakes(RuleBasedStateMachine):
             assert self.microphone.open_now == 0
             if self.data.exists():
                 assert leftovers(self.data) == []
-                for folder, record in session_records(self.data):
+                for folder, record in session_records(self.data):  # sealed, with nothing said left plain
+                    assert is_sealed(record)
+                    assert not [p.name for p in folder.iterdir() if AUDIO_NAME.fullmatch(p.name) or p.name == TRANSCRIPT_NAME]
+                assert open_archive(self.data, KEY, self.tmp / "opened") == len(session_records(self.data))
+                for folder, record in session_records(self.tmp / "opened"):
                     assert record["status"] in ("complete", "ended_early")
                     for answer in record["answers"]:
                         if answer["audio"] is None:

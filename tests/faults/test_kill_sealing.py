@@ -1,0 +1,116 @@
+"""kill -9 at random moments of sealing, then recovery: every answer is plain or sealed, never neither,
+and no plain copy of a sealed answer is left. A real process seals a real archive and is really killed."""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+from bench.archive_factory import write_session
+from device.notes import record
+from device.notes.opening import new_identity, unseal, identities
+from device.notes.record import AUDIO_NAME, SEALED_SUFFIX, TRANSCRIPT_NAME
+from device.notes.recovery import recover
+from device.notes.sealing import seal_due, recipient
+from tests.faults.support import leftovers, session_records
+
+ROOT = Path(__file__).resolve().parents[2]
+ROUNDS = 12
+SESSIONS = 4
+SEALER = """
+import sys
+from device.notes.sealing import recipient, seal_due
+owner = recipient(sys.argv[2])
+print("go", flush=True)
+seal_due(sys.argv[1], owner, 0)
+print("done", flush=True)
+"""
+
+
+def archive(data: Path) -> dict[tuple[str, int], tuple[bytes, dict]]:
+    """Sessions with long answers (so sealing takes a while); returns each answer's audio bytes and entry."""
+    rng = np.random.default_rng(7)
+    start = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+    original = {}
+    for n in range(SESSIONS):
+        words = [[f"secret{n}x{i}" for i in range(rng.integers(30, 60))] for _ in range(3)]
+        folder = write_session(data, start + timedelta(days=n), words, rate=44100)
+        for answer in record.read(folder)["answers"]:
+            original[(folder.name, answer["index"])] = ((folder / answer["audio"]).read_bytes(), answer)
+    return original
+
+
+def sealer(data: Path, public: str) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-c", SEALER, str(data), public], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline() == "go\n"
+    return process
+
+
+def check(data: Path, key: Path, original: dict) -> int:
+    """Every answer plain (as recorded) or sealed (opening to what was recorded), never neither; returns sealed count."""
+    keys = identities(key)
+    sealed_sessions = 0
+    for folder, raw in session_records(data):
+        names = {p.name for p in folder.iterdir()}
+        plain = {n for n in names if AUDIO_NAME.fullmatch(n)}
+        if record.is_sealed(raw):
+            sealed_sessions += 1
+            assert not plain and TRANSCRIPT_NAME not in names, (folder.name, names)
+            said = {a["index"]: a for a in json.loads(unseal(folder / record.SAID_NAME, keys))["answers"]}
+            for answer in raw["answers"]:
+                audio, entry = original[(folder.name, answer["index"])]
+                assert unseal(folder / answer["audio"], keys) == audio
+                assert said[answer["index"]]["transcript"] == entry["transcript"]
+        else:
+            assert not [n for n in names if n.endswith(SEALED_SUFFIX)], (folder.name, names)
+            for answer in raw["answers"]:
+                audio, entry = original[(folder.name, answer["index"])]
+                assert (folder / answer["audio"]).read_bytes() == audio and answer["transcript"] == entry["transcript"]
+    return sealed_sessions
+
+
+def test_kill_minus_nine_while_sealing_leaves_every_answer_plain_or_sealed(tmp_path):
+    key = tmp_path / "owner.key"
+    public = new_identity(key)
+    data = tmp_path / "data"
+    original = archive(data)
+    pristine = tmp_path / "pristine"
+    os.rename(data, pristine)
+
+    started = time.monotonic()  # how long a whole sealing pass takes, to spread the kills over it
+    subprocess.run(["cp", "-a", str(pristine), str(data)], check=True)
+    process = sealer(data, public)
+    begun = time.monotonic()
+    assert process.stdout.readline() == "done\n"
+    whole_s = time.monotonic() - begun
+    process.wait()
+    assert check(data, key, original) == SESSIONS
+
+    rng = random.Random(14)
+    cut_short = partly = 0
+    for round_ in range(ROUNDS):
+        subprocess.run(["rm", "-rf", str(data)], check=True)
+        subprocess.run(["cp", "-a", str(pristine), str(data)], check=True)
+        process = sealer(data, public)
+        time.sleep(rng.uniform(0.0, whole_s))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        report = recover(data)
+        assert not report.problems, (round_, report.problems)
+        assert leftovers(data) == [], round_
+        sealed = check(data, key, original)
+        cut_short += bool(report.removed)
+        partly += 0 < sealed < SESSIONS
+        assert recover(data).removed == [], round_  # recovering again changes nothing
+        plain = [folder.name for folder, raw in session_records(data) if not record.is_sealed(raw)]
+        assert seal_due(data, recipient(public), 0).sealed == plain, round_  # a later pass finishes the work
+        assert check(data, key, original) == SESSIONS, round_
+    print(f"\nkill sealing: {ROUNDS} kills over a {whole_s:.2f} s pass ({time.monotonic() - started:.0f} s in all); "
+          f"{cut_short} left something for recovery to settle, {partly} landed between sessions")
+    assert cut_short >= 3 and partly >= 2
