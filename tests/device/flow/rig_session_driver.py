@@ -1,7 +1,8 @@
 """Runs one whole session on the PulseAudio rig in this process and prints what it produced as JSON.
 
 The rig test runs it under `unshare --net`, so the session is proven to need no network.
-Usage: python -m tests.device.flow.rig_session_driver WORKDIR
+Usage: python -m tests.device.flow.rig_session_driver WORKDIR [RECIPIENT]
+With an age RECIPIENT, the session is sealed to it as soon as it is transcribed (privacy.readable_for_h = 0).
 """
 import json
 import sys
@@ -29,13 +30,14 @@ def network_interfaces() -> list[str]:
     return sorted(line.split(":")[0].strip() for line in lines)
 
 
-def main(work: Path) -> dict:
+def main(work: Path, recipient: str = "") -> dict:
     wavs = [espeak_wav(text, work / f"answer{n}.wav") if text else None for n, text in enumerate(ANSWERS, 1)]
     config = load_config(env={}, overrides={
         # FLAC keeps every sample, so a direct decode of the saved file hears exactly what the live one did.
         "storage": {"data_dir": str(work / "data"), "cache_dir": str(work / "cache"), "audio_format": "flac"},
         "model": {"path": str(korean_model())},
         "listening": {"silence_after_speech_s": 2.5, "no_speech_s": 5.0},
+        "privacy": {"recipient": recipient, "readable_for_h": 0},
     })
     device = build_device(config)
     button = MockButton(config, device.parts.inbox.put)
@@ -54,4 +56,4 @@ def main(work: Path) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(Path(sys.argv[1]))))
+    print(json.dumps(main(Path(sys.argv[1]), *sys.argv[2:])))
