@@ -123,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'pinned ' if pin else ''}archive list/search ...", file=sys.stderr, flush=True)
             archive = run_probe("archive_probe", {"answers": archive_answers}, work,
                                 f"archive{'-pinned' if pin else ''}", pin)
-            results["pinned" if pin else "free"] = {"runs": runs, "archive": archive}
+            sealing = run_probe("sealing_probe", {"minutes": 1, "repeats": 1 if args.quick else 5}, work,
+                                f"sealing{'-pinned' if pin else ''}", pin)
+            results["pinned" if pin else "free"] = {"runs": runs, "archive": archive, "sealing": sealing["runs"]}
         elapsed = time.time() - started
         (work / "results.json").write_text(json.dumps(results))  # kept with --keep, should the report fail
         text = report.render(results, args, command, elapsed)

@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.probes import ROOT
+from bench.sealing_probe import rows as sealing_rows
 
 MB = 1e6
 
@@ -236,7 +237,7 @@ def figures(mode: dict) -> list[dict]:
             row(f"{name}, {int(answers_count):,} answers", value, "ms",
                 f"first listing, building the index: {timings['first_list_ms']:.0f} ms; warm listing: {timings['list_ms']:.1f} ms",
                 target, value <= 100 if big else None)
-    return rows
+    return rows + (sealing_rows(mode["sealing"]) if "sealing" in mode else [])
 
 
 def figures_json(results: dict) -> dict:

@@ -75,8 +75,12 @@ def session_folders(root: Path) -> list[Path]:
     """The session folders of a copied archive: a data dir, its sessions folder, or one session folder."""
     if (root / RECORD_NAME).is_file():
         return [root]
-    sessions = DataLayout(root).sessions if DataLayout(root).sessions.is_dir() else root
-    return sorted(p for p in sessions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if DataLayout(root).sessions.is_dir():
+        root = DataLayout(root).sessions
+    folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    if root.name != DataLayout(root).sessions.name:  # a data dir with no sessions folder yet
+        folders = [p for p in folders if (p / RECORD_NAME).exists()]
+    return sorted(folders)
 
 
 def open_archive(source: Path, identity: Path, out: Path) -> int:

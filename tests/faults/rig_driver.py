@@ -9,8 +9,9 @@ real Vosk model for recovery). Enter on stdin is a press, "h" a hold, EOF stops 
 It reports on stdout, one JSON object per line, written with a single os.write so a
 SIGKILL never leaves half a line: every event, each chunk the microphone delivered,
 each chunk written to an answer, each answer sealed (with its SHA-256, and a hard link
-into `ref_dir` so the parent can compare after compression replaced it) and each
-compression. Nothing it prints is transcript text.
+into `ref_dir` so the parent can compare after compression replaced it), each
+compression, and each session sealed to an age key (settings "privacy"). Nothing it
+prints is transcript text.
 """
 import hashlib
 import json
@@ -32,6 +33,7 @@ from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from device.flow.inbox import Inbox
 from device.flow.parts import SessionParts
 from device.notes.recovery import recover
+from device.notes.sealing import sealer
 from device.flow.service import ServiceLoop
 
 
@@ -63,6 +65,8 @@ class Reporter(logging.Handler):
         elif record.msg == "answer %d compressed to %s":
             path = self._find(record.args[1])
             emit(kind="compressed", session=path.parent.name, index=record.args[0], name=path.name, sha=sha256(path))
+        elif record.msg == "session %s sealed":
+            emit(kind="sealed", session=record.args[0])
         if record.name.startswith(("device.", "audio.")):
             emit(kind="log", logger=record.name, level=record.levelname, message=record.getMessage())
 
@@ -119,6 +123,7 @@ def main(settings: dict) -> int:
         "storage": {"data_dir": str(data_dir), "cache_dir": settings["cache_dir"], "min_free_mb": 1},
         "content": {"packs_dir": settings["packs_dir"], "pack": settings.get("pack", "tiny")},
         "listening": settings.get("listening", {}),
+        "privacy": settings.get("privacy", {}),
     })
     if settings.get("recover_at_start", True):
         recover(data_dir, None)
@@ -141,6 +146,7 @@ def main(settings: dict) -> int:
         inbox=Inbox(),
         on_event=lambda event: emit(kind="event", phase=event.phase.value, event=event.kind.value,
                                     ended_by=event.ended_by, question=event.question, at=event.at),
+        seal=sealer(data_dir, config.privacy.recipient, config.privacy.readable_for_h),
     )
     device = Device(pack, parts, session_settings(config), model=None)
     loop = ServiceLoop(device, data_dir, replay=lambda: None)

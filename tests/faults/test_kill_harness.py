@@ -3,8 +3,10 @@
 Each round starts tests/faults/rig_driver.py (built like `reflect run --keyboard`: PortAudio speaker
 and microphone, cached espeak-ng prompts, the real session and notes), presses, answers each question
 by playing espeak-ng speech into the rig's microphone, and sends SIGKILL at a random moment of the
-phase chosen for the round (start, speaking, listening, saving/compressing, ending). Then recovery runs
-(with Vosk) and the round checks: every JSON parses, nothing half-done is left, every answer sealed
+phase chosen for the round (start, speaking, listening, saving/compressing, ending, sealing: the device
+seals each finished session to an age key at once). Then recovery runs (with Vosk) and the round checks:
+every answer is plain or sealed to the key, never neither, with no plain copy of a sealed one; then, on
+the archive opened with the identity: every JSON parses, nothing half-done is left, every answer saved
 before the kill is byte-identical to what was sealed (or to its completed compression), the
 interrupted answer is playable and holds all but at most ~1 s of what the microphone had delivered
 for it, every answer with audio has a transcript, and earlier sessions were not touched.
@@ -20,7 +22,11 @@ import soundfile as sf
 
 from audio.compress import decode
 from audio.recognizer import ModelLoader
+from device.notes import record as session_record
+from device.notes.record import AUDIO_NAME
+from device.notes.opening import new_identity, open_archive
 from device.notes.recovery import recover
+from device.notes.sealing import recipient, seal_due
 from tests.faults.rig_process import DeviceProcess, prepare_dirs
 from tests.faults.support import census, leftovers, session_records, sha256
 from tests.rig import espeak_wav, korean_model, similarity
@@ -28,8 +34,8 @@ from tests.rig import espeak_wav, korean_model, similarity
 pytestmark = pytest.mark.usefixtures("audio_rig")
 
 
-ROUNDS = 32
-PHASES = ("start", "speaking", "listening", "saving", "ending")
+ROUNDS = 36
+PHASES = ("start", "speaking", "listening", "saving", "ending", "sealing")
 ANSWERS = ["안녕하세요 오늘은 날씨가 정말 좋습니다", "저는 학교에 갑니다 그리고 친구를 만납니다"]
 LISTENING = {"silence_after_speech_s": 0.8, "no_speech_s": 4.0}
 MAX_LOSS_S = 1.0
@@ -106,16 +112,39 @@ def kill_somewhere(device: DeviceProcess, person: Person, target: str, rng: rand
         else:  # while the answer is being compressed
             run_until(device, person, lambda l: l["kind"] == "saved" and l["index"] == question, 25)
             sleep_answering(person, rng.uniform(0.0, 0.45))
-    else:
+    elif target == "ending":
         run_until(device, person, event("speaking", None, ("closing", "ending early")), 30)
         sleep_answering(person, rng.uniform(0.0, 0.6))
+    else:  # sealing follows the last answer's compression on the recognizer's worker
+        run_until(device, person, lambda l: l["kind"] == "event" and l["event"] == "session saved", 40)
+        saved = sum(1 for l in device.lines if l["kind"] == "saved")
+        run_until(device, person, lambda l: sum(1 for x in device.lines if x["kind"] == "compressed") >= saved, 20)
+        time.sleep(rng.uniform(0.0, 0.08))
     return device.kill()
+
+
+def assert_plain_or_sealed(data: Path, where: str) -> None:
+    """Every answer plain or sealed, never neither; no plain copy of what a sealed session said."""
+    for folder, record in session_records(data):
+        names = {p.name for p in folder.iterdir()}
+        sealed = {n for n in names if n.endswith(session_record.SEALED_SUFFIX)}
+        if session_record.is_sealed(record):
+            assert not [n for n in names if AUDIO_NAME.fullmatch(n)] and "transcript.md" not in names, (where, names)
+            assert set(session_record.sealed_files(record)) == sealed, (where, names)
+        else:
+            assert not sealed, (where, names)
+        for answer in record["answers"]:
+            assert answer["audio"] is None or answer["audio"] in names, (where, answer["audio"], names)
 
 
 def phase_at_kill(lines: list[dict], killed_at: float) -> str:
     """Where the device really was when the kill landed, from its own report lines."""
     before = [l for l in lines if l.get("at", 0) <= killed_at]
     events = [l for l in before if l["kind"] == "event"]
+    saved = [l for l in before if l["kind"] == "saved"]
+    if events and events[-1]["event"] == "session saved" and not any(l["kind"] == "sealed" for l in before) \
+            and len(saved) == sum(1 for l in before if l["kind"] == "compressed"):
+        return "sealing"
     last_saved = next((l for l in reversed(before) if l["kind"] == "saved"), None)
     if last_saved and (not events or last_saved["at"] > events[-1]["at"]) and not any(
             l["kind"] == "compressed" and l["index"] == last_saved["index"] and l["session"] == last_saved["session"]
@@ -150,6 +179,8 @@ def model():
 def test_kill_minus_nine_at_random_moments_loses_nothing_that_was_saved(tmp_path, model):
     settings = prepare_dirs(tmp_path)
     settings["listening"] = LISTENING
+    key = tmp_path / "owner.key"
+    settings["privacy"] = {"recipient": new_identity(key), "readable_for_h": 0}
     data = Path(settings["data_dir"])
     ref = Path(settings["ref_dir"])
     wavs = [espeak_wav(text, tmp_path / f"answer{n}.wav") for n, text in enumerate(ANSWERS, 1)]
@@ -176,7 +207,10 @@ def test_kill_minus_nine_at_random_moments_loses_nothing_that_was_saved(tmp_path
         where = f"round {round_} ({target})"
         assert not report.problems, (where, report.problems)
         assert leftovers(data) == [], where
-        records = dict((folder.name, (folder, record)) for folder, record in session_records(data))  # all parse
+        assert_plain_or_sealed(data, where)
+        view = tmp_path / f"opened-{round_}"  # every check below reads what the owner would see
+        open_archive(data, key, view)
+        records = dict((folder.name, (folder, record)) for folder, record in session_records(view))  # all parse
         new = sorted(set(records) - before)
         assert len(new) <= 1, where
         for name, digest in old_files.items():  # earlier sessions are never touched again
@@ -212,16 +246,17 @@ def test_kill_minus_nine_at_random_moments_loses_nothing_that_was_saved(tmp_path
         sealed_by_recovery = [p for p in report.repaired if p.startswith(f"sessions/{folder.name}/")]
         if sealed_by_recovery:
             [path] = sealed_by_recovery
-            info = sf.info(str(data / path))
+            info = sf.info(str(view / path))
             index = int(Path(path).name[:2])
             assert answers[index]["status"] == "interrupted", where
-            decode(data / path)  # playable
+            decode(view / path)  # playable
             captured = captured_frames(lines)
             assert captured is not None, where
             loss_s = max(0, captured - info.frames) / info.samplerate
             worst_loss_s = max(worst_loss_s, loss_s)
             assert loss_s <= MAX_LOSS_S + CHUNK_SLACK_S, (where, loss_s)
             interrupted_checked += 1
+        seal_due(data, recipient(settings["privacy"]["recipient"]), 0)  # as the next start would: old sessions stay as they are
     elapsed = time.monotonic() - started
     print(f"\nkill harness: {ROUNDS} kills in {elapsed:.0f} s, landed in {dict(landed)}; "
           f"{checked} sealed answers checked ({identical} byte-identical, {via_decode} by decoding a completed "
