@@ -10,6 +10,9 @@ Run before the device takes its first press. For each session folder:
 - a session still `in_progress` becomes `interrupted`;
 - answers with audio but no transcript are transcribed, if a model is given;
 - answers still in WAV are then compressed, if an `audio_format` other than "wav" is given.
+- a sealing cut short is finished either way (sealing.settle): a session whose session.json says it
+  is sealed loses every plain copy of what was said; one that does not keeps its plain files and
+  loses the `.age` files written so far (the next sealing pass seals it again);
 A session.json that cannot be read moves the folder to `damaged/` (never deleted).
 
 Every change is a rename, an atomic write or a repair that is redone the same

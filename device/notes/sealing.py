@@ -20,6 +20,7 @@ from pyrage import x25519
 from common.errors import KeyInvalid, SessionDamaged
 from common.files import FILE_MODE, fsync_dir, is_disk_full
 from device.notes import record
+from device.notes.archive import Archive
 from device.notes.record import AUDIO_NAME, SAID_NAME, SEALED_SUFFIX, TRANSCRIPT_NAME, DataLayout, SessionStatus
 
 log = logging.getLogger(__name__)
@@ -68,17 +69,14 @@ def is_due(raw: dict, readable_for_h: float, now: datetime) -> bool:
     if not is_ready(raw):
         return False
     try:
-        ended = datetime.fromisoformat(raw.get("ended_at") or raw["started_at"])
+        return now - datetime.fromisoformat(raw.get("ended_at") or raw["started_at"]) >= timedelta(hours=readable_for_h)
     except (KeyError, TypeError, ValueError):
-        return True  # no readable time: seal rather than keep it plain forever
-    return now - ended >= timedelta(hours=readable_for_h)
+        return True  # no usable time: seal rather than keep it plain forever
 
 
 def seal_due(data_dir: Path, owner: x25519.Recipient, readable_for_h: float,
              now: datetime | None = None) -> SealReport:
     """Seal every session under `data_dir` that is due; then drop their words from the search index."""
-    from device.notes.archive import Archive  # the archive imports this module's readers
-
     now = now or datetime.now().astimezone()
     report = SealReport()
     try:
@@ -128,7 +126,7 @@ def seal_session(folder: Path, raw: dict, owner: x25519.Recipient, now: datetime
         raise
     for path in plain + [folder / TRANSCRIPT_NAME]:
         path.unlink(missing_ok=True)
-    _remove_plain_audio(folder)
+    _remove_plain_audio(folder, raw)
     fsync_dir(folder)
     log.info("session %s sealed", folder.name)
 
@@ -151,9 +149,14 @@ def _write_sealed(path: Path, data: bytes, owner: x25519.Recipient) -> None:
     os.replace(part, path)
 
 
-def _remove_plain_audio(folder: Path) -> list[Path]:
-    """Remove every plain answer recording in a sealed session's folder; return what went."""
-    doomed = [p for p in folder.iterdir() if AUDIO_NAME.fullmatch(p.name) or AUDIO_NAME.fullmatch(p.name.removesuffix(PART))]
+def _remove_plain_audio(folder: Path, raw: dict) -> list[Path]:
+    """Remove every plain recording (or part of one) of the answers of a sealed session; return what went."""
+    answers = {answer.get("index") for answer in raw["answers"]}
+    doomed = []
+    for path in folder.iterdir():
+        match = AUDIO_NAME.fullmatch(path.name.removesuffix(PART))
+        if match and int(match.group(1)) in answers:
+            doomed.append(path)
     for path in doomed:
         path.unlink()
     return doomed
@@ -172,7 +175,7 @@ def settle(folder: Path, raw: dict) -> list[Path]:
         if transcript.exists():
             transcript.unlink()
             doomed.append(transcript)
-        doomed += _remove_plain_audio(folder)
+        doomed += _remove_plain_audio(folder, raw)
     else:
         orphans = [p for p in folder.iterdir() if p.name.endswith(SEALED_SUFFIX)]
         for path in orphans:
