@@ -15,7 +15,7 @@ from pathlib import Path
 import pyrage
 from pyrage import x25519
 
-from common.errors import KeyInvalid, SealedUnreadable
+from common.errors import ExportRefused, KeyInvalid, SealedUnreadable
 from common.files import FILE_MODE, atomic_write_bytes, private_dir
 from device.notes import record
 from device.notes.record import RECORD_NAME, SAID_NAME, SEALED_SUFFIX, DataLayout
@@ -88,7 +88,7 @@ def open_archive(source: Path, identity: Path, out: Path) -> int:
     keys = identities(identity)
     out = Path(out).expanduser().resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise SealedUnreadable(f"{out} already exists and is not empty; choose a new folder")
+        raise ExportRefused(f"{out} already exists and is not empty; choose a new folder")
     source = Path(source).expanduser()
     if not source.exists():
         raise SealedUnreadable(f"{source} does not exist")

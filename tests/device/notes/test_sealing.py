@@ -11,7 +11,7 @@ from pyrage import x25519
 
 from audio.compress import compress_answer, decode
 from bench.archive_factory import write_session
-from common.errors import KeyInvalid, SealedUnreadable
+from common.errors import ExportRefused, KeyInvalid, SealedUnreadable
 from device.notes import record, review_commands
 from device.notes.archive import Archive
 from device.notes.opening import identities, new_identity, open_archive
@@ -162,6 +162,12 @@ def test_a_wrong_key_or_a_damaged_file_is_one_line_exit_2_and_writes_nothing(tmp
     assert not out.exists()
     with pytest.raises(KeyInvalid):
         identities(tmp_path / "x")
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "mine.txt").write_text("keep")
+    with pytest.raises(ExportRefused):
+        open_archive(data, key, taken)
+    assert [p.name for p in taken.iterdir()] == ["mine.txt"]
 
 
 def test_keys_new_writes_a_private_identity_once_and_warns_about_losing_it(tmp_path, capsys):
