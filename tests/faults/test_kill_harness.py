@@ -119,7 +119,7 @@ def kill_somewhere(device: DeviceProcess, person: Person, target: str, rng: rand
         run_until(device, person, lambda l: l["kind"] == "event" and l["event"] == "session saved", 40)
         saved = sum(1 for l in device.lines if l["kind"] == "saved")
         run_until(device, person, lambda l: sum(1 for x in device.lines if x["kind"] == "compressed") >= saved, 20)
-        time.sleep(rng.uniform(0.0, 0.08))
+        time.sleep(rng.uniform(0.0, 0.02))
     return device.kill()
 
 
@@ -142,9 +142,9 @@ def phase_at_kill(lines: list[dict], killed_at: float) -> str:
     before = [l for l in lines if l.get("at", 0) <= killed_at]
     events = [l for l in before if l["kind"] == "event"]
     saved = [l for l in before if l["kind"] == "saved"]
-    if events and events[-1]["event"] == "session saved" and not any(l["kind"] == "sealed" for l in before) \
+    if any(l["event"] == "session saved" for l in events) and not any(l["kind"] == "sealed" for l in before) \
             and len(saved) == sum(1 for l in before if l["kind"] == "compressed"):
-        return "sealing"
+        return "sealing"  # the session is over and compressed: the recognizer's worker is sealing it
     last_saved = next((l for l in reversed(before) if l["kind"] == "saved"), None)
     if last_saved and (not events or last_saved["at"] > events[-1]["at"]) and not any(
             l["kind"] == "compressed" and l["index"] == last_saved["index"] and l["session"] == last_saved["session"]
