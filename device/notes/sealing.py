@@ -61,7 +61,7 @@ class SealReport:
 def is_ready(raw: dict) -> bool:
     """True for a session that is over, transcribed and not yet sealed."""
     return (not record.is_sealed(raw) and raw.get("status") != SessionStatus.IN_PROGRESS
-            and all(a.get("transcript") is not None for a in raw.get("answers", [])))
+            and all(a.get("transcript") is not None for a in raw["answers"]))
 
 
 def is_due(raw: dict, readable_for_h: float, now: datetime) -> bool:
@@ -88,7 +88,7 @@ def seal_due(data_dir: Path, owner: x25519.Recipient, readable_for_h: float,
             raw = record.read(folder)
         except SessionDamaged:
             continue  # the archive and recovery deal with it
-        if not is_due(raw, readable_for_h, now):
+        if record.repair_problem(raw) or not is_due(raw, readable_for_h, now):
             continue
         try:
             seal_session(folder, raw, owner, now)
@@ -115,8 +115,8 @@ def seal_session(folder: Path, raw: dict, owner: x25519.Recipient, now: datetime
                 _write_sealed(folder / (audio + SEALED_SUFFIX), (folder / audio).read_bytes(), owner)
                 files.append(audio + SEALED_SUFFIX)
                 plain.append(folder / audio)
-        _write_sealed(folder / SAID_NAME, json.dumps(record.said(raw), ensure_ascii=False).encode("utf-8"), owner)
-        _write_sealed(folder / (TRANSCRIPT_NAME + SEALED_SUFFIX), record.transcript_markdown(raw).encode("utf-8"), owner)
+        _write_sealed(folder / SAID_NAME, json.dumps(record.said(raw), ensure_ascii=False).encode(), owner)
+        _write_sealed(folder / (TRANSCRIPT_NAME + SEALED_SUFFIX), record.transcript_markdown(raw).encode(), owner)
         files += [SAID_NAME, TRANSCRIPT_NAME + SEALED_SUFFIX]
         fsync_dir(folder)
         record.write(folder, record.sealed(raw, files, now))
@@ -143,7 +143,7 @@ def _write_sealed(path: Path, data: bytes, owner: x25519.Recipient) -> None:
         os.fsync(fd)
     except BaseException:
         os.close(fd)
-        part.unlink(missing_ok=True)
+        part.unlink()
         raise
     os.close(fd)
     os.replace(part, path)

@@ -255,3 +255,66 @@ def test_a_recipient_that_is_not_one_is_a_one_line_config_error(tmp_path):
     good = str(x25519.Identity.generate().to_public())
     assert load_config(env={"REFLECT_PRIVACY_RECIPIENT": good}).privacy.recipient == good
     assert load_config(env={}).privacy.recipient == ""
+
+
+def test_a_pass_seals_every_due_session_past_damaged_and_unfinished_ones_and_logs_it(tmp_path, key, caplog):
+    data = tmp_path / "data"
+    damaged = compressed_session(data, [["one"]], STARTED - timedelta(days=2))
+    (damaged / "session.json").write_text("{")
+    broken = compressed_session(data, [["two"]], STARTED - timedelta(days=1))
+    record.write(broken, {**record.read(broken), "answers": "nope"})
+    unfinished = compressed_session(data, [["three"]], STARTED)
+    record.write(unfinished, {**record.read(unfinished), "status": "in_progress"})
+    due = compressed_session(data, [["four"]], STARTED + timedelta(hours=1))
+    (due / "transcript.md").unlink()  # a crash between session.json and transcript.md: sealing still goes on
+    with caplog.at_level("INFO", logger="device.notes.sealing"):
+        assert seal_due(data, owner_of(key), 24, now=LATER).sealed == [due.name]
+    assert [r.getMessage() for r in caplog.records if r.name == "device.notes.sealing"] == [
+        f"session {due.name} sealed", "sealed 1 session(s)"]
+
+
+def test_the_device_sealer_keeps_readable_for_h_and_logs_a_failure(tmp_path, key, caplog, monkeypatch):
+    from device.notes import sealing
+
+    data = tmp_path / "data"
+    folder = compressed_session(data, [["fresh"]], datetime.now(timezone.utc))
+    record.write(folder, {**record.read(folder), "ended_at": datetime.now(timezone.utc).isoformat()})
+    public = str(owner_of(key))
+    sealing.sealer(data, public, 24)()
+    assert not record.is_sealed(record.read(folder))
+    assert sealing.sealer(data, "", 0)() is None and not record.is_sealed(record.read(folder))
+    sealing.sealer(data, public, 0)()
+    assert record.is_sealed(record.read(folder))
+    monkeypatch.setattr(sealing, "seal_due", lambda *args: 1 / 0)
+    sealing.sealer(data, public, 0)()
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        "sealing failed; the notes stay as they are until the next try"]
+
+
+def test_open_copies_plain_sessions_as_they_are_and_unseals_every_sealed_file(tmp_path, key):
+    data = tmp_path / "data"
+    sealed = compressed_session(data)
+    seal_due(data, owner_of(key), 0, now=LATER)
+    plain = compressed_session(data, [["stillplain"]], LATER)
+    before = {p.name: p.read_bytes() for p in plain.iterdir()}
+    out = tmp_path / "opened"
+    assert open_archive(data, key, out) == 2
+    assert sorted(p.name for p in (out / "sessions" / sealed.name).iterdir()) == \
+        ["01.opus", "03.opus", "session.json", "transcript.md"]
+    copied = out / "sessions" / plain.name
+    assert {p.name: p.read_bytes() for p in copied.iterdir()} == before
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in copied.iterdir())
+
+
+def test_open_and_keys_new_say_what_is_wrong_in_one_line(tmp_path, key, capsys):
+    assert cli.main(["open", str(tmp_path / "nowhere"), "--identity", str(key), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err == f"reflect: {tmp_path / 'nowhere'} does not exist\n"
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    assert cli.main(["open", str(tmp_path), "--identity", str(key), "--out", str(tmp_path / "full")]) == 2
+    assert capsys.readouterr().err == f"reflect: {tmp_path / 'full'} already exists and is not empty; choose a new folder\n"
+    assert cli.main(["keys", "new", "--out", str(key)]) == 2
+    assert capsys.readouterr().err == f"reflect: {key} already exists; choose a new file (an identity is never overwritten)\n"
+    assert cli.main(["keys", "new", "--out", str(tmp_path / "no" / "key")]) == 2
+    assert capsys.readouterr().err == \
+        f"reflect: cannot write the identity to {tmp_path / 'no' / 'key'} (No such file or directory)\n"
