@@ -4,58 +4,17 @@ import json
 import os
 import subprocess
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from pyrage import x25519
 
-from audio.compress import compress_answer, decode
-from bench.archive_factory import write_session
-from common.errors import ExportRefused, KeyInvalid, SealedUnreadable
 from device.notes import record, review_commands
 from device.notes.archive import Archive
-from device.notes.opening import identities, new_identity, open_archive
 from device.notes.recovery import recover
-from device.notes.sealing import is_due, recipient, seal_due, settle
-from device.setup import cli
+from device.notes.sealing import is_due, seal_due, settle
+from tests.device.notes.sealing_support import (  # noqa: F401 (key is a fixture)
+    LATER, SECRET_WORDS, STARTED, compressed_session, key, owner_of, said_anywhere)
 from tests.faults.support import small_tmpfs
-
-SECRET_WORDS = [["zorblax", "quintessa", "mirvelle"], None, ["plumbrick", "vantaloop"]]
-STARTED = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
-LATER = STARTED + timedelta(days=2)
-
-
-@pytest.fixture
-def key(tmp_path) -> Path:
-    path = tmp_path / "owner.key"
-    new_identity(path)
-    return path
-
-
-def owner_of(key: Path):
-    return identities(key)[0].to_public()
-
-
-def compressed_session(data_dir: Path, words=SECRET_WORDS, started=STARTED) -> Path:
-    """A finished session as the device leaves it: Opus answers, transcripts, transcript.md written by record."""
-    folder = write_session(data_dir, started, words, rate=16000)
-    raw = record.read(folder)
-    for answer in raw["answers"]:
-        if answer["audio"]:
-            answer["audio"] = compress_answer(folder / answer["audio"]).name
-    record.write(folder, raw)
-    record.write_transcript(folder, raw)
-    return folder
-
-
-def said_anywhere(root: Path, words) -> list[str]:
-    """Every (file, word) where a word said appears in plain bytes anywhere under `root`."""
-    found = []
-    for path in root.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes().lower()
-            found += [f"{path.relative_to(root)}: {w}" for w in words if w.encode() in data]
-    return found
 
 
 def test_sealing_leaves_nothing_said_in_the_data_dir_and_age_opens_every_sealed_file(tmp_path, key):
@@ -111,86 +70,6 @@ def test_sessions_stay_readable_for_readable_for_h_and_unfinished_ones_are_never
     pending = json.loads(json.dumps(raw))
     pending["answers"][0]["transcript"] = None
     assert not is_due(pending, 0, LATER)
-
-
-def test_open_makes_an_ordinary_archive_that_every_review_command_reads(tmp_path, key):
-    data = tmp_path / "data"
-    folder = compressed_session(data)
-    before = record.read(folder)
-    seal_due(data, owner_of(key), 0, now=LATER)
-    out = tmp_path / "opened"
-    assert open_archive(data, key, out) == 1
-    opened = out / "sessions" / folder.name
-    assert record.read(opened) == before
-    assert decode(opened / "01.opus")[0].size
-    archive = Archive(out)
-    assert "zorblax" in review_commands.show(archive, "latest")
-    assert "answer 1" in review_commands.search(archive, ["quintessa"])
-    assert review_commands.export_cmd(archive, None, "html", tmp_path / "pages").startswith("Exported 1")
-    assert [s for s in archive.listing().notices] == []
-
-
-def test_open_takes_a_tar_export_and_export_with_identity_writes_pages(tmp_path, key, capsys):
-    data = tmp_path / "data"
-    compressed_session(data)
-    seal_due(data, owner_of(key), 0, now=LATER)
-    tar = tmp_path / "copy.tar.gz"
-    subprocess.run(["tar", "-czf", str(tar), "-C", str(data), "sessions"], check=True)
-    assert open_archive(tar, key, tmp_path / "from-tar") == 1
-    code = cli.main(["export", "--all", "--identity", str(key), "--out", str(tmp_path / "pages"),
-                     "--data-dir", str(data)])
-    assert code == 0
-    page = next((tmp_path / "pages").rglob("notes.md")).read_text()
-    assert "zorblax" in page
-
-
-def test_a_wrong_key_or_a_damaged_file_is_one_line_exit_2_and_writes_nothing(tmp_path, key, capsys):
-    data = tmp_path / "data"
-    folder = compressed_session(data)
-    seal_due(data, owner_of(key), 0, now=LATER)
-    other = tmp_path / "other.key"
-    new_identity(other)
-    out = tmp_path / "opened"
-    assert cli.main(["open", str(data), "--identity", str(other), "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "another key" in err
-    assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".opened")] == []
-    sealed_audio = folder / "03.opus.age"
-    sealed_audio.write_bytes(sealed_audio.read_bytes()[:-40])
-    with pytest.raises(SealedUnreadable):
-        open_archive(data, key, out)
-    assert not out.exists()
-    with pytest.raises(KeyInvalid):
-        identities(tmp_path / "x")
-    taken = tmp_path / "taken"
-    taken.mkdir()
-    (taken / "mine.txt").write_text("keep")
-    with pytest.raises(ExportRefused):
-        open_archive(data, key, taken)
-    assert [p.name for p in taken.iterdir()] == ["mine.txt"]
-
-
-def test_keys_new_writes_a_private_identity_once_and_warns_about_losing_it(tmp_path, capsys):
-    path = tmp_path / "me.key"
-    assert cli.main(["keys", "new", "--out", str(path)]) == 0
-    out = capsys.readouterr().out
-    assert "gone for good" in out and (path.stat().st_mode & 0o777) == 0o600
-    public = out.strip().split("\n")[-1]
-    assert str(identities(path)[0].to_public()) == public and recipient(public)
-    age_public = subprocess.run(["age-keygen", "-y", str(path)], capture_output=True, text=True, check=True).stdout.strip()
-    assert age_public == public
-    first = path.read_bytes()
-    assert cli.main(["keys", "new", "--out", str(path)]) == 2
-    assert path.read_bytes() == first
-
-
-def test_age_keygen_identities_work_too(tmp_path):
-    key = tmp_path / "age.key"
-    subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
-    data = tmp_path / "data"
-    compressed_session(data)
-    seal_due(data, owner_of(key), 0, now=LATER)
-    assert open_archive(data, key, tmp_path / "opened") == 1
 
 
 def test_a_full_disk_while_sealing_keeps_the_plain_notes_and_a_later_pass_seals_them(tmp_path, key):
@@ -289,32 +168,3 @@ def test_the_device_sealer_keeps_readable_for_h_and_logs_a_failure(tmp_path, key
     sealing.sealer(data, public, 0)()
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
         "sealing failed; the notes stay as they are until the next try"]
-
-
-def test_open_copies_plain_sessions_as_they_are_and_unseals_every_sealed_file(tmp_path, key):
-    data = tmp_path / "data"
-    sealed = compressed_session(data)
-    seal_due(data, owner_of(key), 0, now=LATER)
-    plain = compressed_session(data, [["stillplain"]], LATER)
-    before = {p.name: p.read_bytes() for p in plain.iterdir()}
-    out = tmp_path / "opened"
-    assert open_archive(data, key, out) == 2
-    assert sorted(p.name for p in (out / "sessions" / sealed.name).iterdir()) == \
-        ["01.opus", "03.opus", "session.json", "transcript.md"]
-    copied = out / "sessions" / plain.name
-    assert {p.name: p.read_bytes() for p in copied.iterdir()} == before
-    assert all(p.stat().st_mode & 0o777 == 0o600 for p in copied.iterdir())
-
-
-def test_open_and_keys_new_say_what_is_wrong_in_one_line(tmp_path, key, capsys):
-    assert cli.main(["open", str(tmp_path / "nowhere"), "--identity", str(key), "--out", str(tmp_path / "o")]) == 2
-    assert capsys.readouterr().err == f"reflect: {tmp_path / 'nowhere'} does not exist\n"
-    (tmp_path / "full").mkdir()
-    (tmp_path / "full" / "x").write_text("x")
-    assert cli.main(["open", str(tmp_path), "--identity", str(key), "--out", str(tmp_path / "full")]) == 2
-    assert capsys.readouterr().err == f"reflect: {tmp_path / 'full'} already exists and is not empty; choose a new folder\n"
-    assert cli.main(["keys", "new", "--out", str(key)]) == 2
-    assert capsys.readouterr().err == f"reflect: {key} already exists; choose a new file (an identity is never overwritten)\n"
-    assert cli.main(["keys", "new", "--out", str(tmp_path / "no" / "key")]) == 2
-    assert capsys.readouterr().err == \
-        f"reflect: cannot write the identity to {tmp_path / 'no' / 'key'} (No such file or directory)\n"
