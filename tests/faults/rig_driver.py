@@ -33,6 +33,7 @@ from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from device.flow.inbox import Inbox
 from device.flow.parts import SessionParts
 from device.notes.recovery import recover
+from device.notes import sealing
 from device.notes.sealing import sealer
 from device.flow.service import ServiceLoop
 
@@ -113,6 +114,18 @@ class ReportingPrompts(PromptCache):
         return super().clip(text, rate)
 
 
+def slowed_sealing(pause_s: float) -> None:
+    """Wait `pause_s` before each sealed file is written, so a kill aimed at sealing (a few ms on this
+    machine) lands inside it, between any two of its steps; what each step does is unchanged."""
+    write = sealing._write_sealed
+
+    def slowed(*args):
+        time.sleep(pause_s)
+        write(*args)
+
+    sealing._write_sealed = slowed
+
+
 def main(settings: dict) -> int:
     os.umask(0o077)
     data_dir, ref_dir = Path(settings["data_dir"]), Path(settings["ref_dir"])
@@ -125,6 +138,8 @@ def main(settings: dict) -> int:
         "listening": settings.get("listening", {}),
         "privacy": settings.get("privacy", {}),
     })
+    if settings.get("sealing_pause_s"):
+        slowed_sealing(settings["sealing_pause_s"])
     if settings.get("recover_at_start", True):
         recover(data_dir, None)
         emit(kind="recovered")

@@ -38,6 +38,8 @@ ROUNDS = 36
 PHASES = ("start", "speaking", "listening", "saving", "ending", "sealing")
 ANSWERS = ["안녕하세요 오늘은 날씨가 정말 좋습니다", "저는 학교에 갑니다 그리고 친구를 만납니다"]
 LISTENING = {"silence_after_speech_s": 0.8, "no_speech_s": 4.0}
+SEALING_PAUSE_S = 0.06
+"""The driver waits this long before each sealed file, so kills aimed at sealing land inside it."""
 MAX_LOSS_S = 1.0
 CHUNK_SLACK_S = 0.1
 
@@ -108,7 +110,7 @@ def kill_somewhere(device: DeviceProcess, person: Person, target: str, rng: rand
     elif target == "saving":
         if rng.random() < 0.5:
             run_until(device, person, event("saving", question), 25)
-            time.sleep(rng.uniform(0.0, 0.02))
+            time.sleep(rng.uniform(0.0, 5 * SEALING_PAUSE_S))  # at least 3 sealed files: said, transcript, 1 answer
         else:  # while the answer is being compressed
             run_until(device, person, lambda l: l["kind"] == "saved" and l["index"] == question, 25)
             sleep_answering(person, rng.uniform(0.0, 0.45))
@@ -119,7 +121,7 @@ def kill_somewhere(device: DeviceProcess, person: Person, target: str, rng: rand
         run_until(device, person, lambda l: l["kind"] == "event" and l["event"] == "session saved", 40)
         saved = sum(1 for l in device.lines if l["kind"] == "saved")
         run_until(device, person, lambda l: sum(1 for x in device.lines if x["kind"] == "compressed") >= saved, 20)
-        time.sleep(rng.uniform(0.0, 0.02))
+        time.sleep(rng.uniform(0.0, 5 * SEALING_PAUSE_S))  # at least 3 sealed files: said, transcript, 1 answer
     return device.kill()
 
 
@@ -181,6 +183,7 @@ def test_kill_minus_nine_at_random_moments_loses_nothing_that_was_saved(tmp_path
     settings["listening"] = LISTENING
     key = tmp_path / "owner.key"
     settings["privacy"] = {"recipient": new_identity(key), "readable_for_h": 0}
+    settings["sealing_pause_s"] = SEALING_PAUSE_S
     data = Path(settings["data_dir"])
     ref = Path(settings["ref_dir"])
     wavs = [espeak_wav(text, tmp_path / f"answer{n}.wav") for n, text in enumerate(ANSWERS, 1)]
