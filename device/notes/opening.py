@@ -46,7 +46,7 @@ def new_identity(out: Path) -> str:
 def identities(path: Path) -> list[x25519.Identity]:
     """The age identities in an identity file (as `reflect keys new` or age-keygen write it)."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").split("\n")
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise KeyInvalid(f"cannot read the identity file {path} ({getattr(error, 'strerror', None) or 'not text'})") from None
     try:
@@ -104,7 +104,7 @@ def open_archive(source: Path, identity: Path, out: Path) -> int:
             out.rmdir()
         os.rename(building, out)
     except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
+        shutil.rmtree(building)
         raise
     return len(folders)
 

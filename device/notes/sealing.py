@@ -115,14 +115,14 @@ def seal_session(folder: Path, raw: dict, owner: x25519.Recipient, now: datetime
                 _write_sealed(folder / (audio + SEALED_SUFFIX), (folder / audio).read_bytes(), owner)
                 files.append(audio + SEALED_SUFFIX)
                 plain.append(folder / audio)
-        _write_sealed(folder / SAID_NAME, json.dumps(record.said(raw), ensure_ascii=False).encode(), owner)
+        _write_sealed(folder / SAID_NAME, json.dumps(record.said(raw)).encode(), owner)
         _write_sealed(folder / (TRANSCRIPT_NAME + SEALED_SUFFIX), record.transcript_markdown(raw).encode(), owner)
         files += [SAID_NAME, TRANSCRIPT_NAME + SEALED_SUFFIX]
         fsync_dir(folder)
         record.write(folder, record.sealed(raw, files, now))
     except BaseException:
         for name in files:  # not sealed: the plain files stay the notes
-            (folder / name).unlink(missing_ok=True)
+            (folder / name).unlink()
         raise
     for path in plain + [folder / TRANSCRIPT_NAME]:
         path.unlink(missing_ok=True)

@@ -18,8 +18,12 @@ def test_open_makes_an_ordinary_archive_that_every_review_command_reads(tmp_path
     folder = compressed_session(data)
     before = record.read(folder)
     seal_due(data, owner_of(key), 0, now=LATER)
+    (data / "sessions" / ".deleting-x").mkdir()  # hidden folders and stray files are not sessions
+    (data / "sessions" / "notes.txt").write_text("stray")
     out = tmp_path / "opened"
+    out.mkdir()  # an empty folder may be the destination
     assert open_archive(data, key, out) == 1
+    assert [p.name for p in (out / "sessions").iterdir()] == [folder.name]
     opened = out / "sessions" / folder.name
     assert record.read(opened) == before
     assert decode(opened / "01.opus")[0].size
@@ -53,7 +57,8 @@ def test_a_wrong_key_or_a_damaged_file_is_one_line_exit_2_and_writes_nothing(tmp
     out = tmp_path / "opened"
     assert cli.main(["open", str(data), "--identity", str(other), "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "another key" in err
+    assert err == (f"reflect: 01.opus.age of session {folder.name} was sealed to another key; use the identity "
+                   "whose public key is in this device's config\n")
     assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".opened")] == []
     sealed_audio = folder / "03.opus.age"
     sealed_audio.write_bytes(sealed_audio.read_bytes()[:-40])
@@ -120,3 +125,24 @@ def test_open_and_keys_new_say_what_is_wrong_in_one_line(tmp_path, key, capsys):
     assert cli.main(["keys", "new", "--out", str(tmp_path / "no" / "key")]) == 2
     assert capsys.readouterr().err == \
         f"reflect: cannot write the identity to {tmp_path / 'no' / 'key'} (No such file or directory)\n"
+
+
+def test_an_opening_is_built_hidden_beside_its_destination_and_removed_if_it_fails(tmp_path, key, monkeypatch):
+    from device.notes import opening
+
+    data = tmp_path / "data"
+    compressed_session(data)
+    seal_due(data, owner_of(key), 0, now=LATER)
+    out = tmp_path / "notes" / "opened"
+    built_in = []
+
+    def fails(folder, target, keys):
+        built_in.append(target.parent.parent)
+        raise SealedUnreadable("damaged")
+
+    monkeypatch.setattr(opening, "_open_session", fails)
+    with pytest.raises(SealedUnreadable):
+        open_archive(data, key, out)
+    [building] = built_in
+    assert building.parent == out.parent and building.name.startswith(".opened.opening-")
+    assert list(out.parent.iterdir()) == []

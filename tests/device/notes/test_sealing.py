@@ -2,6 +2,7 @@
 import errno
 import json
 import os
+import shutil
 import subprocess
 from datetime import datetime, timedelta, timezone
 
@@ -67,6 +68,9 @@ def test_sessions_stay_readable_for_readable_for_h_and_unfinished_ones_are_never
     assert is_due(raw, 24, ended + timedelta(hours=24))
     assert is_due(raw, 0, ended)
     assert not is_due({**raw, "status": "in_progress"}, 0, LATER)
+    started = datetime.fromisoformat(raw["started_at"])  # no end time (a crash): counted from the start
+    assert not is_due({**raw, "ended_at": None}, 24, started + timedelta(hours=23))
+    assert is_due({**raw, "ended_at": None}, 24, started + timedelta(hours=24))
     pending = json.loads(json.dumps(raw))
     pending["answers"][0]["transcript"] = None
     assert not is_due(pending, 0, LATER)
@@ -129,7 +133,8 @@ def test_a_recipient_that_is_not_one_is_a_one_line_config_error(tmp_path):
     from common.errors import ConfigInvalid
     from device.setup.config import load_config
 
-    with pytest.raises(ConfigInvalid, match="privacy.recipient.*not an age recipient"):
+    with pytest.raises(ConfigInvalid, match=r"privacy.recipient: 'age1nope' is not an age recipient \(age1 and 58 more "
+                                            r"letters, as `reflect keys new` or age-keygen prints it\)$"):
         load_config(env={"REFLECT_PRIVACY_RECIPIENT": "age1nope"})
     good = str(x25519.Identity.generate().to_public())
     assert load_config(env={"REFLECT_PRIVACY_RECIPIENT": good}).privacy.recipient == good
@@ -145,11 +150,34 @@ def test_a_pass_seals_every_due_session_past_damaged_and_unfinished_ones_and_log
     unfinished = compressed_session(data, [["three"]], STARTED)
     record.write(unfinished, {**record.read(unfinished), "status": "in_progress"})
     due = compressed_session(data, [["four"]], STARTED + timedelta(hours=1))
+    (data / "sessions" / "notes.txt").write_text("a stray file")
+    shutil.copytree(due, data / "sessions" / ".being-deleted")  # hidden folders are not sessions
     (due / "transcript.md").unlink()  # a crash between session.json and transcript.md: sealing still goes on
     with caplog.at_level("INFO", logger="device.notes.sealing"):
         assert seal_due(data, owner_of(key), 24, now=LATER).sealed == [due.name]
     assert [r.getMessage() for r in caplog.records if r.name == "device.notes.sealing"] == [
         f"session {due.name} sealed", "sealed 1 session(s)"]
+    assert not record.is_sealed(record.read(data / "sessions" / ".being-deleted"))
+
+
+def test_a_sealing_that_fails_half_way_removes_what_it_sealed_and_keeps_the_plain_notes(tmp_path, key, monkeypatch):
+    from device.notes import sealing
+
+    data = tmp_path / "data"
+    folder = compressed_session(data)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    write, calls = sealing._write_sealed, []
+
+    def full_on_the_third(*args):
+        calls.append(args[0].name)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        write(*args)
+
+    monkeypatch.setattr(sealing, "_write_sealed", full_on_the_third)
+    assert seal_due(data, owner_of(key), 0, now=LATER).kept_for_later == [folder.name]
+    assert calls == ["01.opus.age", "03.opus.age", "said.json.age"]
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
 
 def test_the_device_sealer_keeps_readable_for_h_and_logs_a_failure(tmp_path, key, caplog, monkeypatch):
