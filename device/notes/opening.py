@@ -46,7 +46,7 @@ def new_identity(out: Path) -> str:
 def identities(path: Path) -> list[x25519.Identity]:
     """The age identities in an identity file (as `reflect keys new` or age-keygen write it)."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = Path(path).read_bytes().decode().splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise KeyInvalid(f"cannot read the identity file {path} ({getattr(error, 'strerror', None) or 'not text'})") from None
     try:
@@ -119,7 +119,7 @@ class _unpacked:
     def __enter__(self) -> Path:
         if self.source.is_dir():
             return self.source
-        self.temp = tempfile.TemporaryDirectory(prefix="reflect-open-")
+        self.temp = tempfile.TemporaryDirectory()
         try:
             with tarfile.open(self.source) as tar:
                 tar.extractall(self.temp.name, filter="data")

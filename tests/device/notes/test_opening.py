@@ -62,11 +62,14 @@ def test_a_wrong_key_or_a_damaged_file_is_one_line_exit_2_and_writes_nothing(tmp
     assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".opened")] == []
     sealed_audio = folder / "03.opus.age"
     sealed_audio.write_bytes(sealed_audio.read_bytes()[:-40])
-    with pytest.raises(SealedUnreadable):
+    with pytest.raises(SealedUnreadable, match=f"^03.opus.age of session {folder.name} is damaged and cannot be opened$"):
         open_archive(data, key, out)
     assert not out.exists()
-    with pytest.raises(KeyInvalid):
+    with pytest.raises(KeyInvalid, match=r"^cannot read the identity file .*x \(No such file or directory\)$"):
         identities(tmp_path / "x")
+    (tmp_path / "binary").write_bytes(b"\xff\xfe")
+    with pytest.raises(KeyInvalid, match=r"^cannot read the identity file .*binary \(not text\)$"):
+        identities(tmp_path / "binary")
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "mine.txt").write_text("keep")
@@ -146,3 +149,9 @@ def test_an_opening_is_built_hidden_beside_its_destination_and_removed_if_it_fai
     [building] = built_in
     assert building.parent == out.parent and building.name.startswith(".opened.opening-")
     assert list(out.parent.iterdir()) == []
+
+
+def test_a_data_dir_without_sessions_opens_to_an_empty_archive(tmp_path, key):
+    (tmp_path / "data" / "models" / "some-model").mkdir(parents=True)
+    assert open_archive(tmp_path / "data", key, tmp_path / "opened") == 0
+    assert list((tmp_path / "opened" / "sessions").iterdir()) == []
