@@ -155,3 +155,19 @@ def test_a_data_dir_without_sessions_opens_to_an_empty_archive(tmp_path, key):
     (tmp_path / "data" / "models" / "some-model").mkdir(parents=True)
     assert open_archive(tmp_path / "data", key, tmp_path / "opened") == 0
     assert list((tmp_path / "opened" / "sessions").iterdir()) == []
+
+
+def test_a_tar_that_reaches_outside_its_folder_is_refused(tmp_path, key):
+    import io
+    import tarfile
+
+    evil = tmp_path / "evil.tar"
+    with tarfile.open(evil, "w") as tar:
+        data = b"not yours"
+        member = tarfile.TarInfo("../../escaped.txt")
+        member.size = len(data)
+        tar.addfile(member, io.BytesIO(data))
+    with pytest.raises(SealedUnreadable, match="neither an archive folder nor a readable tar file"):
+        open_archive(evil, key, tmp_path / "opened")
+    assert not (tmp_path / "opened").exists()
+    assert not list(tmp_path.parent.glob("escaped.txt")) and not list(tmp_path.glob("**/escaped.txt"))
