@@ -4,7 +4,8 @@ Every measurement runs in a process of its own (so peak memory is per process an
 `--pin-core` can run it under `taskset -c 0`). Each run interleaves, in this order:
 the speech references (pyttsx3, espeak-ng | aplay), one whole session of the device
 (bench/session_probe.py), bare Vosk over the very audio that session's recognizer got
-(bench/bare_probe.py), and `reflect run` started as systemd would (bench/service.py).
+(bench/bare_probe.py), and `reflect run` started as systemd would (bench/service.py); then, once per
+mode, the archive's list/search (bench/archive_probe.py) and sealing (bench/sealing_probe.py).
 Figures are medians over the runs; bench/REPORT.md gets the table.
 """
 import argparse
