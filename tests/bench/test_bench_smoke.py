@@ -25,6 +25,8 @@ ROWS = (
     "Storage per minute of speech after",
     "list (new Archive, index built), 1,000 answers",
     "search two words, 10,000 answers",
+    "Sealing a finished session to the owner's age key",
+    "Stored size of a session sealed",
 )
 
 
@@ -71,3 +73,5 @@ def test_the_references_are_measured_in_the_same_run(quick_report):
     assert "recognizer" in cpu["detail"] and "speaker's threads, left out" in cpu["detail"]
     memory = next(row for name, row in rows.items() if "Peak resident memory" in name)
     assert "bare vosk.Model()" in memory["reference"]
+    sealing = next(row for name, row in rows.items() if name.startswith("Sealing a finished session"))
+    assert "bare pyrage.encrypt" in sealing["reference"]
