@@ -9,7 +9,6 @@ either way: a sealed record loses its plain leftovers, an unsealed one its orpha
 """
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,7 @@ import pyrage
 from pyrage import x25519
 
 from common.errors import KeyInvalid, SessionDamaged
-from common.files import FILE_MODE, fsync_dir, is_disk_full
+from common.files import atomic_write_bytes, fsync_dir, is_disk_full
 from device.notes import record
 from device.notes.archive import Archive
 from device.notes.record import AUDIO_NAME, SAID_NAME, SEALED_SUFFIX, TRANSCRIPT_NAME, DataLayout, SessionStatus
@@ -133,20 +132,7 @@ def seal_session(folder: Path, raw: dict, owner: x25519.Recipient, now: datetime
 
 def _write_sealed(path: Path, data: bytes, owner: x25519.Recipient) -> None:
     """Write `data` sealed to `owner` at `path`: into `path`.part, synced, then renamed (the caller syncs the folder)."""
-    part = path.with_name(path.name + PART)
-    sealed = pyrage.encrypt(data, [owner])
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    try:
-        view = memoryview(sealed)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        part.unlink()
-        raise
-    os.close(fd)
-    os.replace(part, path)
+    atomic_write_bytes(path, pyrage.encrypt(data, [owner]), tmp=path.with_name(path.name + PART), sync_dir=False)
 
 
 def _remove_plain_audio(folder: Path, raw: dict) -> list[Path]:
