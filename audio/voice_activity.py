@@ -7,6 +7,8 @@ frames within `onset_window_s` (a cough or a door is shorter), with a higher mar
 (hysteresis), and stops after `release_s` without a voiced frame.
 """
 from collections import deque
+from collections.abc import Callable
+from functools import partial
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,13 +78,15 @@ class NoiseFloor:
 class SpeechDetector:
     """Follows a stream of int16 mono chunks at `rate` and says, chunk by chunk, whether a person speaks."""
 
-    def __init__(self, rate: int, settings: DetectorSettings = DetectorSettings()):
+    def __init__(self, rate: int, settings: DetectorSettings = DetectorSettings(),
+                 vad: Callable[[bytes], bool] | None = None):
+        """`vad` says whether 10 ms of 16 kHz int16 audio is speech; WebRTC's by default."""
         self.rate = rate
         self.settings = settings
         self.frame = max(1, round(rate * FRAME_S))
         """Samples per 10 ms frame at `rate`."""
         self.floor = NoiseFloor(settings)
-        self._vad = webrtcvad.Vad(settings.vad_mode)
+        self._vad = vad or partial(webrtcvad.Vad(settings.vad_mode).is_speech, sample_rate=VAD_RATE)
         self._resampler = None if rate == VAD_RATE else soxr.ResampleStream(rate, VAD_RATE, 1, dtype="int16")
         self._pending = np.empty(0, dtype=np.int16)
         self._pending_vad = np.empty(0, dtype=np.int16)
@@ -148,6 +152,6 @@ class SpeechDetector:
         joined = np.concatenate([self._pending_vad, audio.astype(np.int16)])
         n = min(count, len(joined) // VAD_FRAME)
         self._pending_vad = joined[n * VAD_FRAME:]
-        verdicts = [self._vad.is_speech(joined[i * VAD_FRAME:(i + 1) * VAD_FRAME].tobytes(), VAD_RATE)
+        verdicts = [self._vad(joined[i * VAD_FRAME:(i + 1) * VAD_FRAME].tobytes())
                     for i in range(n)]
         return verdicts + [False] * (count - n)
