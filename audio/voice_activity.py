@@ -81,7 +81,6 @@ class SpeechDetector:
     def __init__(self, rate: int, settings: DetectorSettings = DetectorSettings(),
                  vad: Callable[[bytes], bool] | None = None):
         """`vad` says whether 10 ms of 16 kHz int16 audio is speech; WebRTC's by default."""
-        self.rate = rate
         self.settings = settings
         self.frame = max(1, round(rate * FRAME_S))
         """Samples per 10 ms frame at `rate`."""

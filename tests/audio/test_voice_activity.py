@@ -37,9 +37,38 @@ def speech_chunks(heard: list[Heard]) -> list[int]:
     return [i for i, h in enumerate(heard) if h.speech]
 
 
-@pytest.mark.parametrize("rate, frame", [(16000, 160), (44100, 441), (48000, 480), (8000, 80), (22050, 220)])
-def test_a_frame_is_10_ms_at_the_microphones_rate(rate, frame):
+@pytest.mark.parametrize("rate, frame", [(16000, 160), (44100, 441), (48000, 480), (8000, 80), (22050, 220),
+                                         (100, 1)])
+def test_a_frame_is_10_ms_at_the_microphones_rate_and_at_least_a_sample(rate, frame):
     assert SpeechDetector(rate).frame == frame
+
+
+def test_speech_shorter_than_a_frame_asked_for_still_needs_one_voiced_frame():
+    detector = gated(RATE, DetectorSettings(min_speech_s=0.0))
+    hear_all(detector, chunks(buzz(1.0, -60)))
+    heard = detector.hear(np.concatenate([buzz(0.01, -20), buzz(0.09, -60)]))
+    assert heard.onset_frame == 100 and heard.last_frame == 101
+
+
+def test_the_onset_window_forgets_a_voiced_frame_exactly_its_length_ago():
+    def onset_after_gap(quiet_frames: int) -> bool:
+        detector = gated(RATE, DetectorSettings(min_speech_s=0.02, onset_window_s=0.05))
+        hear_all(detector, chunks(buzz(1.0, -60)))
+        gap = np.concatenate([buzz(0.01, -20), buzz(quiet_frames / 100, -60), buzz(0.01, -20), buzz(0.05, -60)])
+        return detector.hear(gap).onset_frame is not None
+
+    assert onset_after_gap(3) and not onset_after_gap(4)
+
+
+def test_speech_goes_on_through_49_quiet_frames_and_stops_after_50():
+    def after_pause(quiet_frames: int) -> list[int]:
+        detector = gated()
+        hear_all(detector, chunks(buzz(1.0, -60)))
+        hear_all(detector, chunks(buzz(0.5, -20)))
+        detector.hear(buzz(quiet_frames / 100, -60))
+        return speech_chunks(hear_all(detector, chunks(buzz(0.1, -20))))
+
+    assert after_pause(49) == [0] and after_pause(50) == []
 
 
 def test_level_is_rms_in_dbfs_and_silence_is_minus_120():
@@ -58,8 +87,12 @@ def test_the_floor_is_the_20th_percentile_of_the_last_5_s():
     floor = NoiseFloor(DetectorSettings())
     floor.update(np.array([-60.0] * 20 + [-30.0] * 80))
     assert floor.dbfs == pytest.approx(-36.0)  # numpy's linear interpolation: 0.8 of the way from -60 to -30
-    floor.update(np.full(500, -50.0))  # five seconds later, only the new room is left
-    assert floor.dbfs == -50.0
+    floor.update(np.full(500, -40.0))  # five seconds later, only the new room is left
+    assert floor.dbfs == -40.0
+    shortest = NoiseFloor(DetectorSettings(floor_window_s=0.001))  # at least one frame
+    shortest.update(np.full(1, -50.0))
+    shortest.update(np.full(1, -40.0))
+    assert shortest.dbfs == -40.0
     assert NoiseFloor(DetectorSettings(floor_window_s=0.1, floor_percentile=50.0)).update(np.full(1, 1.0)) == -70.0
 
 
