@@ -115,7 +115,8 @@ class SpeechDetector:
             if not voiced:
                 continue
             if not self.speaking:
-                onset = self._onset(number) if onset is None else onset
+                started = self._onset(number)
+                onset = started if onset is None else onset
             if self.speaking:
                 self._last_voiced = number
                 last = number + 1

@@ -183,3 +183,18 @@ def test_chunks_that_split_frames_are_joined_and_a_chunk_shorter_than_a_frame_he
     heard = hear_all(detector, chunks(np.concatenate([buzz(1.0 - 100 / RATE, -60), buzz(1.0, -20)]), 1234))
     assert next(h.onset_frame for h in heard if h.onset_frame is not None) == 100
     assert heard[-1].last_frame == 200
+
+
+def test_a_frame_the_vad_has_not_had_yet_is_no_speech():
+    detector = gated(44100, DetectorSettings(min_speech_s=0.01))
+    heard = detector.hear(buzz(0.1, -20, 44100))  # the resampler holds back the last few milliseconds
+    assert heard.onset_frame == 0 and 5 <= heard.last_frame < 10
+    at_16_khz = gated(RATE, DetectorSettings(min_speech_s=0.01)).hear(buzz(0.1, -20))  # nothing to resample
+    assert at_16_khz.last_frame == 10
+
+
+def test_a_chunk_that_holds_two_starts_reports_the_first():
+    detector = gated()
+    hear_all(detector, chunks(buzz(1.0, -60)))
+    heard = detector.hear(np.concatenate([buzz(0.4, -20), buzz(0.6, -60), buzz(0.4, -20)]))
+    assert heard.onset_frame == 100 and heard.last_frame == 240
