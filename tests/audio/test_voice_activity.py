@@ -198,3 +198,16 @@ def test_a_chunk_that_holds_two_starts_reports_the_first():
     hear_all(detector, chunks(buzz(1.0, -60)))
     heard = detector.hear(np.concatenate([buzz(0.4, -20), buzz(0.6, -60), buzz(0.4, -20)]))
     assert heard.onset_frame == 100 and heard.last_frame == 240
+
+
+def test_a_soft_speaker_over_noise_is_heard_from_the_first_word_to_the_last_and_no_further():
+    from bench.room_sounds import espeak, placed
+    from bench.vad_comparison import SPEECH
+
+    voice = at_peak_dbfs(espeak(SPEECH, RATE), -30)
+    room = at_rms_dbfs(pink_noise(12, RATE), -50) + placed(voice, 2.0, 12, RATE)
+    heard = hear_all(SpeechDetector(RATE), chunks(as_int16(room)))
+    spoken_until = 2.0 + len(voice) / RATE
+    onsets = [h.onset_frame for h in heard if h.onset_frame is not None]
+    assert len(onsets) == 1 and 200 <= onsets[0] <= 205
+    assert spoken_until * 100 - 5 <= [h.last_frame for h in heard if h.speech][-1] <= spoken_until * 100 + 2
