@@ -49,6 +49,9 @@ class Listening:
                                      recognition=_Nowhere())
 
     def hear(self, played: Path, timeout_s: float) -> Heard:
+        """Listen while `played` plays into the rig's microphone. The rig's sink is digital silence until then,
+        which no room is: the answer begins with the first chunk that holds the room, as a real one would (the
+        noise was there before the listening tone)."""
         chunks: queue.Queue = queue.Queue()
         kept: list[np.ndarray] = []
         self.microphone.start(chunks.put, lambda reason: chunks.put(RuntimeError(reason)))
@@ -57,9 +60,10 @@ class Listening:
         try:
             while True:
                 assert not isinstance(chunk, Exception), chunk
-                kept.append(chunk)
-                if (ended := self.capture.add(chunk)) is not None:
-                    break
+                if kept or chunk.any():  # a room is never digital silence: the answer begins once it is heard
+                    kept.append(chunk)
+                    if (ended := self.capture.add(chunk)) is not None:
+                        break
                 chunk = chunks.get(timeout=timeout_s)
         finally:
             self.microphone.stop()
