@@ -1,5 +1,6 @@
 """One answer from microphone chunks: written to disk and to the recognizer as it arrives, trimmed to the
 speech, ended when due."""
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -43,7 +44,13 @@ class AnswerCapture:
         self.recognition = recognition
         self.settings = settings
         self.writer: WavWriter | None = None
-        self._previous = np.empty(0, dtype=np.int16)
+        self._recent: deque[np.ndarray] = deque()
+        """The chunks before speech started, as far back as its onset can lie (plus the lead)."""
+        self._recent_samples = 0
+        self._seen = 0
+        """Samples taken so far (the detector's frames count from the same start)."""
+        self._file_start = 0
+        """The sample, counted like `_seen`, that the answer's file begins with."""
         self._speech_end_frame = 0
         self.disk_full = False
         """Set when a write failed for lack of space; the answer must end."""
@@ -66,24 +73,34 @@ class AnswerCapture:
             raise
 
     def _add(self, samples: np.ndarray) -> EndReason | None:
-        voiced = self.detector.voiced_frames(samples)
-        is_speech = len(voiced) >= self.detector.min_voiced
-        if self.writer is None and is_speech:
-            self._start(samples, voiced[0] * self.detector.frame)
+        heard = self.detector.hear(samples)
+        self._seen += len(samples)
+        if self.writer is None and heard.onset_frame is not None:
+            self._start(samples, heard.onset_frame * self.detector.frame)
         elif self.writer is not None:
             self._keep(samples)
         else:
-            self._previous = samples
-        if is_speech:
-            tail = len(samples) - (voiced[-1] + 1) * self.detector.frame
-            self._speech_end_frame = self.writer.frames - tail
-        return self.endpointer.process(len(samples) / self.rate, is_speech)
+            self._remember(samples)
+        if heard.speech:
+            self._speech_end_frame = heard.last_frame * self.detector.frame - self._file_start
+        return self.endpointer.process(len(samples) / self.rate, heard.speech)
+
+    def _remember(self, samples: np.ndarray) -> None:
+        """Keep the chunk among the recent ones, forgetting those older than an onset can reach back."""
+        self._recent.append(samples)
+        self._recent_samples += len(samples)
+        reach = int((self.detector.settings.onset_window_s + self.settings.lead_s) * self.rate)
+        while self._recent_samples - len(self._recent[0]) >= reach:
+            self._recent_samples -= len(self._recent.popleft())
 
     def _start(self, samples: np.ndarray, onset: int) -> None:
-        joined = np.concatenate([self._previous, samples])
-        start = max(0, len(self._previous) + onset - int(self.settings.lead_s * self.rate))
+        """Open the file at the lead before `onset` (a sample counted like `_seen`) and write from there."""
+        joined = np.concatenate([*self._recent, samples])
+        first = self._seen - len(joined)
+        self._file_start = max(first, onset - int(self.settings.lead_s * self.rate))
+        self._recent.clear()
         self.writer = WavWriter(self.path, self.rate)
-        self._keep(joined[start:])
+        self._keep(joined[self._file_start - first:])
 
     def _keep(self, samples: np.ndarray) -> None:
         self.writer.write(samples)

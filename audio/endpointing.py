@@ -27,22 +27,39 @@ class AnswerEndpointer:
 
     def __init__(self, settings: EndpointSettings):
         self.settings = settings
-        self.elapsed_s = 0.0
-        self.silence_s = 0.0
+        self._elapsed_us = 0
+        self._silence_us = 0
         self.heard_speech = False
 
+    @property
+    def elapsed_s(self) -> float:
+        return self._elapsed_us / 1e6
+
+    @property
+    def silence_s(self) -> float:
+        return self._silence_us / 1e6
+
     def process(self, chunk_s: float, is_speech: bool) -> EndReason | None:
-        """Account for one chunk; return why the answer ends now, or None to keep listening."""
-        self.elapsed_s += chunk_s
+        """Account for one chunk; return why the answer ends now, or None to keep listening.
+
+        Time is summed in whole microseconds: seventy 0.1 s chunks make exactly 7 s (a float sum falls
+        short of it and would end the silence one chunk late).
+        """
+        chunk_us = round(chunk_s * 1e6)
+        self._elapsed_us += chunk_us
         if is_speech:
             self.heard_speech = True
-            self.silence_s = 0.0
+            self._silence_us = 0
         else:
-            self.silence_s += chunk_s
-        if self.elapsed_s >= self.settings.max_length_s:
+            self._silence_us += chunk_us
+        if self._elapsed_us >= _us(self.settings.max_length_s):
             return EndReason.MAX_LENGTH
-        if self.heard_speech and self.silence_s >= self.settings.silence_after_speech_s:
+        if self.heard_speech and self._silence_us >= _us(self.settings.silence_after_speech_s):
             return EndReason.SILENCE
-        if not self.heard_speech and self.elapsed_s >= self.settings.no_speech_s:
+        if not self.heard_speech and self._elapsed_us >= _us(self.settings.no_speech_s):
             return EndReason.NO_SPEECH
         return None
+
+
+def _us(seconds: float) -> int:
+    return round(seconds * 1e6)

@@ -63,10 +63,13 @@ class ScriptedMicrophone:
 
 
 def speech(seconds: float, rate: int = 16000, chunk_s: float = 0.1, level: float = 0.3) -> list[np.ndarray]:
-    """Chunks of a loud tone standing in for speech."""
+    """Chunks standing in for speech: a voice-like buzz (150 Hz and its harmonics) rising and falling four times
+    a second like syllables, loudest at each chunk's edges; a steady tone would be a hum, not a person."""
     n = int(round(seconds / chunk_s))
     t = np.arange(int(rate * chunk_s)) / rate
-    chunk = (np.sin(2 * np.pi * 220 * t) * level * 32767).astype(np.int16)
+    voice = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 12))
+    syllables = 0.55 + 0.45 * np.cos(2 * np.pi * t / chunk_s)
+    chunk = (voice / np.max(np.abs(voice)) * syllables * level * 32767).astype(np.int16)
     return [chunk.copy() for _ in range(n)]
 
 

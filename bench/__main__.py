@@ -83,6 +83,8 @@ def one_run(n: int, args, work: Path, answers: list[str], cache_dir: Path, quest
     session["alsa_underruns"] = (run_dir / "session.log").read_text(errors="replace").count("underrun occurred")
     result["bare"] = run_probe("bare_probe", {"model": str(args.model), "fed_audio": session["fed_audio"],
                                               "rate": MIC_RATE}, run_dir, "bare", pin)
+    result["detection"] = run_probe("detection_probe", {"fed_audio": session["fed_audio"], "rate": MIC_RATE},
+                                    run_dir, "detection", pin)
     result["service"] = service_start(args.model, run_dir / "service", cache_dir, PACKS_DIR, PACK, pin)
     result["storage"] = report.storage(Path(session["session_dir"]), run_dir / "storage")
     return result

@@ -200,6 +200,13 @@ def figures(mode: dict) -> list[dict]:
         f"the speaker's threads, left out: {median(c['speaker'] for c in cpu):.3f}; per-run ratios "
         + ", ".join(f"{c['ratio']:.2f}" for c in cpu)
         + f"; the old way, process CPU less the idle rate: {median(c['less_idle_rate'] for c in cpu):.3f}")
+    if all("detection" in r for r in runs):
+        detection = median(r["detection"]["cpu_per_audio_s"] for r in runs)
+        bare = median(c["bare"] for c in cpu)
+        row("Speech detection alone (WebRTC VAD + the room's noise floor), CPU s per s of audio", detection, "CPU s/s",
+            f"bare Vosk, paced, over the same audio: {bare:.3f} CPU s/s", "— (inside the pipeline's ratio ≤ 1.10)",
+            None, f"{detection / bare:.1%} of bare Vosk; the detector over the session's own chunks, one thread, "
+                  "flat out (bench/detection_probe.py)")
     session_rss = median(r["session"]["peak_rss_mb"] for r in runs)
     bare_rss = median(r["bare"]["peak_rss_mb"] for r in runs)
     row("Peak resident memory of a whole session (process ru_maxrss)", session_rss, "MB",

@@ -12,6 +12,7 @@ from audio.recognizer import ModelLoader, check_model
 from audio.speaker import SoundDeviceSpeaker
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
+from audio.voice_activity import DetectorSettings
 from content.packs import Pack, find_pack
 from content.phrases import PHRASES
 from device.setup.config import Config
@@ -34,7 +35,7 @@ def session_settings(config: Config) -> SessionSettings:
     return SessionSettings(
         endpoint=EndpointSettings(listening.silence_after_speech_s, listening.no_speech_s, listening.max_answer_s),
         capture=CaptureSettings(),
-        speech_threshold_dbfs=config.audio.speech_threshold_dbfs,
+        detector=DetectorSettings(margin_db=config.audio.speech_margin_db),
         min_free_bytes=config.storage.min_free_mb * 1_000_000,
         audio_format=config.storage.audio_format,
     )

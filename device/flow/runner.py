@@ -1,10 +1,12 @@
 """Running the real device: the service forever, one session now, or replay from the command line."""
 import logging
+import threading
 import time
 
+from audio import room_check
 from audio.synthesis import PromptCache
 from common.errors import GpioUnavailable
-from device.flow.app import Device, build_device, load_pack, open_speaker
+from device.flow.app import Device, build_device, load_pack, microphone_opener, open_speaker
 from device.notes.archive import Archive
 from device.notes.owner import own
 from device.flow.button import KEYBOARD_HELP, ButtonGestures, KeyboardGestures
@@ -69,6 +71,7 @@ def _serve(config: Config, keyboard: bool) -> int:
     loop = ServiceLoop(device, config.data_dir, replay=replay.latest)
     button = _gestures(config, device, keyboard, loop.stopping.set)
     control = _control(config, parts.inbox.put)
+    threading.Thread(target=_log_room, args=(config,), name="room-check", daemon=True).start()
     notify_ready()
     try:
         loop.run()
@@ -82,6 +85,18 @@ def _serve(config: Config, keyboard: bool) -> int:
             led.close()
         device.close()
     return 0
+
+
+def _log_room(config: Config) -> None:
+    """Log the room's noise floor once, at start (over before a session's first answer opens the microphone:
+    the chime, greeting and first question alone take longer)."""
+    try:
+        microphone = microphone_opener(config)()
+        level, detail = room_check.verdict(room_check.noise_floor_dbfs(room_check.listen(microphone), microphone.rate))
+    except Exception as error:
+        log.warning("could not measure the room's noise: %s", error)
+        return
+    (log.warning if level == "WARN" else log.info)("%s", detail)
 
 
 def _control(config: Config, on_gesture) -> ControlServer | None:

@@ -8,7 +8,7 @@ from audio.answer_capture import AnswerCapture, CaptureSettings
 from audio.compress import compress_answer
 from audio.endpointing import AnswerEndpointer, EndpointSettings
 from audio.microphone import Microphone
-from audio.voice_activity import SpeechDetector
+from audio.voice_activity import DetectorSettings, SpeechDetector
 from common.files import free_bytes, is_disk_full
 from content.packs import Pack
 from content.phrases import PHRASES
@@ -30,7 +30,7 @@ SESSION_ENDINGS = ("hold", "mic_lost", "disk_full")
 class SessionSettings:
     endpoint: EndpointSettings = EndpointSettings()
     capture: CaptureSettings = CaptureSettings()
-    speech_threshold_dbfs: float = -45.0
+    detector: DetectorSettings = DetectorSettings()
     mic_silent_after_s: float = 2.0
     """No audio callbacks for this long means the microphone is gone."""
     min_free_bytes: int = 200_000_000
@@ -216,7 +216,7 @@ class _AnswerInProgress:
         settings = session.settings
         self.capture = AnswerCapture(
             session.notes.audio_path(index), rate,
-            SpeechDetector(rate, settings.speech_threshold_dbfs),
+            SpeechDetector(rate, settings.detector),
             AnswerEndpointer(settings.endpoint), self.job, settings.capture)
 
     def add(self, samples) -> str | None:

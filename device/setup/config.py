@@ -1,5 +1,6 @@
 """Settings: a frozen dataclass tree from TOML files, REFLECT_* environment variables and CLI flags."""
 import dataclasses
+import logging
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -8,6 +9,8 @@ from typing import Any
 
 from common.errors import ConfigInvalid
 from device.notes.record import DataLayout
+
+log = logging.getLogger(__name__)
 
 SYSTEM_CONFIG = Path("/etc/reflect/config.toml")
 ENV_PREFIX = "REFLECT_"
@@ -32,7 +35,16 @@ class AudioSettings:
     input_rate: int = setting(0, "Capture rate in Hz; 0 = the microphone's native rate (USB mics: usually 44100 or 48000).", 0, 192000)
     output_rate: int = setting(0, "Playback rate in Hz; 0 = the speaker's native rate.", 0, 192000)
     chunk_s: float = setting(0.1, "Seconds of audio per chunk handed to the recorder and recognizer.", 0.02, 0.5)
-    speech_threshold_dbfs: float = setting(-45.0, "Level above which a 10 ms frame counts as speech (dBFS).", -90, 0)
+    speech_margin_db: float = setting(9.0, "How far (dB) speech must stand above the room's own noise level to count; "
+                                      "the noise level is followed as it changes.", 3, 30)
+
+
+RETIRED = {
+    ("audio", "speech_threshold_dbfs"): "speech is now told from the room by a VAD over a noise floor that follows "
+                                        "the room; the setting is ignored (remove it; audio.speech_margin_db is the "
+                                        "new knob)",
+}
+"""Settings a config may still hold from an earlier version: ignored, each with a warning saying why."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +183,9 @@ def _merge(config: Config, data: dict, source: str) -> Config:
         known = {f.name: f for f in fields(section)}
         changes = {}
         for key, value in values.items():
+            if (name, key) in RETIRED:
+                log.warning("%s: %s.%s is no longer used: %s", source, name, key, RETIRED[name, key])
+                continue
             if key not in known:
                 raise ConfigInvalid(f"{source}: unknown setting {name}.{key} (known: {', '.join(known)})")
             spec = known[key]

@@ -49,6 +49,17 @@ def _audio(config: Config, kind: str) -> Finding:
     return Finding("OK" if accepted else "FAIL", what, detail)
 
 
+def _room(config: Config) -> Finding:
+    """Listen for a few seconds: the room's noise floor, and whether speech detection can work in it."""
+    from audio import room_check
+    from audio.microphone import SoundDeviceMicrophone
+
+    audio = config.audio
+    microphone = SoundDeviceMicrophone(audio.input_device, audio.input_rate, audio.chunk_s)
+    level, detail = room_check.verdict(room_check.noise_floor_dbfs(room_check.listen(microphone), microphone.rate))
+    return Finding(level, "room", detail)
+
+
 def _model(config: Config) -> Finding:
     try:
         load_model(config.model_path)
@@ -132,7 +143,8 @@ def _network() -> Finding:
 
 def findings(config: Config) -> Iterator[Finding]:
     checks: list[Callable[[], Finding | Iterator[Finding]]] = [
-        lambda: _audio(config, "input"), lambda: _audio(config, "output"), lambda: _model(config),
+        lambda: _audio(config, "input"), lambda: _room(config), lambda: _audio(config, "output"),
+        lambda: _model(config),
         lambda: _gpio(config), lambda: _space(config), lambda: _data_dir(config), _network]
     for check in checks:
         try:

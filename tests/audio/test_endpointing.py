@@ -114,3 +114,11 @@ def test_the_answer_ends_on_the_first_chunk_a_limit_is_reached_and_says_which(ch
         assert endpointer.process(seconds, is_speech) is expected
         if expected is not None:
             break
+
+
+def test_seventy_chunks_of_a_tenth_of_a_second_are_exactly_seven_seconds_of_silence():
+    """A float sum of 0.1 s chunks falls just short of 7 s; the answer must not wait one chunk more."""
+    answered = run([(0.1, True)] + [(0.1, False)] * 70, EndpointSettings())
+    assert answered[-2] is None and answered[-1] is EndReason.SILENCE
+    assert run([(0.1, False)] * 50, EndpointSettings(no_speech_s=5.0))[-1] is EndReason.NO_SPEECH
+    assert run([(0.1, True)] * 60, EndpointSettings(max_length_s=6.0))[-1] is EndReason.MAX_LENGTH

@@ -154,7 +154,7 @@ class DeviceOnFakes(RuleBasedStateMachine):
         for _ in range(chunks):
             self.microphone.push(QUIET)
 
-    @rule(spoken=st.integers(1, 15), quiet=st.integers(0, 8))
+    @rule(spoken=st.integers(6, 15), quiet=st.integers(0, 8))  # 0.3 s voiced (the fake: 0.6 s) starts an answer
     def answer(self, spoken, quiet):
         """Press, then answer the question the device asks (speech, then maybe a pause)."""
         self.press()

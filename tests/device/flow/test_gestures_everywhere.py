@@ -139,9 +139,9 @@ def run_session(tmp_path, gesture: Gesture | None = None, kind: str | None = Non
     moment = (kind, number) if kind in (DURING, AFTER) else None
     speaker = ScriptedSpeaker(inbox, lambda clip: prompts.named.get(clip) or tones.get(clip), RATE,
                               gesture, moment)
-    answers = [speech(0.3, RATE) + silence(0.6, RATE) for _ in range(QUESTIONS)]
+    answers = [speech(0.6, RATE) + silence(0.6, RATE) for _ in range(QUESTIONS)]
     if kind == LISTENING:
-        answers[number - 1] = speech(0.3, RATE) + [lambda: inbox.put(GestureEvent(gesture, 0.0))] + silence(0.6, RATE)
+        answers[number - 1] = speech(0.6, RATE) + [lambda: inbox.put(GestureEvent(gesture, 0.0))] + silence(0.6, RATE)
     microphone = ScriptedMicrophone(answers, rate=RATE)
     transcriber = Transcriber(FakeRecognizer)
     try:

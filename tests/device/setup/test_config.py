@@ -241,3 +241,15 @@ def test_other_environment_variables_are_ignored():
 
 def test_environment_variable_names_are_not_case_sensitive_after_the_prefix():
     assert load_config(env={"REFLECT_Button_Pin": "5"}).button.pin == 5
+
+
+def test_a_config_from_before_room_aware_detection_still_loads_and_says_its_threshold_is_ignored(tmp_path, caplog):
+    path = tmp_path / "config.toml"
+    path.write_text("[audio]\nspeech_threshold_dbfs = -40.0\nspeech_margin_db = 12\n")
+    config = load_config(path, env={})
+    assert config.audio.speech_margin_db == 12.0 and not hasattr(config.audio, "speech_threshold_dbfs")
+    assert [record.getMessage() for record in caplog.records] == [
+        f"{path}: audio.speech_threshold_dbfs is no longer used: speech is now told from the room by a VAD over a noise "
+        "floor that follows the room; the setting is ignored (remove it; audio.speech_margin_db is the new knob)"]
+    with pytest.raises(ConfigInvalid, match="unknown setting listening.speech_threshold_dbfs"):
+        load_config(None, env={"REFLECT_LISTENING_SPEECH_THRESHOLD_DBFS": "-40"})

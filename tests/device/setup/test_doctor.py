@@ -22,9 +22,26 @@ def doctor(tmp_path, *flags, netns=False, env_extra=None):
 
 def test_all_good_under_no_network_exits_zero(tmp_path):
     code, lines, out = doctor(tmp_path, "--model", str(korean_model()), netns=True)
-    assert lines == {"microphone": "OK", "speaker": "OK", "speech model": "OK", "GPIO": "WARN", "button": "OK",
-                     "free space": "OK", "data dir": "WARN", "network": "OK"}, out
+    assert lines == {"microphone": "OK", "room": "WARN", "speaker": "OK", "speech model": "OK", "GPIO": "WARN",
+                     "button": "OK", "free space": "OK", "data dir": "WARN", "network": "OK"}, out
+    assert "hears almost nothing" in out  # the rig's microphone is digital silence while nothing plays into it
     assert code == 0
+
+
+@pytest.mark.parametrize("dbfs, level, said", [(-44, "OK", "detection handles up to -35"),
+                                               (-30, "WARN", "away from the fan")])
+def test_the_room_check_reports_the_noise_floor_of_what_the_microphone_hears(tmp_path, dbfs, level, said):
+    from bench.room_sounds import at_rms_dbfs, pink_noise, write_wav
+
+    noise = write_wav(tmp_path / "room.wav", at_rms_dbfs(pink_noise(30, 44100), dbfs), 44100)
+    player = subprocess.Popen(["paplay", "--device=mic", str(noise)])
+    try:
+        code, lines, out = doctor(tmp_path, "--model", str(korean_model()))
+    finally:
+        player.terminate()
+        player.wait()
+    floor = float(out.split("room noise floor ")[1].split(" dBFS")[0])
+    assert lines["room"] == level and said in out and dbfs - 5 <= floor <= dbfs, out
 
 
 def test_a_missing_model_is_a_fail_naming_the_fix(tmp_path):
