@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audio.fakes import FakeRecognizer, FakeSpeaker
+from audio.fakes import FakeRecognizer, FakeSpeaker, speech
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
 from device.flow.inbox import Inbox
@@ -39,8 +39,7 @@ def demo_on_fakes(tmp_path, monkeypatch):
         return Device(load_pack(config), parts, session_settings(config), model=None)
 
     def synthesize_answer(text, voice, rate):
-        t = np.arange(int(SECONDS[text] * rate)) / rate
-        return (np.sin(2 * np.pi * 220 * t) * 0.3 * 32767).astype(np.int16)
+        return np.concatenate(speech(SECONDS[text], rate))  # voice-like: a steady tone is a hum the room makes
 
     monkeypatch.setattr(demo, "build_device", build_device)
     monkeypatch.setattr(demo, "synthesize_answer", synthesize_answer)
