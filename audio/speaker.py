@@ -14,6 +14,9 @@ from audio.devices import default_rate, find_device
 
 log = logging.getLogger(__name__)
 
+OUTPUT_STALL_S = 0.5
+"""A longer wait between two output callbacks means the audio stream stalled (logged as a warning)."""
+
 
 class Speaker(Protocol):
     rate: int
@@ -58,6 +61,7 @@ class SoundDeviceSpeaker:
         self._queue: deque[Sounding] = deque()  # the first one is playing
         self._position = 0
         self._frames_out = 0
+        self._last_fill_at: float | None = None
         self._stream = sd.OutputStream(device=index, samplerate=self.rate, channels=1, dtype="float32",
                                        latency="low", callback=self._fill)
         try:
@@ -95,6 +99,9 @@ class SoundDeviceSpeaker:
     def _fill(self, outdata, frames, time_info, status) -> None:
         finished = []
         called_at = time.monotonic()
+        if self._last_fill_at is not None and called_at - self._last_fill_at > OUTPUT_STALL_S:
+            log.warning("audio output stalled: no output callback for %.1f s", called_at - self._last_fill_at)
+        self._last_fill_at = called_at
         filled = 0
         with self._lock:
             while filled < frames and self._queue:
