@@ -99,11 +99,12 @@ class SoundDeviceSpeaker:
     def _fill(self, outdata, frames, time_info, status) -> None:
         finished = []
         called_at = time.monotonic()
-        if self._last_fill_at is not None and called_at - self._last_fill_at > OUTPUT_STALL_S:
-            log.warning("audio output stalled: no output callback for %.1f s", called_at - self._last_fill_at)
-        self._last_fill_at = called_at
         filled = 0
         with self._lock:
+            if self._last_fill_at is not None and called_at - self._last_fill_at > OUTPUT_STALL_S:
+                log.warning("audio output stalled: no output callback for %.1f s", called_at - self._last_fill_at)
+            # Measured only from a callback that had sound to play (a stream starting up may pause first).
+            self._last_fill_at = called_at if self._queue else None
             while filled < frames and self._queue:
                 sounding = self._queue[0]
                 if self._position == 0:
