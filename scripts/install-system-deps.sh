@@ -10,6 +10,7 @@ PACKAGES=(
   python3-venv make              # the virtual environment and the two commands
   chromium chromium-driver       # the HTML export is tested in a real browser
   systemd util-linux             # systemd-analyze (unit checks), unshare (offline test)
+  debootstrap systemd-container  # the system test: a Debian root booted with systemd as PID 1 (nspawn)
 )
 
 missing=()
