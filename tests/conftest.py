@@ -49,6 +49,13 @@ def _stalled(reports, child_stalls: int) -> bool:
     return is_stall(text) or child_stalls > 0
 
 
+def _failure(reports) -> str:
+    """The first line of what failed, so a repeated test still shows why it failed."""
+    report = next(report for report in reports if report.failed)
+    crash = getattr(report.longrepr, "reprcrash", None)
+    return (crash.message if crash else report.longreprtext.strip() or "failed").splitlines()[0]
+
+
 def _forget_module_fixtures(item) -> None:
     """Let the retry make its module's fixtures again (their results may hold the stalled audio)."""
     for defs in item._fixtureinfo.name2fixturedefs.values():
@@ -70,7 +77,8 @@ def pytest_runtest_protocol(item, nextitem):
         child_stalls = rig.stalls_by_module.get(rig.current_module, 0) - before
         if not failed or attempt == RIG_RETRIES or not _stalled(reports, child_stalls):
             break
-        stalls.append(f"{item.nodeid}: the rig stalled and the test failed; running it again ({attempt + 1} of {RIG_RETRIES})")
+        stalls.append(f"{item.nodeid}: the rig stalled and the test failed ({_failure(reports)}); "
+                      f"running it again ({attempt + 1} of {RIG_RETRIES})")
         item.config.get_terminal_writer().line(f"\nrig stall: {stalls[-1]}")
         _forget_module_fixtures(item)
     for report in reports:

@@ -45,6 +45,7 @@ def test_a_failure_during_a_stall_is_run_again_at_most_twice(project, stall, fai
     result = project.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(**{outcome: 1})
     result.stdout.fnmatch_lines([f"rig stalls that made a failed test run again: {repeats}"])
+    result.stdout.fnmatch_lines(["*the rig stalled and the test failed (AssertionError: run 1*"])
 
 
 def test_a_failure_with_no_stall_fails_at_once(project):

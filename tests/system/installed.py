@@ -93,6 +93,14 @@ class Installed:
             time.sleep(0.3)
         return state
 
+    def wait_for_audio(self, session: str, seconds: float, rate: int = 44100, timeout: float = 30) -> None:
+        """Until the answer being captured in `session` holds `seconds` of 16-bit mono audio at `rate`."""
+        folder = self.container.path(f"{STATE}/sessions/{session}")
+        deadline = time.monotonic() + timeout
+        while max((f.stat().st_size for f in folder.iterdir() if ".wav" in f.name), default=0) < seconds * rate * 2:
+            assert time.monotonic() < deadline, f"no {seconds} s of answer in {session}: {list(folder.iterdir())}"
+            time.sleep(0.1)
+
     def sessions(self) -> dict[str, dict]:
         """Each session's session.json, by folder name."""
         folder = self.container.path(f"{STATE}/sessions")
@@ -104,12 +112,13 @@ class Installed:
     def files(self, *folders: str, owners: bool = True) -> dict[str, tuple[str, ...]]:
         """Every file under `folders`: mode, owner (unless not `owners`), size and sha256; what "changes no
         file" compares."""
-        listing = self.container.run("find", *folders, "-xdev", "-printf", "%p %M %u:%g %s\n", check=False).stdout
+        listing = self.container.run("find", *folders, "-xdev", "-printf", "%p\t%M %u:%g %s\n", check=False).stdout
         sums = self.container.run("sh", "-c", f"find {' '.join(folders)} -xdev -type f -print0 | xargs -0 -r sha256sum",
                                   check=False).stdout
         digests = {path: digest for digest, path in (line.split(maxsplit=1) for line in sums.splitlines())}
         files = {}
         for line in listing.splitlines():
-            path, mode, owner, size = line.split()
+            path, details = line.split("\t")
+            mode, owner, size = details.split()
             files[path] = (mode, *([owner] if owners else []), size, digests.get(path, ""))
         return files
