@@ -29,9 +29,19 @@ def session(work: Path, answers: list[str], name: str, share: float | None) -> d
             "idle_s": 0.5, "timeout_s": 180, "work_dir": str(folder), "sessions": SESSIONS,
             "recognizer_cpu_share": share}
     try:
-        return run_probe("session_probe", spec, folder, "session", pin=False)
+        run = run_probe("session_probe", spec, folder, "session", pin=False)
     finally:
-        pass_on_stalls((folder / "session.log").read_text(errors="replace"))
+        log = pass_on_stalls((folder / "session.log").read_text(errors="replace"))
+    run["log"] = log
+    return run
+
+
+def timed(runs) -> tuple[dict, dict]:
+    """The two runs, for a test that compares their timings: a rig stall in either (which lands in this shared
+    fixture, not in the test) is passed on again, so a timing failure it caused runs the test again."""
+    free, slow, _ = runs
+    pass_on_stalls(free["log"] + slow["log"])
+    return free, slow
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +72,7 @@ def test_the_recognizer_really_ran_slower_than_real_time(runs):
 
 
 def test_the_session_timeline_and_press_latency_do_not_change(runs):
-    free, slow, _ = runs
+    free, slow = timed(runs)
     for free_session, slow_session in zip(session_events(free), session_events(slow), strict=True):
         assert [e[:3] for e in slow_session] == [e[:3] for e in free_session]
         for (*what, free_at), (*_, slow_at) in zip(free_session, slow_session):
@@ -91,7 +101,7 @@ def test_peak_memory_stays_within_the_bench_limit(runs):
 
 
 def test_a_new_session_starts_while_earlier_transcripts_are_still_being_made(runs):
-    free, slow, _ = runs
+    _, slow = timed(runs)
     second = slow["presses"][1]
     assert second["transcripts_pending"] >= 1, "the first session's transcripts were all done before the next press"
     first_press_to_chime = [c["first_sample_at"] for c in slow["clips"] if c["play_at"] >= second["at"]][0]
