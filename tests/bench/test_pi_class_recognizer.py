@@ -11,7 +11,7 @@ import pytest
 
 from bench.cpu_limit import PI_CLASS_SHARE
 from bench.__main__ import MIC_RATE, PACK, PACKS_DIR, QUICK_ANSWERS, run_probe, synthesize_answers
-from bench.report import press_figures
+from bench.report import press_figures, transcript_lag_s
 from tests.rig import korean_model, pass_on_stalls, word_error_rate
 
 pytestmark = pytest.mark.usefixtures("audio_rig")
@@ -87,6 +87,8 @@ def test_every_answer_gets_its_transcript_after_the_session(runs):
     saved_at = [e["at"] for e in slow["events"] if e["kind"] == "session saved"]
     assert len(saved_at) == SESSIONS and len(slow["jobs"]) == SESSIONS * 2
     assert slow["jobs"][-1]["saved_at"] > saved_at[-1], "the last transcript was not behind: nothing to show"
+    print(f"transcript lag at the end of a session: {transcript_lag_s(slow):.2f} s at {SHARE} of a core, "
+          f"{transcript_lag_s(free):.2f} s unthrottled")
     for job, unthrottled in zip(slow["jobs"], free["jobs"], strict=True):  # the same speech, heard the same way
         assert job["text"], job
         assert word_error_rate(unthrottled["text"], job["text"]) <= 0.35, (unthrottled["text"], job["text"])
