@@ -61,7 +61,7 @@ def _forget_module_fixtures(item) -> None:
     for defs in item._fixtureinfo.name2fixturedefs.values():
         for fixturedef in defs:
             if fixturedef.scope in ("module", "class", "function"):
-                fixturedef.cached_result = None
+                fixturedef.finish(item._request)  # its teardown runs (pytest refuses to remake it otherwise)
 
 
 @pytest.hookimpl(tryfirst=True)

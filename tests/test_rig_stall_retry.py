@@ -16,7 +16,12 @@ RUNS = []
 def audio_rig():
     return None
 
-def test_flaky(audio_rig):
+@pytest.fixture(scope="module")
+def shared_recording():  # made again for a retry (it may hold the stalled audio)
+    yield len(RUNS)
+
+def test_flaky(audio_rig, shared_recording):
+    assert shared_recording == len(RUNS)
     RUNS.append(1)
     if {stall} == "printed":
         print("ALSA lib pcm.c:8570:(snd_pcm_recover) underrun occurred", file=sys.stderr)
