@@ -61,6 +61,8 @@ def _forget_module_fixtures(item) -> None:
     for defs in item._fixtureinfo.name2fixturedefs.values():
         for fixturedef in defs:
             if fixturedef.scope in ("module", "class", "function"):
+                if not item._request:  # pytest drops it at teardown; finish() names its node in errors
+                    item._initrequest()
                 fixturedef.finish(item._request)  # its teardown runs (pytest refuses to remake it otherwise)
 
 
