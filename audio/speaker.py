@@ -14,6 +14,9 @@ from audio.devices import default_rate, find_device
 
 log = logging.getLogger(__name__)
 
+OUTPUT_STALL_S = 0.5
+"""A longer wait between two output callbacks means the audio stream stalled (logged as a warning)."""
+
 
 class Speaker(Protocol):
     rate: int
@@ -58,6 +61,7 @@ class SoundDeviceSpeaker:
         self._queue: deque[Sounding] = deque()  # the first one is playing
         self._position = 0
         self._frames_out = 0
+        self._last_fill_at: float | None = None
         self._stream = sd.OutputStream(device=index, samplerate=self.rate, channels=1, dtype="float32",
                                        latency="low", callback=self._fill)
         try:
@@ -97,6 +101,10 @@ class SoundDeviceSpeaker:
         called_at = time.monotonic()
         filled = 0
         with self._lock:
+            if self._last_fill_at is not None and called_at - self._last_fill_at > OUTPUT_STALL_S:
+                log.warning("audio output stalled: no output callback for %.1f s", called_at - self._last_fill_at)
+            # Measured only from a callback that had sound to play (a stream starting up may pause first).
+            self._last_fill_at = called_at if self._queue else None
             while filled < frames and self._queue:
                 sounding = self._queue[0]
                 if self._position == 0:

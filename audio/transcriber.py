@@ -28,6 +28,11 @@ class Transcriber:
         self._thread = threading.Thread(target=self._work, name="transcriber", daemon=True)
         self._thread.start()
 
+    @property
+    def thread_id(self) -> int:
+        """The worker thread's native id (the kernel's; e.g. to limit the recognizer's CPU through a cgroup)."""
+        return self._thread.native_id
+
     def begin(self, rate: int) -> object:
         """Start a new answer at `rate`; returns its handle for `feed` and `end`."""
         handle = object()

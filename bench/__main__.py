@@ -3,9 +3,11 @@
 Every measurement runs in a process of its own (so peak memory is per process and
 `--pin-core` can run it under `taskset -c 0`). Each run interleaves, in this order:
 the speech references (pyttsx3, espeak-ng | aplay), one whole session of the device
-(bench/session_probe.py), bare Vosk over the very audio that session's recognizer got
-(bench/bare_probe.py), and `reflect run` started as systemd would (bench/service.py); then, once per
-mode, the archive's list/search (bench/archive_probe.py) and sealing (bench/sealing_probe.py).
+(bench/session_probe.py), the same session with the recognizer's thread alone at 0.3 of a core
+(a Pi-class recognizer, bench/cpu_limit.py), bare Vosk over the very audio that session's recognizer got
+(bench/bare_probe.py), the speech detection alone over that audio (bench/detection_probe.py), and
+`reflect run` started as systemd would (bench/service.py); then, once per mode, the archive's list/search
+(bench/archive_probe.py) and sealing (bench/sealing_probe.py).
 Figures are medians over the runs; bench/REPORT.md gets the table.
 """
 import argparse
@@ -16,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.cpu_limit import PI_CLASS_SHARE
 from bench.probes import ROOT, now
 from bench import report
 
@@ -75,12 +78,17 @@ def one_run(n: int, args, work: Path, answers: list[str], cache_dir: Path, quest
     from bench.service import service_start
 
     result = {"tts": run_probe("tts_probe", {"text": question, "rate": 160, "runs": args.tts_runs}, run_dir, "tts", pin)}
-    session = run_probe("session_probe", {
+    session_spec = {
         "data_dir": str(run_dir / "data"), "cache_dir": str(cache_dir), "model": str(args.model), "pack": PACK,
         "packs_dir": str(PACKS_DIR), "answers": answers, "mic_rate": MIC_RATE, "think_s": 0.3,
-        "idle_s": args.idle_s, "timeout_s": 120, "work_dir": str(run_dir)}, run_dir, "session", pin)
+        "idle_s": args.idle_s, "timeout_s": 120, "work_dir": str(run_dir)}
+    session = run_probe("session_probe", session_spec, run_dir, "session", pin)
     result["session"] = session
     session["alsa_underruns"] = (run_dir / "session.log").read_text(errors="replace").count("underrun occurred")
+    pi_dir = run_dir / "pi"
+    pi_dir.mkdir()
+    result["pi_session"] = run_probe("session_probe", {**session_spec, "data_dir": str(pi_dir / "data"), "work_dir": str(pi_dir),
+                                                      "recognizer_cpu_share": PI_CLASS_SHARE}, pi_dir, "session", pin)
     result["bare"] = run_probe("bare_probe", {"model": str(args.model), "fed_audio": session["fed_audio"],
                                               "rate": MIC_RATE}, run_dir, "bare", pin)
     result["detection"] = run_probe("detection_probe", {"fed_audio": session["fed_audio"], "rate": MIC_RATE},

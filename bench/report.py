@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+from bench.cpu_limit import PI_CLASS_SHARE
 from bench.probes import ROOT
 from bench.sealing_probe import rows as sealing_rows
 
@@ -132,6 +133,14 @@ def cpu_figures(session: dict, bare: dict) -> dict:
             "less_idle_rate": (spent - by_idle_rate) / audio}
 
 
+def transcript_lag_s(session: dict) -> float:
+    """Seconds from the session's last "session saved" to the last of that session's transcripts in its notes."""
+    saved = [e["at"] for e in session["events"] if e["kind"] == "session saved"][-1]
+    last = max(job.get("session", 1) for job in session["jobs"])
+    done = [job["saved_at"] or job["transcript_at"] for job in session["jobs"] if job.get("session", 1) == last]
+    return max(0.0, max(done) - saved)
+
+
 # --- the table -----------------------------------------------------------------------------------------
 
 def figures(mode: dict) -> list[dict]:
@@ -222,6 +231,15 @@ def figures(mode: dict) -> list[dict]:
         f"bare vosk.Model() load: {model_load:.2f} s (bare process spawned → loaded: "
         f"{median(r['bare']['model_loaded_at'] - r['bare']['spawned_at'] for r in runs):.2f} s)",
         "— (a press never waits for it)", None)
+    if all("pi_session" in r for r in runs):
+        pi = [r["pi_session"] for r in runs]
+        row(f"Pi-class recognizer (its thread alone at {PI_CLASS_SHARE} of a core): transcript lag at the end of a "
+            "session (session saved → its last transcript saved)", median(transcript_lag_s(s) for s in pi), "s",
+            f"the same session, recognizer unthrottled: {median(transcript_lag_s(r['session']) for r in runs):.2f} s",
+            "— (how long the notes wait for their words on a Pi)", None,
+            f"recognizer throttled {median(s['recognizer_throttled_s'] for s in pi):.1f} s per session; peak RSS "
+            f"{median(s['peak_rss_mb'] for s in pi):.0f} MB; per-run lags "
+            + ", ".join(f"{transcript_lag_s(s):.2f} s" for s in pi))
     store = [r["storage"] for r in runs]
     seconds = sum(s["seconds"] for s in store)
     rate = store[0]["rate"]

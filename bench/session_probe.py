@@ -6,6 +6,10 @@ a SimulatedMicrophone fed with espeak-ng speech. Nothing of the project is edite
 patched: the speaker and the transcriber are wrapped (composition) and the events are
 followed with an on_event listener, all with the project's own monotonic timestamps.
 
+With "recognizer_cpu_share" in the spec, the recognizer's thread alone is limited to that share of a core
+(bench/cpu_limit.py: a Pi-class recognizer); with "sessions": N, the person presses again as soon as a session
+is saved, while its transcripts may still be in the making.
+
 Usage: python -m bench.session_probe SPEC.json RESULT.json
 """
 import threading
@@ -69,10 +73,13 @@ class TimedTranscriber:
         self.jobs: list[dict] = []
         self._by_handle: dict[int, dict] = {}
         self.saved = threading.Semaphore(0)
+        self.session = 1
+        """The session the next answers belong to."""
 
     def begin(self, rate: int):
         handle = self.inner.begin(rate)
-        job = {"rate": rate, "chunks": [], "begin_at": now()}
+        job = {"rate": rate, "chunks": [], "begin_at": now(), "session": self.session,
+               "index": 1 + sum(j["session"] == self.session for j in self.jobs)}
         self.jobs.append(job)
         self._by_handle[id(handle)] = job
         return handle
@@ -123,6 +130,7 @@ def main() -> None:
     from device.flow.service import ServiceLoop
     from device.setup.simulated_person import Ending, SimulatedPerson
     from content.phrases import PHRASES
+    from bench.cpu_limit import ThreadCpuLimit
     imported_at = now()
 
     config = load_config(env={}, overrides={
@@ -148,6 +156,10 @@ def main() -> None:
     speaker = TimedSpeaker(speaker)
     device = build_device(config, speaker=speaker, open_microphone=lambda: microphone)
     built_at = now()
+    limit = None
+    if spec.get("recognizer_cpu_share"):
+        limit = ThreadCpuLimit(spec["recognizer_cpu_share"])
+        limit.add(device.parts.transcriber.thread_id)
     transcriber = TimedTranscriber(device.parts.transcriber)
     device.parts.transcriber = transcriber
     button = MockButton(config, lambda gesture: (gestures.append(gesture.at), device.parts.inbox.put(gesture)))
@@ -191,23 +203,31 @@ def main() -> None:
     sessions_dir = config.layout.sessions
     sessions_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     watch = FolderWatch(sessions_dir)
-    button.press()
-    if not finished.wait(timeout=spec["timeout_s"]):
-        raise SystemExit("the session did not finish in time")
+    presses = []
+    for session in range(1, spec.get("sessions", 1) + 1):
+        transcriber.session = session
+        finished.clear()
+        presses.append({"at": now(), "transcripts_pending": sum("transcript_at" not in j for j in transcriber.jobs)})
+        button.press()
+        if not finished.wait(timeout=spec["timeout_s"]):
+            raise SystemExit(f"session {session} did not finish in time")
     for _ in transcriber.jobs:
         if not transcriber.saved.acquire(timeout=spec["timeout_s"]):
             raise SystemExit("a transcript never arrived")
     peak = peak_rss_mb()
     time.sleep(0.2)  # the last renames reach the watcher
-    for n, job in enumerate(transcriber.jobs, start=1):
+    for job in transcriber.jobs:
         # set_transcript writes session.json, then transcript.md: the notes are saved when that lands
         job["saved_at"] = watch.landed("transcript.md", job["transcript_at"])
-        job["compressed_at"] = watch.landed(f"{n:02d}.opus", job["transcript_at"])
+        job["compressed_at"] = watch.landed(f"{job['index']:02d}.opus", job["transcript_at"])
+    throttled_s = limit.throttled_s() if limit else 0.0
     loop.stopping.set()
     flow.join(timeout=5)
     person.close()
     button.close()
     device.close()
+    if limit:
+        limit.close()
     speaker.settle()
 
     audio = []
@@ -225,6 +245,7 @@ def main() -> None:
         "peak_rss_mb": peak,
         "speaker_rate": speaker.rate, "gestures": gestures, "clips": speaker.clips, "events": events, "listening": listening,
         "jobs": transcriber.jobs, "fed_audio": audio, "session_dir": str(sessions[-1]),
+        "session_dirs": [str(s) for s in sessions], "presses": presses, "recognizer_throttled_s": throttled_s,
     })
 
 

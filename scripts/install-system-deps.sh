@@ -11,6 +11,7 @@ PACKAGES=(
   chromium chromium-driver       # the HTML export is tested in a real browser
   systemd util-linux             # systemd-analyze (unit checks), unshare (offline test)
   age                            # the standard age tool: the tests open sealed notes with it
+  debootstrap systemd-container  # the system test: a Debian root booted with systemd as PID 1 (nspawn)
 )
 
 missing=()

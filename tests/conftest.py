@@ -1,8 +1,8 @@
 """Shared fixtures. A test that asks for the real audio rig or the real Vosk model is marked `rig`.
 
 A rig test that fails after the rig itself stalled (ALSA's "underrun occurred": PulseAudio's ALSA plugin
-then stops for up to 2 s) is repeated, at most RIG_RETRIES times, and the stall is reported; a failure
-with no stall fails at once. The count of stalls is printed at the end of every run.
+then stops for up to 2 s; or the speaker's "audio output stalled": over 0.5 s between two output callbacks)
+is repeated, at most RIG_RETRIES times, and the stall is reported; a failure with no stall fails at once. The count of stalls is printed at the end of every run.
 """
 import os
 
@@ -11,7 +11,7 @@ from _pytest.runner import runtestprotocol
 from hypothesis import settings
 
 from tests import rig
-from tests.rig import STALL_SIGN, korean_model, start_rig
+from tests.rig import is_stall, korean_model, start_rig
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
@@ -43,9 +43,17 @@ def pytest_collection_modifyitems(items) -> None:
 
 def _stalled(reports, child_stalls: int) -> bool:
     """True if the rig stalled while this test (or a fixture it set up) ran: ALSA said so in what the test
-    printed, or in what its child processes printed (`child_stalls` lines); an objective sign, never a guess."""
+    printed, or in what its child processes printed (`child_stalls` lines): ALSA's underrun line or a gap of
+    over 0.5 s between the speaker's output callbacks; an objective sign, never a guess."""
     text = "".join(content for report in reports for _, content in report.sections)  # what was printed, not the code
-    return STALL_SIGN in text or child_stalls > 0
+    return is_stall(text) or child_stalls > 0
+
+
+def _failure(reports) -> str:
+    """The first line of what failed, so a repeated test still shows why it failed."""
+    report = next(report for report in reports if report.failed)
+    crash = getattr(report.longrepr, "reprcrash", None)
+    return (crash.message if crash else report.longreprtext.strip() or "failed").splitlines()[0]
 
 
 def _forget_module_fixtures(item) -> None:
@@ -53,7 +61,9 @@ def _forget_module_fixtures(item) -> None:
     for defs in item._fixtureinfo.name2fixturedefs.values():
         for fixturedef in defs:
             if fixturedef.scope in ("module", "class", "function"):
-                fixturedef.cached_result = None
+                if not item._request:  # pytest drops it at teardown; finish() names its node in errors
+                    item._initrequest()
+                fixturedef.finish(item._request)  # its teardown runs (pytest refuses to remake it otherwise)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -69,7 +79,8 @@ def pytest_runtest_protocol(item, nextitem):
         child_stalls = rig.stalls_by_module.get(rig.current_module, 0) - before
         if not failed or attempt == RIG_RETRIES or not _stalled(reports, child_stalls):
             break
-        stalls.append(f"{item.nodeid}: the rig stalled and the test failed; running it again ({attempt + 1} of {RIG_RETRIES})")
+        stalls.append(f"{item.nodeid}: the rig stalled and the test failed ({_failure(reports)}); "
+                      f"running it again ({attempt + 1} of {RIG_RETRIES})")
         item.config.get_terminal_writer().line(f"\nrig stall: {stalls[-1]}")
         _forget_module_fixtures(item)
     for report in reports:

@@ -13,6 +13,13 @@ from scipy.signal import correlate, resample_poly
 ROOT = Path(__file__).resolve().parent.parent
 STALL_SIGN = "underrun occurred"
 """What ALSA prints when the rig's stream ran dry: PulseAudio's ALSA plugin then stalls for up to 2 s."""
+OUTPUT_GAP_SIGN = "audio output stalled"
+"""What the device's speaker logs after a gap of over 0.5 s between its output callbacks (audio/speaker.py)."""
+
+
+def is_stall(text: str) -> bool:
+    """True if `text` holds an objective sign of a rig stall: ALSA's underrun line or an output-callback gap."""
+    return STALL_SIGN in text or OUTPUT_GAP_SIGN in text
 stalls_by_module: dict[str, int] = {}
 """Stall lines seen in each test module's child processes (conftest repeats a rig test that failed after one)."""
 current_module = ""
@@ -22,7 +29,7 @@ def pass_on_stalls(text: str) -> str:
     """Count and echo the stall lines in a child process's output (a rig test's own stderr shows in its report);
     return `text` unchanged."""
     for line in text.splitlines():
-        if STALL_SIGN in line:
+        if is_stall(line):
             stalls_by_module[current_module] = stalls_by_module.get(current_module, 0) + 1
             print(line, file=sys.stderr)
     return text

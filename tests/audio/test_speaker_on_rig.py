@@ -88,3 +88,17 @@ def test_stop_silences_the_playing_clip_and_drops_the_queued_one():
     finally:
         speaker.close()
     assert ended == [] and queued.first_sample_at is None
+
+
+def test_a_gap_of_over_half_a_second_between_output_callbacks_is_logged_as_a_stall(caplog):
+    """The rig's stall sign (tests/rig.py): a stream that stopped calling back, here held up by an on_done."""
+    speaker = running_speaker()
+    held_up = threading.Event()
+    try:
+        with caplog.at_level("WARNING", logger="audio.speaker"):
+            speaker.play(steady_tone(440, 0.05), lambda: (held_up.wait(0.8), None))
+            speaker.play_next(steady_tone(440, 0.05), held_up.set)
+            assert held_up.wait(5)
+    finally:
+        speaker.close()
+    assert any("audio output stalled" in message for message in caplog.messages), caplog.messages

@@ -20,6 +20,7 @@ ROWS = (
     "CPU s per s of answer audio",
     "Peak resident memory",
     "ready for a press",
+    "transcript lag at the end of a session",
     "model loaded",
     "Storage per minute of speech, as a session leaves it on disk",
     "Storage per minute of speech after",

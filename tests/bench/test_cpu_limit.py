@@ -1,0 +1,38 @@
+"""bench/cpu_limit.py limits one thread, and only that one, to its share of a core (a real cgroup-v1 quota)."""
+import threading
+import time
+from pathlib import Path
+
+from bench.cpu_limit import ThreadCpuLimit
+
+
+def cpu_s(thread_id: int) -> float:
+    return int(Path(f"/proc/self/task/{thread_id}/schedstat").read_text().split()[0]) / 1e9
+
+
+def busy(stop: threading.Event) -> None:
+    while not stop.is_set():
+        pass
+
+
+def test_only_the_added_thread_is_held_to_its_share_of_a_core():
+    stop = threading.Event()
+    threads = [threading.Thread(target=busy, args=(stop,)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    limit = ThreadCpuLimit(0.2)
+    try:
+        limited, free = (thread.native_id for thread in threads)
+        limit.add(limited)
+        before = {tid: cpu_s(tid) for tid in (limited, free)}
+        time.sleep(1.5)
+        used = {tid: cpu_s(tid) - before[tid] for tid in (limited, free)}
+        assert used[limited] <= 0.2 * 1.5 * 1.3, used
+        assert used[free] >= 2 * used[limited], used  # the other thread ran on unthrottled
+        assert limit.throttled_s() > 0
+    finally:
+        limit.close()
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert not limit.group.exists()
