@@ -10,8 +10,8 @@ import numpy as np
 
 from audio.endpointing import AnswerEndpointer, EndpointSettings, EndReason
 from audio.voice_activity import DetectorSettings, SpeechDetector
-from bench.room_sounds import at_peak_dbfs, at_rms_dbfs, babble, cough, door_slam, espeak, fan_noise, pink_noise, placed
-from tests.audio.test_room_on_rig import LEAD_S, NO_SPEECH_S, SILENCE_AFTER_S, SLACK_S, WORDS
+from bench.room_sounds import at_peak_dbfs, at_rms_dbfs, babble, cough, door_slam, fan_noise, pink_noise, placed
+from tests.audio.test_room_on_rig import LEAD_S, NO_SPEECH_S, SILENCE_AFTER_S, SLACK_S, speech_parts
 
 RATE = 44100
 PHASES = (0, 1500, 3100)
@@ -35,10 +35,9 @@ def noise(kind: str, seconds: float, seed: int) -> np.ndarray:
     return babble(seconds, RATE) if kind == "babble" else {"fan": fan_noise, "pink": pink_noise}[kind](seconds, RATE, seed=seed)
 
 
-def answer(detector, kind, dbfs, seed, phase, peak=-10.0, pauses=(), after=SILENCE_AFTER_S):
+def answer(detector, kind, dbfs, seed, phase, peak=-10.0, pauses=(), after=SILENCE_AFTER_S, meter=False):
     """An answer in the room: passes if it ends by silence in the test's bounds, with its onset at the first word."""
-    voice = at_peak_dbfs(espeak(WORDS, RATE), peak)
-    speech = np.concatenate([voice] + [part for p in pauses for part in (np.zeros(int(p * RATE)), voice)])
+    speech, _ = speech_parts(RATE, peak, pauses, meter)
     length = LEAD_S + len(speech) / RATE + after + SLACK_S + 2.0
     room = at_rms_dbfs(noise(kind, length + 1.0, seed), dbfs)
     mix = room + placed(speech, LEAD_S, len(room) / RATE, RATE)
@@ -69,7 +68,7 @@ def scenarios():
               for kind in ("fan", "pink") for db in (-60, -50, -44, -38, -35)]
     return steady + [
         ("babble -45 dBFS", lambda d, s, p: answer(d, "babble", -45, s, p)),
-        ("soft speaker", lambda d, s, p: answer(d, "pink", -50, s, p, peak=-30.0)),
+        ("soft speaker", lambda d, s, p: answer(d, "pink", -50, s, p, peak=-30.0, meter=True)),
         ("thinking pauses", lambda d, s, p: answer(d, "fan", -44, s, p, pauses=(5.0, 5.0), after=7.0)),
         ("only fan", lambda d, s, p: nothing(d, at_rms_dbfs(noise("fan", NO_SPEECH_S + 3, s), -35), p)),
         ("only pink", lambda d, s, p: nothing(d, at_rms_dbfs(noise("pink", NO_SPEECH_S + 3, s), -35), p)),

@@ -32,6 +32,15 @@ def at_peak_dbfs(samples: np.ndarray, dbfs: float) -> np.ndarray:
     return samples * (32768.0 * 10 ** (dbfs / 20) / max(np.max(np.abs(samples)), 1e-9))
 
 
+def at_loudest_dbfs(samples: np.ndarray, dbfs: float, rate: int, window_s: float = 0.1) -> np.ndarray:
+    """`samples` (float) scaled so that their loudest `window_s` has an RMS level of `dbfs`: the speech's peak
+    as a level meter shows it, on the same (RMS) scale as a room's noise."""
+    n = max(1, int(rate * window_s))
+    windows = samples[: len(samples) // n * n].astype(np.float64).reshape(-1, n)
+    loudest = 20 * np.log10(max(float(np.sqrt(np.max(np.mean(windows * windows, axis=1)))), 1e-9) / 32768.0)
+    return samples * 10 ** ((dbfs - loudest) / 20)
+
+
 def pink_noise(seconds: float, rate: int, seed: int = 1) -> np.ndarray:
     """Pink (1/f) noise: white noise shaped in the frequency domain."""
     n = int(seconds * rate)
