@@ -34,10 +34,10 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, tmp: Path | None = None, sync_dir: bool = True) -> None:
+def atomic_write_bytes(path: Path, data: bytes, tmp: Path | None = None) -> None:
     """Replace `path` with `data` so a crash leaves either the old or the new file, never half of one.
 
-    `tmp` names the file written first (default `.NAME.tmp`); with `sync_dir=False` the caller syncs the folder."""
+    `tmp` names the file written first, then renamed (default `.NAME.tmp`)."""
     tmp = tmp or path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
@@ -52,8 +52,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, tmp: Path | None = None, sync
         raise
     os.close(fd)
     os.replace(tmp, path)
-    if sync_dir:
-        fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -117,7 +117,6 @@ def seal_session(folder: Path, raw: dict, owner: x25519.Recipient, now: datetime
         _write_sealed(folder / SAID_NAME, json.dumps(record.said(raw)).encode(), owner)
         _write_sealed(folder / (TRANSCRIPT_NAME + SEALED_SUFFIX), record.transcript_markdown(raw).encode(), owner)
         files += [SAID_NAME, TRANSCRIPT_NAME + SEALED_SUFFIX]
-        fsync_dir(folder)
         record.write(folder, record.sealed(raw, files, now))
     except BaseException:
         for name in files:  # not sealed: the plain files stay the notes
@@ -131,8 +130,8 @@ def seal_session(folder: Path, raw: dict, owner: x25519.Recipient, now: datetime
 
 
 def _write_sealed(path: Path, data: bytes, owner: x25519.Recipient) -> None:
-    """Write `data` sealed to `owner` at `path`: into `path`.part, synced, then renamed (the caller syncs the folder)."""
-    atomic_write_bytes(path, pyrage.encrypt(data, [owner]), tmp=path.with_name(path.name + PART), sync_dir=False)
+    """Write `data` sealed to `owner` at `path`: into `path`.part, synced, then renamed."""
+    atomic_write_bytes(path, pyrage.encrypt(data, [owner]), tmp=path.with_name(path.name + PART))
 
 
 def _remove_plain_audio(folder: Path, raw: dict) -> list[Path]:

@@ -171,3 +171,16 @@ def test_a_tar_that_reaches_outside_its_folder_is_refused(tmp_path, key):
         open_archive(evil, key, tmp_path / "opened")
     assert not (tmp_path / "opened").exists()
     assert not list(tmp_path.parent.glob("escaped.txt")) and not list(tmp_path.glob("**/escaped.txt"))
+
+
+def test_a_damaged_session_in_the_copy_is_copied_as_it_is_beside_the_opened_ones(tmp_path, key):
+    data = tmp_path / "data"
+    folder = compressed_session(data)
+    seal_due(data, owner_of(key), 0, now=LATER)
+    damaged = data / "sessions" / "2020-01-01T00-00-00"
+    damaged.mkdir()
+    (damaged / "session.json").write_text("{not json")
+    out = tmp_path / "opened"
+    assert open_archive(data, key, out) == 2
+    assert (out / "sessions" / damaged.name / "session.json").read_text() == "{not json"
+    assert "zorblax" in review_commands.show(Archive(out), folder.name)

@@ -9,10 +9,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pyrage import x25519
 
+from common.errors import KeyInvalid
 from device.notes import record, review_commands
 from device.notes.archive import Archive
 from device.notes.recovery import recover
-from device.notes.sealing import is_due, seal_due, settle
+from device.notes.sealing import is_due, recipient, seal_due, settle
 from tests.device.notes.sealing_support import (  # noqa: F401 (key is a fixture)
     LATER, SECRET_WORDS, STARTED, compressed_session, key, owner_of, said_anywhere)
 from tests.faults.support import small_tmpfs
@@ -76,7 +77,7 @@ def test_sessions_stay_readable_for_readable_for_h_and_unfinished_ones_are_never
     assert not is_due(pending, 0, LATER)
 
 
-def test_a_full_disk_while_sealing_keeps_the_plain_notes_and_a_later_pass_seals_them(tmp_path, key):
+def test_a_full_disk_while_sealing_keeps_the_plain_notes_and_a_later_pass_seals_them(tmp_path, key, caplog):
     with small_tmpfs(tmp_path / "card", "400k") as card:
         data = card / "data"
         folder = compressed_session(data, [["zorblax"]])
@@ -90,8 +91,11 @@ def test_a_full_disk_while_sealing_keeps_the_plain_notes_and_a_later_pass_seals_
         finally:
             os.close(fd)
         before = {p.name: p.read_bytes() for p in folder.iterdir()}
-        report = seal_due(data, owner_of(key), 0, now=LATER)
+        with caplog.at_level("WARNING", logger="device.notes.sealing"):
+            report = seal_due(data, owner_of(key), 0, now=LATER)
         assert report.kept_for_later == [folder.name] and report.sealed == []
+        assert [r.getMessage() for r in caplog.records] == [
+            f"disk full while sealing session {folder.name}; it stays readable until the next try"]
         assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
         filler.unlink()
         assert seal_due(data, owner_of(key), 0, now=LATER).sealed == [folder.name]
@@ -196,3 +200,9 @@ def test_the_device_sealer_keeps_readable_for_h_and_logs_a_failure(tmp_path, key
     sealing.sealer(data, public, 0)()
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
         "sealing failed; the notes stay as they are until the next try"]
+
+
+def test_a_long_bad_recipient_is_quoted_by_its_first_16_letters_only():
+    with pytest.raises(KeyInvalid) as raised:
+        recipient("age1" + "q" * 60)
+    assert str(raised.value).startswith("'age1qqqqqqqqqqqq' is not an age recipient")
