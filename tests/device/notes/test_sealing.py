@@ -72,6 +72,8 @@ def test_sessions_stay_readable_for_readable_for_h_and_unfinished_ones_are_never
     started = datetime.fromisoformat(raw["started_at"])  # no end time (a crash): counted from the start
     assert not is_due({**raw, "ended_at": None}, 24, started + timedelta(hours=23))
     assert is_due({**raw, "ended_at": None}, 24, started + timedelta(hours=24))
+    assert is_due({**raw, "ended_at": "not a time"}, 24, started)  # no usable time: sealed rather than kept plain
+    assert is_due({k: v for k, v in raw.items() if k not in ("ended_at", "started_at")}, 24, started)
     pending = json.loads(json.dumps(raw))
     pending["answers"][0]["transcript"] = None
     assert not is_due(pending, 0, LATER)
