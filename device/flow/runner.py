@@ -71,12 +71,16 @@ def _serve(config: Config, keyboard: bool) -> int:
     loop = ServiceLoop(device, config.data_dir, replay=replay.latest)
     button = _gestures(config, device, keyboard, loop.stopping.set)
     control = _control(config, parts.inbox.put)
-    threading.Thread(target=_log_room, args=(config,), name="room-check", daemon=True).start()
+    room_stop = threading.Event()
+    room = threading.Thread(target=_log_room, args=(config, room_stop), name="room-check", daemon=True)
+    room.start()
     notify_ready()
     try:
         loop.run()
     finally:
         notify_stopping()
+        room_stop.set()
+        room.join()  # its microphone stream must be closed before the process exits
         if control is not None:
             control.close()
         button.close()
@@ -87,15 +91,18 @@ def _serve(config: Config, keyboard: bool) -> int:
     return 0
 
 
-def _log_room(config: Config) -> None:
+def _log_room(config: Config, stop: threading.Event) -> None:
     """Log the room's noise floor once, at start (over before a session's first answer opens the microphone:
     the chime, greeting and first question alone take longer)."""
     try:
         microphone = microphone_opener(config)()
-        level, detail = room_check.verdict(room_check.noise_floor_dbfs(room_check.listen(microphone), microphone.rate))
+        measured = room_check.measure(microphone, stop)
     except Exception as error:
         log.warning("could not measure the room's noise: %s", error)
         return
+    if measured is None:
+        return  # the service stopped first
+    level, detail = measured
     (log.warning if level == "WARN" else log.info)("%s", detail)
 
 

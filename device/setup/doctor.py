@@ -56,7 +56,7 @@ def _room(config: Config) -> Finding:
 
     audio = config.audio
     microphone = SoundDeviceMicrophone(audio.input_device, audio.input_rate, audio.chunk_s)
-    level, detail = room_check.verdict(room_check.noise_floor_dbfs(room_check.listen(microphone), microphone.rate))
+    level, detail = room_check.measure(microphone)
     return Finding(level, "room", detail)
 
 

@@ -1,9 +1,12 @@
 """The room check of `reflect doctor` and the service's start: the floor it measures and what it says of it."""
+import threading
+import time
+
 import numpy as np
 import pytest
 
 from audio.fakes import ScriptedMicrophone, silence
-from audio.room_check import listen, noise_floor_dbfs, verdict
+from audio.room_check import listen, measure, noise_floor_dbfs, verdict
 from bench.room_sounds import as_int16, at_rms_dbfs, pink_noise
 
 RATE = 16000
@@ -36,3 +39,18 @@ def test_listen_takes_just_the_seconds_asked_and_says_when_the_microphone_fails(
         listen(ScriptedMicrophone([silence(1) + [ScriptedMicrophone.LOSE]]), 3.0)
     with pytest.raises(ValueError):
         noise_floor_dbfs(np.zeros(10, dtype=np.int16), RATE)
+
+
+def test_a_stop_ends_the_listening_at_once_and_closes_the_stream_with_no_verdict():
+    stop = threading.Event()
+    stop.set()
+    microphone = ScriptedMicrophone([[]])  # a stream that delivers nothing: only the stop can end the wait
+    started = time.monotonic()
+    assert measure(microphone, stop) is None
+    assert time.monotonic() - started < 1.0 and not microphone.running
+    assert measure(ScriptedMicrophone([silence(3.5)]))[0] == "WARN"  # digital silence: the mic hears nothing
+
+
+def test_a_stream_that_delivers_nothing_is_an_error_after_its_deadline():
+    with pytest.raises(RuntimeError, match="delivered no audio"):
+        listen(ScriptedMicrophone([[]]), 0.1)

@@ -62,7 +62,10 @@ class Installed:
         self.container = container
 
     def install(self, source: str = "/src") -> str:
-        return self.container.run("bash", f"{source}/systemd/install.sh", timeout=1200).stdout
+        done = self.container.run("bash", f"{source}/systemd/install.sh", timeout=1200, check=False)
+        assert done.returncode == 0, (f"install.sh failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+                                      "\nthe service's journal:\n" + "\n".join(self.journal()[-40:]))
+        return done.stdout
 
     def reflect(self, *args: str) -> subprocess.CompletedProcess:
         return self.container.run("/opt/reflect/venv/bin/reflect", *args, check=False)
