@@ -39,6 +39,10 @@ def test_a_session_made_on_the_rig_is_sealed_and_nothing_said_is_left_in_the_dat
     said = json.loads(opened["said.json.age"])
     words = {w["word"] for answer in said["answers"] for w in answer["words"]}
     assert len(words) >= 8, words  # the recognizer heard the Korean answers
+    # Words to look for in the data dir: a mark such as "-", or a single syllable's 3 bytes, turns up by chance
+    # in any compressed or sealed file.
+    spoken = {w for w in words if len(w) >= 2 and any(c.isalnum() for c in w)}
+    assert len(spoken) >= 6, words
 
     archive = Archive(data)  # the index as every review command leaves it
     assert "1 sealed session(s) were not searched" in review_commands.search(archive, sorted(words)[:1])
@@ -46,7 +50,7 @@ def test_a_session_made_on_the_rig_is_sealed_and_nothing_said_is_left_in_the_dat
     for path in data.rglob("*"):  # no identity: nothing said can be found, the index included
         if path.is_file():
             content = path.read_bytes()
-            assert not [w for w in words if w.encode("utf-8") in content], path
+            assert not [w for w in spoken if w.encode("utf-8") in content], path
 
     out = tmp_path / "opened"
     assert open_archive(data, key, out) == 1
