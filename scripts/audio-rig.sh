@@ -8,6 +8,14 @@ set -euo pipefail
 
 has_sink() { pactl list short sinks 2>/dev/null | awk '{print $2}' | grep -qx "$1"; }
 
+# An idle null sink sleeps for up to 2 s between renders, and a stream that starts then waits that long: PortAudio
+# sees an underrun and no callback for ~2 s. A silent low-latency stream into each sink keeps it waking every few ms.
+keep_awake() {
+  pgrep -f "^pacat --playback --device=$1 .*--stream-name=rig-keep-awake" >/dev/null && return
+  setsid pacat --playback --device="$1" --raw --latency-msec=20 --stream-name=rig-keep-awake /dev/zero \
+    </dev/null >/dev/null 2>&1 &
+}
+
 case "${1:-start}" in
   start)
     if ! pactl info >/dev/null 2>&1; then
@@ -17,11 +25,14 @@ case "${1:-start}" in
     fi
     has_sink speaker || pactl load-module module-null-sink sink_name=speaker >/dev/null
     has_sink mic || pactl load-module module-null-sink sink_name=mic >/dev/null
+    keep_awake speaker
+    keep_awake mic
     pactl set-default-sink speaker
     pactl set-default-source mic.monitor
     echo "audio rig ready: default sink 'speaker', default source 'mic.monitor'"
     ;;
   stop)
+    pkill -f "^pacat --playback .*--stream-name=rig-keep-awake" || true
     pulseaudio --kill 2>/dev/null || true
     ;;
   *)

@@ -110,8 +110,6 @@ class SpeakerRecording:
     RATE = 44100
 
     def __enter__(self):
-        # A null sink only runs while something plays into it: keep it running with zeros.
-        self.keep_awake = subprocess.Popen(["pacat", "--playback", "--device=speaker", "--raw", "/dev/zero"])
         self.file = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             ["parec", "--device=speaker.monitor", "--raw", "--format=s16le", f"--rate={self.RATE}", "--channels=1"],
@@ -125,8 +123,6 @@ class SpeakerRecording:
         time.sleep(RIG_LATENCY_S)  # what was played is still on its way through the audio server
         self.process.terminate()
         self.process.wait()
-        self.keep_awake.terminate()
-        self.keep_awake.wait()
         self.file.seek(0)
         self.samples = np.frombuffer(self.file.read(), dtype="<i2")
         self.file.close()
