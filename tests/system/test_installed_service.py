@@ -17,7 +17,7 @@ from audio.recognizer import decode_samples, load_model
 from tests.rig import (ROOT, SpeakerRecording, espeak_wav, korean_model, locate, pass_on_stalls, play_into_mic,
                        read_int16, word_error_rate)
 from tests.system.container import Container, build_root
-from tests.system.installed import MODEL_INSIDE, RIG_INSIDE, STATE, CONFIG, Installed, RigSocket, prepare
+from tests.system.installed import MODEL_BOUND, RIG_INSIDE, STATE, CONFIG, Installed, RigSocket, prepare
 
 pytestmark = [pytest.mark.rig, pytest.mark.usefixtures("audio_rig")]
 
@@ -52,7 +52,7 @@ def system(audio_rig, previous_commit):
     build_root()
     with RigSocket() as rig_socket:
         container = Container({ROOT: ("/src", True), previous_commit: ("/src-previous", True),
-                               korean_model(): (MODEL_INSIDE, True), rig_socket: (RIG_INSIDE, True)})
+                               korean_model(): (MODEL_BOUND, True), rig_socket: (RIG_INSIDE, True)})
         try:
             prepare(container)
             service = Installed(container)
