@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from common.errors import ReflectError
+from device.setup.notes_user import act_as_notes_owner
 
 log = logging.getLogger("reflect")
 
@@ -198,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)  # degraded-but-working states are logged once each, as warnings
     try:
-        return args.func(args, _config(args))
+        config = _config(args)
+        act_as_notes_owner(config.data_dir)
+        return args.func(args, config)
     except ReflectError as error:
         print(f"reflect: {error}", file=sys.stderr)
         return 2

@@ -151,6 +151,15 @@ def test_a_restart_mid_answer_is_recovered_at_the_next_start_and_its_audio_plays
     assert match >= 0.8, f"the recovered answer did not play (correlation {match:.2f})"
 
 
+def test_a_command_run_as_root_on_the_notes_leaves_every_file_to_the_service(system, journal):
+    system.container.run("sh", "-c", f"rm -f {STATE}/index.sqlite3*")  # a cache: the next reader rebuilds it
+    for command in (("notes",), ("search", "safe"), ("show", "latest")):
+        done = system.reflect(*command, "--data-dir", STATE)
+        assert done.returncode == 0, (command, done.stderr)
+    assert system.container.path(f"{STATE}/index.sqlite3").exists(), "the check cannot fail: nothing was rebuilt"
+    assert system.container.run("find", STATE, "-not", "-user", "reflect").stdout.split() == []
+
+
 def test_install_sh_again_changes_no_file_and_keeps_the_config(system, journal):
     before = system.files(*INSTALLED_FILES)
     pid = system.show()["MainPID"]
