@@ -16,6 +16,10 @@ log = logging.getLogger(__name__)
 
 OUTPUT_STALL_S = 0.5
 """A longer wait between two output callbacks means the audio stream stalled (logged as a warning)."""
+OUTPUT_LATENCY_S = 0.04
+"""Sound queued ahead of the device: enough to ride out a busy core. PortAudio's "low" (about 9 ms) ran dry
+15-20 times in 10 s on the test rig's virtual machine; 40 ms did not, even with both cores kept busy. A press
+is still heard within about 50 ms (this, plus up to one 10 ms callback)."""
 
 
 class Speaker(Protocol):
@@ -63,7 +67,7 @@ class SoundDeviceSpeaker:
         self._frames_out = 0
         self._last_fill_at: float | None = None
         self._stream = sd.OutputStream(device=index, samplerate=self.rate, channels=1, dtype="float32",
-                                       latency="low", callback=self._fill)
+                                       latency=OUTPUT_LATENCY_S, callback=self._fill)
         try:
             self._stream.start()
         except BaseException:
