@@ -149,8 +149,9 @@ def _open_session(folder: Path, target: Path, keys: list[x25519.Identity]) -> No
             shutil.copyfile(path, target / path.name)
             os.chmod(target / path.name, FILE_MODE)
     if raw is not None and record.is_sealed(raw):
+        plain = unseal(folder / SAID_NAME, keys)  # a wrong key or an unreadable file says so itself
         try:
-            said = json.loads(unseal(folder / SAID_NAME, keys))
+            said = json.loads(plain)
         except ValueError:
             said = None
         if not isinstance(said, dict):

@@ -1,7 +1,9 @@
 """Opening sealed notes on the owner's computer: `reflect open`, `reflect export --identity`, `reflect keys new`."""
 import subprocess
 
+import pyrage
 import pytest
+from pyrage import x25519
 
 from audio.compress import decode
 from common.errors import ExportRefused, KeyInvalid, SealedUnreadable
@@ -184,3 +186,37 @@ def test_a_damaged_session_in_the_copy_is_copied_as_it_is_beside_the_opened_ones
     assert open_archive(data, key, out) == 2
     assert (out / "sessions" / damaged.name / "session.json").read_text() == "{not json"
     assert "zorblax" in review_commands.show(Archive(out), folder.name)
+
+
+def test_an_identity_file_without_a_good_key_and_a_said_file_without_words_are_named_in_one_line(tmp_path, key):
+    (tmp_path / "damaged.key").write_text("# public key: age1x\nAGE-SECRET-KEY-1NOPE\n")
+    with pytest.raises(KeyInvalid, match=r"^.*damaged\.key holds a damaged age identity$"):
+        identities(tmp_path / "damaged.key")
+    (tmp_path / "empty.key").write_text("# nothing here\n")
+    with pytest.raises(KeyInvalid, match=r"^.*empty\.key holds no age identity \(a line starting AGE-SECRET-KEY-\)$"):
+        identities(tmp_path / "empty.key")
+    data = tmp_path / "data"
+    folder = compressed_session(data)
+    seal_due(data, owner_of(key), 0, now=LATER)
+    said = folder / "said.json.age"
+    for words in (b"[]", b"not json"):
+        said.write_bytes(pyrage.encrypt(words, [owner_of(key)]))
+        with pytest.raises(SealedUnreadable, match=f"^said.json.age of session {folder.name} does not hold words$"):
+            open_archive(data, key, tmp_path / "opened")
+    said.write_bytes(pyrage.encrypt(b"{}", [x25519.Identity.generate().to_public()]))
+    with pytest.raises(KeyInvalid, match=f"^said.json.age of session {folder.name} was sealed to another key;"):
+        open_archive(data, key, tmp_path / "opened")
+    said.unlink()
+    said.mkdir()
+    with pytest.raises(SealedUnreadable, match=r"^cannot read .*said\.json\.age \(Is a directory\)$"):
+        open_archive(data, key, tmp_path / "opened")
+    assert not (tmp_path / "opened").exists()
+
+
+def test_a_folder_inside_a_session_is_left_out_of_its_opened_copy(tmp_path, key):
+    data = tmp_path / "data"
+    folder = compressed_session(data)
+    seal_due(data, owner_of(key), 0, now=LATER)
+    (folder / "stray").mkdir()
+    assert open_archive(data, key, tmp_path / "opened") == 1
+    assert "stray" not in [p.name for p in (tmp_path / "opened" / "sessions" / folder.name).iterdir()]
