@@ -11,6 +11,7 @@ import soundfile as sf
 
 from audio.wavfile import WavWriter
 from content.packs import find_pack
+from device.notes.record import DataLayout
 
 TINY_PACK = '''
 id = "tiny"
@@ -44,13 +45,18 @@ def census(root: Path) -> dict[str, str]:
 
 
 def leftovers(data_dir: Path) -> list[str]:
-    """Files that must never be left behind: parts, temp files, reserves, empty files."""
+    """Files that must never be left behind: parts, temp files, reserves, empty files.
+
+    An empty search index is not one: a kill just after SQLite creates it leaves 0 bytes, which SQLite reads
+    as an empty database and the next command fills from the session files."""
     bad = []
+    index = DataLayout(Path(data_dir)).index
     for path in Path(data_dir).rglob("*"):
         if not path.is_file():
             continue
         name = path.name
-        if name.endswith(".part") or name.endswith(".tmp") or name == ".reserve" or path.stat().st_size == 0:
+        empty = path.stat().st_size == 0 and path != index
+        if name.endswith(".part") or name.endswith(".tmp") or name == ".reserve" or empty:
             bad.append(str(path.relative_to(data_dir)))
     return sorted(bad)
 

@@ -103,7 +103,7 @@ def test_kill_minus_nine_while_sealing_leaves_every_answer_plain_or_sealed(tmp_p
         process.wait()
         report = recover(data)
         assert not report.problems, (round_, report.problems)
-        assert leftovers(data) == [], round_
+        assert (left := leftovers(data)) == [], (round_, left)
         sealed = check(data, key, original)
         cut_short += bool(report.removed)
         partly += 0 < sealed < SESSIONS

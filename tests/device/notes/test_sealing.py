@@ -208,3 +208,74 @@ def test_a_long_bad_recipient_is_quoted_by_its_first_16_letters_only():
     with pytest.raises(KeyInvalid) as raised:
         recipient("age1" + "q" * 60)
     assert str(raised.value).startswith("'age1qqqqqqqqqqqq' is not an age recipient")
+
+
+def test_a_kill_before_a_sealed_file_is_renamed_leaves_its_part_which_recovery_removes(tmp_path, key, monkeypatch):
+    """Each sealed file is written as NAME.age.part and renamed: the name recovery knows to clear."""
+    import common.files
+
+    class Killed(BaseException):
+        pass
+
+    def killed_at_the_rename(source, target):
+        raise Killed
+
+    data = tmp_path / "data"
+    folder = compressed_session(data)
+    plain = {p.name: p.read_bytes() for p in folder.iterdir()}
+    monkeypatch.setattr(common.files.os, "replace", killed_at_the_rename)
+    with pytest.raises(Killed):
+        seal_due(data, owner_of(key), 0, now=LATER)
+    monkeypatch.undo()
+    assert sorted(set(p.name for p in folder.iterdir()) - set(plain)) == ["01.opus.age.part"]
+    assert recover(data).removed and {p.name: p.read_bytes() for p in folder.iterdir()} == plain
+
+
+def test_recovery_removes_a_plain_part_of_an_answer_left_beside_a_sealed_session(tmp_path, key):
+    data = tmp_path / "data"
+    folder = compressed_session(data)
+    seal_due(data, owner_of(key), 0, now=LATER)
+    sealed = {p.name: p.read_bytes() for p in folder.iterdir()}
+    (folder / "01.wav.part").write_bytes(b"RIFF plain speech")
+    assert [name.rsplit("/", 1)[-1] for name in recover(data).removed] == ["01.wav.part"]
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == sealed
+
+
+def test_a_full_disk_on_one_session_leaves_it_for_later_and_the_pass_goes_on(tmp_path, key, monkeypatch):
+    from device.notes import sealing
+
+    data = tmp_path / "data"
+    first = compressed_session(data, [["one"]], STARTED)
+    second = compressed_session(data, [["two"]], STARTED + timedelta(hours=1))
+    seal = sealing.seal_session
+
+    def full_for_the_first(folder, *args):
+        if folder == first:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        seal(folder, *args)
+
+    monkeypatch.setattr(sealing, "seal_session", full_for_the_first)
+    report = seal_due(data, owner_of(key), 0, now=LATER)
+    assert (report.kept_for_later, report.sealed) == ([first.name], [second.name])
+
+
+def test_a_sealed_record_says_when_it_was_sealed_and_what_and_opens_with_missing_words_empty():
+    raw = {"id": "s", "answers": [{"index": 1, "audio": "01.opus", "transcript": "hello", "words": [{"word": "hello"}]},
+                                  {"index": 2, "audio": None, "transcript": "", "words": []}]}
+    files = ["01.opus.age", "said.json.age"]
+    sealed = record.sealed(raw, files, STARTED)
+    assert sealed["sealed"] == {"at": "2026-03-01T09:00:00+00:00", "files": files}
+    assert sealed["answers"] == [{"index": 1, "audio": "01.opus.age"}, {"index": 2, "audio": None}]
+    assert record.opened(sealed, record.said(raw)) == raw
+    empty = [{"index": 1, "audio": "01.opus", "transcript": "", "words": []},
+             {"index": 2, "audio": None, "transcript": "", "words": []}]
+    assert record.opened(sealed, {})["answers"] == empty  # a said file that lost its words opens with none
+    assert record.opened(sealed, {"answers": ["junk", {"index": 2}]})["answers"] == empty
+
+
+def test_the_sealed_count_passes_over_a_folder_not_yet_a_session(tmp_path, key):
+    data = tmp_path / "data"
+    compressed_session(data)
+    seal_due(data, owner_of(key), 0, now=LATER)
+    (data / "sessions" / "2026-03-04_100000").mkdir()  # a session being started: no session.json yet
+    assert Archive(data).sealed_count() == 1
