@@ -65,15 +65,22 @@ def test_saved_audio_holds_what_was_played(finished_session):
 
 
 def test_live_transcript_matches_a_direct_decode_of_the_saved_file(finished_session):
+    """Two decodes of the same audio, fed in different chunks, differ by a word or two (DESIGN.md §3), and by up
+    to 5 of 13 where the recognizer is unsure of a whole phrase (seen once in CI): so each answer may differ by
+    half, which no transcript of other audio does, and all of them together by a quarter."""
     record, folder, _, model, _ = finished_session
+    edits = words = 0
     for answer in record["answers"]:
         if answer["status"] != "answered":
             continue
         direct = decode_samples(model, *decode(folder / answer["audio"]))
         assert direct.text, "the recognizer heard nothing in the saved answer"
-        # Two decodes of the same audio with a lookahead model differ by a word or two (DESIGN.md §3).
-        assert word_error_rate(direct.text, answer["transcript"]) <= 0.35, (direct.text, answer["transcript"])
+        error_rate = word_error_rate(direct.text, answer["transcript"])
+        print(f"answer {answer['index']}: {error_rate:.2f} of {len(direct.text.split())} words differ")
+        assert error_rate <= 0.5, (direct.text, answer["transcript"])
+        edits, words = edits + error_rate * len(direct.text.split()), words + len(direct.text.split())
         assert answer["words"] and all(0 <= w["start"] <= w["end"] <= answer["duration_s"] + 0.5 for w in answer["words"])
+    assert edits / words <= 0.25, (edits, words)
 
 
 def test_notes_are_private_and_complete(finished_session):
