@@ -37,6 +37,11 @@ def compressed_session(data_dir: Path, words=SECRET_WORDS, started=STARTED) -> P
     return folder
 
 
+def files_in(folder: Path) -> dict[str, bytes]:
+    """Every file of a session folder by name, with its bytes."""
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
 def said_anywhere(root: Path, words) -> list[str]:
     """Every (file, word) where a word said appears in plain bytes anywhere under `root`."""
     found = []

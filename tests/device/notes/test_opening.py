@@ -12,7 +12,8 @@ from device.notes.archive import Archive
 from device.notes.opening import identities, new_identity, open_archive
 from device.notes.sealing import recipient, seal_due
 from device.setup import cli
-from tests.device.notes.sealing_support import LATER, compressed_session, key, owner_of  # noqa: F401 (key is a fixture)
+from tests.device.notes.sealing_support import (  # noqa: F401 (key is a fixture)
+    LATER, compressed_session, files_in, key, owner_of)
 
 
 def test_open_makes_an_ordinary_archive_that_every_review_command_reads(tmp_path, key):
@@ -108,13 +109,13 @@ def test_open_copies_plain_sessions_as_they_are_and_unseals_every_sealed_file(tm
     sealed = compressed_session(data)
     seal_due(data, owner_of(key), 0, now=LATER)
     plain = compressed_session(data, [["stillplain"]], LATER)
-    before = {p.name: p.read_bytes() for p in plain.iterdir()}
+    before = files_in(plain)
     out = tmp_path / "opened"
     assert open_archive(data, key, out) == 2
     assert sorted(p.name for p in (out / "sessions" / sealed.name).iterdir()) == \
         ["01.opus", "03.opus", "session.json", "transcript.md"]
     copied = out / "sessions" / plain.name
-    assert {p.name: p.read_bytes() for p in copied.iterdir()} == before
+    assert files_in(copied) == before
     assert all(p.stat().st_mode & 0o777 == 0o600 for p in copied.iterdir())
 
 

@@ -15,7 +15,7 @@ from device.notes.archive import Archive
 from device.notes.recovery import recover
 from device.notes.sealing import is_due, recipient, seal_due, settle
 from tests.device.notes.sealing_support import (  # noqa: F401 (key is a fixture)
-    LATER, SECRET_WORDS, STARTED, compressed_session, key, owner_of, said_anywhere)
+    LATER, SECRET_WORDS, STARTED, compressed_session, files_in, key, owner_of, said_anywhere)
 from tests.faults.support import small_tmpfs
 
 
@@ -92,13 +92,13 @@ def test_a_full_disk_while_sealing_keeps_the_plain_notes_and_a_later_pass_seals_
             assert error.errno == errno.ENOSPC
         finally:
             os.close(fd)
-        before = {p.name: p.read_bytes() for p in folder.iterdir()}
+        before = files_in(folder)
         with caplog.at_level("WARNING", logger="device.notes.sealing"):
             report = seal_due(data, owner_of(key), 0, now=LATER)
         assert report.kept_for_later == [folder.name] and report.sealed == []
         assert [r.getMessage() for r in caplog.records] == [
             f"disk full while sealing session {folder.name}; it stays readable until the next try"]
-        assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+        assert files_in(folder) == before
         filler.unlink()
         assert seal_due(data, owner_of(key), 0, now=LATER).sealed == [folder.name]
         assert said_anywhere(data, ["zorblax"]) == []
@@ -108,9 +108,9 @@ def test_a_full_disk_while_sealing_keeps_the_plain_notes_and_a_later_pass_seals_
 def test_recovery_finishes_a_cut_short_sealing_either_way(tmp_path, key, moment):
     data = tmp_path / "data"
     folder = compressed_session(data)
-    plain = {p.name: p.read_bytes() for p in folder.iterdir()}
+    plain = files_in(folder)
     seal_due(data, owner_of(key), 0, now=LATER)
-    sealed = {p.name: p.read_bytes() for p in folder.iterdir()}
+    sealed = files_in(folder)
     for name in sealed:  # put the folder back as the kill left it
         (folder / name).unlink()
     if moment == "part":
@@ -122,7 +122,7 @@ def test_recovery_finishes_a_cut_short_sealing_either_way(tmp_path, key, moment)
     for name, data_ in files.items():
         (folder / name).write_bytes(data_)
     report = recover(data)
-    after = {p.name: p.read_bytes() for p in folder.iterdir()}
+    after = files_in(folder)
     assert after == (sealed if moment == "noted_not_removed" else plain)
     assert report.removed and not report.problems
     assert recover(data).removed == []
@@ -171,7 +171,7 @@ def test_a_sealing_that_fails_half_way_removes_what_it_sealed_and_keeps_the_plai
 
     data = tmp_path / "data"
     folder = compressed_session(data)
-    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    before = files_in(folder)
     write, calls = sealing._write_sealed, []
 
     def full_on_the_third(*args):
@@ -183,7 +183,7 @@ def test_a_sealing_that_fails_half_way_removes_what_it_sealed_and_keeps_the_plai
     monkeypatch.setattr(sealing, "_write_sealed", full_on_the_third)
     assert seal_due(data, owner_of(key), 0, now=LATER).kept_for_later == [folder.name]
     assert calls == ["01.opus.age", "03.opus.age", "said.json.age"]
-    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert files_in(folder) == before
 
 
 def test_the_device_sealer_keeps_readable_for_h_and_logs_a_failure(tmp_path, key, caplog, monkeypatch):
@@ -222,23 +222,23 @@ def test_a_kill_before_a_sealed_file_is_renamed_leaves_its_part_which_recovery_r
 
     data = tmp_path / "data"
     folder = compressed_session(data)
-    plain = {p.name: p.read_bytes() for p in folder.iterdir()}
+    plain = files_in(folder)
     monkeypatch.setattr(common.files.os, "replace", killed_at_the_rename)
     with pytest.raises(Killed):
         seal_due(data, owner_of(key), 0, now=LATER)
     monkeypatch.undo()
     assert sorted(set(p.name for p in folder.iterdir()) - set(plain)) == ["01.opus.age.part"]
-    assert recover(data).removed and {p.name: p.read_bytes() for p in folder.iterdir()} == plain
+    assert recover(data).removed and files_in(folder) == plain
 
 
 def test_recovery_removes_a_plain_part_of_an_answer_left_beside_a_sealed_session(tmp_path, key):
     data = tmp_path / "data"
     folder = compressed_session(data)
     seal_due(data, owner_of(key), 0, now=LATER)
-    sealed = {p.name: p.read_bytes() for p in folder.iterdir()}
+    sealed = files_in(folder)
     (folder / "01.wav.part").write_bytes(b"RIFF plain speech")
     assert [name.rsplit("/", 1)[-1] for name in recover(data).removed] == ["01.wav.part"]
-    assert {p.name: p.read_bytes() for p in folder.iterdir()} == sealed
+    assert files_in(folder) == sealed
 
 
 def test_a_full_disk_on_one_session_leaves_it_for_later_and_the_pass_goes_on(tmp_path, key, monkeypatch):
