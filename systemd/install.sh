@@ -3,20 +3,29 @@
 #
 #   sudo systemd/install.sh                      # download the speech model (checksum verified)
 #   sudo systemd/install.sh --model-zip FILE     # offline Pi: install the model from a zip you copied over
+#   sudo systemd/install.sh --wheelhouse DIR     # offline Pi: Python packages from a folder of wheels
+#   systemd/install.sh --print-packages          # the Debian packages it installs, then exit
 #   systemd/install.sh --prefix DIR              # files only, into a fake root (no apt, user, model, systemctl)
 set -euo pipefail
 umask 022
 
-usage() { sed -n '2,6s/^# \{0,1\}//p' "$0"; exit "${1:-0}"; }
+usage() { sed -n '2,8s/^# \{0,1\}//p' "$0"; exit "${1:-0}"; }
+
+# What the device needs from apt. libatomic1: the aarch64 libvosk.so links it (the x86 one
+# does not), and without it `import vosk` fails on a Pi.
+PACKAGES=(espeak-ng libespeak-ng1 libportaudio2 libsndfile1 libatomic1 python3-venv)
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTHON=${PYTHON:-python3}
 PREFIX=""
 MODEL_ZIP=""
+WHEELHOUSE=""
 while (($#)); do
     case $1 in
         --prefix) PREFIX=$(realpath -m "${2:?--prefix needs a directory}"); shift 2 ;;
         --model-zip) MODEL_ZIP=$(realpath "${2:?--model-zip needs a file}"); shift 2 ;;
+        --wheelhouse) WHEELHOUSE=$(realpath "${2:?--wheelhouse needs a directory}"); shift 2 ;;
+        --print-packages) echo "${PACKAGES[*]}"; exit 0 ;;
         -h | --help) usage ;;
         *) echo "install.sh: unknown option $1" >&2; usage 2 >&2 ;;
     esac
@@ -38,7 +47,7 @@ trap 'rm -rf "$WORK"' EXIT
 step() { printf '==> %s\n' "$*"; }
 
 install_packages() {
-    local want=(espeak-ng libespeak-ng1 libportaudio2 libsndfile1 python3-venv) missing=() p
+    local want=("${PACKAGES[@]}") missing=() p
     # Raspberry Pi OS ships python3-lgpio (the only pin factory that works on a Pi 5); Debian does not.
     if apt-cache show python3-lgpio >/dev/null 2>&1; then want+=(python3-lgpio); fi
     for p in "${want[@]}"; do
@@ -67,12 +76,14 @@ create_user() {
 install_project() {
     # --system-site-packages lets the venv see Raspberry Pi OS's python3-lgpio.
     [[ -x $VENV/bin/python ]] || { step "venv $VENV"; "$PYTHON" -m venv --system-site-packages "$VENV"; }
-    local wheel digest
+    local wheel digest pip_from=()
+    # Offline: pip takes every package (setuptools for the build included) from the wheelhouse.
+    [[ -n $WHEELHOUSE ]] && pip_from=(--no-index --find-links "$WHEELHOUSE")
     # Build from a clean copy so nothing (build/, *.egg-info) is written into the checkout.
     mkdir "$WORK/src"
     tar -C "$REPO" --exclude=.git --exclude=build --exclude='*.egg-info' --exclude=__pycache__ \
         --exclude=.venv -cf - . | tar -C "$WORK/src" -xf -
-    "$VENV/bin/pip" wheel --quiet --disable-pip-version-check --no-deps --wheel-dir "$WORK/dist" "$WORK/src"
+    "$VENV/bin/pip" wheel --quiet --disable-pip-version-check "${pip_from[@]}" --no-deps --wheel-dir "$WORK/dist" "$WORK/src"
     wheel=$(echo "$WORK"/dist/*.whl)
     # The wheel's RECORD lists a hash of every file it installs: unchanged RECORD, nothing to do.
     digest=$("$VENV/bin/python" -c '
@@ -82,7 +93,7 @@ print(hashlib.sha256(wheel.read(next(n for n in wheel.namelist() if n.endswith("
 ' "$wheel")
     if [[ $(cat "$VENV/.reflect-wheel" 2>/dev/null) != "$digest" ]]; then
         step "installing $(basename "$wheel") into $VENV"
-        "$VENV/bin/pip" install --quiet --disable-pip-version-check "$wheel"
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check "${pip_from[@]}" "$wheel"
         # Same version number, new code: replace the project itself, keep the dependencies.
         "$VENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"
         echo "$digest" >"$VENV/.reflect-wheel"
