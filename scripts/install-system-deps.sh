@@ -12,6 +12,9 @@ PACKAGES=(
   systemd util-linux             # systemd-analyze (unit checks), unshare (offline test)
   age                            # the standard age tool: the tests open sealed notes with it
   debootstrap systemd-container  # the system test: a Debian root booted with systemd as PID 1 (nspawn)
+  qemu-system-arm qemu-user-static binfmt-support mmdebstrap arch-test qemu-utils apt-utils  # the Pi twin
+  e2fsprogs                      # the Pi twin: its disk is checked with e2fsck after power cuts
+  faketime                       # tests that move one process's wall clock
 )
 
 missing=()

@@ -1,0 +1,85 @@
+"""Run inside the Pi twin (the system's python3, stdlib only): wait until a file whose name matches a pattern
+is created anywhere under a folder, then stop (SIGSTOP) the given processes (or, with none given, every
+process that has a file open under that folder) and print what it froze. The host then cuts the power with
+the writer frozen at that moment.
+
+    python3 freeze_when.py FOLDER REGEX create|transcript [PID ...]
+
+`transcript` waits instead for a written-out `.session.json.tmp` that holds more transcripts than the
+session.json it is about to replace: the moment a transcript is being saved.
+"""
+import ctypes
+import json
+import os
+import re
+import signal
+import struct
+import sys
+
+IN_CLOSE_WRITE, IN_CREATE, IN_MOVED_TO, IN_ISDIR = 0x8, 0x100, 0x80, 0x40000000
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def watch(fd: int, folder: str, watches: dict[int, str]) -> None:
+    for path, dirs, _ in os.walk(folder):
+        wd = libc.inotify_add_watch(fd, path.encode(), IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE)
+        if wd >= 0:
+            watches[wd] = path
+
+
+def holders(folder: str) -> list[int]:
+    """Every process (but this one) with a file open under `folder`."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        if int(pid) == os.getpid():
+            continue
+        try:
+            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            continue
+        if any(link.startswith(folder.rstrip("/") + "/") for link in links):
+            found.append(int(pid))
+    return found
+
+
+def transcripts(path: str) -> int:
+    try:
+        with open(path) as record:
+            return sum(a.get("transcript") is not None for a in json.load(record)["answers"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def is_moment(mode: str, mask: int, path: str) -> bool:
+    if mode == "create":
+        return bool(mask & IN_CREATE)
+    return bool(mask & IN_CLOSE_WRITE) and transcripts(path) > transcripts(
+        os.path.join(os.path.dirname(path), "session.json"))
+
+
+def main(folder: str, pattern: str, mode: str, *pids: str) -> None:
+    wanted = re.compile(pattern)
+    fd = libc.inotify_init()
+    watches: dict[int, str] = {}
+    watch(fd, folder, watches)
+    print("watching", flush=True)
+    while True:
+        data = os.read(fd, 65536)
+        offset = 0
+        while offset < len(data):
+            wd, mask, _, length = struct.unpack_from("iIII", data, offset)
+            name = data[offset + 16:offset + 16 + length].rstrip(b"\0").decode()
+            offset += 16 + length
+            path = os.path.join(watches.get(wd, folder), name)
+            if mask & IN_ISDIR:
+                watch(fd, path, watches)
+            elif wanted.search(name) and is_moment(mode, mask, path):
+                frozen = [int(pid) for pid in pids] or holders(folder)
+                for pid in frozen:
+                    os.kill(pid, signal.SIGSTOP)
+                print(f"froze {frozen} at {path}", flush=True)
+                return
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,0 +1,46 @@
+"""The device on an emulated Pi 4: the real install.sh offline, then a whole session through the real service on
+real ALSA devices, checked from outside afterwards. Needs root and qemu (`make twin`); never skipped."""
+import time
+
+import pytest
+import soundfile
+
+from audio.recognizer import decode_samples, load_model
+from tests.rig import korean_model, read_int16, speech_span_s, word_error_rate
+from tests.twin import device
+
+pytestmark = pytest.mark.twin
+
+
+def test_install_sh_on_arm64_installs_what_vosk_needs(installed):
+    twin, output, _ = installed
+    assert "libatomic1" in output, output
+    assert twin.run("uname -m").strip() == "aarch64"
+    twin.run("/opt/reflect/venv/bin/python -c 'import vosk'")
+
+
+def test_a_whole_session_on_real_alsa_is_kept_as_said(installed, answers, tmp_path):
+    twin, _, _ = installed
+    started = time.monotonic()
+    twin.run(f"{device.REFLECT} press")
+    for number in (1, 2):
+        device.wait_status(twin, rf"^listening: question {number}$", timeout=300)
+        device.say(twin, number)
+    device.wait_status(twin, r"^ready: session .* saved", timeout=300)
+    session_s = time.monotonic() - started
+    device.wait_for_transcripts(twin)
+    print(f"\ntwin session: {session_s:.0f} s, transcripts after {time.monotonic() - started:.0f} s")
+
+    folder = device.fetch_notes(twin, tmp_path)
+    (name, session), = device.sessions(twin).items()
+    assert session["status"] == "complete"
+    assert [a["status"] for a in session["answers"]] == ["answered", "answered"]
+    model = load_model(korean_model())
+    for answer, source in zip(session["answers"], answers[:2]):
+        samples, rate = soundfile.read(folder / name / answer["audio"], dtype="int16")
+        spoken, spoken_rate = read_int16(source)
+        assert rate in (44100, 48000), "the microphone opened at a rate a USB microphone offers"
+        assert abs(speech_span_s(samples, rate) - speech_span_s(spoken, spoken_rate)) < 0.5
+        direct = decode_samples(model, samples, rate).text
+        assert answer["transcript"].strip(), "the twin's recognizer heard words"
+        assert word_error_rate(direct, answer["transcript"]) <= 0.5, (direct, answer["transcript"])
