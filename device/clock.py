@@ -8,6 +8,7 @@ show -p NTPSynchronized` reports), a battery-backed RTC set it at boot (`hctosys
 """
 import ctypes
 import json
+import os
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -16,16 +17,23 @@ from datetime import datetime
 from pathlib import Path
 
 from common.errors import ClockNotSet
-from common.files import atomic_write_text, private_dir
 
+MARKER_MODE = 0o644
+"""The marker says only when the clock was set; the service (another user) must read it."""
 TIME_ERROR = 5
 """adjtimex(2) returns this while the kernel clock is not synchronised (STA_UNSYNC)."""
 RTC = Path("/sys/class/rtc/rtc0")
+TIMESYNCD_FLAG = Path("/run/systemd/timesync/synchronized")
+"""systemd-timesyncd (252 and later) creates this once it has synchronised the clock in this boot."""
+MARKER = Path("/run/reflect-clock-set")
+"""Written (0644) by `reflect clock set`; /run empties at every boot, and it names its boot besides."""
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 TRUST_CHOICES = ("auto", "yes", "no")
 """clock.trust: read the system, or force the answer (tests, a device whose clock is set some other way)."""
+NTP_ON = "Automatic time synchronization is enabled"
+"""What `timedatectl set-time` says (and refuses) while systemd-timesyncd is on."""
 SET_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
-FIX = 'set it with `sudo reflect clock set "YYYY-MM-DD HH:MM"`, or fit a battery-backed clock (RTC)'
+FIX = 'sudo reflect clock set "2026-12-06 19:30" (the real local time), or fit a battery-backed clock (RTC)'
 
 
 @dataclass(frozen=True)
@@ -48,9 +56,10 @@ def kernel_synced() -> bool | None:
     """The kernel's own answer (adjtimex, read only): True if synchronised, None if it cannot be asked."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.adjtimex(ctypes.create_string_buffer(512)) != TIME_ERROR  # modes 0: only reads
+        state = libc.adjtimex(ctypes.create_string_buffer(512))  # modes 0: only reads
     except (OSError, AttributeError):
         return None
+    return None if state < 0 else state != TIME_ERROR  # the unit's ProtectClock= refuses the call (EPERM)
 
 
 def boot_id(path: Path = BOOT_ID) -> str:
@@ -75,9 +84,11 @@ def set_by_hand(marker: Path, boot_id_path: Path = BOOT_ID) -> bool:
         return False
 
 
-def clock_status(marker: Path, trust: str = "auto", rtc: Path = RTC, boot_id_path: Path = BOOT_ID,
+def clock_status(trust: str = "auto", marker: Path = MARKER, rtc: Path = RTC, boot_id_path: Path = BOOT_ID,
+                 timesyncd_flag: Path = TIMESYNCD_FLAG,
                  synced: Callable[[], bool | None] = kernel_synced) -> ClockStatus:
-    """Whether the wall clock is real now: forced by `trust`, or read from the RTC, the kernel and `marker`."""
+    """Whether the wall clock is real now: forced by `trust`, or read from the RTC, timesyncd, the kernel and
+    `marker`, in that order."""
     if trust == "yes":
         return ClockStatus(True, "trusted by the clock.trust setting")
     if trust == "no":
@@ -88,7 +99,7 @@ def clock_status(marker: Path, trust: str = "auto", rtc: Path = RTC, boot_id_pat
         hctosys = False
     if hctosys:
         return ClockStatus(True, f"set at boot from the battery-backed clock {rtc.name}")
-    if synced():
+    if timesyncd_flag.exists() or synced():
         return ClockStatus(True, "synchronised")
     if set_by_hand(marker, boot_id_path):
         return ClockStatus(True, "set by hand since this boot")
@@ -120,24 +131,36 @@ def _run(argv: Sequence[str]) -> subprocess.CompletedProcess:
     return subprocess.run(list(argv), capture_output=True, text=True, timeout=30)
 
 
-def set_clock(text: str, marker: Path, is_root: bool, run: Runner = _run, boot_id_path: Path = BOOT_ID,
-              mark: Callable[[], None] | None = None) -> datetime:
-    """Set the system clock through `timedatectl set-time` (as root) and note that it was set in this boot.
-
-    `mark` runs between the two (the CLI drops root there, so the marker belongs to the notes' owner)."""
-    when = parse_set_time(text)
-    if not is_root:
-        raise ClockNotSet("setting the clock needs root: run it with sudo")
-    argv = ["timedatectl", "set-time", f"{when:%Y-%m-%d %H:%M:%S}"]
+def _timedatectl(run: Runner, argv: list[str]) -> subprocess.CompletedProcess:
     try:
-        done = run(argv)
+        return run(argv)
     except (OSError, subprocess.SubprocessError) as error:
         raise ClockNotSet(f"could not run timedatectl ({error})") from None
+
+
+def _check(done: subprocess.CompletedProcess) -> None:
     if done.returncode != 0:
         said = " ".join((done.stderr or done.stdout or "").split()) or f"exit code {done.returncode}"
         raise ClockNotSet(f"timedatectl could not set the clock: {said}")
-    if mark:
-        mark()
-    private_dir(marker.parent)
-    atomic_write_text(marker, json.dumps({"boot_id": boot_id(boot_id_path), "set_to": when.isoformat()}) + "\n")
+
+
+def set_clock(text: str, is_root: bool, run: Runner = _run, marker: Path = MARKER,
+              boot_id_path: Path = BOOT_ID) -> datetime:
+    """Set the system clock through `timedatectl set-time` (as root) and note that it was set in this boot."""
+    when = parse_set_time(text)
+    if not is_root:
+        raise ClockNotSet("setting the clock needs root: run it with sudo")
+    set_time = ["timedatectl", "set-time", f"{when:%Y-%m-%d %H:%M:%S}"]
+    done = _timedatectl(run, set_time)
+    if done.returncode != 0 and NTP_ON in (done.stderr or ""):  # timesyncd is on: it must let go for a moment
+        _check(_timedatectl(run, ["timedatectl", "set-ntp", "false"]))
+        try:
+            done = _timedatectl(run, set_time)
+        finally:
+            _check(_timedatectl(run, ["timedatectl", "set-ntp", "true"]))
+    _check(done)
+    fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, MARKER_MODE)
+    with os.fdopen(fd, "w") as file:  # half written, it reads as no marker: the clock is then not trusted
+        file.write(json.dumps({"boot_id": boot_id(boot_id_path), "set_to": when.isoformat()}) + "\n")
+    os.chmod(marker, MARKER_MODE)
     return when

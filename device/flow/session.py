@@ -16,7 +16,7 @@ from device.flow.events import Event, EventKind
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.inbox import AudioChunk, MicFailed
 from device.clock import clock_status
-from device.notes.record import DataLayout, EndedBy
+from device.notes.record import EndedBy
 from device.notes.session_notes import SessionNotes
 from device.flow.parts import SessionParts
 from device.flow.player import Player, Playing
@@ -83,7 +83,7 @@ class Session:
 
     def _record(self, microphone: Microphone, chime: Playing) -> None:
         try:
-            clock = clock_status(DataLayout(self.data_dir).clock_marker, self.settings.clock_trust)
+            clock = clock_status(self.settings.clock_trust)
             self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate, clock=clock)
         except OSError as error:
             if not is_disk_full(error):

@@ -100,11 +100,6 @@ class DataLayout:
         return self.root / "sequence"
 
     @property
-    def clock_marker(self) -> Path:
-        """Written by `reflect clock set`: the boot during which a person set the clock."""
-        return self.root / ".clock-set"
-
-    @property
     def seal_clock(self) -> Path:
         """Sealing's count of how long unsealed sessions have really been readable (device.notes.sealing)."""
         return self.root / ".seal-clock.json"

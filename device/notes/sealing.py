@@ -86,7 +86,7 @@ def seal_due(data_dir: Path, owner: x25519.Recipient, readable_for_h: float,
     `now`, `now_trusted` (the wall clock is set) and `since_boot` are read from the system unless given."""
     layout = DataLayout(Path(data_dir))
     now = now or datetime.now().astimezone()
-    now_trusted = clock_status(layout.clock_marker, trust).trusted if now_trusted is None else now_trusted
+    now_trusted = clock_status(trust).trusted if now_trusted is None else now_trusted
     count = ReadableCount.load(layout.seal_clock, since_boot or uptime())
     waiting: set[str] = set()
     report = SealReport()

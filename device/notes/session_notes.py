@@ -47,7 +47,7 @@ class SessionNotes:
         (`clock`; by default read from the system)."""
         started = (now or datetime.now()).astimezone()
         layout = DataLayout(Path(data_dir))
-        clock = clock or clock_status(layout.clock_marker)
+        clock = clock or clock_status()
         folder = _new_folder(data_dir, started)
         try:
             seq = session_record.next_sequence(layout)
