@@ -1,6 +1,9 @@
 """Sessions are numbered by the device and ordered by that number, never by a clock that may have gone back;
 dates from a clock that was not set show as "about"; version 1 records still read, below the numbered ones."""
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -13,6 +16,7 @@ from device.notes.archive import Archive
 from device.notes.export import export
 from device.notes.session_notes import SessionNotes
 from tests.device.notes.test_session_notes import PACK
+from tests.rig import ROOT
 
 SYNCED = ClockStatus(True, "synchronised")
 UNSET = ClockStatus(False, "not synchronised: restored from the last saved time")
@@ -105,3 +109,32 @@ def test_dates_from_an_unset_clock_show_as_about_in_notes_show_transcript_and_ex
     assert about in pages[0].read_text() and "about" not in pages[1].read_text()
     contents = (tmp_path / "out" / "index.html").read_text()
     assert contents.index(guessed.id) < contents.index(right.id)  # newest by number first, not by date
+
+
+BEGIN_AND_FINISH = """
+import sys
+from pathlib import Path
+from device.clock import ClockStatus
+from device.notes.session_notes import SessionNotes
+from tests.device.notes.test_session_notes import PACK
+notes = SessionNotes.begin(Path(sys.argv[1]), PACK, 16000, clock=ClockStatus(False, "restored"))
+notes.add_answer(1, None, 0.0, "skipped", "no_speech")
+notes.finish("complete")
+print(notes.id)
+"""
+
+
+def test_a_session_started_by_a_process_whose_wall_clock_went_back_three_days_is_the_latest(tmp_path):
+    """The real wall clock moved back with libfaketime (the boot clock left alone), as after a power-off."""
+    def begin(*faketime: str) -> str:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+        done = subprocess.run([*faketime, sys.executable, "-c", BEGIN_AND_FINISH, str(tmp_path)], env=env,
+                              capture_output=True, text=True, timeout=60, check=True)
+        return done.stdout.strip()
+
+    before = begin()
+    after = begin("faketime", "-f", "-3d")
+    assert after < before  # named by a start time three days earlier...
+    archive = Archive(tmp_path)
+    assert archive.resolve("latest") == after and [s.seq for s in archive.sessions()] == [2, 1]  # ...yet the latest
+    assert archive.load(after).started_at < archive.load(before).started_at
