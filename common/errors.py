@@ -96,3 +96,7 @@ class KeyInvalid(SetupError, ValueError):
 
 class SealedUnreadable(StorageError, ValueError):
     """A sealed file is damaged or cut short, so it cannot be opened even with the right identity."""
+
+
+class ClockNotSet(SetupError, ValueError):
+    """The clock could not be set: not a date, not root, or timedatectl refused."""

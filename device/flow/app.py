@@ -38,6 +38,7 @@ def session_settings(config: Config) -> SessionSettings:
         detector=DetectorSettings(margin_db=config.audio.speech_margin_db),
         min_free_bytes=config.storage.min_free_mb * 1_000_000,
         audio_format=config.storage.audio_format,
+        clock_trust=config.clock.trust,
     )
 
 def load_pack(config: Config) -> Pack:
@@ -97,7 +98,7 @@ def build_device(config: Config, speaker=None, open_microphone=None, without_spe
         prompts=prompt_cache(config, pack),
         transcriber=Transcriber.for_model(model),
         inbox=Inbox(),
-        seal=sealer(config.data_dir, config.privacy.recipient, config.privacy.readable_for_h),
+        seal=sealer(config.data_dir, config.privacy.recipient, config.privacy.readable_for_h, config.clock.trust),
     )
     recover_at_start(config.data_dir, parts.transcriber, model, audio_format=config.storage.audio_format)
     parts.transcriber.later(parts.seal)  # after recovery's transcripts and compression

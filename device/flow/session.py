@@ -15,6 +15,7 @@ from content.phrases import PHRASES
 from device.flow.events import Event, EventKind
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.inbox import AudioChunk, MicFailed
+from device.clock import clock_status
 from device.notes.record import EndedBy
 from device.notes.session_notes import SessionNotes
 from device.flow.parts import SessionParts
@@ -38,6 +39,8 @@ class SessionSettings:
     audio_format: str = "opus"
     """How a finished answer is kept: "opus" or "flac" (compressed on the recognizer's thread, after its
     transcript) or "wav" (as recorded)."""
+    clock_trust: str = "auto"
+    """Whether the wall clock counts as right (config clock.trust): auto asks the system."""
 
 
 class Session:
@@ -80,7 +83,8 @@ class Session:
 
     def _record(self, microphone: Microphone, chime: Playing) -> None:
         try:
-            self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate)
+            clock = clock_status(self.settings.clock_trust)
+            self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate, clock=clock)
         except OSError as error:
             if not is_disk_full(error):
                 raise

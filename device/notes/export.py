@@ -8,6 +8,7 @@ from pathlib import Path
 
 from common.errors import ExportRefused
 from common.files import FILE_MODE, atomic_write_text, private_dir
+from device.clock import shown
 from device.notes.archive import audio_path, audio_problem
 from device.notes.record import Answer, Session
 
@@ -70,7 +71,7 @@ def _heading(session: Session) -> tuple[str, str]:
     """The page title and the one-line summary under it."""
     spoken = sum(a.duration_s for a in session.answers if a.audio)
     said = sum(1 for a in session.answers if a.status != "skipped")
-    when = session.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
+    when = shown(session.started_at, session.clock_trusted)
     return session.pack_title, f"{when} · {session.status.replace('_', ' ')} · {said} answers · {clock(spoken)} spoken"
 
 

@@ -14,8 +14,13 @@ from audio.recognizer import Word
 from common.errors import SessionDamaged, SessionNotFound
 from common.files import atomic_write_text
 from content.packs import Pack
+from device.clock import ClockStatus
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2 added "seq" (the device's count of sessions) and "clock" (was the wall clock trusted when it began)."""
+READABLE_VERSIONS = (1, 2)
+"""Versions `read` accepts; a version 1 record has no seq (it ranks below every numbered one) and its clock
+counts as trusted (its dates show as they always did)."""
 RECORD_NAME = "session.json"
 TRANSCRIPT_NAME = "transcript.md"
 RESERVE_NAME = ".reserve"
@@ -90,6 +95,16 @@ class DataLayout:
         return self.root / ".owner.lock"
 
     @property
+    def sequence(self) -> Path:
+        """The last session number given out (see next_sequence)."""
+        return self.root / "sequence"
+
+    @property
+    def seal_clock(self) -> Path:
+        """Sealing's count of how long unsealed sessions have really been readable (device.notes.sealing)."""
+        return self.root / ".seal-clock.json"
+
+    @property
     def runtime(self) -> Path:
         """The service's control socket folder when neither systemd nor the session gives a runtime dir."""
         return self.root / ".run"
@@ -126,6 +141,10 @@ class Session:
     answers: tuple[Answer, ...]
     sealed: bool = False
     """What was said is in .age files only the owner's identity opens; transcripts here are empty."""
+    seq: int = 0
+    """The device's number for the session (1, 2, ...); 0 for a version 1 record, made before numbering."""
+    clock_trusted: bool = True
+    """False if the wall clock was not set when the session began: its dates are a guess."""
 
     def answer(self, index: int) -> Answer:
         """The answer numbered `index` (1-based, as in session.json)."""
@@ -137,11 +156,14 @@ class Session:
 
 # -- building ---------------------------------------------------------------------------------------
 
-def new_session(session_id: str, pack: Pack, started: datetime, sample_rate: int) -> dict:
-    """The record of a session that has just begun."""
+def new_session(session_id: str, pack: Pack, started: datetime, sample_rate: int, seq: int,
+                clock: ClockStatus) -> dict:
+    """The record of a session that has just begun: number `seq`, dated by a clock that is `clock`."""
     return {
         "version": FORMAT_VERSION,
         "id": session_id,
+        "seq": seq,
+        "clock": {"trusted": clock.trusted, "reason": clock.reason},
         "pack": {"id": pack.id, "title": pack.title, "language": pack.language},
         "started_at": started.isoformat(timespec="seconds"),
         "ended_at": None,
@@ -189,7 +211,7 @@ def read(folder: Path) -> dict:
         raise SessionDamaged(f"session.json is not valid JSON ({type(exc).__name__} at byte {where})") from None
     if not isinstance(raw, dict):
         raise SessionDamaged("session.json is not a JSON object")
-    if raw.get("version") != FORMAT_VERSION:
+    if raw.get("version") not in READABLE_VERSIONS or isinstance(raw.get("version"), bool):
         raise SessionDamaged(f"session.json has unknown version {raw.get('version')!r:.20}")
     return raw
 
@@ -227,7 +249,55 @@ def parse(folder: Path) -> Session:
         questions=tuple(q for q in _need(raw, "questions", list, "session") if isinstance(q, str)),
         answers=tuple(_answer(a, n) for n, a in enumerate(_need(raw, "answers", list, "session"), 1)),
         sealed=is_sealed(raw),
+        seq=_seq(raw), clock_trusted=clock_trusted(raw),
     )
+
+
+def _seq(raw: dict) -> int:
+    """The session's number; 0 for a record from before numbering (version 1)."""
+    if raw.get("version") == 1:
+        return 0
+    seq = raw.get("seq")
+    if type(seq) is not int or seq < 1:
+        raise SessionDamaged("session: 'seq' is missing or has the wrong type")
+    return seq
+
+
+def clock_trusted(raw: dict) -> bool:
+    """Whether the record's dates came from a trusted clock (a version 1 record: as if so)."""
+    clock = raw.get("clock")
+    return not (isinstance(clock, dict) and clock.get("trusted") is False)
+
+
+def highest_seq(sessions_dir: Path) -> int:
+    """The highest number any session folder's record holds, or, for version 1 records, their count."""
+    highest = legacy = 0
+    try:
+        folders = [p for p in sessions_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    except FileNotFoundError:
+        return 0
+    for folder in folders:
+        try:
+            raw = read(folder)
+        except SessionDamaged:
+            continue
+        if raw.get("version") == 1:
+            legacy += 1
+        elif type(raw.get("seq")) is int:
+            highest = max(highest, raw["seq"])
+    return max(highest, legacy)
+
+
+def next_sequence(layout: DataLayout) -> int:
+    """The next session number, written down before any session uses it, so a crash never gives one out twice:
+    one more than both the counter file and the highest number (or count of unnumbered sessions) on disk."""
+    try:
+        counter = int(layout.sequence.read_text().strip())
+    except (OSError, ValueError):
+        counter = 0
+    seq = max(counter, highest_seq(layout.sessions)) + 1
+    atomic_write_text(layout.sequence, f"{seq}\n")
+    return seq
 
 
 def _need(mapping: dict, key: str, kinds: type | tuple[type, ...], where: str):
@@ -329,7 +399,8 @@ def write_transcript(folder: Path, record: dict) -> None:
 def transcript_markdown(record: dict) -> str:
     """A readable transcript, question by question."""
     started = datetime.fromisoformat(record["started_at"])
-    lines = [f"# {record['pack']['title']}", "", f"{started:%A %d %B %Y, %H:%M}", ""]
+    when = f"{started:%A %d %B %Y, %H:%M}" if clock_trusted(record) else f"about {started:%A %d %B %Y, %H:%M} (clock not set)"
+    lines = [f"# {record['pack']['title']}", "", when, ""]
     answers = {a["index"]: a for a in record["answers"]}
     for index, question in enumerate(record["questions"], start=1):
         answer = answers.get(index)

@@ -5,15 +5,16 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from device.clock import shown
 from device.notes.archive import Archive, audio_problem
 from device.notes.export import clock, export
 from device.notes.opening import open_archive
 from device.notes.owner import own
 
 
-def _when(started_at) -> str:
-    """A start time as local date and minute."""
-    return started_at.astimezone().strftime("%Y-%m-%d %H:%M")
+def _when(started_at, clock_trusted: bool) -> str:
+    """A start time as local date and minute, or as "about ..." when the clock was not set."""
+    return shown(started_at, clock_trusted)
 
 
 def notes(archive: Archive, as_json: bool) -> str:
@@ -21,13 +22,14 @@ def notes(archive: Archive, as_json: bool) -> str:
     listing = archive.listing()
     if as_json:
         rows = [{"id": s.id, "started_at": s.started_at.isoformat(), "pack": s.pack_title, "answers": s.answers,
-                 "spoken_s": round(s.spoken_s, 2), "status": s.status, "problems": list(s.problems)} for s in listing.sessions]
+                 "spoken_s": round(s.spoken_s, 2), "status": s.status, "problems": list(s.problems),
+                 "seq": s.seq, "clock_trusted": s.clock_trusted} for s in listing.sessions]
         return json.dumps({"sessions": rows, "notices": listing.notices}, ensure_ascii=False, indent=2)
     if not listing.sessions:
         lines = ["No saved sessions yet."]
     else:
         lines = [f"{'SESSION':<20} {'DATE':<16}  {'ANSWERS':>7}  {'SPOKEN':>7}  {'STATUS':<11}  PACK"]
-        lines += [f"{s.id:<20} {_when(s.started_at):<16}  {s.answers:>7}  {clock(s.spoken_s):>7}  {s.status.replace('_', ' '):<11}  {s.pack_title}"
+        lines += [f"{s.id:<20} {_when(s.started_at, s.clock_trusted):<16}  {s.answers:>7}  {clock(s.spoken_s):>7}  {s.status.replace('_', ' '):<11}  {s.pack_title}"
                   for s in listing.sessions]
     return "\n".join(lines + listing.notices)
 
@@ -35,7 +37,7 @@ def notes(archive: Archive, as_json: bool) -> str:
 def show(archive: Archive, name: str) -> str:
     """One session's transcript, question by question."""
     session = archive.load(name)
-    lines = [f"{session.pack_title} · {_when(session.started_at)} · {session.status.replace('_', ' ')} ({session.id})"]
+    lines = [f"{session.pack_title} · {_when(session.started_at, session.clock_trusted)} · {session.status.replace('_', ' ')} ({session.id})"]
     for answer in session.answers:
         lines += ["", f"{answer.index}. {answer.question}"]
         if answer.status == "skipped":

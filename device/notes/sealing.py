@@ -9,8 +9,9 @@ either way: a sealed record loses its plain leftovers, an unsealed one its orpha
 """
 import json
 import logging
+import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pyrage
@@ -18,7 +19,9 @@ from pyrage import x25519
 
 from common.errors import KeyInvalid, SessionDamaged
 from common.files import atomic_write_bytes, fsync_dir, is_disk_full
+from device.clock import Uptime, clock_status, uptime
 from device.notes import record
+from device.notes.readable_time import ReadableCount, wall_elapsed_s
 from device.notes.archive import Archive
 from device.notes.record import AUDIO_NAME, SAID_NAME, SEALED_SUFFIX, TRANSCRIPT_NAME, DataLayout, SessionStatus
 
@@ -63,20 +66,29 @@ def is_ready(raw: dict) -> bool:
             and all(a.get("transcript") is not None for a in raw["answers"]))
 
 
-def is_due(raw: dict, readable_for_h: float, now: datetime) -> bool:
-    """True once a ready session has been readable for `readable_for_h` hours since it ended."""
+def is_due(raw: dict, readable_for_h: float, now: datetime, counted_s: float = 0.0, now_trusted: bool = False) -> bool:
+    """True once a ready session has surely been readable for `readable_for_h` hours since it ended: by the wall
+    clock where it cannot overcount, or by `counted_s`, the time the device counted itself (readable_time)."""
     if not is_ready(raw):
         return False
     try:
-        return now - datetime.fromisoformat(raw.get("ended_at") or raw["started_at"]) >= timedelta(hours=readable_for_h)
+        wall = wall_elapsed_s(raw, now, now_trusted)
     except (KeyError, TypeError, ValueError):
         return True  # no usable time: seal rather than keep it plain forever
+    return max(counted_s, -math.inf if wall is None else wall) >= readable_for_h * 3600
 
 
 def seal_due(data_dir: Path, owner: x25519.Recipient, readable_for_h: float,
-             now: datetime | None = None) -> SealReport:
-    """Seal every session under `data_dir` that is due; then drop their words from the search index."""
+             now: datetime | None = None, now_trusted: bool | None = None, since_boot: Uptime | None = None,
+             trust: str = "auto") -> SealReport:
+    """Seal every session under `data_dir` that is due; then drop their words from the search index.
+
+    `now`, `now_trusted` (the wall clock is set) and `since_boot` are read from the system unless given."""
+    layout = DataLayout(Path(data_dir))
     now = now or datetime.now().astimezone()
+    now_trusted = clock_status(trust).trusted if now_trusted is None else now_trusted
+    count = ReadableCount.load(layout.seal_clock, since_boot or uptime())
+    waiting: set[str] = set()
     report = SealReport()
     try:
         folders = sorted(p for p in DataLayout(Path(data_dir)).sessions.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -87,7 +99,10 @@ def seal_due(data_dir: Path, owner: x25519.Recipient, readable_for_h: float,
             raw = record.read(folder)
         except SessionDamaged:
             continue  # the archive and recovery deal with it
-        if record.repair_problem(raw) or not is_due(raw, readable_for_h, now):
+        if record.repair_problem(raw) or not is_ready(raw):
+            continue
+        if not is_due(raw, readable_for_h, now, count.seconds(folder.name), now_trusted):
+            waiting.add(folder.name)
             continue
         try:
             seal_session(folder, raw, owner, now)
@@ -98,6 +113,12 @@ def seal_due(data_dir: Path, owner: x25519.Recipient, readable_for_h: float,
             report.kept_for_later.append(folder.name)
             continue
         report.sealed.append(folder.name)
+    try:
+        count.save(waiting)
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        log.warning("disk full: the readable time of waiting sessions is counted from the last pass that saved it")
     if report.sealed:
         Archive(data_dir).listing()  # the index follows the records: sealed words leave it
         log.info("sealed %d session(s)", len(report.sealed))
@@ -171,7 +192,7 @@ def settle(folder: Path, raw: dict) -> list[Path]:
     return doomed
 
 
-def sealer(data_dir: Path, recipient_text: str, readable_for_h: float):
+def sealer(data_dir: Path, recipient_text: str, readable_for_h: float, trust: str = "auto"):
     """What the device runs (on the recognizer's worker) at start, after each session and now and then:
     seal the sessions that are due; nothing when no recipient is set. A failure is logged and retried next time."""
     if not recipient_text:
@@ -180,7 +201,7 @@ def sealer(data_dir: Path, recipient_text: str, readable_for_h: float):
 
     def seal() -> None:
         try:
-            seal_due(data_dir, owner, readable_for_h)
+            seal_due(data_dir, owner, readable_for_h, trust=trust)
         except Exception:
             log.exception("sealing failed; the notes stay as they are until the next try")
 

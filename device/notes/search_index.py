@@ -13,7 +13,7 @@ from device.notes.record import Session
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MAX_ANSWERS = 1000
 """Answer rowids are session number * MAX_ANSWERS + answer index, so a session's rows form one range."""
 MARK_START, MARK_END = "\x02", "\x03"
@@ -22,12 +22,18 @@ SNIPPET_WORDS = 6
 SCHEMA = f"""
 CREATE TABLE sessions(
     n INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, mtime_ns INTEGER, size INTEGER,
-    started REAL, started_at TEXT, pack_title TEXT, status TEXT, answers INTEGER, spoken_s REAL, problems TEXT, sealed INTEGER);
+    started REAL, started_at TEXT, pack_title TEXT, status TEXT, answers INTEGER, spoken_s REAL, problems TEXT, sealed INTEGER,
+    seq INTEGER, clock_trusted INTEGER);
 CREATE VIRTUAL TABLE answer_text USING fts5(
     text, session_n UNINDEXED, idx UNINDEXED, question UNINDEXED, starts UNINDEXED,
     tokenize = 'unicode61 remove_diacritics 2');
 PRAGMA user_version = {SCHEMA_VERSION};
 """
+
+def newest_first(table: str = "") -> str:
+    """The order of sessions: by the device's numbers; unnumbered (version 1) sessions below them, by start time."""
+    return ", ".join(f"{table}{column} DESC" for column in ("seq", "started", "id"))
+
 
 Stamp = tuple[int, int]
 Loader = Callable[[str], tuple[Session, list[str]] | None]
@@ -45,6 +51,10 @@ class SessionSummary:
     spoken_s: float
     path: Path
     problems: tuple[str, ...]
+    seq: int = 0
+    """The device's number for the session; the order of the list (0: before numbering, by start time)."""
+    clock_trusted: bool = True
+    """False if its date came from a clock that was not set (shown as "about")."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,7 @@ class Hit:
     time_s: float
     matched: tuple[tuple[str, float], ...]
     snippet: str
+    clock_trusted: bool = True
 
 
 def fts_query(words: list[str]) -> str:
@@ -86,7 +97,7 @@ def _hit_from(row: sqlite3.Row) -> Hit:
     if first + SNIPPET_WORDS + 1 < len(tokens):
         snippet += " …"
     return Hit(row["id"], datetime.fromisoformat(row["started_at"]), row["pack_title"], row["idx"],
-               row["question"], matched[0][1], tuple(matched), snippet)
+               row["question"], matched[0][1], tuple(matched), snippet, bool(row["clock_trusted"]))
 
 
 class SearchIndex:
@@ -159,10 +170,11 @@ class SearchIndex:
         spoken = sum(a.duration_s for a in session.answers if a.audio is not None)
         said = sum(1 for a in session.answers if a.status != "skipped")
         n = self.conn.execute(
-            "INSERT INTO sessions(id, mtime_ns, size, started, started_at, pack_title, status, answers, spoken_s, problems, sealed)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions(id, mtime_ns, size, started, started_at, pack_title, status, answers, spoken_s, problems, sealed, seq, clock_trusted)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (session.id, *stamp, session.started_at.timestamp(), session.started_at.isoformat(), session.pack_title,
-             session.status, said, spoken, json.dumps(problems), int(session.sealed)),
+             session.status, said, spoken, json.dumps(problems), int(session.sealed),
+             session.seq, int(session.clock_trusted)),
         ).lastrowid
         for answer in () if session.sealed else session.answers:  # a sealed session's words never enter
             if answer.words and 0 <= answer.index < MAX_ANSWERS:
@@ -173,12 +185,13 @@ class SearchIndex:
                 )
 
     def summaries(self, sessions_dir: Path) -> list[SessionSummary]:
-        """Every indexed session, newest first."""
+        """Every indexed session, newest first: by number, never by the clock alone (it may have gone back)."""
         rows = self.conn.execute(
-            "SELECT id, pack_title, started_at, status, answers, spoken_s, problems FROM sessions ORDER BY started DESC, id DESC")
+            "SELECT id, pack_title, started_at, status, answers, spoken_s, problems, seq, clock_trusted FROM sessions"
+            f" ORDER BY {newest_first()}")
         return [
             SessionSummary(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], r[5], sessions_dir / r[0],
-                           tuple(json.loads(r[6])) if r[6] != "[]" else ())
+                           tuple(json.loads(r[6])) if r[6] != "[]" else (), r[7], bool(r[8]))
             for r in rows
         ]
 
@@ -188,10 +201,10 @@ class SearchIndex:
         if not query:
             return []
         rows = self.conn.execute(
-            "SELECT s.id, s.started_at, s.pack_title, a.idx, a.question, a.starts,"
+            "SELECT s.id, s.started_at, s.pack_title, s.clock_trusted, a.idx, a.question, a.starts,"
             " highlight(answer_text, 0, ?, ?) AS marked"
             " FROM answer_text AS a JOIN sessions AS s ON s.n = a.session_n"
-            " WHERE answer_text MATCH ? ORDER BY s.started DESC, s.id DESC, a.idx LIMIT ?",
+            f" WHERE answer_text MATCH ? ORDER BY {newest_first('s.')}, a.idx LIMIT ?",
             (MARK_START, MARK_END, query, limit),
         )
         return [_hit_from(row) for row in rows]

@@ -8,6 +8,7 @@ from pathlib import Path
 from audio.recognizer import Transcript
 from common.files import FILE_MODE, fsync_dir, is_disk_full, private_dir
 from content.packs import Pack
+from device.clock import ClockStatus, clock_status
 from device.notes import record as session_record
 from device.notes.record import RESERVE_NAME, AnswerStatus, DataLayout, EndedBy, SessionStatus, answer_audio_name
 
@@ -40,10 +41,20 @@ class SessionNotes:
         self._lock = threading.Lock()
 
     @classmethod
-    def begin(cls, data_dir: Path, pack: Pack, sample_rate: int, now: datetime | None = None) -> "SessionNotes":
+    def begin(cls, data_dir: Path, pack: Pack, sample_rate: int, now: datetime | None = None,
+              clock: ClockStatus | None = None) -> "SessionNotes":
+        """A new session's folder and record: the next number, the start time, and whether the clock was trusted
+        (`clock`; by default read from the system)."""
         started = (now or datetime.now()).astimezone()
+        layout = DataLayout(Path(data_dir))
+        clock = clock or clock_status()
         folder = _new_folder(data_dir, started)
-        record = session_record.new_session(folder.name, pack, started, sample_rate)
+        try:
+            seq = session_record.next_sequence(layout)
+        except BaseException:
+            folder.rmdir()
+            raise
+        record = session_record.new_session(folder.name, pack, started, sample_rate, seq, clock)
         notes = cls(folder, record)
         try:
             notes.save()

@@ -122,6 +122,22 @@ def cmd_keys_new(args, config) -> int:
     return 0
 
 
+def cmd_clock_set(args, config) -> int:
+    from device.clock import set_clock
+
+    when = set_clock(args.time, os.geteuid() == 0)
+    print(f"The clock is set to {when:%a %d %b %Y, %H:%M}; sessions from now on are dated by it.")
+    return 0
+
+
+def cmd_clock_status(args, config) -> int:
+    from device.clock import clock_status
+
+    status = clock_status(config.clock.trust)
+    print(f"{'trusted' if status.trusted else 'not trusted'}: {status.reason}")
+    return 0
+
+
 def cmd_open(args, config) -> int:
     from device.notes.opening import open_archive
 
@@ -186,6 +202,13 @@ def build_parser() -> argparse.ArgumentParser:
     opener.add_argument("--identity", type=Path, required=True, help="your identity file (reflect keys new, age-keygen)")
     opener.add_argument("--out", type=Path, required=True, help="new folder for the opened archive")
     opener.set_defaults(func=cmd_open)
+    clock = sub.add_parser("clock", help="the device's clock (a Pi 4 has no battery-backed one)").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    setter = clock.add_parser("set", parents=[common], help='set the date and time, as root: "2026-12-06 19:30"')
+    setter.add_argument("time", help="the real local time, YYYY-MM-DD HH:MM")
+    setter.set_defaults(func=cmd_clock_set, keeps_root=True)
+    clock.add_parser("status", parents=[common], help="whether the clock is trusted, and why").set_defaults(
+        func=cmd_clock_status)
     review_commands.register(sub, [common])
     return parser
 
@@ -200,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.captureWarnings(True)  # degraded-but-working states are logged once each, as warnings
     try:
         config = _config(args)
-        act_as_notes_owner(config.data_dir)
+        if not getattr(args, "keeps_root", False):  # setting the clock is root's own business
+            act_as_notes_owner(config.data_dir)
         return args.func(args, config)
     except ReflectError as error:
         print(f"reflect: {error}", file=sys.stderr)

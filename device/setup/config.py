@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import ConfigInvalid
+from device.clock import TRUST_CHOICES
 from device.notes.record import DataLayout
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,12 @@ class PrivacySettings:
 
 
 @dataclass(frozen=True)
+class ClockSettings:
+    trust: str = setting("auto", "Whether the wall clock is right: auto = ask the system (synchronised, a battery-backed "
+                         "clock, or `reflect clock set` this boot); yes or no force the answer.", choices=TRUST_CHOICES)
+
+
+@dataclass(frozen=True)
 class Config:
     audio: AudioSettings = AudioSettings()
     listening: ListeningSettings = ListeningSettings()
@@ -106,6 +113,7 @@ class Config:
     model: ModelSettings = ModelSettings()
     content: ContentSettings = ContentSettings()
     privacy: PrivacySettings = PrivacySettings()
+    clock: ClockSettings = ClockSettings()
 
     @property
     def data_dir(self) -> Path:

@@ -9,6 +9,8 @@ from pathlib import Path
 from audio.recognizer import load_model
 from common.errors import ReflectError
 from common.files import free_bytes
+from device.clock import FIX as CLOCK_FIX
+from device.clock import ClockStatus, clock_status
 from device.setup.config import Config
 
 PROBE_RATES = (16000, 22050, 44100, 48000)
@@ -141,11 +143,19 @@ def _network() -> Finding:
     return Finding("OK", "network", "none reachable: the device is offline")
 
 
+def _clock(config: Config, status: ClockStatus | None = None) -> Finding:
+    """Whether session dates are real: the clock is synchronised, set from an RTC or by hand, or only restored."""
+    status = status or clock_status(config.clock.trust)
+    if status.trusted:
+        return Finding("OK", "clock", f"{status.reason}; session dates are real")
+    return Finding("WARN", "clock", f"{status.reason}, so new sessions are dated \"about\". Fix: {CLOCK_FIX}")
+
+
 def findings(config: Config) -> Iterator[Finding]:
     checks: list[Callable[[], Finding | Iterator[Finding]]] = [
         lambda: _audio(config, "input"), lambda: _room(config), lambda: _audio(config, "output"),
         lambda: _model(config),
-        lambda: _gpio(config), lambda: _space(config), lambda: _data_dir(config), _network]
+        lambda: _gpio(config), lambda: _space(config), lambda: _data_dir(config), lambda: _clock(config), _network]
     for check in checks:
         try:
             result = check()

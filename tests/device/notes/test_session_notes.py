@@ -17,6 +17,7 @@ import device.notes.record
 import device.notes.session_notes
 from audio.recognizer import Transcript, Word
 from content.packs import Pack
+from device.clock import ClockStatus
 from device.notes import record
 from device.notes.record import RESERVE_NAME, answer_audio_name, transcript_markdown
 from device.notes.session_notes import RESERVE_BYTES, SessionNotes
@@ -43,9 +44,12 @@ def _transcript(*timed: tuple[str, float, float, float]) -> Transcript:
     return Transcript(" ".join(w.word for w in words), words)
 
 
+SYNCED = ClockStatus(True, "synchronised")
+
+
 @pytest.fixture
 def notes(tmp_path):
-    return SessionNotes.begin(tmp_path, PACK, 44100, now=STARTED)
+    return SessionNotes.begin(tmp_path, PACK, 44100, now=STARTED, clock=SYNCED)
 
 
 @pytest.fixture
@@ -61,7 +65,7 @@ def test_begin_writes_an_in_progress_record_the_archive_reads_back(tmp_path, not
     assert folder.stat().st_mode & 0o777 == 0o700 and (tmp_path / "sessions").stat().st_mode & 0o777 == 0o700
     assert (folder / "session.json").stat().st_mode & 0o777 == 0o600
     assert _record(notes) == {
-        "version": 1, "id": folder.name,
+        "version": 2, "id": folder.name, "seq": 1, "clock": {"trusted": True, "reason": "synchronised"},
         "pack": {"id": PACK.id, "title": PACK.title, "language": "en"},
         "started_at": "2026-11-30T09:44:38+00:00", "ended_at": None, "status": "in_progress",
         "sample_rate": 44100, "questions": list(QUESTIONS), "answers": [],
@@ -83,7 +87,7 @@ def test_session_json_is_readable_text_for_a_person(tmp_path):
     text = (notes.folder / "session.json").read_bytes().decode("utf-8")
     assert '"transcript": "마음이 편해요"' in text and "\\u" not in text
     lines = text.split("\n")
-    assert lines[0] == "{" and lines[1] == '  "version": 1,' and lines[-2:] == ["}", ""]
+    assert lines[0] == "{" and lines[1] == '  "version": 2,' and lines[-2:] == ["}", ""]
     assert '    "title": "관계",' in lines
 
 
