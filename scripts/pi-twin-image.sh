@@ -6,15 +6,18 @@
 #
 # The image holds none of Reflect's own packages: systemd/install.sh installs them offline
 # from a local apt repository of arm64 packages in the image (/srv/offline-debs), as on a
-# device with no network. Rebuilt when CACHE/.complete is missing.
+# device with no network. Rebuilt when this recipe, the boot hook or install.sh's package
+# list changes (CACHE/.complete holds their hash).
 set -euo pipefail
 umask 022
 
 CACHE=${1:-/var/cache/reflect-pi-twin}
-[[ -e $CACHE/.complete ]] && exit 0
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+key=$( (cat "$HERE/pi-twin-image.sh" "$HERE"/pi-twin-guest/twin-boot.*; bash "$HERE/../systemd/install.sh" --print-packages) |
+    sha256sum | cut -c1-16)
+[[ $(cat "$CACHE/.complete" 2>/dev/null) == "$key" ]] && exit 0
 [[ $EUID -eq 0 ]] || { echo "pi-twin-image.sh: run as root" >&2; exit 1; }
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # What the twin's own boot needs, and what a Pi OS Lite image already has.
 BASE=systemd-sysv,udev,kmod,linux-image-arm64,dbus,alsa-utils,python3,ca-certificates,procps,sudo,systemd-timesyncd,e2fsprogs,iproute2
 # What systemd/install.sh asks apt for on arm64 (its own list), kept as an offline repository.
@@ -60,7 +63,7 @@ cp "$root"/boot/initrd.img-* "$work/initrd.img"
 truncate -s 4G "$work/disk.img"
 mkfs.ext4 -q -F -L root -d "$root" "$work/disk.img"
 rm -rf "$root"
-touch "$work/.complete"
+echo "$key" >"$work/.complete"
 rm -rf "$CACHE"
 mv "$work" "$CACHE"
 echo "pi twin image ready: $CACHE"

