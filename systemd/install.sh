@@ -116,10 +116,13 @@ write_config() {
 pin = 17
 # GPIO (BCM) pin of the optional status LED (through a resistor to ground); 0 = none.
 # led_pin = 27
+# Seconds to hold the button in the ready state to shut down (then it is safe to unplug).
+# off_hold_s = 10.0
 
 [audio]
 # Devices are chosen by part of their name, as `reflect devices` lists them
-# (e.g. "USB" for most USB microphones); empty = the system default.
+# (e.g. "USB" for most USB microphones), or by ALSA name ("hw:1,0",
+# "hw:CARD=Device,DEV=0"); empty = the system default.
 # input_device = "USB"
 # output_device = ""
 # Most USB microphones only record at 44100 or 48000 Hz (many refuse 16000);
