@@ -8,7 +8,7 @@ from pathlib import Path
 
 from audio.recognizer import load_model
 from audio.microphone import Microphone
-from common.errors import AudioDeviceBusy, ReflectError
+from common.errors import AudioDeviceBusy, AudioDeviceMissing, ReflectError
 from common.files import free_bytes
 from device.setup.config import Config
 
@@ -60,6 +60,9 @@ def audio_finding(config: Config, kind: str, portaudio, service_running: Callabl
     try:
         index = find_device(name, kind, portaudio)
     except ReflectError as error:
+        if isinstance(error, AudioDeviceMissing) and name and service_running():
+            # PortAudio leaves out a hw: device another process holds when it lists them.
+            return Finding("WARN", what, in_use_by_service(what, name))
         return Finding("FAIL", what, f"{error} Set audio.{kind}_device to part of a name `reflect devices` lists, "
                                      "or to its ALSA name (hw:1,0).")
     device = portaudio.query_devices(index)
@@ -84,7 +87,7 @@ def room_finding(config: Config, open_microphone: Callable[[], Microphone],
 
     try:
         microphone = open_microphone()
-    except AudioDeviceBusy as error:
+    except (AudioDeviceBusy, AudioDeviceMissing) as error:  # held, or (held) left out of PortAudio's list
         if service_running():
             return Finding("WARN", "room", "not measured: " + in_use_by_service("microphone", config.audio.input_device
                                                                                  or "default"))

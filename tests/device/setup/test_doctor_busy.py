@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from audio.fakes import FakePortAudio, portaudio_device
-from common.errors import AudioDeviceBusy
+from common.errors import AudioDeviceBusy, AudioDeviceMissing
 from device.flow.control import ControlServer, service_running
 from device.setup.config import load_config
 from device.setup.doctor import SERVICE_HAS_AUDIO, audio_finding, devices_report, findings, room_finding
@@ -47,6 +47,16 @@ def test_a_busy_speaker_beside_the_service_says_the_same_of_the_speaker(config):
         "speaker 'bcm2835 Headphones: - (hw:0,0)' is in use by the Reflect service (it has the speaker while it runs)")
 
 
+def test_a_microphone_left_out_of_the_list_beside_the_service_is_the_same_warn_line(config):
+    """PortAudio lists no hw: device that another process holds when it reads the list (a USB microphone with no
+    outputs is then not there at all): with the service running, that is the service having it."""
+    headphones_only = FakePortAudio(USB[1:])
+    finding = audio_finding(config, "input", headphones_only, service_running=lambda: True)
+    assert (finding.level, finding.detail) == ("WARN", IN_USE.replace("'USB Audio Device: - (hw:1,0)'", "'hw:1,0'"))
+    finding = audio_finding(config, "input", headphones_only, service_running=lambda: False)
+    assert finding.level == "FAIL" and finding.detail.startswith("No microphone is ALSA's 'hw:1,0'")
+
+
 def test_a_busy_microphone_with_no_service_is_a_fail_naming_the_other_program(config):
     finding = audio_finding(config, "input", FakePortAudio(USB, busy=True), service_running=lambda: False)
     assert finding.level == "FAIL" and "in use by another program (" in finding.detail and "-9985" in finding.detail
@@ -64,6 +74,14 @@ def test_the_room_check_is_not_measured_when_the_service_has_the_microphone(conf
     assert room_finding(config, busy_microphone, lambda: True).detail == "not measured: " + IN_USE.replace(
         "'USB Audio Device: - (hw:1,0)'", "'hw:1,0'")
     assert room_finding(config, busy_microphone, lambda: False).level == "FAIL"
+
+    def unlisted_microphone():
+        raise AudioDeviceMissing("No microphone is ALSA's 'hw:1,0' (available: none).")
+
+    assert room_finding(config, unlisted_microphone, lambda: True).detail == "not measured: " + IN_USE.replace(
+        "'USB Audio Device: - (hw:1,0)'", "'hw:1,0'")
+    assert room_finding(config, unlisted_microphone, lambda: False).detail == (
+        "not measured: No microphone is ALSA's 'hw:1,0' (available: none).")
 
 
 def test_the_service_is_seen_running_by_its_live_control_socket_and_not_once_it_closed(tmp_path, run_dir):
