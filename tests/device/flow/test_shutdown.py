@@ -1,20 +1,25 @@
 """Safe to unplug: a hold in the ready state kept down to the long hold says so and powers off, once."""
 import logging
 import os
+import threading
 import time
 
 import pytest
+from gpiozero.pins.mock import MockFactory
 
 from audio.fakes import ScriptedMicrophone, speech
 from content.packs import find_pack
 from content.phrases import PHRASES
 from device.flow.app import Device
+from device.flow.button import ButtonGestures
 from device.flow.events import EventKind, Phase
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.player import Player
+from device.flow.replay import Replay
 from device.flow.service import ServiceLoop
 from device.flow.session import SessionSettings
 from device.flow.shutdown import LOGIND_POWER_OFF, ShutDown, power_off_through_logind
+from device.notes.archive import Archive
 from tests.device.flow.session_harness import RATE, FakeDevice
 
 
@@ -145,3 +150,34 @@ def test_a_power_off_logind_refuses_raises_its_reason_in_one_line(busctl):
     busctl(1, "Call failed: Access denied")
     with pytest.raises(PermissionError, match="^logind would not power off: Call failed: Access denied$"):
         power_off_through_logind()
+
+
+def test_the_button_held_down_on_gpiozero_replays_then_shuts_down_the_running_loop(tmp_path):
+    """gpiozero's MockFactory pin kept low: the 0.3 s hold replays (nothing saved yet: it says so), and at the
+    1 s long hold the loop says it is safe to unplug, powers off once and ends."""
+    fake = FakeDevice(tmp_path)
+    factory = MockFactory()
+    button = ButtonGestures(27, 0.3, fake.inbox.put, pin_factory=factory, long_hold_s=1.0)
+    powered_off = []
+    parts = fake.parts(ScriptedMicrophone([], rate=RATE))
+    player = Player(fake.speaker, fake.prompts, fake.inbox, hears_long_hold=True)
+    loop = ServiceLoop(Device(find_pack("therapy-relationship"), parts, SessionSettings(), model=None),
+                       tmp_path / "data", replay=Replay(Archive(tmp_path / "data"), player, parts.on_event).latest,
+                       shut_down=ShutDown(player, parts.on_event, lambda: powered_off.append(time.monotonic()),
+                                          sync=lambda: None))
+    give_up = threading.Timer(10.0, loop.stopping.set)  # a failure, not a hang, if it never shuts down
+    give_up.start()
+    try:
+        pressed_at = time.monotonic()
+        factory.pin(27).drive_low()
+        loop.run()  # returns once the power-off is asked for
+        factory.pin(27).drive_high()
+    finally:
+        give_up.cancel()
+        button.close()
+        factory.reset()
+        fake.close()
+    assert len(powered_off) == 1 and powered_off[0] - pressed_at >= 1.0
+    assert fake.said(PHRASES.no_notes) and fake.said(PHRASES.shutting_down)
+    kinds = [event.kind for event in fake.events]
+    assert kinds == [EventKind.WAITING, EventKind.REPLAY_SESSION, EventKind.WAITING, EventKind.SHUTTING_DOWN]
