@@ -1,5 +1,6 @@
-"""Fakes shipped beside the real speaker, microphone and recognizer, for fast tests and simulations."""
+"""Fakes shipped beside the real speaker, microphone, recognizer and PortAudio, for fast tests and simulations."""
 from collections.abc import Callable, Iterable
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -92,3 +93,31 @@ class FakeRecognizer:
         seconds = self.samples / self.rate
         words = tuple(Word("word", float(s), s + 0.5, 1.0) for s in range(int(seconds)))
         return Transcript(" ".join(w.word for w in words), words)
+
+
+def portaudio_device(index: int, name: str, inputs: int, outputs: int, rate: float = 44100.0) -> dict:
+    """One device as sounddevice.query_devices() describes it."""
+    return {"index": index, "name": name, "max_input_channels": inputs, "max_output_channels": outputs,
+            "default_samplerate": rate}
+
+
+class FakePortAudio:
+    """sounddevice's query and check functions over a fixed device list; `refuses` are rates the device rejects,
+    `busy` makes every check fail as PortAudio does for a device open elsewhere."""
+
+    def __init__(self, devices: list[dict], default=(-1, -1), refuses: Iterable[int] = (), busy: bool = False):
+        self.devices, self.refuses, self.busy = devices, set(refuses), busy
+        self.default = SimpleNamespace(device=default)
+        self.checked: list[int] = []
+
+    def query_devices(self, index=None):
+        return self.devices if index is None else self.devices[index]
+
+    def check_input_settings(self, device, samplerate, channels, dtype):
+        self.checked.append(samplerate)
+        if self.busy:
+            raise Exception("Error opening InputStream: Device unavailable [PaErrorCode -9985]")
+        if samplerate in self.refuses:
+            raise Exception("Invalid sample rate [PaErrorCode -9997]")
+
+    check_output_settings = check_input_settings

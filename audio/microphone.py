@@ -5,7 +5,7 @@ from typing import Protocol
 
 import numpy as np
 
-from audio.devices import default_rate, find_device
+from audio.devices import find_device, pick_rate
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +23,12 @@ class Microphone(Protocol):
 
 
 class SoundDeviceMicrophone:
-    """A PortAudio input stream at the device's native rate (or the configured one), mono int16."""
+    """A PortAudio input stream at the device's native rate (or the configured one; or 48000 or 44100 where the
+    device refuses that), mono int16. The recognizer is given this rate and resamples for itself."""
 
-    def __init__(self, device: str = "", rate: int = 0, chunk_s: float = 0.1):
-        self.index = find_device(device, "input")
-        self.rate = rate or default_rate(self.index)
+    def __init__(self, device: str = "", rate: int = 0, chunk_s: float = 0.1, portaudio=None):
+        self.index = find_device(device, "input", portaudio)
+        self.rate = pick_rate(self.index, "input", rate, "int16", portaudio)
         self.chunk_frames = max(1, int(self.rate * chunk_s))
         self._stream = None
 

@@ -10,7 +10,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from audio.clips import Clip
-from audio.devices import default_rate, find_device
+from audio.devices import find_device, pick_rate
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class SoundDeviceSpeaker:
         import sounddevice as sd
 
         index = find_device(device, "output")
-        self.rate = rate or default_rate(index)
+        self.rate = pick_rate(index, "output", rate, "float32")
         self._lock = threading.Lock()
         self._queue: deque[Sounding] = deque()  # the first one is playing
         self._position = 0

@@ -50,6 +50,10 @@ class AudioDeviceMissing(AudioError, LookupError):
     """No audio device matches the configured name, or there is none at all."""
 
 
+class AudioDeviceBusy(AudioError, BlockingIOError):
+    """The audio device is open in another process (an ALSA hw: device admits one at a time)."""
+
+
 class SynthesisFailed(AudioError, RuntimeError):
     """Speech synthesis produced no audio for a prompt."""
 

@@ -13,6 +13,7 @@ class Phrases:
     replay_start: str = "Here are your answers from your last reflection."
     replay_end: str = "That was your last reflection."
     notes_sealed: str = "Your earlier notes are sealed; open them on your computer."
+    shutting_down: str = "Shutting down. It is safe to unplug me when the light goes out."
     something_went_wrong: str = "Something went wrong, so I have stopped. Your answers so far are saved."
 
     def all(self) -> tuple[str, ...]:

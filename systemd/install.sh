@@ -12,8 +12,9 @@ umask 022
 usage() { sed -n '2,8s/^# \{0,1\}//p' "$0"; exit "${1:-0}"; }
 
 # What the device needs from apt. libatomic1: the aarch64 libvosk.so links it (the x86 one
-# does not), and without it `import vosk` fails on a Pi.
-PACKAGES=(espeak-ng libespeak-ng1 libportaudio2 libsndfile1 libatomic1 python3-venv)
+# does not), and without it `import vosk` fails on a Pi. polkitd: reads the rule that lets the
+# reflect user power the device off (Raspberry Pi OS Lite may not have it).
+PACKAGES=(espeak-ng libespeak-ng1 libportaudio2 libsndfile1 libatomic1 python3-venv polkitd)
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTHON=${PYTHON:-python3}
@@ -39,6 +40,7 @@ fi
 VENV=$PREFIX/opt/reflect/venv
 CONFIG=$PREFIX/etc/reflect/config.toml
 UNIT=$PREFIX/etc/systemd/system/reflect.service
+POLKIT_RULE=$PREFIX/etc/polkit-1/rules.d/50-reflect-poweroff.rules
 STATE=$PREFIX/var/lib/reflect
 CHANGED=no
 WORK=$(mktemp -d)
@@ -114,10 +116,13 @@ write_config() {
 pin = 17
 # GPIO (BCM) pin of the optional status LED (through a resistor to ground); 0 = none.
 # led_pin = 27
+# Seconds to hold the button in the ready state to shut down (then it is safe to unplug).
+# off_hold_s = 10.0
 
 [audio]
 # Devices are chosen by part of their name, as `reflect devices` lists them
-# (e.g. "USB" for most USB microphones); empty = the system default.
+# (e.g. "USB" for most USB microphones), or by ALSA name ("hw:1,0",
+# "hw:CARD=Device,DEV=0"); empty = the system default.
 # input_device = "USB"
 # output_device = ""
 # Most USB microphones only record at 44100 or 48000 Hz (many refuse 16000);
@@ -140,6 +145,14 @@ install_unit() {
     step "unit $UNIT"
     install -m 0644 "$REPO/systemd/reflect.service" "$UNIT"
     CHANGED=yes
+}
+
+install_polkit_rule() {
+    # The folder is polkitd's own (0700 on Debian): made only if absent, never re-moded.
+    [[ -d $(dirname "$POLKIT_RULE") ]] || install -d -m 0755 "$(dirname "$POLKIT_RULE")"
+    cmp -s "$REPO/systemd/reflect-poweroff.rules" "$POLKIT_RULE" && return
+    step "polkit rule $POLKIT_RULE (the reflect user may power off)"
+    install -m 0644 "$REPO/systemd/reflect-poweroff.rules" "$POLKIT_RULE"
 }
 
 make_state_dir() {
@@ -174,6 +187,7 @@ fi
 install_project
 write_config
 install_unit
+install_polkit_rule
 make_state_dir
 if [[ $SYSTEM == yes ]]; then
     install_model

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Remove Reflect: the service, its program, its config and its user. The notes in
+# Remove Reflect: the service, its program, its config, its polkit rule and its user. The notes in
 # /var/lib/reflect are kept unless --purge is given.
 #
 #   sudo systemd/uninstall.sh [--purge]
@@ -30,7 +30,7 @@ STATE=$PREFIX/var/lib/reflect
 if [[ $SYSTEM == yes && -e $UNIT ]]; then
     systemctl disable --now reflect.service
 fi
-rm -f "$UNIT"
+rm -f "$UNIT" "$PREFIX/etc/polkit-1/rules.d/50-reflect-poweroff.rules"
 [[ $SYSTEM == yes ]] && systemctl daemon-reload
 rm -rf "$PREFIX/opt/reflect" "$PREFIX/etc/reflect" "$PREFIX/var/cache/reflect"
 if [[ $SYSTEM == yes ]] && id -u reflect >/dev/null 2>&1; then

@@ -4,7 +4,8 @@ its button (one not wired yet, or a test).
 The service listens on `control.sock` (AF_UNIX, stream) in its runtime dir: `$RUNTIME_DIRECTORY` when systemd
 gives one (the unit: /run/reflect), else `$XDG_RUNTIME_DIR/reflect`, else `<data_dir>/.run`. The socket is 0600
 in a 0700 folder, and the service also checks the peer's uid (SO_PEERCRED): only its own user and root may
-drive it. A request is one word and a newline ("press" or "hold"); the answer is "ok" or "refused: WHY".
+drive it. A request is one word and a newline ("press" or "hold"); the answer is "ok" or "refused: WHY"
+(nothing to a client that sends nothing: it only looked whether the service runs).
 An accepted word goes on the inbox as the GestureEvent the button would have put there.
 """
 import logging
@@ -49,6 +50,20 @@ def socket_candidates(data_dir: Path, env: Mapping[str, str] = os.environ) -> li
     return [folder / SOCKET_NAME for n, folder in enumerate(folders) if folder not in folders[:n]]
 
 
+def service_running(data_dir: Path, env: Mapping[str, str] = os.environ) -> bool:
+    """Whether a service answers on a control socket (one this user may not reach counts: its folder is there)."""
+    for path in socket_candidates(data_dir, env):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            try:
+                client.connect(str(path))
+            except PermissionError:
+                return True
+            except OSError:
+                continue
+            return True
+    return False
+
+
 def _read_line(conn: socket.socket) -> bytes:
     """Bytes up to the first newline (or the end, or MAX_REQUEST bytes)."""
     data = b""
@@ -89,17 +104,21 @@ class ControlServer:
             with conn:
                 try:
                     conn.settimeout(TIMEOUT_S)
-                    conn.sendall((self.answer(conn) + "\n").encode())
+                    reply = self.answer(conn)
+                    if reply:
+                        conn.sendall((reply + "\n").encode())
                 except OSError as error:
                     log.warning("control request failed: %s", error)
 
     def answer(self, conn: socket.socket) -> str:
-        """Check who is asking and what; act on a good request. Returns "ok" or "refused: WHY"."""
+        """Check who is asking and what; act on a good request. Returns "ok", "refused: WHY", or "" (no request)."""
         _pid, uid, _gid = UCRED.unpack(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, UCRED.size))
         if uid not in self.allowed_uids:
             log.warning("control: refused a request from uid %d", uid)
             return "refused: only the service's own user and root may drive the device"
         word = _read_line(conn).decode("utf-8", "replace").strip()
+        if not word:
+            return ""  # a client that only looked whether the service runs (service_running)
         gesture = WORDS.get(word)
         if gesture is None:
             return f"refused: unknown request {word[:20]!r} (the service knows {' and '.join(WORDS)})"

@@ -14,6 +14,7 @@ class Phase(StrEnum):
     LISTENING = "listening"
     SAVING = "saving"
     REPLAYING = "replaying"
+    SHUTTING_DOWN = "shutting down"
     ERROR = "error"
 
 
@@ -30,6 +31,7 @@ class EventKind(StrEnum):
     SAVING = "saving"
     REPLAY_SESSION = "latest session"
     REPLAY_ANSWER = "answer"
+    SHUTTING_DOWN = "safe to unplug once the light is out"
     DISK_ALMOST_FULL = "disk almost full"
     NO_MICROPHONE = "no microphone"
     DISK_FULL = "disk full"
@@ -45,6 +47,7 @@ PHASE_OF = {
     EventKind.CLOSING: Phase.SPEAKING, EventKind.ENDING_EARLY: Phase.SPEAKING,
     EventKind.LISTENING: Phase.LISTENING, EventKind.SAVING: Phase.SAVING,
     EventKind.REPLAY_SESSION: Phase.REPLAYING, EventKind.REPLAY_ANSWER: Phase.REPLAYING,
+    EventKind.SHUTTING_DOWN: Phase.SHUTTING_DOWN,
 }
 """Every kind not listed here is an ERROR."""
 

@@ -24,12 +24,14 @@ class Playing:
 
 
 class Player:
-    """Plays clips and prompts to their end, or until a press or hold, which it returns."""
+    """Plays clips and prompts to their end, or until a press or hold, which it returns. A long hold is passed
+    over unless `hears_long_hold` (the replay a hold in the ready state starts): it means something only there."""
 
-    def __init__(self, speaker: Speaker, prompts: PromptCache, inbox: Inbox):
+    def __init__(self, speaker: Speaker, prompts: PromptCache, inbox: Inbox, hears_long_hold: bool = False):
         self.speaker = speaker
         self.prompts = prompts
         self.inbox = inbox
+        self.hears_long_hold = hears_long_hold
         self._ends_at = 0.0  # when the last clip started or queued should have finished (monotonic)
 
     def say(self, text: str) -> Gesture | None:
@@ -58,7 +60,7 @@ class Player:
 
     def wait(self, playing: Playing) -> Gesture | None:
         """Wait for a started clip to end, or for a gesture (returned): a press ends the clip playing (going on
-        to the one queued after it), a hold silences everything."""
+        to the one queued after it), a hold (or a long hold it hears) silences everything."""
         while True:
             item = self.inbox.next_item(playing.deadline)
             if item is None:
@@ -68,6 +70,8 @@ class Player:
             if isinstance(item, PlaybackDone) and item.token == playing.token:
                 return None
             if isinstance(item, GestureEvent):
+                if item.gesture is Gesture.LONG_HOLD and not self.hears_long_hold:
+                    continue
                 if item.gesture is Gesture.PRESS:
                     self.speaker.skip()
                 else:

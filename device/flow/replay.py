@@ -21,39 +21,46 @@ class Replay:
         self.player = player
         self.on_event = on_event
 
-    def latest(self) -> None:
-        """The idle hold: replay the latest session, or say plainly that there is none."""
+    def latest(self) -> Gesture | None:
+        """The idle hold: replay the latest session, or say plainly that there is none. Returns the hold or long
+        hold that stopped it (None if it played out)."""
         self.on_event(Event(EventKind.REPLAY_SESSION))
         try:
             session = self.archive.load("latest")
         except SessionNotFound:
-            self.player.say(PHRASES.no_notes)
-            return
+            return _stopped(self.player.say(PHRASES.no_notes))
         except ReflectError as error:
             log.error("cannot replay the latest session: %s", error)
             self.on_event(Event(EventKind.REPLAY_UNREADABLE))
-            self.player.say(PHRASES.something_went_wrong)
-            return
+            return _stopped(self.player.say(PHRASES.something_went_wrong))
         if session.sealed:
-            self.player.say(PHRASES.notes_sealed)
-            return
-        if self.player.say(PHRASES.replay_start) is not Gesture.HOLD:
-            if self.play(session) is not Gesture.HOLD:
-                self.player.say(PHRASES.replay_end)
+            return _stopped(self.player.say(PHRASES.notes_sealed))
+        stopped = _stopped(self.player.say(PHRASES.replay_start)) or self.play(session)
+        if stopped is None:
+            stopped = _stopped(self.player.say(PHRASES.replay_end))
+        return stopped
 
     def play(self, session, only: int | None = None, with_questions: bool = True) -> Gesture | None:
-        """Play a session's answers (or answer `only`); returns HOLD if the person stopped it."""
+        """Play a session's answers (or answer `only`); returns the hold or long hold that stopped it, if one did."""
         for item in self.archive.replay(session, only):
             self.on_event(Event(EventKind.REPLAY_ANSWER, item.index))
             if with_questions:
                 gesture = self.player.say(item.question)
-                if gesture is Gesture.HOLD:
+                if gesture in STOPS:
                     return gesture
                 if gesture is Gesture.PRESS:
                     continue
             if item.samples is None:
                 log.info("answer %d has no recording to play (%s)", item.index, item.problem or item.status)
                 continue
-            if self.player.play(Clip(int16_to_float(item.samples), item.rate)) is Gesture.HOLD:
-                return Gesture.HOLD
+            if (gesture := self.player.play(Clip(int16_to_float(item.samples), item.rate))) in STOPS:
+                return gesture
         return None
+
+
+STOPS = (Gesture.HOLD, Gesture.LONG_HOLD)
+"""What stops a replay; a press goes on to the next answer."""
+
+
+def _stopped(gesture: Gesture | None) -> Gesture | None:
+    return gesture if gesture in STOPS else None

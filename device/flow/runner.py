@@ -18,6 +18,7 @@ from device.flow.inbox import Inbox
 from device.flow.player import Player
 from device.flow.replay import Replay
 from device.flow.service import ServiceLoop
+from device.flow.shutdown import ShutDown, power_off_through_logind
 from device.flow.watchdog import Watchdog, notify_ready, notify_status, notify_stopping
 
 log = logging.getLogger(__name__)
@@ -48,27 +49,30 @@ def _gestures(config: Config, device: Device, keyboard: bool, on_eof):
         print(KEYBOARD_HELP, flush=True)
         return KeyboardGestures(device.parts.inbox.put, on_eof)
     try:
-        return ButtonGestures(config.button.pin, config.button.hold_s, device.parts.inbox.put)
+        return ButtonGestures(config.button.pin, config.button.hold_s, device.parts.inbox.put,
+                              long_hold_s=config.button.off_hold_s)
     except Exception as error:
         raise GpioUnavailable(f"Cannot use the button on GPIO {config.button.pin} ({error}). "
                               "On a laptop, use --keyboard.") from None
 
 
-def run_forever(config: Config, keyboard: bool = False) -> int:
+def run_forever(config: Config, keyboard: bool = False, power_off=power_off_through_logind) -> int:
     """`reflect run`: the service. Ready for a press within a second; the model loads meanwhile.
-    It owns the notes for its whole life (waiting up to a minute for a command that has them)."""
+    It owns the notes for its whole life (waiting up to a minute for a command that has them).
+    A long hold in the ready state ends it with `power_off` (safe to unplug)."""
     with own(config.data_dir, "service", wait_s=SERVICE_WAIT_S):
-        return _serve(config, keyboard)
+        return _serve(config, keyboard, power_off)
 
 
-def _serve(config: Config, keyboard: bool) -> int:
+def _serve(config: Config, keyboard: bool, power_off) -> int:
     device = build_device(config)
     on_event, led = _listeners(config)
     watchdog = Watchdog()
     parts = device.parts
     parts.on_event, parts.inbox.heartbeat = on_event, watchdog.alive
-    replay = Replay(Archive(config.data_dir), Player(parts.speaker, parts.prompts, parts.inbox), on_event)
-    loop = ServiceLoop(device, config.data_dir, replay=replay.latest)
+    player = Player(parts.speaker, parts.prompts, parts.inbox, hears_long_hold=True)  # what the idle hold starts
+    replay = Replay(Archive(config.data_dir), player, on_event)
+    loop = ServiceLoop(device, config.data_dir, replay=replay.latest, shut_down=ShutDown(player, on_event, power_off))
     button = _gestures(config, device, keyboard, loop.stopping.set)
     control = _control(config, parts.inbox.put)
     room_stop = threading.Event()

@@ -19,13 +19,20 @@ SEAL_EVERY_S = 600.0
 
 
 class ServiceLoop:
-    """Idle press starts a session; idle hold replays the latest one."""
+    """Idle press starts a session; idle hold replays the latest one; kept down to the long hold, it shuts down."""
 
-    def __init__(self, device: Device, data_dir: Path, replay: Callable[[], None]):
+    def __init__(self, device: Device, data_dir: Path, replay: Callable[[], Gesture | None],
+                 shut_down: Callable[[], None] | None = None):
         self.device = device
         self.data_dir = data_dir
         self.replay = replay
+        """Replays the latest session; returns the hold or long hold that stopped it, or None."""
+        self.shut_down = shut_down
+        """Says it is safe to unplug and powers off; None where a long hold means nothing (`reflect session`)."""
         self.stopping = threading.Event()
+        self._held_in_ready = False
+        """The last gesture was a hold in the ready state whose replay ended by itself: its button may still be
+        down, and the long hold of that same contact shuts down."""
 
     def run(self) -> None:
         """Serve gestures until `stopping` is set."""
@@ -46,10 +53,20 @@ class ServiceLoop:
 
     def handle(self, gesture: GestureEvent) -> SessionNotes | None:
         """Act on one idle gesture (returning a session's notes); failures are logged, then back to ready."""
+        held_in_ready, self._held_in_ready = self._held_in_ready, False
         try:
             if gesture.gesture is Gesture.PRESS:
                 return Session(self.device.pack, self.device.parts, self.device.settings, self.data_dir).run()
-            self.replay()
+            if gesture.gesture is Gesture.HOLD:
+                stopped_by = self.replay()
+                self._held_in_ready = stopped_by is None
+                long_hold_in_ready = stopped_by is Gesture.LONG_HOLD
+            else:  # a long hold: of the hold whose replay ended by itself, or else of one begun outside ready
+                long_hold_in_ready = held_in_ready
+            if long_hold_in_ready and self.shut_down is not None:
+                self.shut_down()
+                self.stopping.set()  # the power-off is asked for: the loop ends and the LED goes out
+                return None
         except Exception:
             log.exception("that failed; back to ready")
             self.device.parts.on_event(Event(EventKind.FAILED))

@@ -200,7 +200,7 @@ class Session:
                 elif isinstance(item, MicFailed) and item.capture == capture_id:
                     log.error("microphone failed: %s", item.reason)
                     return "mic_lost"
-                elif isinstance(item, GestureEvent):
+                elif isinstance(item, GestureEvent) and item.gesture is not Gesture.LONG_HOLD:  # ready state only
                     return "press" if item.gesture is Gesture.PRESS else "hold"
         except Exception as error:
             if is_disk_full(error):

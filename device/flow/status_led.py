@@ -18,6 +18,10 @@ FAST_BLINK = (0.2, 0.2)
 """Saving: five flashes a second."""
 REPLAY_LEVEL = 0.3
 """Replaying on a PWM pin: steady and dim (full brightness means speaking)."""
+SHUTDOWN_FADE_SECONDS = 0.25
+"""Shutting down on a PWM pin: a fast fade in and out, until the service stops and the LED goes out."""
+SHUTDOWN_BLINK = (0.1, 0.1)
+"""Shutting down on a plain pin: a flicker, five times a second, until the LED goes out."""
 ERROR_STEP = 0.1
 """Error: the pattern below advances one value every this many seconds."""
 ERROR_PATTERN = (1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -57,6 +61,10 @@ class StatusLed:
                 self._led.value = REPLAY_LEVEL
             case Phase.REPLAYING:
                 self._led.on()
+            case Phase.SHUTTING_DOWN if self.pwm:
+                self._led.pulse(fade_in_time=SHUTDOWN_FADE_SECONDS, fade_out_time=SHUTDOWN_FADE_SECONDS)
+            case Phase.SHUTTING_DOWN:
+                self._led.blink(*SHUTDOWN_BLINK)
             case Phase.ERROR:
                 self._led.source_delay = ERROR_STEP
                 self._led.source = cycle(ERROR_PATTERN)

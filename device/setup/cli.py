@@ -78,9 +78,11 @@ def cmd_config(args, config) -> int:
 
 
 def cmd_devices(args, config) -> int:
-    from audio.devices import describe_devices
+    from audio.devices import sounddevice
+    from device.flow.control import service_running
+    from device.setup.doctor import devices_report
 
-    print(describe_devices())
+    print(devices_report(sounddevice(), lambda: service_running(config.data_dir)))
     return 0
 
 

@@ -59,6 +59,8 @@ class ListeningSettings:
 class ButtonSettings:
     pin: int = setting(17, "GPIO (BCM) pin of the button, wired to ground; the internal pull-up is used.", 0, 27)
     hold_s: float = setting(2.0, "Seconds a press must last to count as a hold.", 0.3, 10)
+    off_hold_s: float = setting(10.0, "Seconds to hold the button in the ready state to shut down (then safe to "
+                                      "unplug); the replay a hold starts stops first.", 5, 60)
     led_pin: int = setting(0, "GPIO (BCM) pin of the optional status LED; 0 = no LED.", 0, 27)
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audio.recognizer import load_model
-from common.errors import ReflectError
+from audio.microphone import Microphone
+from common.errors import AudioDeviceBusy, AudioDeviceMissing, ReflectError
 from common.files import free_bytes
 from device.clock import FIX as CLOCK_FIX
 from device.clock import ClockStatus, clock_status
@@ -27,37 +28,72 @@ class Finding:
         return f"{self.level:<4} {self.what}: {self.detail}"
 
 
-def _audio(config: Config, kind: str) -> Finding:
-    import sounddevice as sd
+def in_use_by_service(what: str, name: str) -> str:
+    """The one line for a device the running service holds (an ALSA hw: device admits one process at a time)."""
+    return (f"{what} {name!r} is in use by the Reflect service (it has the {what} while it runs); "
+            "stop it with `sudo systemctl stop reflect` to test it")
 
-    from audio.devices import default_rate, find_device
+
+SERVICE_HAS_AUDIO = ("The Reflect service is running and has its microphone and speaker while it runs: a hw: device it "
+                     "holds is listed with 0 channels or not at all, and opens for nothing else; stop it with "
+                     "`sudo systemctl stop reflect` to test them.")
+
+
+def devices_report(portaudio, service_running: Callable[[], bool]) -> str:
+    """`reflect devices`: PortAudio's list, and one line when the running service holds devices in it."""
+    from audio.devices import describe_devices
+
+    listed = describe_devices(portaudio)
+    return f"{listed}\n{SERVICE_HAS_AUDIO}" if service_running() else listed
+
+
+def _busy(what: str, name: str, error: Exception, service_running: Callable[[], bool]) -> Finding:
+    if service_running():
+        return Finding("WARN", what, in_use_by_service(what, name))
+    return Finding("FAIL", what, f"{name!r} is in use by another program ({error}); close it, then check again")
+
+
+def audio_finding(config: Config, kind: str, portaudio, service_running: Callable[[], bool]) -> Finding:
+    """The microphone ("input") or speaker ("output"): found, and the usual rates it accepts."""
+    from audio.devices import find_device, is_busy
 
     what = "microphone" if kind == "input" else "speaker"
     name = config.audio.input_device if kind == "input" else config.audio.output_device
     try:
-        index = find_device(name, kind)
+        index = find_device(name, kind, portaudio)
     except ReflectError as error:
-        return Finding("FAIL", what, f"{error} Set audio.{kind}_device to part of a name `reflect devices` lists.")
-    check = sd.check_input_settings if kind == "input" else sd.check_output_settings
+        if isinstance(error, AudioDeviceMissing) and name and service_running():
+            # PortAudio leaves out a hw: device another process holds when it lists them.
+            return Finding("WARN", what, in_use_by_service(what, name))
+        return Finding("FAIL", what, f"{error} Set audio.{kind}_device to part of a name `reflect devices` lists, "
+                                     "or to its ALSA name (hw:1,0).")
+    device = portaudio.query_devices(index)
+    check = portaudio.check_input_settings if kind == "input" else portaudio.check_output_settings
     accepted = []
     for rate in PROBE_RATES:
         try:
             check(device=index, samplerate=rate, channels=1, dtype="int16")
             accepted.append(str(rate))
-        except Exception:
-            continue
-    device_name = sd.query_devices(index)["name"]
-    detail = f"{device_name!r}, native {default_rate(index)} Hz, accepts {', '.join(accepted) or 'none of the usual rates'}"
+        except Exception as error:
+            if is_busy(error):
+                return _busy(what, device["name"], error, service_running)
+    detail = (f"{device['name']!r}, native {int(device['default_samplerate'])} Hz, "
+              f"accepts {', '.join(accepted) or 'none of the usual rates'}")
     return Finding("OK" if accepted else "FAIL", what, detail)
 
 
-def _room(config: Config) -> Finding:
+def room_finding(config: Config, open_microphone: Callable[[], Microphone],
+                 service_running: Callable[[], bool]) -> Finding:
     """Listen for a few seconds: the room's noise floor, and whether speech detection can work in it."""
     from audio import room_check
-    from audio.microphone import SoundDeviceMicrophone
 
-    audio = config.audio
-    microphone = SoundDeviceMicrophone(audio.input_device, audio.input_rate, audio.chunk_s)
+    try:
+        microphone = open_microphone()
+    except (AudioDeviceBusy, AudioDeviceMissing) as error:  # held, or (held) left out of PortAudio's list
+        if service_running():
+            return Finding("WARN", "room", "not measured: " + in_use_by_service("microphone", config.audio.input_device
+                                                                                 or "default"))
+        return Finding("FAIL", "room", f"not measured: {error}")
     level, detail = room_check.measure(microphone)
     return Finding(level, "room", detail)
 
@@ -150,10 +186,21 @@ def _clock(config: Config, status: ClockStatus | None = None) -> Finding:
         return Finding("OK", "clock", f"{status.reason}; session dates are real")
     return Finding("WARN", "clock", f"{status.reason}, so new sessions are dated \"about\". Fix: {CLOCK_FIX}")
 
+def findings(config: Config, portaudio=None, open_microphone=None,
+             service_running: Callable[[], bool] | None = None) -> Iterator[Finding]:
+    """Every check's findings; PortAudio, the microphone and whether the service runs are the real ones unless given."""
+    from audio.devices import sounddevice
+    from audio.microphone import SoundDeviceMicrophone
+    from device.flow.control import service_running as control_socket_live
 
-def findings(config: Config) -> Iterator[Finding]:
+    audio = config.audio
+    open_microphone = open_microphone or (lambda: SoundDeviceMicrophone(audio.input_device, audio.input_rate,
+                                                                        audio.chunk_s, portaudio))
+    service_running = service_running or (lambda: control_socket_live(config.data_dir))
     checks: list[Callable[[], Finding | Iterator[Finding]]] = [
-        lambda: _audio(config, "input"), lambda: _room(config), lambda: _audio(config, "output"),
+        lambda: audio_finding(config, "input", portaudio or sounddevice(), service_running),
+        lambda: room_finding(config, open_microphone, service_running),
+        lambda: audio_finding(config, "output", portaudio or sounddevice(), service_running),
         lambda: _model(config),
         lambda: _gpio(config), lambda: _space(config), lambda: _data_dir(config), lambda: _clock(config), _network]
     for check in checks:

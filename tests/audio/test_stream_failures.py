@@ -33,8 +33,8 @@ class UnstartableStream:
 def unstartable(monkeypatch):
     UnstartableStream.opened = []
     for module in (speaker, microphone):
-        monkeypatch.setattr(module, "find_device", lambda name, kind: 0)
-        monkeypatch.setattr(module, "default_rate", lambda index: 16000)
+        monkeypatch.setattr(module, "find_device", lambda name, kind, portaudio=None: 0)
+        monkeypatch.setattr(module, "pick_rate", lambda index, kind, rate, dtype, portaudio=None: 16000)
     monkeypatch.setattr(sd, "OutputStream", UnstartableStream)
     monkeypatch.setattr(sd, "InputStream", UnstartableStream)
     return UnstartableStream.opened

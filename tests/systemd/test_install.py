@@ -128,3 +128,44 @@ def test_uninstall_removes_everything_but_the_notes_unless_purged(installed, che
     assert note.read_text() == "my answer"
     run(checkout / "systemd/uninstall.sh", "--prefix", root, "--purge")
     assert not (root / "var/lib/reflect").exists()
+
+
+POLKIT_RULE = "etc/polkit-1/rules.d/50-reflect-poweroff.rules"
+
+
+def test_the_polkit_rule_is_installed_readable_for_polkitd(installed, checkout):
+    root, output = installed
+    rule = root / POLKIT_RULE
+    assert rule.read_bytes() == (checkout / "systemd/reflect-poweroff.rules").read_bytes()
+    assert rule.stat().st_mode & 0o777 == 0o644
+    assert f"==> polkit rule {rule}" in output
+
+
+def test_the_polkit_rule_lets_only_the_reflect_user_power_off():
+    text = (REPO / "systemd/reflect-poweroff.rules").read_text()
+    code = "\n".join(line for line in text.splitlines() if not line.startswith("//"))
+    assert re.findall(r'action\.id == "([^"]+)"', code) == ["org.freedesktop.login1.power-off",
+                                                            "org.freedesktop.login1.power-off-multiple-sessions"]
+    assert re.findall(r'subject\.user == "([^"]+)"', code) == ["reflect"]
+    assert code.count("polkit.Result.YES") == 1 and "||" in code and code.index("&&") < code.index("||")
+    assert "subject.user" in code.split("&&")[0]  # the user is required for every action, not or-ed with one
+
+
+def test_an_existing_polkit_rules_folder_keeps_its_mode(checkout, tmp_path):
+    root = tmp_path / "root"
+    folder = root / "etc/polkit-1/rules.d"
+    folder.mkdir(parents=True)
+    folder.chmod(0o700)  # Debian's: polkitd's own
+    run(checkout / "systemd/install.sh", "--prefix", root)
+    assert folder.stat().st_mode & 0o777 == 0o700 and (root / POLKIT_RULE).is_file()
+
+
+def test_install_asks_apt_for_polkitd(checkout):
+    assert "polkitd" in run(checkout / "systemd/install.sh", "--print-packages").split()
+
+
+def test_uninstall_removes_the_polkit_rule(installed, checkout, tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(installed[0], root, symlinks=True)
+    run(checkout / "systemd/uninstall.sh", "--prefix", root)
+    assert not (root / POLKIT_RULE).exists()

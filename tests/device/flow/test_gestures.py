@@ -1,6 +1,7 @@
 """Button gestures: a short press is one PRESS, a hold is one HOLD and never also a PRESS, bounce is ignored."""
 import queue
 
+import pytest
 from gpiozero.pins.mock import MockFactory
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -180,3 +181,87 @@ def test_a_press_on_the_real_gpiozero_button_gives_press():
         assert button.drained() == ["press"]
     finally:
         button.close()
+
+
+# The long hold: in the ready state, kept down to `long_hold_s`, it shuts the device down (safe to unplug).
+
+def test_a_hold_kept_down_gives_one_long_hold_at_the_first_hold_signal_past_the_long_hold_time():
+    detector = GestureDetector(long_hold_s=10.0)
+    answered = feed(detector, [("pressed", 1.0), ("held", 3.0), ("held", 5.0), ("held", 7.0), ("held", 9.0),
+                               ("held", 11.0), ("held", 13.0), ("released", 14.0)])
+    assert [event for _, _, event in answered if event] == [GestureEvent(Gesture.HOLD, 3.0),
+                                                           GestureEvent(Gesture.LONG_HOLD, 11.0)]
+
+
+def test_a_hold_released_before_the_long_hold_time_is_only_a_hold():
+    detector = GestureDetector(long_hold_s=10.0)
+    answered = feed(detector, [("pressed", 0.0), ("held", 2.0), ("held", 4.0), ("held", 9.99), ("released", 10.5)])
+    assert gestures(answered) == [Gesture.HOLD]
+
+
+def test_the_long_hold_is_timed_from_the_press_of_its_own_contact():
+    detector = GestureDetector(long_hold_s=10.0)
+    answered = feed(detector, [("pressed", 0.0), ("held", 2.0), ("released", 3.0),
+                               ("pressed", 4.0), ("held", 6.0), ("held", 12.0), ("held", 14.0)])
+    assert [event for _, _, event in answered if event] == [GestureEvent(Gesture.HOLD, 2.0),
+                                                           GestureEvent(Gesture.HOLD, 6.0),
+                                                           GestureEvent(Gesture.LONG_HOLD, 14.0)]
+    # a lost release: the second press starts the count again
+    detector = GestureDetector(long_hold_s=10.0)
+    assert gestures(feed(detector, [("pressed", 0.0), ("held", 2.0), ("pressed", 5.0), ("held", 11.0)])) == [
+        Gesture.HOLD, Gesture.HOLD]
+
+
+def test_without_a_long_hold_time_a_hold_kept_down_forever_is_one_hold():
+    answered = feed(GestureDetector(), [("pressed", 0.0)] + [("held", 2.0 * n) for n in range(1, 30)])
+    assert gestures(answered) == [Gesture.HOLD]
+
+
+@settings(max_examples=150, deadline=None)
+@given(EDGES)
+def test_any_edge_sequence_a_long_hold_follows_the_hold_of_its_contact_once_and_late_enough(edges):
+    answered = feed(GestureDetector(long_hold_s=3.0), timed(edges))
+    down_at, seen = None, []
+    for edge, at, event in answered:
+        if edge == "pressed":
+            down_at, seen = at, []
+        if event is not None:
+            seen.append(event.gesture)
+            if event.gesture is Gesture.LONG_HOLD:
+                assert edge == "held" and at - down_at >= 3.0 and seen == [Gesture.HOLD, Gesture.LONG_HOLD]
+        if edge == "released":
+            down_at, seen = None, []
+
+
+def test_the_real_gpiozero_button_kept_down_gives_hold_then_long_hold_and_no_press():
+    factory = MockFactory()
+    inbox: queue.Queue = queue.Queue()
+    button = ButtonGestures(PIN, 0.05, inbox.put, pin_factory=factory, long_hold_s=0.3)
+    pin = factory.pin(PIN)
+    try:
+        pin.drive_low()
+        first = inbox.get(timeout=5)
+        second = inbox.get(timeout=5)  # gpiozero repeats its hold signal while the button is down
+        pin.drive_high()
+        assert (first.gesture, second.gesture) == (Gesture.HOLD, Gesture.LONG_HOLD)
+        assert second.at - first.at >= 0.3 - 0.05 - 0.01
+        assert inbox.empty()
+    finally:
+        button.close()
+        factory.reset()
+
+
+def test_the_real_gpiozero_button_released_before_the_long_hold_gives_only_the_hold():
+    factory = MockFactory()
+    inbox: queue.Queue = queue.Queue()
+    button = ButtonGestures(PIN, 0.05, inbox.put, pin_factory=factory, long_hold_s=1.0)
+    pin = factory.pin(PIN)
+    try:
+        pin.drive_low()
+        assert inbox.get(timeout=5).gesture is Gesture.HOLD
+        pin.drive_high()
+        with pytest.raises(queue.Empty):
+            inbox.get(timeout=1.2)
+    finally:
+        button.close()
+        factory.reset()

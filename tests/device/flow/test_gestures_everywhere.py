@@ -215,13 +215,17 @@ def answer_name(clip: Clip) -> str | None:
     return None
 
 
-def run_replay(tmp_path, gesture: Gesture | None = None, kind: str | None = None, number: int = 0) -> Outcome:
+def run_replay(tmp_path, gesture: Gesture | None = None, kind: str | None = None, number: int = 0,
+               stopped: list | None = None) -> Outcome:
+    """The replay a hold in the ready state starts (its player hears a long hold); `stopped` gets what it returned."""
     saved_session(tmp_path / "data")
     inbox = ClockedInbox()
     prompts = NamedPrompts(spoken_names(PACK), RATE)
     speaker = ScriptedSpeaker(inbox, lambda clip: prompts.named.get(clip) or answer_name(clip), RATE,
                               gesture, (kind, number) if kind else None)
-    Replay(Archive(tmp_path / "data"), Player(speaker, prompts, inbox)).latest()
+    returned = Replay(Archive(tmp_path / "data"), Player(speaker, prompts, inbox, hears_long_hold=True)).latest()
+    if stopped is not None:
+        stopped.append(returned)
     left = any(isinstance(item, GestureEvent) for item in inbox.leftovers())
     return Outcome(speaker.heard, "", [], left)
 
@@ -261,3 +265,32 @@ def test_a_gesture_at_any_point_of_a_replay_is_honoured(tmp_path, caplog, point,
     caplog.set_level(logging.WARNING)
     assert run_replay(tmp_path, gesture, *point) == expected_replay(gesture, *point)
     assert never_waited_out_a_sound(caplog), "waited for a sound that was no longer playing"
+
+
+# The long hold (the button kept down to button.off_hold_s) means something only in the ready state.
+
+@pytest.mark.parametrize("point", session_points(), ids=point_id)
+def test_a_long_hold_at_any_point_of_a_session_is_passed_over(tmp_path, caplog, point):
+    """It can reach a session only as the tail of a hold that already ended it, so it must change nothing."""
+    caplog.set_level(logging.WARNING)
+    after_the_end = point == (AFTER, len(SCRIPT))
+    assert run_session(tmp_path, Gesture.LONG_HOLD, *point) == Outcome(
+        played(SCRIPT), "complete", [SILENCE] * QUESTIONS, gesture_left=after_the_end)
+    assert never_waited_out_a_sound(caplog)
+
+
+@pytest.mark.parametrize("point", replay_points(), ids=replay_point_id)
+def test_a_long_hold_at_any_point_of_a_replay_stops_it_as_a_hold_does_and_is_returned(tmp_path, caplog, point):
+    caplog.set_level(logging.WARNING)
+    stopped = []
+    outcome = run_replay(tmp_path, Gesture.LONG_HOLD, *point, stopped=stopped)
+    assert outcome == expected_replay(Gesture.HOLD, *point)
+    assert stopped == [None if outcome.gesture_left else Gesture.LONG_HOLD]
+    assert never_waited_out_a_sound(caplog)
+
+
+def test_a_replay_stopped_by_a_hold_returns_the_hold_and_one_played_out_returns_nothing(tmp_path):
+    stopped = []
+    run_replay(tmp_path / "held", Gesture.HOLD, DURING, 2, stopped=stopped)
+    run_replay(tmp_path / "played", stopped=stopped)
+    assert stopped == [Gesture.HOLD, None]

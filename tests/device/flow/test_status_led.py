@@ -8,7 +8,8 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from common.errors import DegradedWarning
 from device.flow.events import Event, EventKind, Phase
-from device.flow.status_led import ERROR_PATTERN, ERROR_STEP, FAST_BLINK, HEARTBEAT, SLOW_BLINK, StatusLed
+from device.flow.status_led import (ERROR_PATTERN, ERROR_STEP, FAST_BLINK, HEARTBEAT, SHUTDOWN_BLINK,
+                                     SHUTDOWN_FADE_SECONDS, SLOW_BLINK, StatusLed)
 
 WATCH_SECONDS = 3.3
 PHASE_PINS = dict(zip(Phase, range(17, 17 + len(Phase))))
@@ -145,3 +146,27 @@ def test_close_turns_it_off_and_frees_the_pin():
     led.close()
     assert factory.pin(7).state == 0
     LED(7, pin_factory=factory).close()
+
+
+def test_shutting_down_is_a_fast_fade_on_pwm(pwm_histories):
+    states = pwm_histories[Phase.SHUTTING_DOWN]
+    levels = [s.state for s in states]
+    peaks = [n for n, level in enumerate(levels) if level == 1.0]
+    assert len({lvl for lvl in levels if 0 < lvl < 1}) >= 10  # a fade, not a blink
+    assert len(peaks) >= 5  # a breath every half second over the 3.3 s watched: fast, beside ready's 3 s
+    assert sum(s.timestamp for s in states[1:peaks[0] + 1]) == pytest.approx(SHUTDOWN_FADE_SECONDS, abs=0.1)
+
+
+def test_shutting_down_is_a_flicker_on_a_plain_pin_unlike_every_other_pattern(plain_histories):
+    assert_pattern(plain_histories[Phase.SHUTTING_DOWN], blinking(*SHUTDOWN_BLINK, cycles=10))
+    assert SHUTDOWN_BLINK not in (HEARTBEAT, SLOW_BLINK, FAST_BLINK)
+
+
+def test_the_shutting_down_event_shows_it_and_closing_puts_the_light_out():
+    factory = MockFactory(pin_class=MockPWMPin)
+    led = StatusLed(8, pin_factory=factory)
+    led.on_event(Event(EventKind.SHUTTING_DOWN))
+    time.sleep(0.1)
+    assert led.phase is Phase.SHUTTING_DOWN and 0 < factory.pin(8).state < 1
+    led.close()
+    assert factory.pin(8).state == 0
