@@ -44,3 +44,14 @@ def test_a_whole_session_on_real_alsa_is_kept_as_said(installed, answers, tmp_pa
         direct = decode_samples(model, samples, rate).text
         assert answer["transcript"].strip(), "the twin's recognizer heard words"
         assert word_error_rate(direct, answer["transcript"]) <= 0.5, (direct, answer["transcript"])
+
+
+def test_an_unset_clock_is_reported_and_its_dates_marked(installed):
+    """The twin, like an offline Pi 4, starts from the last saved time: nothing says its clock is right."""
+    twin, _, _ = installed
+    (session,) = device.sessions(twin).values()
+    assert session["clock"]["trusted"] is False, session["clock"]
+    doctor = twin.run(f"{device.REFLECT} doctor --data-dir {device.STATE}", check=False)
+    assert any(line.startswith("WARN") and "clock" in line for line in doctor.splitlines()), doctor
+    notes = twin.run(f"{device.REFLECT} notes --data-dir {device.STATE}")
+    assert "about" in notes, notes

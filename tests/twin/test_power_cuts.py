@@ -6,6 +6,7 @@ recovery runs), every answer whose saved tone played is whole (audio, transcript
 recorded keeps all but `sync_every_s` + 0.5 s of what was said before the cut, nothing is left half-made, and
 the kernel replays the journal without errors. The last test powers off cleanly and runs e2fsck on the disk.
 """
+import json
 import subprocess
 import time
 
@@ -47,7 +48,7 @@ def leftovers(twin) -> list[str]:
     return out.split()
 
 
-def start_answering(twin, before: set[str]) -> None:
+def start_answering(twin) -> None:
     twin.run(f"{REFLECT} press")
     device.wait_status(twin, r"^listening: question 1$")
 
@@ -73,10 +74,22 @@ def freeze_when(twin, pattern: str, mode: str = "create", pids: str = "") -> str
     return handle
 
 
-def wait_frozen(twin, handle: str, timeout: float = 900) -> str:
+def wait_frozen(twin, handle: str, timeout: float = 600) -> str:
     code, out = twin.result(handle, timeout)
     assert code == 0 and "froze" in out, out
     return out.strip().splitlines()[-1]
+
+
+def indexed_words(twin, sessions: list[str]) -> list[str]:
+    """What the search index still holds of what was said in `sessions`."""
+    out = twin.run(f"""python3 - <<'EOF'
+import json, sqlite3
+index = sqlite3.connect("file:{STATE}/index.sqlite3?mode=ro", uri=True)
+rows = index.execute("SELECT text FROM answer_text JOIN sessions ON session_n = n WHERE id IN (%s)"
+                     % ",".join("?" * {len(sessions)}), {sessions!r}).fetchall()
+print(json.dumps([text for text, in rows if text.strip()]))
+EOF""")
+    return json.loads(out)
 
 
 def service_pid(twin) -> str:
@@ -86,8 +99,8 @@ def service_pid(twin) -> str:
 def test_a_cut_mid_answer_keeps_all_but_the_last_second(installed, answers):
     twin, _, _ = installed
     before = set(device.sessions(twin))
-    start_answering(twin, before)
-    speaking = twin.start(f"""
+    start_answering(twin)
+    twin.start(f"""
 date +%s.%N >{SHARE}/out/said-start
 ( while :; do date +%s.%N >{SHARE}/out/said-tick.new; mv {SHARE}/out/said-tick.new {SHARE}/out/said-tick; sleep 0.05; done ) &
 aplay -q -D plughw:Mic,0 {device.PLAY_BUFFER} {SHARE}/answer3.wav
@@ -97,7 +110,6 @@ aplay -q -D plughw:Mic,0 {device.PLAY_BUFFER} {SHARE}/answer3.wav
     time.sleep(5)
     said = float((twin.share / "out" / "said-tick").read_text()) - float((twin.share / "out" / "said-start").read_text())
     ready_s = cut_and_boot(twin)
-    assert speaking
     (name, session), = new_sessions(twin, before).items()
     answer = session["answers"][0]
     folder = device.fetch_notes(twin, twin.workdir / "notes-mid-answer")
@@ -115,7 +127,7 @@ aplay -q -D plughw:Mic,0 {device.PLAY_BUFFER} {SHARE}/answer3.wav
 def test_a_cut_right_after_the_saved_tone_keeps_the_answer(installed, answers):
     twin, _, _ = installed
     before = set(device.sessions(twin))
-    start_answering(twin, before)
+    start_answering(twin)
     device.say(twin, 1)
     device.wait_status(twin, r"^speaking: question 2$")
     ready_s = cut_and_boot(twin)
@@ -130,7 +142,7 @@ def _session_then_cut_at(twin, answers, pattern: str, mode: str = "create") -> t
     """A one-answer session (ended by a hold), a cut when its writer creates `pattern`; what the next boot kept."""
     before = set(device.sessions(twin))
     watcher = freeze_when(twin, pattern, mode, service_pid(twin))
-    start_answering(twin, before)
+    start_answering(twin)
     device.say(twin, 1)
     device.wait_status(twin, r"^speaking: question 2$")
     twin.run(f"{REFLECT} hold")
@@ -163,11 +175,11 @@ def test_a_cut_during_a_search_index_update_loses_nothing(installed):
     before = device.sessions(twin)
     watcher = freeze_when(twin, r"^index\.sqlite3-(journal|wal)$")
     twin.start(f"{REFLECT} search --data-dir {STATE} 선생님")
-    moment = wait_frozen(twin, watcher)
+    moment = wait_frozen(twin, watcher, timeout=120)
     ready_s = cut_and_boot(twin)
     assert device.sessions(twin) == before
-    out = twin.run(f"{REFLECT} notes --data-dir {STATE}")
-    assert len([line for line in out.splitlines() if line.strip()]) >= len(before), out
+    listed = json.loads(twin.run(f"{REFLECT} notes --json --data-dir {STATE}"))["sessions"]
+    assert len(listed) == len(before), listed
     kept["during a search-index update"] = f"{moment}: every session listed again; READY {ready_s:.0f} s"
 
 
@@ -182,7 +194,7 @@ systemctl restart reflect.service
     device.wait_status(twin, r"^ready: waiting for a press", timeout=600)
     before = set(device.sessions(twin))
     watcher = freeze_when(twin, r"\.age\.part$", "create", service_pid(twin))
-    start_answering(twin, before)
+    start_answering(twin)
     device.say(twin, 1)
     device.wait_status(twin, r"^speaking: question 2$")
     twin.run(f"{REFLECT} hold")
@@ -192,9 +204,10 @@ systemctl restart reflect.service
     while not all(s.get("sealed") for n, s in device.sessions(twin).items() if n not in before):
         assert time.monotonic() < deadline, "the cut session was never sealed"
         time.sleep(5)
-    plain = twin.run(f"find {STATE}/sessions -newer /etc/reflect/config.toml -type f ! -name '*.age' "
-                     "! -name session.json")
-    assert plain.split() == [], plain
+    cut = [name for name in device.sessions(twin) if name not in before]
+    plain = twin.run(f"cd {STATE}/sessions && find {' '.join(cut)} -type f ! -name '*.age' ! -name session.json")
+    assert cut and plain.split() == [], plain
+    assert indexed_words(twin, cut) == [], "a sealed session's words are still in the search index"
     kept["during sealing"] = f"{moment}: sealed after recovery, no plain file left; READY {ready_s:.0f} s"
 
 
