@@ -86,6 +86,18 @@ def private_modes(data_dir: Path) -> list[str]:
     return wrong
 
 
+def fsynced(monkeypatch) -> list[str]:
+    """From now on, the path of everything os.fsync is called on, in order (the real fsync still runs)."""
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+    monkeypatch.setattr(os, "fsync", fsync)
+    return synced
+
+
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
