@@ -208,8 +208,9 @@ class Archive:
         return session_id
 
     def forget(self, session_id: str) -> None:
-        """Remove a session's words from the index file now (before it is sealed)."""
-        self._or_new_index(lambda index: index.forget(session_id))
+        """Remove a session's words from the index file now (before it is sealed); no file, nothing to forget."""
+        if self.layout.index.exists():
+            self._or_new_index(lambda index: index.forget(session_id))
 
     def forget_sealed(self, sealed: Collection[str]) -> list[str]:
         """Remove from the index file every word it holds of these sealed sessions (a kill before the index was

@@ -1,5 +1,6 @@
 """kill -9 at random moments of sealing, then recovery: every answer is plain or sealed, never neither,
-and no plain copy of a sealed answer is left. A real process seals a real archive and is really killed."""
+and no plain copy of a sealed answer is left, in its folder or the search index. A real process seals a real
+archive and is really killed."""
 import json
 import os
 import random
@@ -67,8 +68,11 @@ def sealer(data: Path, public: str) -> subprocess.Popen:
 
 
 def check(data: Path, key: Path, original: dict) -> int:
-    """Every answer plain (as recorded) or sealed (opening to what was recorded), never neither; returns sealed count."""
+    """Every answer plain (as recorded) or sealed (opening to what was recorded, none of its words in the search
+    index), never neither; returns sealed count."""
     keys = identities(key)
+    index = data / "index.sqlite3"
+    indexed = index.read_bytes() if index.exists() else b""
     sealed_sessions = 0
     for folder, raw in session_records(data):
         names = {p.name for p in folder.iterdir()}
@@ -81,6 +85,7 @@ def check(data: Path, key: Path, original: dict) -> int:
                 audio, entry = original[(folder.name, answer["index"])]
                 assert unseal(folder / answer["audio"], keys) == audio
                 assert said[answer["index"]]["transcript"] == entry["transcript"]
+                assert not [w for w in entry["transcript"].split() if w.encode() in indexed], folder.name
         else:
             assert not [n for n in names if n.endswith(SEALED_SUFFIX)], (folder.name, names)
             for answer in raw["answers"]:
@@ -94,6 +99,7 @@ def test_kill_minus_nine_while_sealing_leaves_every_answer_plain_or_sealed(tmp_p
     public = new_identity(key)
     data = tmp_path / "data"
     original = archive(data)
+    Archive(data).listing()  # indexed, as after any review command
     pristine = tmp_path / "pristine"
     os.rename(data, pristine)
 
