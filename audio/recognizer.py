@@ -58,14 +58,27 @@ def load_model(path: Path):
 
 
 class ModelLoader:
-    """Loads the model on a background thread so a press never waits for it."""
+    """Loads the model on a background thread, from `start()` (the device, so a press never waits for it) or the
+    first `get()`; a command that never needs it never loads it.
+
+    The thread is not a daemon: the interpreter waits for a load under way before it exits, however the command
+    ends, because exiting while Kaldi loads can end in SIGSEGV."""
 
     def __init__(self, path: Path):
         self.path = path
         self._model = None
         self._error: BaseException | None = None
         self._done = threading.Event()
-        threading.Thread(target=self._load, name="model-loader", daemon=True).start()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> "ModelLoader":
+        """Begin loading, once, in the background."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._load, name="model-loader")
+                self._thread.start()
+        return self
 
     def _load(self) -> None:
         try:
@@ -76,7 +89,8 @@ class ModelLoader:
             self._done.set()
 
     def get(self):
-        """The model, waiting for the load to finish; re-raises a failed load."""
+        """The model, loading it if nobody has yet and waiting for the load; re-raises a failed load."""
+        self.start()
         self._done.wait()
         if self._error is not None:
             raise self._error

@@ -82,6 +82,7 @@ class WavWriter:
         try:
             os.fchmod(self._fd, FILE_MODE)
             self._write(wav_header(rate, 0))
+            fsync_dir(self.part_path.parent)  # the syncs of its audio are worth nothing if the part's name is lost
         except BaseException:
             self.abandon()  # never leave an empty or header-less part behind
             raise

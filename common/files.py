@@ -2,6 +2,7 @@
 import errno
 import os
 import shutil
+from itertools import takewhile
 from pathlib import Path
 
 DIR_MODE = 0o700
@@ -11,9 +12,21 @@ DISK_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
 def private_dir(path: Path) -> Path:
-    """Create `path` (and parents) if needed and make it 0700, whatever the umask."""
+    """Create `path` (and parents, as `mkdir -p`) if needed and make it 0700, whatever the umask; every folder
+    it creates is synced into its parent, so a power cut cannot lose it once this returns."""
+    created = list(takewhile(lambda folder: not folder.exists(), (path, *path.parents)))
     path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     os.chmod(path, DIR_MODE)
+    for folder in reversed(created):
+        fsync_dir(folder.parent)
+    return path
+
+
+def new_private_dir(path: Path) -> Path:
+    """Create the folder `path` (FileExistsError if it is there), 0700 whatever the umask, synced into its parent."""
+    path.mkdir(mode=DIR_MODE)
+    os.chmod(path, DIR_MODE)
+    fsync_dir(path.parent)
     return path
 
 

@@ -88,7 +88,7 @@ def build_device(config: Config, speaker=None, open_microphone=None, without_spe
     check_model(config.model_path)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     pack = load_pack(config)
-    model = ModelLoader(config.model_path)
+    model = ModelLoader(config.model_path).start()  # in the background now, so a press never waits for it
     speaker = speaker or open_speaker(config, without_speaker)
     tones.prepare(speaker.rate)
     parts = SessionParts(

@@ -3,7 +3,7 @@ import logging
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,6 +206,32 @@ class Archive:
         self._indexed(lambda index: None, [])
         log.info("deleted session %s", session_id)
         return session_id
+
+    def forget(self, session_id: str) -> None:
+        """Remove a session's words from the index file now (before it is sealed); no file, nothing to forget."""
+        if self.layout.index.exists():
+            self._or_new_index(lambda index: index.forget(session_id))
+
+    def forget_sealed(self, sealed: Collection[str]) -> list[str]:
+        """Remove from the index file every word it holds of these sealed sessions (a kill before the index was
+        updated, or a command indexing a session while it was being sealed, can leave some); return whose."""
+        if not sealed or not self.layout.index.exists():
+            return []
+        stale = self._or_new_index(lambda index: [i for i in index.worded() if i in sealed]) or []
+        for session_id in stale:
+            self.forget(session_id)
+        return stale
+
+    def _or_new_index(self, operation):
+        """Run `operation` on the index; a corrupt index is replaced by an empty one instead (None returned)."""
+        try:
+            return operation(self.index)
+        except sqlite3.DatabaseError as exc:
+            if not _is_corruption(exc):
+                raise
+            log.warning("search index is corrupt (%s); starting a new one", exc)
+            self.index.reset()
+            return None
 
     def _indexed(self, operation, notices: list[str]):
         """Bring the index in step with the files, then run `operation`; a corrupt index is rebuilt once."""

@@ -13,6 +13,7 @@ Run before the device takes its first press. For each session folder:
 - a sealing cut short is finished either way (sealing.settle): a session whose session.json says it
   is sealed loses every plain copy of what was said; one that does not keeps its plain files and
   loses the `.age` files written so far (the next sealing pass seals it again);
+- the search index loses every word of a sealed session it still holds (a kill before it was updated);
 A session.json that cannot be read moves the folder to `damaged/` (never deleted).
 
 Every change is a rename, an atomic write or a repair that is redone the same
@@ -25,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from audio.recognizer import AnswerRecognizer
-from device.notes.record import DataLayout
+from device.notes.archive import Archive
+from device.notes.record import DataLayout, is_sealed
 from device.notes.session_repair import SessionRepair
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,8 @@ class RecoveryReport:
     """Leftover temporary files and empty folders removed."""
     set_aside: list[str] = field(default_factory=list)
     """Unreadable session folders moved to damaged/."""
+    unindexed: list[str] = field(default_factory=list)
+    """Sealed sessions whose words the search index still held, removed from it."""
     problems: list[str] = field(default_factory=list)
     sessions: list[str] = field(default_factory=list)
     """Every session folder looked at."""
@@ -56,7 +60,7 @@ class RecoveryReport:
     @property
     def changed(self) -> bool:
         return any((self.repaired, self.noted, self.interrupted, self.transcribed, self.compressed,
-                    self.removed, self.set_aside))
+                    self.removed, self.set_aside, self.unindexed))
 
     def summary(self) -> str:
         parts = [f"{len(v)} {k.replace('_', ' ')}" for k, v in vars(self).items() if v and k not in ("problems", "sessions")]
@@ -85,15 +89,24 @@ def recover(data_dir: Path, model=None, *, new_recognizer: NewRecognizer | None 
         folders = sorted(entry for entry in sessions.iterdir() if entry.is_dir() and not entry.name.startswith("."))
     except FileNotFoundError:
         return report
+    sealed = set()
     for folder in folders:
         if only is not None and folder.name not in only:
             continue
         report.sessions.append(folder.name)
+        repair = SessionRepair(data_dir, folder, report, new_recognizer, audio_format)
         try:
-            SessionRepair(data_dir, folder, report, new_recognizer, audio_format).run()
+            repair.run()
         except Exception as error:  # one bad folder must not stop the others, nor the device
             log.exception("recovery of session %s failed", folder.name)
             report.problems.append(f"{folder.name}: {type(error).__name__}")
+        if repair.record is not None and is_sealed(repair.record):
+            sealed.add(folder.name)
+    try:
+        report.unindexed = Archive(data_dir).forget_sealed(sealed)
+    except Exception as error:  # the index is a cache: a broken one must not stop the device either
+        log.exception("recovery could not check the search index")
+        report.problems.append(f"index: {type(error).__name__}")
     for problem in report.problems:
         log.warning("recovery: %s", problem)
     if report.changed or report.problems:

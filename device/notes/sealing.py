@@ -3,9 +3,10 @@
 Once a session's transcripts and compression are done (and `readable_for_h` has passed), each answer's
 audio and everything said (transcripts, timed words, transcript.md) go into `.age` files sealed to the
 owner's recipient; session.json then keeps only what was not said (record.sealed). The order makes a kill
-at any moment safe: every sealed file is written as `.age.part`, synced and renamed; then session.json
-says the session is sealed; only then are the plain files removed. `settle` (run by recovery) finishes
-either way: a sealed record loses its plain leftovers, an unsealed one its orphaned `.age` files.
+at any moment safe: every sealed file is written as `.age.part`, synced and renamed; then the search index
+forgets the session's words; then session.json says the session is sealed; only then are the plain files
+removed. `settle` (run by recovery) finishes either way: a sealed record loses its plain leftovers, an
+unsealed one its orphaned `.age` files; recovery also removes any words of a sealed session the index holds.
 """
 import json
 import logging
@@ -81,7 +82,7 @@ def is_due(raw: dict, readable_for_h: float, now: datetime, counted_s: float = 0
 def seal_due(data_dir: Path, owner: x25519.Recipient, readable_for_h: float,
              now: datetime | None = None, now_trusted: bool | None = None, since_boot: Uptime | None = None,
              trust: str = "auto") -> SealReport:
-    """Seal every session under `data_dir` that is due; then drop their words from the search index.
+    """Seal every session under `data_dir` that is due; then index them again, as sealed.
 
     `now`, `now_trusted` (the wall clock is set) and `since_boot` are read from the system unless given."""
     layout = DataLayout(Path(data_dir))
@@ -90,6 +91,7 @@ def seal_due(data_dir: Path, owner: x25519.Recipient, readable_for_h: float,
     count = ReadableCount.load(layout.seal_clock, since_boot or uptime())
     waiting: set[str] = set()
     report = SealReport()
+    archive = Archive(data_dir)
     try:
         folders = sorted(p for p in DataLayout(Path(data_dir)).sessions.iterdir() if p.is_dir() and not p.name.startswith("."))
     except FileNotFoundError:
@@ -105,7 +107,7 @@ def seal_due(data_dir: Path, owner: x25519.Recipient, readable_for_h: float,
             waiting.add(folder.name)
             continue
         try:
-            seal_session(folder, raw, owner, now)
+            seal_session(folder, raw, owner, now, archive)
         except OSError as error:
             if not is_disk_full(error):
                 raise
@@ -120,13 +122,14 @@ def seal_due(data_dir: Path, owner: x25519.Recipient, readable_for_h: float,
             raise
         log.warning("disk full: the readable time of waiting sessions is counted from the last pass that saved it")
     if report.sealed:
-        Archive(data_dir).listing()  # the index follows the records: sealed words leave it
+        archive.listing()  # the index follows the records: sealed sessions come back without their words
         log.info("sealed %d session(s)", len(report.sealed))
     return report
 
 
-def seal_session(folder: Path, raw: dict, owner: x25519.Recipient, now: datetime) -> None:
-    """Seal one ready session: sealed copies first, then the record, then the plain files go."""
+def seal_session(folder: Path, raw: dict, owner: x25519.Recipient, now: datetime, archive: Archive) -> None:
+    """Seal one ready session: sealed copies first, then the index forgets its words, then the record,
+    then the plain files go."""
     files, plain = [], []
     try:
         for answer in raw["answers"]:
@@ -138,6 +141,7 @@ def seal_session(folder: Path, raw: dict, owner: x25519.Recipient, now: datetime
         _write_sealed(folder / SAID_NAME, json.dumps(record.said(raw)).encode(), owner)
         _write_sealed(folder / (TRANSCRIPT_NAME + SEALED_SUFFIX), record.transcript_markdown(raw).encode(), owner)
         files += [SAID_NAME, TRANSCRIPT_NAME + SEALED_SUFFIX]
+        archive.forget(folder.name)  # never a sealed session whose words the index still holds
         record.write(folder, record.sealed(raw, files, now))
     except BaseException:
         for name in files:  # not sealed: the plain files stay the notes

@@ -3,7 +3,8 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -148,22 +149,44 @@ class SearchIndex:
         fresh = [session_id for session_id, stamp in stamps.items() if session_id not in known or known[session_id][1] != stamp]
         if not gone and not fresh:
             return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            for n in gone:
-                self.conn.execute("DELETE FROM answer_text WHERE rowid BETWEEN ? AND ?", (n * MAX_ANSWERS, n * MAX_ANSWERS + MAX_ANSWERS - 1))
-                self.conn.execute("DELETE FROM sessions WHERE n = ?", (n,))
+        with self._writing():
+            self._drop(gone)
             for session_id in fresh:
                 loaded = load(session_id)
                 if loaded is not None:
                     self._insert(*loaded, stamps[session_id])
-            if gone:
-                self.conn.execute("INSERT INTO answer_text(answer_text) VALUES ('optimize')")
+
+    def forget(self, session_id: str) -> None:
+        """Remove one session's row and words from the file now (the next sync adds it back as its files say)."""
+        with self._writing():
+            self._drop([row[0] for row in self.conn.execute("SELECT n FROM sessions WHERE id = ?", (session_id,))])
+
+    def worded(self) -> list[str]:
+        """The ids of the sessions whose words the index holds."""
+        return [row[0] for row in self.conn.execute(
+            "SELECT id FROM sessions AS s WHERE EXISTS"
+            " (SELECT 1 FROM answer_text WHERE rowid BETWEEN s.n * ? AND s.n * ? + ?)",
+            (MAX_ANSWERS, MAX_ANSWERS, MAX_ANSWERS - 1))]
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction: committed whole, or rolled back."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
             self.conn.execute("COMMIT")
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise
+
+    def _drop(self, numbers: list[int]) -> None:
+        """Delete these sessions' rows and words; with secure_delete and a merge, their words leave the file's bytes."""
+        for n in numbers:
+            self.conn.execute("DELETE FROM answer_text WHERE rowid BETWEEN ? AND ?", (n * MAX_ANSWERS, n * MAX_ANSWERS + MAX_ANSWERS - 1))
+            self.conn.execute("DELETE FROM sessions WHERE n = ?", (n,))
+        if numbers:
+            self.conn.execute("INSERT INTO answer_text(answer_text) VALUES ('optimize')")
 
     def _insert(self, session: "Session", problems: list[str], stamp: Stamp) -> None:
         """Add one session's summary row and one FTS row per word-timed answer."""

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from audio.recognizer import Transcript
-from common.files import FILE_MODE, fsync_dir, is_disk_full, private_dir
+from common.files import FILE_MODE, fsync_dir, is_disk_full, new_private_dir, private_dir
 from content.packs import Pack
 from device.clock import ClockStatus, clock_status
 from device.notes import record as session_record
@@ -25,8 +25,7 @@ def _new_folder(data_dir: Path, started: datetime) -> Path:
     for n in range(1, 1000):
         folder = parent / (base if n == 1 else f"{base}-{n}")
         try:
-            folder.mkdir(mode=0o700)
-            return private_dir(folder)
+            return new_private_dir(folder)
         except FileExistsError:
             continue
     raise FileExistsError(f"too many sessions started at {base}")

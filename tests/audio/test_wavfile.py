@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import audio.wavfile as wavfile
 from audio.wavfile import HEADER_BYTES, WavWriter, header_rate, seal_part, wav_header
 from common.files import is_disk_full
-from tests.faults.support import killed_part, small_tmpfs
+from tests.faults.support import fsynced, killed_part, small_tmpfs
 
 RATE = 16000
 HEADER = "<4sI4s4sIHHIIHH4sI"
@@ -278,13 +278,21 @@ def test_abandon_after_finish_leaves_the_answer_alone(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["01.wav"]
 
 
+def test_a_new_part_is_made_durable_in_the_answer_folder_before_any_audio(tmp_path, monkeypatch):
+    """Its audio is synced about once a second; without the folder's entry a power cut could lose it all."""
+    synced = fsynced(monkeypatch)
+    writer = WavWriter(tmp_path / "01.wav", RATE)
+    assert synced == [str(tmp_path)]
+    writer.abandon()
+
+
 def test_finish_makes_the_rename_durable_in_the_answer_folder(tmp_path, monkeypatch):
     synced = []
     monkeypatch.setattr(wavfile, "fsync_dir", lambda path: synced.append((path, sorted(p.name for p in path.iterdir()))))
     writer = WavWriter(tmp_path / "01.wav", RATE)
     writer.write(noise(100))
     writer.finish()
-    assert synced == [(tmp_path, ["01.wav"])]
+    assert synced == [(tmp_path, ["01.wav.part"]), (tmp_path, ["01.wav"])]
 
 
 # -- WavWriter on a full disk --------------------------------------------------------------------
@@ -457,9 +465,9 @@ def test_seal_part_removes_a_part_with_no_whole_sample(tmp_path, content, monkey
 
 
 def test_seal_part_makes_the_rename_durable(tmp_path, monkeypatch):
+    part = crashed_part(tmp_path, noise(100))
     synced = []
     monkeypatch.setattr(wavfile, "fsync_dir", lambda path: synced.append((path, sorted(p.name for p in path.iterdir()))))
-    part = crashed_part(tmp_path, noise(100))
     seal_part(part, tmp_path / "01.wav", RATE)
     assert synced == [(tmp_path, ["01.wav"])]
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import common.files as files
 from common.files import atomic_write_bytes, atomic_write_text, fsync_dir, private_dir
+from tests.faults.support import fsynced
 
 
 def mode_of(path: Path) -> int:
@@ -28,6 +29,27 @@ def test_private_dir_makes_every_new_folder_0700_whatever_the_umask(tmp_path, um
     path = private_dir(tmp_path / "a" / "b")
     assert path == tmp_path / "a" / "b"
     assert mode_of(path) == 0o700
+
+
+def test_private_dir_makes_each_folder_it_creates_durable_in_its_parent_and_only_those(tmp_path, monkeypatch):
+    """A power cut after private_dir returns cannot lose a folder it made (issue 19)."""
+    synced = fsynced(monkeypatch)
+    private_dir(tmp_path / "a" / "b")
+    assert synced == [str(tmp_path), str(tmp_path / "a")]
+    private_dir(tmp_path / "a" / "b")
+    private_dir(tmp_path / "a")
+    assert synced == [str(tmp_path), str(tmp_path / "a")]  # nothing made, nothing synced
+    private_dir(tmp_path / "a" / "c")
+    assert synced[2:] == [str(tmp_path / "a")]
+
+
+def test_private_dir_leaves_the_parents_it_makes_to_the_umask_as_mkdir_p_does(tmp_path):
+    old = os.umask(0o022)
+    try:
+        private_dir(tmp_path / "a" / "b")
+    finally:
+        os.umask(old)
+    assert (mode_of(tmp_path / "a"), mode_of(tmp_path / "a" / "b")) == (0o755, 0o700)
 
 
 def test_private_dir_closes_an_existing_open_folder_and_keeps_what_it_holds(tmp_path):
@@ -196,9 +218,7 @@ def test_the_data_is_durable_before_the_rename_and_the_rename_before_returning(t
 
 
 def test_fsync_dir_syncs_that_folder_and_closes_it(tmp_path, monkeypatch):
-    synced = []
-    real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.readlink(f"/proc/self/fd/{fd}")), real_fsync(fd)))
+    synced = fsynced(monkeypatch)
     fds = len(os.listdir("/proc/self/fd"))
     fsync_dir(tmp_path)
     assert synced == [str(tmp_path)]

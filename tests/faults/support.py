@@ -48,14 +48,16 @@ def leftovers(data_dir: Path) -> list[str]:
     """Files that must never be left behind: parts, temp files, reserves, empty files.
 
     An empty search index is not one: a kill just after SQLite creates it leaves 0 bytes, which SQLite reads
-    as an empty database and the next command fills from the session files."""
+    as an empty database and the next command fills from the session files. Nor is an empty journal of it
+    (a kill just after SQLite opened one for a write, as sealing makes): SQLite ignores it and replaces it."""
     bad = []
     index = DataLayout(Path(data_dir)).index
+    sqlite_files = {index, index.with_name(index.name + "-journal")}
     for path in Path(data_dir).rglob("*"):
         if not path.is_file():
             continue
         name = path.name
-        empty = path.stat().st_size == 0 and path != index
+        empty = path.stat().st_size == 0 and path not in sqlite_files
         if name.endswith(".part") or name.endswith(".tmp") or name == ".reserve" or empty:
             bad.append(str(path.relative_to(data_dir)))
     return sorted(bad)
@@ -84,6 +86,18 @@ def private_modes(data_dir: Path) -> list[str]:
         if mode != want:
             wrong.append(f"{path.relative_to(data_dir.parent)} {oct(mode)}")
     return wrong
+
+
+def fsynced(monkeypatch) -> list[str]:
+    """From now on, the path of everything os.fsync is called on, in order (the real fsync still runs)."""
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+    monkeypatch.setattr(os, "fsync", fsync)
+    return synced
 
 
 def open_fds() -> int:

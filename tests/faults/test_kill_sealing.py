@@ -1,5 +1,6 @@
 """kill -9 at random moments of sealing, then recovery: every answer is plain or sealed, never neither,
-and no plain copy of a sealed answer is left. A real process seals a real archive and is really killed."""
+and no plain copy of a sealed answer is left, in its folder or the search index. A real process seals a real
+archive and is really killed."""
 import json
 import os
 import random
@@ -14,10 +15,12 @@ import numpy as np
 
 from bench.archive_factory import write_session
 from device.notes import record
+from device.notes.archive import Archive
 from device.notes.opening import new_identity, unseal, identities
 from device.notes.record import AUDIO_NAME, SEALED_SUFFIX, TRANSCRIPT_NAME
 from device.notes.recovery import recover
 from device.notes.sealing import seal_due, recipient
+from tests.device.notes.sealing_support import said_anywhere
 from tests.faults.support import leftovers, session_records
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,6 +33,18 @@ owner = recipient(sys.argv[2])
 print("go", flush=True)
 seal_due(sys.argv[1], owner, 0)
 print("done", flush=True)
+"""
+KILLED_AFTER_SEALING = """
+import os, signal, sys
+from device.notes import sealing
+seal = sealing.seal_session
+
+def seal_then_die(*args):
+    seal(*args)
+    os.kill(os.getpid(), signal.SIGKILL)  # where seal_due would bring the index in step next
+
+sealing.seal_session = seal_then_die
+sealing.seal_due(sys.argv[1], sealing.recipient(sys.argv[2]), 0)
 """
 
 
@@ -53,8 +68,11 @@ def sealer(data: Path, public: str) -> subprocess.Popen:
 
 
 def check(data: Path, key: Path, original: dict) -> int:
-    """Every answer plain (as recorded) or sealed (opening to what was recorded), never neither; returns sealed count."""
+    """Every answer plain (as recorded) or sealed (opening to what was recorded, none of its words in the search
+    index), never neither; returns sealed count."""
     keys = identities(key)
+    index = data / "index.sqlite3"
+    indexed = index.read_bytes() if index.exists() else b""
     sealed_sessions = 0
     for folder, raw in session_records(data):
         names = {p.name for p in folder.iterdir()}
@@ -67,6 +85,7 @@ def check(data: Path, key: Path, original: dict) -> int:
                 audio, entry = original[(folder.name, answer["index"])]
                 assert unseal(folder / answer["audio"], keys) == audio
                 assert said[answer["index"]]["transcript"] == entry["transcript"]
+                assert not [w for w in entry["transcript"].split() if w.encode() in indexed], folder.name
         else:
             assert not [n for n in names if n.endswith(SEALED_SUFFIX)], (folder.name, names)
             for answer in raw["answers"]:
@@ -80,6 +99,7 @@ def test_kill_minus_nine_while_sealing_leaves_every_answer_plain_or_sealed(tmp_p
     public = new_identity(key)
     data = tmp_path / "data"
     original = archive(data)
+    Archive(data).listing()  # indexed, as after any review command
     pristine = tmp_path / "pristine"
     os.rename(data, pristine)
 
@@ -114,3 +134,27 @@ def test_kill_minus_nine_while_sealing_leaves_every_answer_plain_or_sealed(tmp_p
     print(f"\nkill sealing: {ROUNDS} kills over a {whole_s:.2f} s pass ({time.monotonic() - started:.0f} s in all); "
           f"{cut_short} left something for recovery to settle, {partly} landed between sessions")
     assert cut_short >= 3 and partly >= 2
+
+
+def test_kill_minus_nine_right_after_sealing_leaves_no_word_of_it_in_the_search_index(tmp_path):
+    """The index forgets a session before its record says sealed: a kill before the pass updates the index
+    leaves none of the sealed session's words in the index file, and recovery keeps it so."""
+    public = new_identity(tmp_path / "owner.key")
+    data = tmp_path / "data"
+    first = write_session(data, datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc), [["hushword", "quietword"]], rate=8000)
+    second = write_session(data, datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc), [["plainword"]], rate=8000)
+    archive = Archive(data)
+    assert len(archive.search(["hushword"])) == 1 and len(archive.search(["plainword"])) == 1
+    archive.index.conn.close()
+    assert said_anywhere(data, ["hushword", "quietword"])  # the index file holds them now
+
+    killed = subprocess.run([sys.executable, "-c", KILLED_AFTER_SEALING, str(data), public], cwd=ROOT)
+
+    assert killed.returncode == -signal.SIGKILL
+    assert record.is_sealed(record.read(first)) and not record.is_sealed(record.read(second))
+    assert said_anywhere(data, ["hushword", "quietword"]) == []
+    assert not recover(data).problems
+    assert said_anywhere(data, ["hushword", "quietword"]) == []
+    archive = Archive(data)
+    assert archive.search(["hushword"]) == [] and archive.sealed_count() == 1
+    assert len(archive.search(["plainword"])) == 1  # only the sealed session was forgotten

@@ -16,7 +16,7 @@ def test_the_report_says_what_was_done_in_a_summary_without_anything_said(tmp_pa
     seen = RecoveryReport(sessions=["a"], problems=["x", "y"])
     assert not seen.changed, "looking at sessions and finding problems changes nothing on disk"
     assert seen.summary() == "recovery: 2 problem(s)"
-    for name in ("repaired", "noted", "interrupted", "transcribed", "compressed", "removed", "set_aside"):
+    for name in ("repaired", "noted", "interrupted", "transcribed", "compressed", "removed", "set_aside", "unindexed"):
         assert RecoveryReport(**{name: ["p"]}).changed, name
     report = RecoveryReport(repaired=["a", "b"], set_aside=["c"], problems=["d"], sessions=["e"])
     assert report.summary() == "recovery: 2 repaired, 1 set aside, 1 problem(s)"
@@ -39,6 +39,21 @@ def test_recover_command_prints_the_summary_and_fails_only_on_problems(tmp_path,
     (notes.folder / "03.opus.part").unlink()
     assert recover_command(data) == 0
     assert capsys.readouterr().out == "recovery: nothing to do\n"
+
+
+def test_a_search_index_recovery_cannot_check_is_one_problem_and_the_notes_are_still_repaired(tmp_path, monkeypatch):
+    import sqlite3
+
+    from device.notes.archive import Archive
+
+    def locked(self, sealed):
+        raise sqlite3.OperationalError("database is locked")
+    monkeypatch.setattr(Archive, "forget_sealed", locked)
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    unfinished(notes, 1, speech(0.3))
+    report = recover(data)
+    assert report.problems == ["index: OperationalError"] and report.repaired == [f"sessions/{notes.id}/01.wav"]
 
 
 def test_recovery_of_a_missing_data_dir_does_nothing(tmp_path):

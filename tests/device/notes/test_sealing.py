@@ -128,6 +128,31 @@ def test_recovery_finishes_a_cut_short_sealing_either_way(tmp_path, key, moment)
     assert recover(data).removed == []
 
 
+def test_recovery_removes_a_sealed_sessions_words_the_index_still_holds(tmp_path, key):
+    """Whatever left them there (a kill between sealing and the index update, in a version that forgot the
+    session only then), recovery drops a sealed session's words from the index file and keeps the others'."""
+    data = tmp_path / "data"
+    folder = compressed_session(data)
+    words = [w for answer in SECRET_WORDS if answer for w in answer]
+    index = data / "index.sqlite3"
+    archive = Archive(data)
+    assert archive.search(["zorblax"])
+    archive.index.conn.close()
+    with_words = index.read_bytes()
+    seal_due(data, owner_of(key), 0, now=LATER)
+    index.write_bytes(with_words)  # the index as the kill left it: the sealed session's words still in
+    compressed_session(data, [["plainword"]], STARTED + timedelta(days=3))  # a plain one, made after the pass
+    assert record.is_sealed(record.read(folder)) and said_anywhere(data, words)
+
+    report = recover(data)
+
+    assert said_anywhere(data, words) == []
+    assert report.unindexed == [folder.name] and report.changed and not report.problems
+    assert recover(data).unindexed == []
+    archive = Archive(data)
+    assert archive.search(["zorblax"]) == [] and archive.sealed_count() == 1 and archive.search(["plainword"])
+
+
 def test_settle_leaves_a_clean_folder_alone(tmp_path, key):
     folder = compressed_session(tmp_path / "data")
     assert settle(folder, record.read(folder)) == []

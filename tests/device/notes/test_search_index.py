@@ -120,6 +120,35 @@ def test_delete_leaves_no_trace_in_the_index_file(archive, tmp_path):
     assert leftovers == []
 
 
+def test_forget_takes_one_sessions_words_out_of_the_index_file_until_the_next_sync(archive, tmp_path):
+    """What sealing does just before a session's record says sealed (issue 19)."""
+    folder = write_session(tmp_path, datetime(2027, 2, 2, tzinfo=timezone.utc), [["my", "secret", "quokkaword"]])
+    assert len(archive.search(["quokkaword"])) == 1
+    worded = set(archive.index.worded())
+    assert folder.name in worded and len(worded) == 7  # every session of the archive says something
+    archive.forget(folder.name)
+    assert set(archive.index.worded()) == worded - {folder.name}
+    assert b"quokkaword" not in (tmp_path / "index.sqlite3").read_bytes()
+    assert not (tmp_path / "index.sqlite3-journal").exists()
+    assert archive.index.conn.execute("SELECT count(*) FROM sessions WHERE id = ?", (folder.name,)).fetchone()[0] == 0
+    archive.forget("no-such-session")  # nothing to forget is no error
+    assert len(archive.search(["quokkaword"])) == 1  # files are the truth: the next sync adds it back
+
+
+def test_forgetting_in_an_index_corrupted_while_open_throws_the_index_away(archive, tmp_path, caplog):
+    archive.search(["zebra"])
+    index = tmp_path / "index.sqlite3"
+    data = bytearray(index.read_bytes())
+    data[0:100] = b"\xff" * 100
+    index.write_bytes(bytes(data))
+    with caplog.at_level("WARNING"):
+        archive.forget("2026-11-30_094438")
+    assert "search index is corrupt (file is not a database); starting a new one" in [r.getMessage() for r in caplog.records]
+    assert archive.index.counts() == (0, 0) and b"zebra" not in index.read_bytes()
+    index.write_bytes(bytes(data))
+    assert archive.forget_sealed({"2026-11-30_094438"}) == [] and archive.index.counts() == (0, 0)
+
+
 # --- the invariants of issue #15: every matched word's time, snippets, counts, rebuilds, following the files ---------
 
 

@@ -21,6 +21,7 @@ from device.clock import ClockStatus
 from device.notes import record
 from device.notes.record import RESERVE_NAME, answer_audio_name, transcript_markdown
 from device.notes.session_notes import RESERVE_BYTES, SessionNotes
+from tests.faults.support import fsynced
 
 QUESTIONS = ("How is your relationship with your therapist right now?", "What felt different?", "What next?")
 PACK = Pack(id="therapy-relationship", title="Why the therapy relationship matters", language="en", greeting="Hello.",
@@ -105,6 +106,17 @@ def test_sessions_started_in_the_same_second_get_their_own_folders(tmp_path):
     ids = [SessionNotes.begin(tmp_path, PACK, 44100, now=STARTED).id for _ in range(3)]
     assert ids == ["2026-11-30_094438", "2026-11-30_094438-2", "2026-11-30_094438-3"]
     assert [record.parse(tmp_path / "sessions" / i).id for i in ids] == ids
+
+
+def test_a_new_session_folder_and_the_sessions_folder_are_made_durable_in_their_parents(tmp_path, monkeypatch):
+    """A power cut after begin returns cannot lose the session folder (issue 19); only what was made is synced."""
+    synced = fsynced(monkeypatch)
+    SessionNotes.begin(tmp_path, PACK, 44100, now=STARTED)
+    # the data dir: once for the new sessions/ in it, once for the sequence counter's atomic write
+    assert synced.count(str(tmp_path)) == 2 and str(tmp_path / "sessions") in synced
+    synced.clear()
+    SessionNotes.begin(tmp_path, PACK, 44100, now=STARTED)
+    assert synced.count(str(tmp_path)) == 1 and synced.count(str(tmp_path / "sessions")) == 1
 
 
 def test_a_thousand_sessions_in_one_second_is_refused_without_a_new_folder(tmp_path):
