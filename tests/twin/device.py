@@ -137,7 +137,7 @@ print(json.dumps({{p.parent.name: json.loads(p.read_text()) for p in sorted(path
     return json.loads(out)
 
 
-def wait_for_transcripts(twin: Twin, timeout: float = 900) -> dict[str, dict]:
+def wait_for_transcripts(twin: Twin, timeout: float = 1200) -> dict[str, dict]:
     """Until every answer of every session has its transcript (Vosk runs about 10x slower than real time
     under TCG); the sessions."""
     deadline = time.monotonic() + timeout
