@@ -1,12 +1,13 @@
-"""`reflect press` and `reflect hold`: the running service's control socket, for driving the device without
+"""`reflect press`, `reflect hold` and `reflect hold --long`: the running service's control socket, for driving the device without
 its button (one not wired yet, or a test).
 
 The service listens on `control.sock` (AF_UNIX, stream) in its runtime dir: `$RUNTIME_DIRECTORY` when systemd
 gives one (the unit: /run/reflect), else `$XDG_RUNTIME_DIR/reflect`, else `<data_dir>/.run`. The socket is 0600
 in a 0700 folder, and the service also checks the peer's uid (SO_PEERCRED): only its own user and root may
-drive it. A request is one word and a newline ("press" or "hold"); the answer is "ok" or "refused: WHY"
-(nothing to a client that sends nothing: it only looked whether the service runs).
-An accepted word goes on the inbox as the GestureEvent the button would have put there.
+drive it. A request is one word and a newline ("press", "hold" or "long-hold"); the answer is "ok" or
+"refused: WHY" (nothing to a client that sends nothing: it only looked whether the service runs).
+An accepted word goes on the inbox as the GestureEvents the button would have put there: a long hold is the
+button kept down past `button.off_hold_s`, a HOLD and then a LONG_HOLD.
 """
 import logging
 import os
@@ -28,7 +29,7 @@ SOCKET_NAME = "control.sock"
 SOCKET_MODE = 0o600
 SYSTEMD_RUNTIME_DIR = Path("/run/reflect")
 """Where the installed unit's RuntimeDirectory=reflect puts it; a client run from a shell looks there too."""
-WORDS = {"press": Gesture.PRESS, "hold": Gesture.HOLD}
+WORDS = {"press": (Gesture.PRESS,), "hold": (Gesture.HOLD,), "long-hold": (Gesture.HOLD, Gesture.LONG_HOLD)}
 MAX_REQUEST = 64
 TIMEOUT_S = 2.0
 UCRED = struct.Struct("3i")
@@ -119,11 +120,12 @@ class ControlServer:
         word = _read_line(conn).decode("utf-8", "replace").strip()
         if not word:
             return ""  # a client that only looked whether the service runs (service_running)
-        gesture = WORDS.get(word)
-        if gesture is None:
-            return f"refused: unknown request {word[:20]!r} (the service knows {' and '.join(WORDS)})"
+        gestures = WORDS.get(word)
+        if gestures is None:
+            return f"refused: unknown request {word[:20]!r} (the service knows {', '.join(WORDS)})"
         log.info("control: %s", word)
-        self.on_gesture(GestureEvent(gesture, time.monotonic()))
+        for gesture in gestures:
+            self.on_gesture(GestureEvent(gesture, time.monotonic()))
         return "ok"
 
     def close(self) -> None:

@@ -187,9 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", parents=[common, with_model], help="check every part and say how to fix it").set_defaults(func=cmd_doctor)
     sub.add_parser("recover", parents=[common, with_model],
                    help="repair notes a crash left unfinished and transcribe what is missing").set_defaults(func=cmd_recover)
-    for word, what in (("press", "a short press of the button, sent to the running service"),
-                       ("hold", "a hold of the button, sent to the running service")):
-        sub.add_parser(word, parents=[common], help=what).set_defaults(func=cmd_control, word=word)
+    sub.add_parser("press", parents=[common], help="a short press of the button, sent to the running service"
+                   ).set_defaults(func=cmd_control, word="press")
+    hold = sub.add_parser("hold", parents=[common], help="a hold of the button, sent to the running service")
+    hold.add_argument("--long", action="store_const", const="long-hold", default="hold", dest="word",
+                      help="kept down past button.off_hold_s: in the ready state, the device powers off")
+    hold.set_defaults(func=cmd_control)
     play = sub.add_parser("play", parents=[common, with_model], help="play a session's answers (or one)")
     play.add_argument("session", help="folder name, unique prefix, or 'latest'")
     play.add_argument("answer", nargs="?", type=int, help="only this answer number")

@@ -96,6 +96,20 @@ def test_a_request_the_service_does_not_know_is_refused_in_one_line_and_nothing_
     assert [item.gesture for item in inbox] == [Gesture.PRESS]  # only the good request got through
 
 
+def test_reflect_hold_long_is_the_button_kept_down_to_power_off(run_dir, tmp_path):
+    """`reflect hold --long` gives the service what a button kept down past button.off_hold_s gives: a HOLD,
+    then a LONG_HOLD (in the ready state: say it is safe to unplug, and power off)."""
+    inbox = Inbox()
+    control = ControlServer(run_dir, inbox.put)
+    try:
+        done = reflect(run_dir, tmp_path / "data", "hold", "--long")
+        assert done.returncode == 0, done.stderr
+        request(tmp_path, "hold", env={"RUNTIME_DIRECTORY": str(run_dir)})
+    finally:
+        control.close()
+    assert [item.gesture for item in inbox] == [Gesture.HOLD, Gesture.LONG_HOLD, Gesture.HOLD]
+
+
 def test_a_user_the_service_does_not_serve_is_refused(run_dir, tmp_path):
     inbox = Inbox()
     control = ControlServer(run_dir, inbox.put, allowed_uids=frozenset({os.getuid() + 4242}))
