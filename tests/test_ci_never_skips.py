@@ -39,7 +39,7 @@ def run(project, *args):
     return project.runpytest_subprocess("-p", "no:cacheprovider", "-m", "not rig", *args)
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+@pytest.mark.parametrize("workers", [[], ["-n", "1"]], ids=["one process", "xdist"])
 def test_with_ci_set_a_skipped_test_fails_the_run_and_is_named(project, monkeypatch, workers):
     monkeypatch.setenv("CI", "true")
     project.makepyfile(test_some=SKIPPING)
