@@ -107,7 +107,7 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_sessionfinish(session):
-    """Outside the terminal summary, so that it is printed first: a skip in CI fails the run."""
+    """Around the terminal's own sessionfinish (which prints the summary): once it is printed, a skip in CI fails the run."""
     result = yield
     skipped = session.config.stash.get(SKIPPED_IN_CI, 0)
     if skipped:
