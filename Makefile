@@ -7,7 +7,7 @@ DEMO_ANSWERS := --answer "안녕하세요 저는 오늘 선생님과 이야기�
                 --answer "조금 어색하지만 괜찮습니다" \
                 --answer "저는 사람들과 가까워지면 멀어집니다"
 
-.PHONY: setup demo test twin bench rig mutate mutate-sample
+.PHONY: setup demo check test soak twin bench rig mutate mutate-sample
 
 setup: $(BIN)/.installed
 
@@ -26,8 +26,17 @@ demo: setup
 rig:
 	bash scripts/audio-rig.sh start
 
+# The hermetic tier, on every core: no root, no rig, no systemd, no real model, nothing long.
+check: setup
+	$(BIN)/python -m pytest -n auto -m "not rig and not system and not root and not slow and not twin"
+
+# Everything but the twin, the long-haul runs as a seeded sample; with CI set a skipped test fails the run.
 test: setup rig
 	$(BIN)/python -m pytest -m "not twin"
+
+# The long-haul runs in full: the 300-session soak, all 36 kill rounds, kill -9 while sealing, the bench runs.
+soak: setup rig
+	REFLECT_SOAK=full $(BIN)/python -m pytest -m "slow and not twin"
 
 # The device on an emulated Pi 4 (arm64 under qemu, real ALSA, offline install, power cuts). Needs root;
 # the first run builds the twin's disk image (about 20 minutes) and keeps it in /var/cache/reflect-pi-twin.

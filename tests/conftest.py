@@ -3,6 +3,8 @@
 A rig test that fails after the rig itself stalled (ALSA's "underrun occurred": PulseAudio's ALSA plugin
 then stops for up to 2 s; or the speaker's "audio output stalled": over 0.5 s between two output callbacks)
 is repeated, at most RIG_RETRIES times, and the stall is reported; a failure with no stall fails at once. The count of stalls is printed at the end of every run.
+
+With CI set in the environment a skipped test fails the run: there, nothing is allowed to skip.
 """
 import os
 
@@ -21,6 +23,8 @@ RIG_FIXTURES = frozenset({"audio_rig", "vosk_model"})
 RIG_RETRIES = 2
 stalls: list[str] = []
 """One line per rig stall that made a failed test run again."""
+SKIPPED_IN_CI = pytest.StashKey[int]()
+"""How many tests skipped in a run with CI set (found in the terminal summary, turned into the exit status)."""
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +93,23 @@ def pytest_runtest_protocol(item, nextitem):
     return True
 
 
-def pytest_terminal_summary(terminalreporter) -> None:
+def pytest_terminal_summary(terminalreporter, config) -> None:
     terminalreporter.write_line(f"rig stalls that made a failed test run again: {len(stalls)}")
     for line in stalls:
         terminalreporter.write_line(f"  {line}")
+    skipped = terminalreporter.stats.get("skipped", [])
+    if os.environ.get("CI") and skipped:
+        config.stash[SKIPPED_IN_CI] = len(skipped)
+        terminalreporter.write_line(f"CI is set and {len(skipped)} tests skipped; a skip is never a pass here:", red=True)
+        for report in skipped:
+            terminalreporter.write_line(f"  {report.nodeid}")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session):
+    """Around the terminal's own sessionfinish (which prints the summary): once it is printed, a skip in CI fails the run."""
+    result = yield
+    skipped = session.config.stash.get(SKIPPED_IN_CI, 0)
+    if skipped:
+        pytest.exit(f"{skipped} tests skipped with CI set", returncode=pytest.ExitCode.TESTS_FAILED)
+    return result

@@ -305,6 +305,7 @@ def tiny_disk(tmp_path):
         yield mount
 
 
+@pytest.mark.root
 def test_a_full_disk_mid_write_keeps_every_sample_written_whole(tiny_disk):
     writer = WavWriter(tiny_disk / "01.wav", RATE, sync_every_s=3600)
     kept = np.zeros(0, dtype=np.int16)
@@ -320,6 +321,7 @@ def test_a_full_disk_mid_write_keeps_every_sample_written_whole(tiny_disk):
     assert np.array_equal(samples_of(path), kept)
 
 
+@pytest.mark.root
 def test_a_writer_that_cannot_even_write_its_header_leaves_no_part(tiny_disk):
     fd = os.open(tiny_disk / "filler", os.O_WRONLY | os.O_CREAT)
     try:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.rig import ROOT, STALL_SIGN, pass_on_stalls
 
-pytestmark = pytest.mark.usefixtures("audio_rig")
+pytestmark = [pytest.mark.slow, pytest.mark.root, pytest.mark.usefixtures("audio_rig")]  # root: a cgroup-v1 quota
 
 
 ROWS = (

@@ -4,6 +4,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from bench.cpu_limit import ThreadCpuLimit
 
 
@@ -19,6 +21,7 @@ def busy(stop: threading.Event) -> None:
         digest.update(block)
 
 
+@pytest.mark.root
 def test_only_the_added_thread_is_held_to_its_share_of_a_core():
     stop = threading.Event()
     threads = [threading.Thread(target=busy, args=(stop,)) for _ in range(2)]

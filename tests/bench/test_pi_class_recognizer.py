@@ -14,7 +14,7 @@ from bench.__main__ import MIC_RATE, PACK, PACKS_DIR, QUICK_ANSWERS, run_probe, 
 from bench.report import press_figures, transcript_lag_s
 from tests.rig import korean_model, pass_on_stalls, word_error_rate
 
-pytestmark = pytest.mark.usefixtures("audio_rig")
+pytestmark = [pytest.mark.slow, pytest.mark.root, pytest.mark.usefixtures("audio_rig")]  # root: a cgroup-v1 quota
 
 SHARE = PI_CLASS_SHARE
 SESSIONS = 2

@@ -135,6 +135,7 @@ def _reflect_in_own_run(tmp_path: Path, *args: str) -> subprocess.CompletedProce
                           env=env, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.root
 def test_reflect_clock_set_on_the_command_line(tmp_path):
     """Runs as root (CI and this machine do): a private mount gives it its own /run."""
     done = _reflect_in_own_run(tmp_path, "set", "2026-12-06 19:30")

@@ -22,6 +22,14 @@ greeting = "Hi."
 questions = ["One?", "Two?"]
 closing = "Bye."
 '''
+SOAK_FULL = os.environ.get("REFLECT_SOAK") == "full"
+"""`make soak` sets REFLECT_SOAK=full: the long-haul tests run every round. Otherwise (`make test`) they run a
+sample: their first rounds, which are the full run's first rounds, as every round is seeded or cycles."""
+
+
+def rounds(full: int, sample: int) -> int:
+    """How many rounds a long-haul test runs: `full` under `make soak`, else `sample`."""
+    return full if SOAK_FULL else sample
 
 
 def tiny_pack_dir(folder: Path) -> Path:

@@ -48,6 +48,7 @@ def only_session(data_dir: Path):
     return folder, record
 
 
+@pytest.mark.root
 def test_enospc_mid_answer_keeps_the_answer_says_so_and_returns_to_ready(small_disk, fake_device, tmp_path):
     data = small_disk / "data"
     pack = tiny_pack(tmp_path / "packs")
@@ -77,6 +78,7 @@ def test_enospc_mid_answer_keeps_the_answer_says_so_and_returns_to_ready(small_d
     assert len(session_records(data)) == 1 and leftovers(data) == []
 
 
+@pytest.mark.root
 def test_enospc_when_even_the_notes_cannot_be_written_keeps_the_audio_for_recovery(small_disk, fake_device, tmp_path):
     """The disk fills (and the space reserve is gone) mid-answer: session.json cannot take the answer."""
     data = small_disk / "data"

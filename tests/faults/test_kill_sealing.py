@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bench.archive_factory import write_session
 from device.notes import record
@@ -94,6 +95,7 @@ def check(data: Path, key: Path, original: dict) -> int:
     return sealed_sessions
 
 
+@pytest.mark.slow
 def test_kill_minus_nine_while_sealing_leaves_every_answer_plain_or_sealed(tmp_path):
     key = tmp_path / "owner.key"
     public = new_identity(key)

@@ -1,4 +1,6 @@
-"""A soak: 300 sessions back to back in one process on fakes; memory, file descriptors and threads stay put."""
+"""A soak: 300 sessions back to back in one process on fakes; memory, file descriptors and threads stay put.
+
+`make test` runs the first 90 of them (REFLECT_SOAK=full, `make soak`, all 300). Needs root for its tmpfs."""
 import gc
 import json
 import subprocess
@@ -11,9 +13,9 @@ from audio.endpointing import EndpointSettings
 from audio.fakes import ScriptedMicrophone, silence, speech
 from device.flow.session import SessionSettings
 from tests.device.flow.session_harness import RATE, FakeDevice
-from tests.faults.support import leftovers, open_fds, proc_status, tiny_pack
+from tests.faults.support import leftovers, open_fds, proc_status, rounds, tiny_pack
 
-SESSIONS = 300
+SESSIONS = rounds(300, 90)
 WARM_UP = 30
 MAX_GROWTH_KB = 5 * 1024
 SETTINGS = SessionSettings(endpoint=EndpointSettings(0.5, 1.0, 3.0), min_free_bytes=0)
@@ -36,6 +38,8 @@ def ram_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
+@pytest.mark.slow
+@pytest.mark.root
 def test_three_hundred_sessions_leave_no_growth_in_memory_fds_or_threads(tmp_path, ram_disk):
     fake_device = FakeDevice(tmp_path)
     pack = tiny_pack(tmp_path / "packs")

@@ -19,7 +19,7 @@ from tests.rig import (ROOT, SpeakerRecording, espeak_wav, korean_model, locate,
 from tests.system.container import Container, build_root
 from tests.system.installed import MODEL_BOUND, RIG_INSIDE, STATE, CONFIG, Installed, RigSocket, prepare
 
-pytestmark = [pytest.mark.rig, pytest.mark.usefixtures("audio_rig")]
+pytestmark = [pytest.mark.system, pytest.mark.rig, pytest.mark.usefixtures("audio_rig")]
 
 ANSWER = "안녕하세요 저는 오늘 선생님과 이야기를 했습니다"
 LONG_ANSWER = "저는 사람들과 가까워지면 멀어집니다 그래서 조금 어색하지만 괜찮습니다 오늘은 정말 좋은 날입니다"

@@ -11,6 +11,9 @@ import pytest
 from device.setup.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
+INSTALLS = pytest.mark.slow
+"""On a test that runs install.sh --prefix (a venv and a pip install of the project: 16-18 s apiece, ~50 s
+beside other tests on two cores), or uses the module's install; `make test` runs them, `make check` does not."""
 JUNK = shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", "build", ".venv", ".pytest_cache", ".hypothesis")
 
 
@@ -49,6 +52,7 @@ def installed(checkout, tmp_path_factory) -> tuple[Path, str]:
     return root, run(checkout / "systemd/install.sh", "--prefix", root)
 
 
+@INSTALLS
 def test_files_land_where_the_unit_expects_them(installed, checkout):
     root, _ = installed
     unit = root / "etc/systemd/system/reflect.service"
@@ -61,6 +65,7 @@ def test_files_land_where_the_unit_expects_them(installed, checkout):
     assert (root / "etc/reflect/config.toml").is_file()
 
 
+@INSTALLS
 def test_the_installed_unit_verifies_against_the_installed_files(installed):
     root, _ = installed
     shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True, dirs_exist_ok=True)
@@ -71,6 +76,7 @@ def test_the_installed_unit_verifies_against_the_installed_files(installed):
     assert result.returncode == 0 and result.stderr == "", result.stderr
 
 
+@INSTALLS
 def test_the_venv_runs_its_own_copy_of_the_project(installed, tmp_path):
     root, _ = installed
     python = root / "opt/reflect/venv/bin/python"
@@ -79,6 +85,7 @@ def test_the_venv_runs_its_own_copy_of_the_project(installed, tmp_path):
     assert Path(where).is_relative_to(root / "opt/reflect/venv")
 
 
+@INSTALLS
 def test_the_example_config_is_valid_with_every_line_uncommented(installed, tmp_path):
     root, _ = installed
     text = (root / "etc/reflect/config.toml").read_text()
@@ -90,6 +97,7 @@ def test_the_example_config_is_valid_with_every_line_uncommented(installed, tmp_
     assert config.button.led_pin == 27 and config.audio.input_device == "USB"
 
 
+@INSTALLS
 def test_a_second_run_changes_nothing(installed, checkout):
     root, first_output = installed
     assert "installing" in first_output
@@ -99,6 +107,7 @@ def test_a_second_run_changes_nothing(installed, checkout):
     assert [line for line in output.splitlines() if line.startswith("==>")] == [f"==> done: installed under {root}"]
 
 
+@INSTALLS
 def test_an_upgrade_reinstalls_changed_code_and_keeps_the_config(checkout, tmp_path):
     upgraded_checkout = tmp_path / "reflect"
     shutil.copytree(checkout, upgraded_checkout)
@@ -115,6 +124,7 @@ def test_an_upgrade_reinstalls_changed_code_and_keeps_the_config(checkout, tmp_p
     assert config.read_text() == "[button]\npin = 22\n"
 
 
+@INSTALLS
 def test_uninstall_removes_everything_but_the_notes_unless_purged(installed, checkout, tmp_path):
     root = tmp_path / "root"
     shutil.copytree(installed[0], root, symlinks=True)
@@ -133,6 +143,7 @@ def test_uninstall_removes_everything_but_the_notes_unless_purged(installed, che
 POLKIT_RULE = "etc/polkit-1/rules.d/50-reflect-poweroff.rules"
 
 
+@INSTALLS
 def test_the_polkit_rule_is_installed_readable_for_polkitd(installed, checkout):
     root, output = installed
     rule = root / POLKIT_RULE
@@ -151,6 +162,7 @@ def test_the_polkit_rule_lets_only_the_reflect_user_power_off():
     assert "subject.user" in code.split("&&")[0]  # the user is required for every action, not or-ed with one
 
 
+@INSTALLS
 def test_an_existing_polkit_rules_folder_keeps_its_mode(checkout, tmp_path):
     root = tmp_path / "root"
     folder = root / "etc/polkit-1/rules.d"
@@ -164,6 +176,7 @@ def test_install_asks_apt_for_polkitd(checkout):
     assert "polkitd" in run(checkout / "systemd/install.sh", "--print-packages").split()
 
 
+@INSTALLS
 def test_uninstall_removes_the_polkit_rule(installed, checkout, tmp_path):
     root = tmp_path / "root"
     shutil.copytree(installed[0], root, symlinks=True)

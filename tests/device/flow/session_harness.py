@@ -1,4 +1,7 @@
 """A session wired to fakes and gpiozero's MockFactory button, for fast flow tests."""
+import atexit
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +20,10 @@ from device.flow.session import Session, SessionSettings
 
 RATE = 16000
 HOLD_S = 0.3
+PROMPTS_DIR = Path(tempfile.mkdtemp(prefix="reflect-prompts-"))
+"""One prompt cache for every FakeDevice in this test process: espeak-ng renders each text once, not once a test
+(a clip is keyed by its text, voice and rate, and written by a rename, so sharing it changes no clip)."""
+atexit.register(shutil.rmtree, PROMPTS_DIR, ignore_errors=True)
 
 
 @dataclass
@@ -33,7 +40,7 @@ class FakeDevice:
         self.button = ButtonGestures(17, HOLD_S, self.inbox.put, pin_factory=self.factory)
         self.pin = self.factory.pin(17)
         self.transcriber = Transcriber(FakeRecognizer)
-        self.prompts = PromptCache(self.tmp / "cache")
+        self.prompts = PromptCache(PROMPTS_DIR)
 
     def press(self):
         self.pin.drive_low()

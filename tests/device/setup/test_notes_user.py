@@ -22,11 +22,13 @@ def switches(monkeypatch):
 
 
 def owned_by(path, uid, gid):
+    """A folder owned by `uid`:`gid` (chown: its tests are marked root)."""
     path.mkdir()
     os.chown(path, uid, gid)
     return path
 
 
+@pytest.mark.root
 def test_root_becomes_the_owner_of_the_notes_with_its_groups_and_home(tmp_path, switches):
     data_dir = owned_by(tmp_path / "data", NOBODY.pw_uid, NOBODY.pw_gid)
     act_as_notes_owner(data_dir)
@@ -35,6 +37,7 @@ def test_root_becomes_the_owner_of_the_notes_with_its_groups_and_home(tmp_path, 
     assert os.environ["HOME"] == NOBODY.pw_dir
 
 
+@pytest.mark.root
 def test_an_owner_with_no_name_gets_its_own_group_and_the_notes_as_home(tmp_path, switches):
     data_dir = owned_by(tmp_path / "data", 54321, 54322)
     act_as_notes_owner(data_dir)
@@ -42,7 +45,8 @@ def test_an_owner_with_no_name_gets_its_own_group_and_the_notes_as_home(tmp_path
     assert os.environ["HOME"] == str(data_dir)
 
 
-@pytest.mark.parametrize("case", ["root's own notes", "no notes yet", "not root"])
+@pytest.mark.parametrize("case", [pytest.param("root's own notes", marks=pytest.mark.root), "no notes yet",
+                                  pytest.param("not root", marks=pytest.mark.root)])
 def test_nothing_changes_otherwise(tmp_path, switches, monkeypatch, case):
     data_dir = tmp_path / "data"
     if case == "root's own notes":
