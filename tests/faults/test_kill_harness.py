@@ -11,7 +11,7 @@ before the kill is byte-identical to what was sealed (or to its completed compre
 interrupted answer is playable and holds all but at most ~1 s of what the microphone had delivered
 for it, every answer with audio has a transcript, and earlier sessions were not touched.
 
-`make test` runs the first 12 rounds (two kills per phase) and asks for counts scaled to them;
+`make test` runs the first 24 rounds (four kills per phase) and asks for counts scaled to them;
 REFLECT_SOAK=full (`make soak`) runs all 36.
 """
 import random
@@ -37,7 +37,7 @@ from tests.rig import espeak_wav, korean_model, similarity
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("audio_rig")]
 
 
-ROUNDS = rounds(36, 12)
+ROUNDS = rounds(36, 24)
 PHASES = ("start", "speaking", "listening", "saving", "ending", "sealing")
 ANSWERS = ["안녕하세요 오늘은 날씨가 정말 좋습니다", "저는 학교에 갑니다 그리고 친구를 만납니다"]
 LISTENING = {"silence_after_speech_s": 0.8, "no_speech_s": 4.0}
