@@ -22,6 +22,11 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def output_dir(path: Path) -> Path:
+    """Create `path` and its missing parents 0700 (synced) if needed; a folder already there keeps its mode."""
+    return path if path.is_dir() else private_dir(path)
+
+
 def new_private_dir(path: Path) -> Path:
     """Create the folder `path` (FileExistsError if it is there), 0700 whatever the umask, synced into its parent."""
     path.mkdir(mode=DIR_MODE)

@@ -99,8 +99,8 @@ def ask(prompt: str) -> bool:
 
 
 def _archive(config) -> Archive:
-    """The archive under the configured data dir."""
-    return Archive(config.data_dir)
+    """The archive under the configured data dir, read as a review: damaged sessions are reported, not moved."""
+    return Archive(config.data_dir, sets_aside=False)
 
 
 def _run_notes(args, config) -> int:
