@@ -72,12 +72,12 @@ def reindex(archive: Archive) -> str:
     return f"Indexed {answers} answers in {sessions} sessions."
 
 
-def export_cmd(archive: Archive, names: list[str] | None, fmt: str, out_dir: Path) -> str:
+def export_cmd(archive: Archive, names: list[str] | None, fmt: str, out_dir: Path, force: bool = False) -> str:
     """Export the named sessions (or all when `names` is None) and say where they went."""
     ids = [s.id for s in archive.sessions()] if names is None else [archive.resolve(n) for n in names]
     if not ids:
         return "No saved sessions to export."
-    pages = export([archive.load(i) for i in ids], out_dir, fmt)
+    pages = export([archive.load(i) for i in ids], out_dir, fmt, force)
     return f"Exported {len(pages)} session(s) to {Path(out_dir).expanduser().resolve()}."
 
 
@@ -133,12 +133,12 @@ def _run_export(args, config) -> int:
     (into a private temporary folder, removed afterwards)."""
     names = None if args.all else [args.session]
     if args.identity is None:
-        print(export_cmd(_archive(config), names, args.format, args.out))
+        print(export_cmd(_archive(config), names, args.format, args.out, args.force))
         return 0
     with tempfile.TemporaryDirectory(prefix="reflect-opened-") as folder:
         opened = Path(folder) / "notes"
         open_archive(config.data_dir, args.identity, opened)
-        print(export_cmd(Archive(opened), names, args.format, args.out))
+        print(export_cmd(Archive(opened), names, args.format, args.out, args.force))
     return 0
 
 
@@ -168,7 +168,8 @@ def register(subparsers: argparse._SubParsersAction, parents: list[argparse.Argu
     which.add_argument("session", nargs="?", help="folder name, a unique prefix, or 'latest'")
     which.add_argument("--all", action="store_true", help="export every session")
     p.add_argument("--format", choices=("md", "html"), default="md")
-    p.add_argument("--out", type=Path, required=True, help="folder to write into (created if needed)")
+    p.add_argument("--out", type=Path, required=True, help="folder to write into (created 0700 if needed; kept as it is if not)")
+    p.add_argument("--force", action="store_true", help="replace session folders (and index.html) already in --out")
     p.add_argument("--identity", type=Path, help="your identity file, to export sealed notes (reflect keys new)")
     p.set_defaults(func=_run_export, reads_notes=True)
     p = subparsers.add_parser("delete", parents=parents, help="delete a session's audio, transcripts and index rows")

@@ -151,7 +151,7 @@ def cmd_clock_status(args, config) -> int:
 def cmd_open(args, config) -> int:
     from device.notes.opening import open_archive
 
-    count = open_archive(args.source, args.identity, args.out)
+    count = open_archive(args.source, args.identity, args.out, args.force)
     print(f"Opened {count} session(s) into {args.out}; read them with --data-dir {args.out}.")
     return 0
 
@@ -210,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     opener = sub.add_parser("open", parents=[common], help="turn a copied archive with sealed notes into an ordinary one")
     opener.add_argument("source", type=Path, help="a copied data dir, sessions folder, session folder, or a tar of one")
     opener.add_argument("--identity", type=Path, required=True, help="your identity file (reflect keys new, age-keygen)")
-    opener.add_argument("--out", type=Path, required=True, help="new folder for the opened archive")
+    opener.add_argument("--out", type=Path, required=True, help="new (or empty) folder for the opened archive")
+    opener.add_argument("--force", action="store_true", help="replace an archive already opened into --out")
     opener.set_defaults(func=cmd_open)
     clock = sub.add_parser("clock", help="the device's clock (a Pi 4 has no battery-backed one)").add_subparsers(
         dest="action", required=True, metavar="ACTION")
