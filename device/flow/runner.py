@@ -147,6 +147,8 @@ def play_notes(config: Config, name: str, answer: int | None, with_questions: bo
     """`reflect play`: a session (or one answer) through the speaker, question first unless asked not to."""
     archive = Archive(config.data_dir, sets_aside=False)
     session = archive.load(name)
+    if answer is not None:
+        session.answer(answer)  # a wrong number is said before the speaker is opened
     pack = load_pack(config)
     speaker = open_speaker(config)
     prompts = PromptCache(config.cache_dir / "prompts", config.speech.voice or pack.voice, config.speech.rate or pack.rate)

@@ -138,7 +138,7 @@ def _run_export(args, config) -> int:
     with tempfile.TemporaryDirectory(prefix="reflect-opened-") as folder:
         opened = Path(folder) / "notes"
         open_archive(config.data_dir, args.identity, opened)
-        print(export_cmd(Archive(opened), names, args.format, args.out, args.force))
+        print(export_cmd(Archive(opened, sets_aside=False), names, args.format, args.out, args.force))
     return 0
 
 
