@@ -12,14 +12,20 @@ DISK_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
 def private_dir(path: Path) -> Path:
-    """Create `path` (and parents, as `mkdir -p`) if needed and make it 0700, whatever the umask; every folder
-    it creates is synced into its parent, so a power cut cannot lose it once this returns."""
+    """Create `path` (and parents, as `mkdir -p`) if needed and make it 0700, whatever the umask, as is every
+    folder it creates; each is synced into its parent, so a power cut cannot lose it once this returns."""
     created = list(takewhile(lambda folder: not folder.exists(), (path, *path.parents)))
     path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     os.chmod(path, DIR_MODE)
     for folder in reversed(created):
+        os.chmod(folder, DIR_MODE)
         fsync_dir(folder.parent)
     return path
+
+
+def output_dir(path: Path) -> Path:
+    """Create `path` and its missing parents 0700 (synced) if needed; a folder already there keeps its mode."""
+    return path if path.is_dir() else private_dir(path)
 
 
 def new_private_dir(path: Path) -> Path:

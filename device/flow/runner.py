@@ -145,8 +145,10 @@ def _one_session(config: Config, keyboard: bool) -> int:
 
 def play_notes(config: Config, name: str, answer: int | None, with_questions: bool) -> int:
     """`reflect play`: a session (or one answer) through the speaker, question first unless asked not to."""
-    archive = Archive(config.data_dir)
+    archive = Archive(config.data_dir, sets_aside=False)
     session = archive.load(name)
+    if answer is not None:
+        session.answer(answer)  # a wrong number is said before the speaker is opened
     pack = load_pack(config)
     speaker = open_speaker(config)
     prompts = PromptCache(config.cache_dir / "prompts", config.speech.voice or pack.voice, config.speech.rate or pack.rate)

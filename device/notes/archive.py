@@ -93,10 +93,14 @@ def set_aside(folder: Path, damaged_dir: Path, reason: str) -> Path:
 
 
 class Archive:
-    """All sessions under one data dir; files are the truth, the SQLite index a cache kept in step."""
+    """All sessions under one data dir; files are the truth, the SQLite index a cache kept in step.
 
-    def __init__(self, data_dir: Path):
+    The device's archive sets damaged sessions aside in damaged/; a review command's (`sets_aside=False`)
+    only reports them, changing nothing but the index."""
+
+    def __init__(self, data_dir: Path, sets_aside: bool = True):
         self.layout = DataLayout(Path(data_dir))
+        self.sets_aside = sets_aside
         self._index: SearchIndex | None = None
 
     @property
@@ -135,6 +139,8 @@ class Archive:
         matches = sorted(i for i in ids if name and i.startswith(name))
         if len(matches) == 1:
             return matches[0]
+        if not matches and record.is_file_name(name) and (self.layout.sessions / name / record.RECORD_NAME).exists():
+            self._parse(self.layout.sessions / name)  # in the folder but not listed: says why it cannot be read
         if not matches and record.is_file_name(name) and (self.layout.damaged / name).is_dir():
             raise SessionDamaged(f"session {name} is damaged; it was set aside in {self.layout.damaged / name}")
         if not matches:
@@ -143,14 +149,18 @@ class Archive:
         raise SessionAmbiguous(f"{name!r} matches {len(matches)} sessions: {shown}")
 
     def load(self, name: str) -> Session:
-        """The full record of one session (name as for `resolve`); a damaged one is set aside and reported."""
-        session_id = self.resolve(name)
-        folder = self.layout.sessions / session_id
+        """The full record of one session (name as for `resolve`); a damaged one is reported (and set aside)."""
+        return self._parse(self.layout.sessions / self.resolve(name))
+
+    def _parse(self, folder: Path) -> Session:
+        """The session in `folder`; SessionDamaged if it cannot be read, saying where it went or what to do."""
         try:
             return record.parse(folder)
+        except OSError as exc:
+            raise SessionDamaged(f"session {folder.name} cannot be read ({exc.strerror}: {exc.filename}); "
+                                 "check its permissions") from None
         except SessionDamaged as exc:
-            moved = self._set_aside(folder, str(exc))
-            raise SessionDamaged(f"session {session_id} is damaged ({exc}); moved to {moved}") from None
+            raise SessionDamaged(f"session {folder.name} is damaged ({exc}); {self._set_aside(folder, str(exc))}") from None
 
     def read_answer_audio(self, session: Session, n: int) -> tuple[np.ndarray, int]:
         """The recorded samples (int16, mono) and rate of answer `n`; AudioCorrupt if there are none or they are bad."""
@@ -264,17 +274,19 @@ class Archive:
         return stamps
 
     def _load_for_index(self, session_id: str, notices: list[str]):
-        """Parse a session for the index with its audio problems, or set it aside and return None."""
+        """Parse a session for the index with its audio problems, or report it (setting it aside) and return None."""
         folder = self.layout.sessions / session_id
+        if not (folder / record.RECORD_NAME).exists():
+            return None
         try:
-            session = record.parse(folder)
+            session = self._parse(folder)
         except SessionDamaged as exc:
-            if not (folder / record.RECORD_NAME).exists():
-                return None
-            moved = self._set_aside(folder, str(exc))
-            notices.append(f"Session {session_id} is damaged ({exc}); moved to {moved}.")
+            notices.append(f"{str(exc)[0].upper()}{str(exc)[1:]}.")
             return None
         return session, [p for p in (audio_problem(session, a) for a in session.answers) if p]
 
-    def _set_aside(self, folder: Path, reason: str) -> Path:
-        return set_aside(folder, self.layout.damaged, reason)
+    def _set_aside(self, folder: Path, reason: str) -> str:
+        """What happens to a damaged session: moved to damaged/ by the device, left for `reflect recover` by a review."""
+        if not self.sets_aside:
+            return "`reflect recover` sets it aside"
+        return f"moved to {set_aside(folder, self.layout.damaged, reason)}"

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from common.errors import ExportRefused
-from common.files import FILE_MODE, atomic_write_text, private_dir
+from common.files import FILE_MODE, atomic_write_text, output_dir, private_dir
 from device.clock import shown
 from device.notes.archive import audio_path, audio_problem
 from device.notes.record import Answer, Session
@@ -161,8 +161,17 @@ def _export_one(session: Session, out: Path, fmt: str) -> Path:
     return final / PAGE_NAMES[fmt]
 
 
-def export(sessions: Session | Iterable[Session], out_dir: Path, fmt: str = "md") -> list[Path]:
-    """Write each session to `out_dir`/<id>/ (notes.md or index.html, recordings beside it); return the pages."""
+def refuse_replacing(paths: Iterable[Path]) -> None:
+    """ExportRefused naming the first of `paths` already there: nothing is replaced without --force."""
+    there = next((path for path in paths if os.path.lexists(path)), None)
+    if there is not None:
+        raise ExportRefused(f"{there} already exists; choose another --out, or add --force to replace it")
+
+
+def export(sessions: Session | Iterable[Session], out_dir: Path, fmt: str = "md", force: bool = False) -> list[Path]:
+    """Write each session to `out_dir`/<id>/ (notes.md or index.html, recordings beside it); return the pages.
+
+    A folder or contents page already there is replaced only with `force`; `out_dir` keeps its mode if it exists."""
     if fmt not in FORMATS:
         raise ExportRefused(f"unknown export format {fmt!r}; use md or html")
     chosen = [sessions] if isinstance(sessions, Session) else list(sessions)
@@ -171,8 +180,11 @@ def export(sessions: Session | Iterable[Session], out_dir: Path, fmt: str = "md"
         data_dir = session.path.parent.parent.resolve()
         if out == data_dir or data_dir in out.parents:
             raise ExportRefused(f"{out} is inside the notes folder {data_dir}; export somewhere else")
-    private_dir(out)
+    contents = fmt == "html" and len(chosen) > 1
+    if not force:
+        refuse_replacing([out / s.id for s in chosen] + [out / "index.html"] * contents)
+    output_dir(out)
     pages = [_export_one(session, out, fmt) for session in chosen]
-    if fmt == "html" and len(chosen) > 1:
+    if contents:
         atomic_write_text(out / "index.html", _contents_page(chosen))
     return pages

@@ -16,7 +16,7 @@ import pyrage
 from pyrage import x25519
 
 from common.errors import ExportRefused, KeyInvalid, SealedUnreadable
-from common.files import FILE_MODE, atomic_write_bytes, private_dir
+from common.files import FILE_MODE, atomic_write_bytes, output_dir, private_dir
 from device.notes import record
 from device.notes.record import RECORD_NAME, SAID_NAME, SEALED_SUFFIX, DataLayout
 
@@ -83,16 +83,18 @@ def session_folders(root: Path) -> list[Path]:
     return sorted(folders)
 
 
-def open_archive(source: Path, identity: Path, out: Path) -> int:
-    """Open every sealed session of `source` into a new archive at `out`; return how many sessions it holds."""
+def open_archive(source: Path, identity: Path, out: Path, force: bool = False) -> int:
+    """Open every sealed session of `source` into a new archive at `out`; return how many sessions it holds.
+
+    An empty `out` keeps its mode, and so do its parents; a full one is replaced only with `force`, and only
+    when it holds an archive (nothing but a sessions folder)."""
     keys = identities(identity)
     out = Path(out).expanduser().resolve()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ExportRefused(f"{out} already exists and is not empty; choose a new folder")
+    _check_out(out, force)
     source = Path(source).expanduser()
     if not source.exists():
         raise SealedUnreadable(f"{source} does not exist")
-    private_dir(out.parent)
+    output_dir(out.parent)
     building = Path(tempfile.mkdtemp(prefix=f".{out.name}.opening-", dir=out.parent))
     try:
         with _unpacked(source) as root:
@@ -100,13 +102,34 @@ def open_archive(source: Path, identity: Path, out: Path) -> int:
             target = private_dir(DataLayout(building).sessions)
             for folder in folders:
                 _open_session(folder, private_dir(target / folder.name), keys)
-        if out.exists():
-            out.rmdir()
-        os.rename(building, out)
+        _swap_in(building, out)
     except BaseException:
         shutil.rmtree(building)
         raise
     return len(folders)
+
+
+def _check_out(out: Path, force: bool) -> None:
+    """ExportRefused if `out` is a file, or a folder with something in it that `force` may not replace."""
+    if not out.exists():
+        return
+    inside = sorted(p.name for p in out.iterdir()) if out.is_dir() else None
+    if inside is None or inside and not (force and inside == [DataLayout(out).sessions.name]):
+        held = "is not a folder" if inside is None else f"holds {', '.join(inside[:3])}{' ...' if len(inside) > 3 else ''}"
+        hint = "" if inside is None or force else "; choose a new folder, or add --force to replace an opened archive"
+        raise ExportRefused(f"{out} already exists and {held}{hint}")
+
+
+def _swap_in(building: Path, out: Path) -> None:
+    """Rename the finished archive to `out`; a folder already there lends its mode, and its old archive is removed."""
+    if not out.exists():
+        os.rename(building, out)
+        return
+    os.chmod(building, out.stat().st_mode & 0o7777)
+    old = building.with_name(building.name + ".old")
+    os.rename(out, old)
+    os.rename(building, out)
+    shutil.rmtree(old)
 
 
 class _unpacked:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from common.errors import NotesBusy
-from common.files import FILE_MODE, private_dir
+from common.files import FILE_MODE, output_dir, private_dir
 from device.notes.record import DataLayout
 
 DEVICE_ROLES = frozenset({"service", "session", "demo"})
@@ -62,7 +62,7 @@ def own(data_dir: Path, role: str, wait_s: float = COMMAND_WAIT_S, *,
 
     The device (service, session, demo) is refused at once; another command is waited for up to `wait_s`."""
     layout = DataLayout(Path(data_dir))
-    private_dir(layout.root)
+    (private_dir if role in DEVICE_ROLES else output_dir)(layout.root)  # a command keeps the folder's mode
     fd = os.open(layout.owner_lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
     deadline = clock() + wait_s
     while True:

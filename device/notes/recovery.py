@@ -98,7 +98,7 @@ def recover(data_dir: Path, model=None, *, new_recognizer: NewRecognizer | None 
         try:
             repair.run()
         except Exception as error:  # one bad folder must not stop the others, nor the device
-            log.exception("recovery of session %s failed", folder.name)
+            log.error("recovery of session %s failed", folder.name, exc_info=log.isEnabledFor(logging.DEBUG))  # -v: why
             report.problems.append(f"{folder.name}: {type(error).__name__}")
         if repair.record is not None and is_sealed(repair.record):
             sealed.add(folder.name)

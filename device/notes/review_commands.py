@@ -72,12 +72,12 @@ def reindex(archive: Archive) -> str:
     return f"Indexed {answers} answers in {sessions} sessions."
 
 
-def export_cmd(archive: Archive, names: list[str] | None, fmt: str, out_dir: Path) -> str:
+def export_cmd(archive: Archive, names: list[str] | None, fmt: str, out_dir: Path, force: bool = False) -> str:
     """Export the named sessions (or all when `names` is None) and say where they went."""
     ids = [s.id for s in archive.sessions()] if names is None else [archive.resolve(n) for n in names]
     if not ids:
         return "No saved sessions to export."
-    pages = export([archive.load(i) for i in ids], out_dir, fmt)
+    pages = export([archive.load(i) for i in ids], out_dir, fmt, force)
     return f"Exported {len(pages)} session(s) to {Path(out_dir).expanduser().resolve()}."
 
 
@@ -99,8 +99,8 @@ def ask(prompt: str) -> bool:
 
 
 def _archive(config) -> Archive:
-    """The archive under the configured data dir."""
-    return Archive(config.data_dir)
+    """The archive under the configured data dir, read as a review: damaged sessions are reported, not moved."""
+    return Archive(config.data_dir, sets_aside=False)
 
 
 def _run_notes(args, config) -> int:
@@ -133,12 +133,12 @@ def _run_export(args, config) -> int:
     (into a private temporary folder, removed afterwards)."""
     names = None if args.all else [args.session]
     if args.identity is None:
-        print(export_cmd(_archive(config), names, args.format, args.out))
+        print(export_cmd(_archive(config), names, args.format, args.out, args.force))
         return 0
     with tempfile.TemporaryDirectory(prefix="reflect-opened-") as folder:
         opened = Path(folder) / "notes"
         open_archive(config.data_dir, args.identity, opened)
-        print(export_cmd(Archive(opened), names, args.format, args.out))
+        print(export_cmd(Archive(opened, sets_aside=False), names, args.format, args.out, args.force))
     return 0
 
 
@@ -154,24 +154,25 @@ def register(subparsers: argparse._SubParsersAction, parents: list[argparse.Argu
     """Add notes, show, search, reindex, export and delete to the `reflect` command line."""
     p = subparsers.add_parser("notes", parents=parents, help="list saved sessions, newest first")
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
-    p.set_defaults(func=_run_notes)
+    p.set_defaults(func=_run_notes, reads_notes=True)
     p = subparsers.add_parser("show", parents=parents, help="print a session's transcript")
     p.add_argument("session", help="folder name, a unique prefix, or 'latest'")
-    p.set_defaults(func=_run_show)
+    p.set_defaults(func=_run_show, reads_notes=True)
     p = subparsers.add_parser("search", parents=parents, help="find answers containing words (word* for a prefix)")
     p.add_argument("words", nargs="+")
-    p.set_defaults(func=_run_search)
+    p.set_defaults(func=_run_search, reads_notes=True)
     p = subparsers.add_parser("reindex", parents=parents, help="rebuild the search index from the session files")
-    p.set_defaults(func=_run_reindex)
+    p.set_defaults(func=_run_reindex, reads_notes=True)
     p = subparsers.add_parser("export", parents=parents, help="export sessions as Markdown or HTML pages with their audio")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("session", nargs="?", help="folder name, a unique prefix, or 'latest'")
     which.add_argument("--all", action="store_true", help="export every session")
     p.add_argument("--format", choices=("md", "html"), default="md")
-    p.add_argument("--out", type=Path, required=True, help="folder to write into (created if needed)")
+    p.add_argument("--out", type=Path, required=True, help="folder to write into (created 0700 if needed; kept as it is if not)")
+    p.add_argument("--force", action="store_true", help="replace session folders (and index.html) already in --out")
     p.add_argument("--identity", type=Path, help="your identity file, to export sealed notes (reflect keys new)")
-    p.set_defaults(func=_run_export)
+    p.set_defaults(func=_run_export, reads_notes=True)
     p = subparsers.add_parser("delete", parents=parents, help="delete a session's audio, transcripts and index rows")
     p.add_argument("session", help="folder name, a unique prefix, or 'latest'")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.set_defaults(func=_run_delete)
+    p.set_defaults(func=_run_delete, reads_notes=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from common.files import FILE_MODE, private_dir
+from common.files import FILE_MODE, output_dir
 from device.notes.record import Session
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class SearchIndex:
 
     def _open(self, retry: bool = True) -> sqlite3.Connection:
         """Connect to the index file (0600), replacing it once when it is garbage or of another schema."""
-        private_dir(self.path.parent)
+        output_dir(self.path.parent)  # the data dir keeps its mode: reading notes changes nothing but this cache
         os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE))
         os.chmod(self.path, FILE_MODE)
         conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)

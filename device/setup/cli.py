@@ -6,7 +6,8 @@ import signal
 import sys
 from pathlib import Path
 
-from common.errors import ReflectError
+from common.errors import ReflectError, SessionNotFound
+from device.setup.cli_errors import end_quietly_on_broken_pipe, one_line
 from device.setup.notes_user import act_as_notes_owner
 
 log = logging.getLogger("reflect")
@@ -23,6 +24,13 @@ def _config(args):
     if getattr(args, "pack", None):
         overrides.setdefault("content", {})["pack"] = args.pack
     return load_config(getattr(args, "config", None), overrides=overrides)
+
+
+def existing_notes(data_dir: Path) -> None:
+    """Commands other than the device's own read notes that are there: a missing data dir is a mistyped path."""
+    if not data_dir.is_dir():
+        what = "not a folder" if data_dir.exists() else "no notes"
+        raise SessionNotFound(f"{what} at {data_dir} (check the path; the device's own commands create it)")
 
 
 def cmd_run(args, config) -> int:
@@ -143,7 +151,7 @@ def cmd_clock_status(args, config) -> int:
 def cmd_open(args, config) -> int:
     from device.notes.opening import open_archive
 
-    count = open_archive(args.source, args.identity, args.out)
+    count = open_archive(args.source, args.identity, args.out, args.force)
     print(f"Opened {count} session(s) into {args.out}; read them with --data-dir {args.out}.")
     return 0
 
@@ -186,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("devices", parents=[common], help="list audio devices").set_defaults(func=cmd_devices)
     sub.add_parser("doctor", parents=[common, with_model], help="check every part and say how to fix it").set_defaults(func=cmd_doctor)
     sub.add_parser("recover", parents=[common, with_model],
-                   help="repair notes a crash left unfinished and transcribe what is missing").set_defaults(func=cmd_recover)
+                   help="repair notes a crash left unfinished and transcribe what is missing").set_defaults(func=cmd_recover, reads_notes=True)
     sub.add_parser("press", parents=[common], help="a short press of the button, sent to the running service"
                    ).set_defaults(func=cmd_control, word="press")
     hold = sub.add_parser("hold", parents=[common], help="a hold of the button, sent to the running service")
@@ -197,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("session", help="folder name, unique prefix, or 'latest'")
     play.add_argument("answer", nargs="?", type=int, help="only this answer number")
     play.add_argument("--no-question", action="store_true", help="don't read the question first")
-    play.set_defaults(func=cmd_play)
+    play.set_defaults(func=cmd_play, reads_notes=True)
     keys = sub.add_parser("keys", help="the owner's key for sealed notes").add_subparsers(dest="action", required=True, metavar="ACTION")
     new = keys.add_parser("new", parents=[common], help="make an identity (on your computer, not the device) and print its public key")
     new.add_argument("--out", type=Path, required=True, help="file to write the identity to (never overwritten)")
@@ -205,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     opener = sub.add_parser("open", parents=[common], help="turn a copied archive with sealed notes into an ordinary one")
     opener.add_argument("source", type=Path, help="a copied data dir, sessions folder, session folder, or a tar of one")
     opener.add_argument("--identity", type=Path, required=True, help="your identity file (reflect keys new, age-keygen)")
-    opener.add_argument("--out", type=Path, required=True, help="new folder for the opened archive")
+    opener.add_argument("--out", type=Path, required=True, help="new (or empty) folder for the opened archive")
+    opener.add_argument("--force", action="store_true", help="replace an archive already opened into --out")
     opener.set_defaults(func=cmd_open)
     clock = sub.add_parser("clock", help="the device's clock (a Pi 4 has no battery-backed one)").add_subparsers(
         dest="action", required=True, metavar="ACTION")
@@ -230,12 +239,19 @@ def main(argv: list[str] | None = None) -> int:
         config = _config(args)
         if not getattr(args, "keeps_root", False):  # setting the clock is root's own business
             act_as_notes_owner(config.data_dir)
-        return args.func(args, config)
-    except ReflectError as error:
-        print(f"reflect: {error}", file=sys.stderr)
-        return 2
+        if getattr(args, "reads_notes", False):
+            existing_notes(config.data_dir)
+        code = args.func(args, config)
+        sys.stdout.flush()  # a closed pipe is found here, not at exit
+        return code
+    except BrokenPipeError:
+        return end_quietly_on_broken_pipe()
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # noqa: BLE001 - the one place every failure becomes one line
+        log.debug("the detail of the error below", exc_info=True)
+        print(one_line(error), file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -212,6 +212,8 @@ def _read_toml(path: Path) -> dict:
         raise ConfigInvalid(f"{path}: not valid TOML ({error})") from None
     except OSError as error:
         raise ConfigInvalid(f"{path}: cannot read the config file ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigInvalid(f"{path}: not UTF-8 text; save the config file as UTF-8") from None
 
 
 def _from_environment(env: dict[str, str]) -> dict:

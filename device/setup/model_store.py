@@ -183,6 +183,9 @@ def install_model(
     TEMP_PREFIX... beside it, removed on the way out or by the next install.
     """
     final = Path(model_path)
+    if source_zip is not None and not Path(source_zip).is_file():  # said before anything is made beside the model
+        why = "not a file" if Path(source_zip).exists() else "No such file"
+        raise ModelInstallFailed(f"{source_zip}: {why}; give --from the downloaded model zip")
     dest_dir = private_dir(final.parent)
     with open(dest_dir / LOCK_NAME, "a") as lock:
         try:

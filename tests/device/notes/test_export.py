@@ -54,11 +54,15 @@ def test_markdown_export_escapes_text_and_links_copied_audio(session, tmp_path):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
-def test_reexport_replaces_the_old_copy(session, tmp_path):
+def test_reexport_replaces_the_old_copy_only_with_force(session, tmp_path):
     out = tmp_path / "usb"
     export(session, out, "html")
     (out / session.id / "stale.txt").write_text("old")
-    export(session, out, "html")
+    for fmt in ("html", "md"):
+        with pytest.raises(ExportRefused, match=f"{out / session.id} already exists; .*--force"):
+            export(session, out, fmt)
+    assert sorted(p.name for p in (out / session.id).iterdir()) == ["01.opus", "03.wav", "index.html", "stale.txt"]
+    export(session, out, "html", force=True)
     assert sorted(p.name for p in (out / session.id).iterdir()) == ["01.opus", "03.wav", "index.html"]
 
 

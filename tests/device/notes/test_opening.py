@@ -125,7 +125,7 @@ def test_open_and_keys_new_say_what_is_wrong_in_one_line(tmp_path, key, capsys):
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("x")
     assert cli.main(["open", str(tmp_path), "--identity", str(key), "--out", str(tmp_path / "full")]) == 2
-    assert capsys.readouterr().err == f"reflect: {tmp_path / 'full'} already exists and is not empty; choose a new folder\n"
+    assert capsys.readouterr().err == f"reflect: {tmp_path / 'full'} already exists and holds x; choose a new folder, or add --force to replace an opened archive\n"
     assert cli.main(["keys", "new", "--out", str(key)]) == 2
     assert capsys.readouterr().err == f"reflect: {key} already exists; choose a new file (an identity is never overwritten)\n"
     assert cli.main(["keys", "new", "--out", str(tmp_path / "no" / "key")]) == 2

@@ -30,8 +30,9 @@ def test_notes_lists_sessions_and_reports_damage_without_failing(data, capsys):
     assert _cli(data, "notes") == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["SESSION", "DATE", "ANSWERS", "SPOKEN", "STATUS", "PACK"]
-    assert [line.split()[0] for line in out[1:5]] == [s.id for s in Archive(data).sessions()]
-    assert any("is damaged" in line and "moved to" in line for line in out)
+    assert [line.split()[0] for line in out[1:5]] == [s.id for s in Archive(data, sets_aside=False).sessions()]
+    assert any("is damaged" in line and "`reflect recover` sets it aside" in line for line in out)
+    assert not (data / "damaged").exists()  # a review reports the damage; only recovery moves the folder
     assert any(": answer" in line and "is missing" in line for line in out)
 
 
