@@ -363,5 +363,6 @@ def render(results: dict, args, command: str, elapsed_s: float) -> str:
                   "Every probe process (and what it starts: espeak-ng, aplay, the render process) ran under "
                   "`taskset -c 0`; the PulseAudio server of the rig did not.", "",
                   *table(figures(results["pinned"])), "", underruns(results["pinned"])]
-    lines += ["", (ROOT / "bench" / "METHOD.md").read_text().strip(), ""]
+    lines += ["", (ROOT / "bench" / "TWIN.md").read_text().strip(),
+              "", (ROOT / "bench" / "METHOD.md").read_text().strip(), ""]
     return "\n".join(lines)

@@ -144,7 +144,7 @@ def cut_when_written(twin, pattern: str, mode: str, tag: str) -> tuple[str, floa
 
 def test_a_cut_during_a_transcript_write_keeps_the_answer(installed):
     twin, _, _ = installed
-    moment, ready_s = cut_when_written(twin, r"^\.session\.json\.tmp$", "transcript", "transcript")
+    moment, ready_s = cut_when_written(twin, r"^session\.json$", "transcript", "transcript")
     kept["during a transcript write"] = f"{moment}; the answer kept whole; READY {ready_s:.0f} s"
 
 

@@ -5,8 +5,8 @@ the writer frozen at that moment.
 
     python3 freeze_when.py FOLDER REGEX create|transcript [PID ...]
 
-`transcript` waits instead for a written-out `.session.json.tmp` that holds more transcripts than the
-session.json it is about to replace: the moment a transcript is being saved.
+`transcript` waits instead for a session.json renamed into place that holds more transcripts than that
+session's record held before: the moment a transcript is being saved (its folder not yet synced).
 """
 import ctypes
 import json
@@ -16,13 +16,13 @@ import signal
 import struct
 import sys
 
-IN_CLOSE_WRITE, IN_CREATE, IN_MOVED_TO, IN_ISDIR = 0x8, 0x100, 0x80, 0x40000000
+IN_CREATE, IN_MOVED_TO, IN_ISDIR = 0x100, 0x80, 0x40000000
 libc = ctypes.CDLL(None, use_errno=True)
 
 
 def watch(fd: int, folder: str, watches: dict[int, str]) -> None:
     for path, dirs, _ in os.walk(folder):
-        wd = libc.inotify_add_watch(fd, path.encode(), IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE)
+        wd = libc.inotify_add_watch(fd, path.encode(), IN_CREATE | IN_MOVED_TO)
         if wd >= 0:
             watches[wd] = path
 
@@ -50,11 +50,14 @@ def transcripts(path: str) -> int:
         return 0
 
 
-def is_moment(mode: str, mask: int, path: str) -> bool:
+def is_moment(mode: str, mask: int, path: str, seen: dict[str, int]) -> bool:
     if mode == "create":
         return bool(mask & IN_CREATE)
-    return bool(mask & IN_CLOSE_WRITE) and transcripts(path) > transcripts(
-        os.path.join(os.path.dirname(path), "session.json"))
+    if not mask & IN_MOVED_TO:
+        return False
+    count, before = transcripts(path), seen.get(path, 0)
+    seen[path] = count
+    return count > before
 
 
 def main(folder: str, pattern: str, mode: str, *pids: str) -> None:
@@ -62,6 +65,8 @@ def main(folder: str, pattern: str, mode: str, *pids: str) -> None:
     fd = libc.inotify_init()
     watches: dict[int, str] = {}
     watch(fd, folder, watches)
+    seen = {os.path.join(path, "session.json"): transcripts(os.path.join(path, "session.json"))
+            for path in watches.values()}
     print("watching", flush=True)
     while True:
         data = os.read(fd, 65536)
@@ -73,7 +78,7 @@ def main(folder: str, pattern: str, mode: str, *pids: str) -> None:
             path = os.path.join(watches.get(wd, folder), name)
             if mask & IN_ISDIR:
                 watch(fd, path, watches)
-            elif wanted.search(name) and is_moment(mode, mask, path):
+            elif wanted.search(name) and is_moment(mode, mask, path, seen):
                 frozen = [int(pid) for pid in pids] or holders(folder)
                 for pid in frozen:
                     os.kill(pid, signal.SIGSTOP)
