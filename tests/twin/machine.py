@@ -98,6 +98,9 @@ class Twin:
         assert not check or code == 0, f"guest script failed ({code}):\n{script}\n---\n{out[-4000:]}"
         return out
 
+    def running(self) -> bool:
+        return self.qemu is not None and self.qemu.poll() is None
+
     def cut(self) -> None:
         """A power cut: qemu is killed, and whatever the guest had not yet written to its disk is lost."""
         assert self.qemu is not None

@@ -83,7 +83,7 @@ def freeze_when(twin, pattern: str, mode: str = "create", pids: str = "") -> str
 
 def wait_frozen(twin, handle: str, timeout: float = 600) -> str:
     code, out = twin.result(handle, timeout)
-    assert code == 0 and "froze" in out, out
+    assert code == 0 and "froze" in out, out + "\nthe service's journal:\n" + device.journal(twin)[-3000:]
     return out.strip().splitlines()[-1].removeprefix("froze ")
 
 
@@ -142,12 +142,14 @@ def cut_when_written(twin, pattern: str, mode: str, tag: str) -> tuple[str, floa
     return moment, ready_s
 
 
+@pytest.mark.twin_pending
 def test_a_cut_during_a_transcript_write_keeps_the_answer(installed):
     twin, _, _ = installed
     moment, ready_s = cut_when_written(twin, r"^session\.json$", "transcript", "transcript")
     kept["during a transcript write"] = f"{moment}; the answer kept whole; READY {ready_s:.0f} s"
 
 
+@pytest.mark.twin_pending
 def test_a_cut_during_compression_keeps_the_answer(installed):
     twin, _, _ = installed
     moment, ready_s = cut_when_written(twin, r"\.flac\.part$", "create", "compression")
@@ -189,6 +191,7 @@ def test_every_answer_saved_before_a_cut_is_whole_and_in_order(installed, answer
     print("\nsessions by sequence: " + ", ".join(f"{s['seq']}: {s['started_at']}" for _, s in made))
 
 
+@pytest.mark.twin_pending
 def test_a_cut_during_sealing_leaves_nothing_plain(installed):
     twin, _, _ = installed
     identity = subprocess.run(["age-keygen"], capture_output=True, text=True, check=True).stdout
@@ -224,13 +227,21 @@ EOF""")
     return json.loads(out)
 
 
-def test_a_long_hold_powers_off_and_the_disk_needs_no_repair_after_the_cuts(installed):
+@pytest.mark.twin_pending
+def test_a_long_hold_says_it_is_safe_to_unplug_and_powers_off(installed):
     """Safe to unplug: the button kept down in the ready state (here `reflect hold --long`) powers the twin off
-    through logind, which the polkit rule allows the service's user; then e2fsck finds the disk clean."""
+    through logind, which the polkit rule allows the service's user."""
     twin, _, _ = installed
     twin.start(f"{REFLECT} hold --long")
     twin.wait_off(timeout=300)
     assert "reboot: Power down" in twin.serial(), twin.serial()[-2000:]
+
+
+def test_the_disk_needs_no_repair_after_the_cuts(installed):
+    twin, _, _ = installed
+    if twin.running():
+        twin.start("systemctl poweroff")
+        twin.wait_off()
     raw = twin.workdir / "disk.raw"
     subprocess.run(["qemu-img", "convert", "-O", "raw", str(twin.disk), str(raw)], check=True)
     check = subprocess.run(["e2fsck", "-f", "-n", str(raw)], capture_output=True, text=True)

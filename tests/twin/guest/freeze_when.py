@@ -79,7 +79,7 @@ def main(folder: str, pattern: str, mode: str, *pids: str) -> None:
             if mask & IN_ISDIR:
                 watch(fd, path, watches)
             elif wanted.search(name) and is_moment(mode, mask, path, seen):
-                frozen = [int(pid) for pid in pids] or holders(folder)
+                frozen = [int(pid) for pid in pids if os.path.exists(f"/proc/{pid}")] or holders(folder)
                 for pid in frozen:
                     os.kill(pid, signal.SIGSTOP)
                 print(f"froze {frozen} at {path}", flush=True)
