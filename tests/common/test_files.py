@@ -43,13 +43,15 @@ def test_private_dir_makes_each_folder_it_creates_durable_in_its_parent_and_only
     assert synced[2:] == [str(tmp_path / "a")]
 
 
-def test_private_dir_leaves_the_parents_it_makes_to_the_umask_as_mkdir_p_does(tmp_path):
-    old = os.umask(0o022)
+def test_private_dir_makes_every_folder_it_creates_private_whatever_the_umask(tmp_path):
+    """Parents it has to make are 0700 too (under umask 0 they came out 0777); what was there keeps its mode."""
+    tmp_path.chmod(0o751)
+    old = os.umask(0)
     try:
         private_dir(tmp_path / "a" / "b")
     finally:
         os.umask(old)
-    assert (mode_of(tmp_path / "a"), mode_of(tmp_path / "a" / "b")) == (0o755, 0o700)
+    assert (mode_of(tmp_path), mode_of(tmp_path / "a"), mode_of(tmp_path / "a" / "b")) == (0o751, 0o700, 0o700)
 
 
 def test_private_dir_closes_an_existing_open_folder_and_keeps_what_it_holds(tmp_path):
