@@ -11,8 +11,8 @@ before the kill is byte-identical to what was sealed (or to its completed compre
 interrupted answer is playable and holds all but at most ~1 s of what the microphone had delivered
 for it, every answer with audio has a transcript, and earlier sessions were not touched.
 
-`make test` runs the first 24 rounds (four kills per phase) and asks for counts scaled to them;
-REFLECT_SOAK=full (`make soak`) runs all 36.
+All 36 rounds run in `make test` as in `make soak`: a sample of 12 or 24 rounds too often lands only
+one kill in some phase (a CI run saw "saving": 1 of 24) for the per-phase counts to mean anything.
 """
 import random
 import subprocess
@@ -31,13 +31,13 @@ from device.notes.opening import new_identity, open_archive
 from device.notes.recovery import recover
 from device.notes.sealing import recipient, seal_due
 from tests.faults.rig_process import DeviceProcess, prepare_dirs
-from tests.faults.support import census, leftovers, rounds, session_records, sha256
+from tests.faults.support import census, leftovers, session_records, sha256
 from tests.rig import espeak_wav, korean_model, similarity
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("audio_rig")]
 
 
-ROUNDS = rounds(36, 24)
+ROUNDS = 36
 PHASES = ("start", "speaking", "listening", "saving", "ending", "sealing")
 ANSWERS = ["안녕하세요 오늘은 날씨가 정말 좋습니다", "저는 학교에 갑니다 그리고 친구를 만납니다"]
 LISTENING = {"silence_after_speech_s": 0.8, "no_speech_s": 4.0}
@@ -268,6 +268,6 @@ def test_kill_minus_nine_at_random_moments_loses_nothing_that_was_saved(tmp_path
           f"{checked} sealed answers checked ({identical} byte-identical, {via_decode} by decoding a completed "
           f"compression), {interrupted_checked} interrupted answers sealed by recovery, "
           f"worst audio loss {worst_loss_s:.3f} s")
-    assert sum(landed.values()) >= ROUNDS * 30 // 36  # each count is the full run's, scaled to the rounds run
-    assert all(landed[phase] >= ROUNDS * 3 // 36 for phase in PHASES), landed
-    assert checked >= ROUNDS * 10 // 36 and interrupted_checked >= ROUNDS * 3 // 36
+    assert sum(landed.values()) >= 30
+    assert all(landed[phase] >= 3 for phase in PHASES), landed
+    assert checked >= 10 and interrupted_checked >= 3
