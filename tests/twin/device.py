@@ -100,7 +100,8 @@ install -d -m 0755 /srv/reflect-packs /etc/reflect /etc/systemd/system/reflect.s
 cp {SHARE}/{PACK_ID}.toml /srv/reflect-packs/
 cp {SHARE}/config.toml /etc/reflect/config.toml
 cp {SHARE}/twin.conf /etc/systemd/system/reflect.service.d/twin.conf
-bash {SHARE}/repo/systemd/install.sh --wheelhouse {SHARE}/wheels
+bash {SHARE}/repo/systemd/install.sh --wheelhouse {SHARE}/wheels || {{
+    journalctl -b -u reflect.service -o cat --no-pager | tail -40; exit 1; }}
 """, timeout=1800)
 
 
