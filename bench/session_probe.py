@@ -123,8 +123,8 @@ def main() -> None:
 
     from audio.simulated_microphone import SimulatedMicrophone
     from audio.speaker import SoundDeviceSpeaker
-    from device.flow.app import build_device
-    from device.setup.config import load_config
+    from device.setup.wiring import build_device
+    from device.config import load_config
     from device.setup.demo import MockButton
     from device.flow.events import EventKind, Phase
     from device.flow.service import ServiceLoop

@@ -16,6 +16,7 @@ from device.flow.events import Event, EventKind
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.inbox import AudioChunk, MicFailed
 from device.clock import clock_status
+from device.config import MB, ClockSettings, StorageSettings
 from device.notes.record import EndedBy
 from device.notes.session_notes import SessionNotes
 from device.flow.parts import SessionParts
@@ -34,12 +35,12 @@ class SessionSettings:
     detector: DetectorSettings = DetectorSettings()
     mic_silent_after_s: float = 2.0
     """No audio callbacks for this long means the microphone is gone."""
-    min_free_bytes: int = 200_000_000
+    min_free_bytes: int = StorageSettings.min_free_mb * MB
     """A session does not start with less free space than this in the data dir."""
-    audio_format: str = "opus"
+    audio_format: str = StorageSettings.audio_format
     """How a finished answer is kept: "opus" or "flac" (compressed on the recognizer's thread, after its
     transcript) or "wav" (as recorded)."""
-    clock_trust: str = "auto"
+    clock_trust: str = ClockSettings.trust
     """Whether the wall clock counts as right (config clock.trust): auto asks the system."""
 
 

@@ -15,9 +15,9 @@ import numpy as np
 from audio.clips import read_wav
 from audio.simulated_microphone import SimulatedMicrophone
 from common.errors import ReflectError, SynthesisFailed
-from device.flow.app import build_device
+from device.setup.wiring import build_device
 from device.flow.button import ButtonGestures
-from device.setup.config import Config
+from device.config import Config
 from device.flow.events import Event
 from device.flow.service import ServiceLoop
 from device.notes import record

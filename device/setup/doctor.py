@@ -12,7 +12,7 @@ from common.errors import AudioDeviceBusy, AudioDeviceMissing, ReflectError
 from common.files import free_bytes
 from device.clock import FIX as CLOCK_FIX
 from device.clock import ClockStatus, clock_status
-from device.setup.config import Config
+from device.config import MB, Config
 
 PROBE_RATES = (16000, 22050, 44100, 48000)
 PI5_FACTORY = "LGPIOFactory"
@@ -142,7 +142,7 @@ def _gpio(config: Config) -> Iterator[Finding]:
 
 
 def _space(config: Config) -> Finding:
-    free_mb = free_bytes(config.data_dir) // 1_000_000
+    free_mb = free_bytes(config.data_dir) // MB
     floor = config.storage.min_free_mb
     if free_mb < floor:
         return Finding("FAIL", "free space", f"{free_mb} MB free, below the {floor} MB floor: sessions will not start. "

@@ -26,9 +26,10 @@ from audio.microphone import SoundDeviceMicrophone
 from audio.speaker import SoundDeviceSpeaker
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
-from device.flow.app import Device, load_pack, session_settings
+from device.flow.service import Device
+from device.setup.wiring import load_pack, session_settings
 from device.flow.button import KeyboardGestures
-from device.setup.config import load_config
+from device.config import load_config
 from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from device.flow.inbox import Inbox
 from device.flow.parts import SessionParts

@@ -21,7 +21,7 @@ from audio.fakes import FakeRecognizer, FakeSpeaker, silence, speech
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
 from device.flow.inbox import Inbox
-from device.flow.app import Device
+from device.flow.service import Device
 from device.flow.gestures import GestureDetector, GestureEvent
 from device.flow.parts import SessionParts
 from device.flow.service import ServiceLoop

@@ -13,9 +13,9 @@ from audio.transcriber import Transcriber
 from audio.wavfile import WavWriter
 from content.packs import find_pack
 from device.flow.inbox import Inbox
-from device.flow.app import Device
+from device.flow.service import Device
 from device.notes.archive import Archive
-from device.setup.config import load_config
+from device.config import load_config
 from device.setup.demo import MockButton
 from device.flow.gestures import Gesture
 from device.notes.session_notes import SessionNotes

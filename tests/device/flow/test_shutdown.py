@@ -10,7 +10,7 @@ from gpiozero.pins.mock import MockFactory
 from audio.fakes import ScriptedMicrophone, speech
 from content.packs import find_pack
 from content.phrases import PHRASES
-from device.flow.app import Device
+from device.flow.service import Device
 from device.flow.button import ButtonGestures
 from device.flow.events import EventKind, Phase
 from device.flow.gestures import Gesture, GestureEvent

@@ -11,7 +11,7 @@ import pytest
 from common.errors import NotesBusy
 from device.notes.owner import RECORDING
 from device.setup.cli import build_parser
-from device.setup.config import load_config
+from device.config import load_config
 from bench.archive_factory import write_session
 from tests.faults.support import census
 from tests.rig import ROOT

@@ -8,7 +8,7 @@ from common.errors import SessionAmbiguous, SessionNotFound
 from device.notes import review_commands
 from device.notes.archive import Archive
 from device.setup.cli import build_parser
-from device.setup.config import load_config
+from device.config import load_config
 from bench.archive_factory import damage, make_archive, write_session
 
 

@@ -162,7 +162,7 @@ def test_settle_leaves_a_clean_folder_alone(tmp_path, key):
 
 def test_a_recipient_that_is_not_one_is_a_one_line_config_error(tmp_path):
     from common.errors import ConfigInvalid
-    from device.setup.config import load_config
+    from device.config import load_config
 
     with pytest.raises(ConfigInvalid, match=r"privacy.recipient: 'age1nope' is not an age recipient \(age1 and 58 more "
                                             r"letters, as `reflect keys new` or age-keygen prints it\)$"):

@@ -10,8 +10,9 @@ from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
 from device.flow.inbox import Inbox
 from device.setup import demo
-from device.flow.app import Device, load_pack, session_settings
-from device.setup.config import load_config
+from device.flow.service import Device
+from device.setup.wiring import load_pack, session_settings
+from device.config import load_config
 from device.flow.parts import SessionParts
 from device.setup.simulated_person import SimulatedPerson
 

@@ -6,12 +6,13 @@ import time
 from audio import room_check
 from audio.synthesis import PromptCache
 from common.errors import GpioUnavailable
-from device.flow.app import Device, build_device, load_pack, microphone_opener, open_speaker
+from device.flow.service import Device
+from device.setup.wiring import build_device, load_pack, microphone_opener, open_speaker
 from device.notes.archive import Archive
 from device.notes.owner import own
 from device.flow.button import KEYBOARD_HELP, ButtonGestures, KeyboardGestures
 from device.flow.control import ControlServer, runtime_dir
-from device.setup.config import Config
+from device.config import Config
 from device.flow.events import Event
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.inbox import Inbox
