@@ -8,8 +8,8 @@ frames within `onset_window_s` (a cough or a door is shorter), with a higher mar
 """
 from collections import deque
 from collections.abc import Callable
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import soxr

@@ -5,10 +5,10 @@ from collections.abc import Callable
 from audio.clips import Clip, int16_to_float
 from common.errors import ReflectError, SessionNotFound
 from content.phrases import PHRASES
-from device.notes.archive import Archive
 from device.flow.events import Event, EventKind
 from device.flow.gestures import Gesture
 from device.flow.player import Player
+from device.notes.archive import Archive
 
 log = logging.getLogger(__name__)
 

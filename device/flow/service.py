@@ -11,9 +11,9 @@ from audio.recognizer import ModelLoader
 from content.packs import Pack
 from device.flow.events import Event, EventKind
 from device.flow.gestures import Gesture, GestureEvent
-from device.notes.session_notes import SessionNotes
 from device.flow.parts import SessionParts
 from device.flow.session import Session, SessionSettings
+from device.notes.session_notes import SessionNotes
 
 log = logging.getLogger(__name__)
 

@@ -12,15 +12,15 @@ from audio.voice_activity import DetectorSettings, SpeechDetector
 from common.files import free_bytes, is_disk_full
 from content.packs import Pack
 from content.phrases import PHRASES
+from device.clock import clock_status
+from device.config import MB, ClockSettings, StorageSettings
 from device.flow.events import Event, EventKind
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.inbox import AudioChunk, MicFailed
-from device.clock import clock_status
-from device.config import MB, ClockSettings, StorageSettings
-from device.notes.record import EndedBy
-from device.notes.session_notes import SessionNotes
 from device.flow.parts import SessionParts
 from device.flow.player import Player, Playing
+from device.notes.record import EndedBy
+from device.notes.session_notes import SessionNotes
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from common.errors import KeyInvalid, SessionDamaged
 from common.files import atomic_write_bytes, fsync_dir, is_disk_full
 from device.clock import Uptime, clock_status, uptime
 from device.notes import record
-from device.notes.readable_time import ReadableCount, wall_elapsed_s
 from device.notes.archive import Archive
+from device.notes.readable_time import ReadableCount, wall_elapsed_s
 from device.notes.record import AUDIO_NAME, SAID_NAME, SEALED_SUFFIX, TRANSCRIPT_NAME, DataLayout, SessionStatus
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,16 @@ from device.notes import record as session_record
 from device.notes import sealing
 from device.notes.archive import set_aside
 from device.notes.record import (
-    AUDIO_NAME, RECORD_NAME, RESERVE_NAME, TRANSCRIPT_NAME, AnswerStatus, DataLayout, EndedBy, SessionStatus,
-    new_answer, transcript_markdown,
+    AUDIO_NAME,
+    RECORD_NAME,
+    RESERVE_NAME,
+    TRANSCRIPT_NAME,
+    AnswerStatus,
+    DataLayout,
+    EndedBy,
+    SessionStatus,
+    new_answer,
+    transcript_markdown,
 )
 
 log = logging.getLogger("device.notes.recovery")  # one logger for everything recovery does

@@ -15,14 +15,14 @@ import numpy as np
 from audio.clips import read_wav
 from audio.simulated_microphone import SimulatedMicrophone
 from common.errors import ReflectError, SynthesisFailed
-from device.setup.wiring import build_device
-from device.flow.button import ButtonGestures
 from device.config import Config
+from device.flow.button import ButtonGestures
 from device.flow.events import Event
 from device.flow.service import ServiceLoop
 from device.notes import record
 from device.notes.owner import own
 from device.setup.simulated_person import DEFAULT_PLAN, Ending, SimulatedPerson
+from device.setup.wiring import build_device
 
 DEMO_LISTENING = {"silence_after_speech_s": 2.5, "no_speech_s": 5.0}
 """Shorter waits than a real session's, so the demo shows every ending in about a minute."""

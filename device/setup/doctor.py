@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from audio.recognizer import load_model
 from audio.microphone import Microphone
+from audio.recognizer import load_model
 from common.errors import AudioDeviceBusy, AudioDeviceMissing, ReflectError
 from common.files import free_bytes
 from device.clock import FIX as CLOCK_FIX

@@ -7,6 +7,7 @@ from audio import tones
 from audio.answer_capture import CaptureSettings
 from audio.endpointing import EndpointSettings
 from audio.microphone import SoundDeviceMicrophone
+from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from audio.recognizer import ModelLoader, check_model
 from audio.speaker import SoundDeviceSpeaker
 from audio.synthesis import PromptCache
@@ -15,13 +16,12 @@ from audio.voice_activity import DetectorSettings
 from content.packs import Pack, find_pack
 from content.phrases import PHRASES
 from device.config import MB, Config
-from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from device.flow.inbox import Inbox
 from device.flow.parts import SessionParts
-from device.notes.recovery import recover_at_start
-from device.notes.sealing import sealer
 from device.flow.service import Device
 from device.flow.session import SessionSettings
+from device.notes.recovery import recover_at_start
+from device.notes.sealing import sealer
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ from common.errors import ConfigInvalid
 from device.config import Config, describe, load_config, user_config_path
 from tests.device.test_config import refused, write
 
-
 # -- where settings come from, in order -----------------------------------------------------------
 
 

@@ -14,8 +14,15 @@ from device.notes import record, review_commands
 from device.notes.archive import Archive
 from device.notes.recovery import recover
 from device.notes.sealing import is_due, recipient, seal_due, settle
-from tests.device.notes.sealing_support import (  # noqa: F401 (key is a fixture)
-    LATER, SECRET_WORDS, STARTED, compressed_session, files_in, key, owner_of, said_anywhere)
+from tests.device.notes.sealing_support import (
+    LATER,
+    SECRET_WORDS,
+    STARTED,
+    compressed_session,
+    files_in,
+    owner_of,
+    said_anywhere,
+)
 from tests.faults.support import small_tmpfs
 
 
