@@ -26,9 +26,11 @@ demo: setup
 rig:
 	bash scripts/audio-rig.sh start
 
-# Lint: ruff's rules (pyflakes, pycodestyle, isort; pyproject.toml). `ruff format` joins after the branches merge.
+# Lint: ruff's rules (pyflakes, pycodestyle, isort) and mypy (--strict on device/notes, audio, common); see
+# pyproject.toml. `ruff format` joins after the branches merge.
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The hermetic tier, on every core: lint, then the tests with no root, no rig, no systemd, no real model, nothing long.
 check: setup lint

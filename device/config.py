@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,7 @@ def _dir_or(value: str, xdg_var: str, home_default: str) -> Path:
     return Path(base) / "reflect"
 
 
-def _coerce(value: Any, kind: type, where: str, meta: dict) -> Any:
+def _coerce(value: Any, kind: Any, where: str, meta: Mapping[str, Any]) -> Any:
     if isinstance(value, str) and kind is not str:
         try:
             value = kind(value)

@@ -126,7 +126,11 @@ def run_demo(config: Config, answers: list[str], answer_voice: str | None, out: 
         microphone.speak(samples)
 
     person = SimulatedPerson(speak, button.press, button.hold, plan)
-    device.parts.on_event = lambda event: (timeline.on_event(event), person.on_event(event))
+    def on_event(event: Event) -> None:
+        timeline.on_event(event)
+        person.on_event(event)
+
+    device.parts.on_event = on_event
     loop = ServiceLoop(device, config.data_dir, replay=lambda: None)
     try:
         button.press()

@@ -94,7 +94,9 @@ def room_finding(config: Config, open_microphone: Callable[[], Microphone],
             return Finding("WARN", "room", "not measured: " + in_use_by_service("microphone", config.audio.input_device
                                                                                  or "default"))
         return Finding("FAIL", "room", f"not measured: {error}")
-    level, detail = room_check.measure(microphone)
+    measured = room_check.measure(microphone)
+    assert measured is not None  # nothing stops it early here
+    level, detail = measured
     return Finding(level, "room", detail)
 
 
