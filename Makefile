@@ -7,7 +7,7 @@ DEMO_ANSWERS := --answer "안녕하세요 저는 오늘 선생님과 이야기�
                 --answer "조금 어색하지만 괜찮습니다" \
                 --answer "저는 사람들과 가까워지면 멀어집니다"
 
-.PHONY: setup demo check test soak twin twin-pending bench rig mutate mutate-sample
+.PHONY: setup demo lint check test soak twin twin-pending bench rig mutate mutate-sample
 
 setup: $(BIN)/.installed
 
@@ -26,8 +26,14 @@ demo: setup
 rig:
 	bash scripts/audio-rig.sh start
 
-# The hermetic tier, on every core: no root, no rig, no systemd, no real model, nothing long.
-check: setup
+# Lint: ruff's rules (pyflakes, pycodestyle, isort) and mypy (--strict on device/notes, audio, common); see
+# pyproject.toml. `ruff format` joins after the branches merge.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# The hermetic tier, on every core: lint, then the tests with no root, no rig, no systemd, no real model, nothing long.
+check: setup lint
 	$(BIN)/python -m pytest -n auto -m "not rig and not system and not root and not slow and not twin"
 
 # Everything but the twin, the long-haul runs as a seeded sample; with CI set a skipped test fails the run.

@@ -82,6 +82,7 @@ class AnswerCapture:
         else:
             self._remember(samples)
         if heard.speech:
+            assert heard.last_frame is not None  # a chunk heard as speech has a last frame of it
             self._speech_end_frame = heard.last_frame * self.detector.frame - self._file_start
         return self.endpointer.process(len(samples) / self.rate, heard.speech)
 
@@ -103,6 +104,7 @@ class AnswerCapture:
         self._keep(joined[self._file_start - first:])
 
     def _keep(self, samples: np.ndarray) -> None:
+        assert self.writer is not None  # opened by _start before anything is kept
         self.writer.write(samples)
         self.recognition.feed(samples)
 

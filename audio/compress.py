@@ -2,6 +2,7 @@
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -56,7 +57,7 @@ def compress_answer(wav_path: Path, codec: str = "opus") -> Path:
     return target
 
 
-def _encode(source: sf.SoundFile, part: Path, rate: int, options: dict) -> None:
+def _encode(source: sf.SoundFile, part: Path, rate: int, options: dict[str, Any]) -> None:
     """Stream `source` (resampled to `rate` if needed) into `part`, then fsync it."""
     stream = None if rate == source.samplerate else soxr.ResampleStream(source.samplerate, rate, 1, dtype="float32")
     fd = os.open(part, os.O_RDWR | os.O_CREAT | os.O_TRUNC, FILE_MODE)

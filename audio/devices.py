@@ -8,6 +8,7 @@ Every function takes `portaudio`, the sounddevice module or a stand-in with its 
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 from common.errors import AudioDeviceBusy, AudioDeviceMissing
 
@@ -25,7 +26,7 @@ BUSY_SIGNS = ("-9985", "device unavailable", "busy")
 """How PortAudio says a device is open elsewhere: "Device unavailable [PaErrorCode -9985]" (ALSA: EBUSY)."""
 
 
-def sounddevice():
+def sounddevice() -> Any:
     """The real PortAudio, imported only when a device is needed."""
     import sounddevice
 
@@ -38,7 +39,7 @@ def is_busy(error: BaseException) -> bool:
     return any(sign in text for sign in BUSY_SIGNS)
 
 
-def find_device(name: str, kind: str, portaudio=None, asound: Path = ASOUND) -> int:
+def find_device(name: str, kind: str, portaudio: Any = None, asound: Path = ASOUND) -> int:
     """Index of the `kind` ("input"/"output") device that `name` names (the default device if empty)."""
     portaudio = portaudio or sounddevice()
     what, channels, default_slot = KINDS[kind]
@@ -49,18 +50,18 @@ def find_device(name: str, kind: str, portaudio=None, asound: Path = ASOUND) -> 
             index = usable[0]["index"] if usable else -1
         if index < 0:
             raise AudioDeviceMissing(f"No {what} found. Plug one in, or check `reflect devices`.")
-        return index
+        return int(index)
     alsa = ALSA_NAME.fullmatch(name.strip())
     if alsa:
         return _alsa_device(alsa, name, usable, what, asound)
     for matches in (lambda listed: listed == name.lower(), lambda listed: name.lower() in listed):
         for device in usable:
             if matches(device["name"].lower()):
-                return device["index"]
+                return int(device["index"])
     raise AudioDeviceMissing(f"No {what} matches {name!r} (available: {_names(usable)}).")
 
 
-def _alsa_device(alsa: re.Match, name: str, usable: list, what: str, asound: Path) -> int:
+def _alsa_device(alsa: re.Match[str], name: str, usable: list[Any], what: str, asound: Path) -> int:
     card = _card_number(alsa["card"], usable, asound)
     device = int(alsa["device"] or 0)
     for listed in usable:
@@ -70,11 +71,11 @@ def _alsa_device(alsa: re.Match, name: str, usable: list, what: str, asound: Pat
                 raise AudioDeviceMissing(
                     f"PortAudio opens {name!r} (ALSA's converting plug layer) only with PA_ALSA_PLUGHW=1 in its "
                     f"environment; or name it hw:{card},{device}, and Reflect picks a rate the card accepts.")
-            return listed["index"]
+            return int(listed["index"])
     raise AudioDeviceMissing(f"No {what} is ALSA's {name!r} (available: {_names(usable)}).")
 
 
-def _card_number(card: str, usable: list, asound: Path) -> int | None:
+def _card_number(card: str, usable: list[Any], asound: Path) -> int | None:
     """A card's number from its number, its id (/proc/asound/<id> -> cardN) or its name as PortAudio lists it."""
     if card.isdigit():
         return int(card)
@@ -89,11 +90,11 @@ def _card_number(card: str, usable: list, asound: Path) -> int | None:
     return None
 
 
-def _names(usable: list) -> str:
+def _names(usable: list[Any]) -> str:
     return ", ".join(repr(d["name"]) for d in usable) or "none"
 
 
-def pick_rate(index: int, kind: str, wanted: int, dtype: str, portaudio=None) -> int:
+def pick_rate(index: int, kind: str, wanted: int, dtype: str, portaudio: Any = None) -> int:
     """A rate the device accepts: `wanted` (0 = its default rate), else 48000 or 44100, saying so in one log line.
 
     AudioDeviceBusy if the device is open in another process; AudioDeviceMissing if it accepts none of them."""
@@ -124,6 +125,6 @@ def rescan() -> None:
     sd._initialize()
 
 
-def describe_devices(portaudio=None) -> str:
+def describe_devices(portaudio: Any = None) -> str:
     """A readable list of audio devices for `reflect devices`."""
     return str((portaudio or sounddevice()).query_devices())

@@ -15,7 +15,7 @@ ATTEMPTS = 3
 FINISH_TIMEOUT_S = 30.0
 
 
-def render(jobs: list, voice: str | None, rate: int | None) -> list[str]:
+def render(jobs: list[list[str]], voice: str | None, rate: int | None) -> list[str]:
     """Render each (text, path); returns the paths that could not be rendered."""
     import pyttsx3
 

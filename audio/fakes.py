@@ -1,11 +1,14 @@
 """Fakes shipped beside the real speaker, microphone, recognizer and PortAudio, for fast tests and simulations."""
 from collections.abc import Callable, Iterable
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
 from audio.clips import Clip
+from audio.microphone import OnChunk, OnError
 from audio.recognizer import Transcript, Word
+from audio.speaker import Sounding
 
 
 class FakeSpeaker:
@@ -15,9 +18,10 @@ class FakeSpeaker:
         self.rate = rate
         self.played: list[Clip] = []
 
-    def play(self, clip: Clip, on_done: Callable[[], None]) -> None:
+    def play(self, clip: Clip, on_done: Callable[[], None]) -> Sounding:
         self.played.append(clip)
         on_done()
+        return Sounding(clip.samples, on_done)
 
     play_next = play
 
@@ -41,13 +45,13 @@ class ScriptedMicrophone:
 
     LOSE = object()
 
-    def __init__(self, answers: Iterable[list], rate: int = 16000):
+    def __init__(self, answers: Iterable[list[Any]], rate: int = 16000):
         self.rate = rate
         self.answers = list(answers)
         self.started = 0
         self.running = False
 
-    def start(self, on_chunk, on_error) -> None:
+    def start(self, on_chunk: OnChunk, on_error: OnError) -> None:
         script = self.answers[self.started] if self.started < len(self.answers) else []
         self.started += 1
         self.running = True
@@ -95,7 +99,7 @@ class FakeRecognizer:
         return Transcript(" ".join(w.word for w in words), words)
 
 
-def portaudio_device(index: int, name: str, inputs: int, outputs: int, rate: float = 44100.0) -> dict:
+def portaudio_device(index: int, name: str, inputs: int, outputs: int, rate: float = 44100.0) -> dict[str, Any]:
     """One device as sounddevice.query_devices() describes it."""
     return {"index": index, "name": name, "max_input_channels": inputs, "max_output_channels": outputs,
             "default_samplerate": rate}
@@ -105,15 +109,15 @@ class FakePortAudio:
     """sounddevice's query and check functions over a fixed device list; `refuses` are rates the device rejects,
     `busy` makes every check fail as PortAudio does for a device open elsewhere."""
 
-    def __init__(self, devices: list[dict], default=(-1, -1), refuses: Iterable[int] = (), busy: bool = False):
+    def __init__(self, devices: list[dict[str, Any]], default: tuple[int, int] = (-1, -1), refuses: Iterable[int] = (), busy: bool = False):
         self.devices, self.refuses, self.busy = devices, set(refuses), busy
         self.default = SimpleNamespace(device=default)
         self.checked: list[int] = []
 
-    def query_devices(self, index=None):
+    def query_devices(self, index: int | None = None) -> Any:
         return self.devices if index is None else self.devices[index]
 
-    def check_input_settings(self, device, samplerate, channels, dtype):
+    def check_input_settings(self, device: int, samplerate: int, channels: int, dtype: str) -> None:
         self.checked.append(samplerate)
         if self.busy:
             raise Exception("Error opening InputStream: Device unavailable [PaErrorCode -9985]")

@@ -1,7 +1,7 @@
 """Sound in: the Microphone seam and its PortAudio implementation, whose callback only hands chunks on."""
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,7 +26,7 @@ class SoundDeviceMicrophone:
     """A PortAudio input stream at the device's native rate (or the configured one; or 48000 or 44100 where the
     device refuses that), mono int16. The recognizer is given this rate and resamples for itself."""
 
-    def __init__(self, device: str = "", rate: int = 0, chunk_s: float = 0.1, portaudio=None):
+    def __init__(self, device: str = "", rate: int = 0, chunk_s: float = 0.1, portaudio: Any = None):
         self.index = find_device(device, "input", portaudio)
         self.rate = pick_rate(self.index, "input", rate, "int16", portaudio)
         self.chunk_frames = max(1, int(self.rate * chunk_s))
@@ -35,12 +35,12 @@ class SoundDeviceMicrophone:
     def start(self, on_chunk: OnChunk, on_error: OnError) -> None:
         import sounddevice as sd
 
-        def callback(indata, frames, time_info, status):
+        def callback(indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
             if status.input_overflow:
                 log.warning("microphone overflow: some audio was dropped by the audio system")
             on_chunk(indata[:, 0].copy())
 
-        def finished():
+        def finished() -> None:
             if self._stream is not None:
                 on_error("the microphone stream stopped")
 

@@ -17,10 +17,12 @@ import threading
 import time
 from collections.abc import Callable
 
+import numpy as np
+
 from audio import devices
 from audio.clips import Clip
 from audio.microphone import Microphone, OnChunk, OnError
-from audio.speaker import SilentSpeaker, Speaker
+from audio.speaker import SilentSpeaker, Sounding, Speaker
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +81,12 @@ class _WatchedMicrophone:
     def start(self, on_chunk: OnChunk, on_error: OnError) -> None:
         self._started_at = self._last_chunk = None
 
-        def chunk(samples):
+        def chunk(samples: np.ndarray) -> None:
             self._last_chunk = time.monotonic()
             self._chunk_s = len(samples) / self.rate
             on_chunk(samples)
 
-        def error(reason: str):
+        def error(reason: str) -> None:
             self.watch.lost(reason)
             on_error(reason)
 
@@ -158,11 +160,11 @@ class RecoveringSpeaker:
         except Exception as error:
             log.warning("closing the old speaker failed: %s", error)
 
-    def play(self, clip: Clip, on_done: Callable[[], None]) -> None:
-        self._playing_one().play(clip, on_done)
+    def play(self, clip: Clip, on_done: Callable[[], None]) -> Sounding:
+        return self._playing_one().play(clip, on_done)
 
-    def play_next(self, clip: Clip, on_done: Callable[[], None]) -> None:
-        self._playing_one().play_next(clip, on_done)
+    def play_next(self, clip: Clip, on_done: Callable[[], None]) -> Sounding:
+        return self._playing_one().play_next(clip, on_done)
 
     def _playing_one(self) -> Speaker:
         """The real speaker if it works (reopening it when due), else the silent stand-in."""

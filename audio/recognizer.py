@@ -3,6 +3,7 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ def check_model(path: Path) -> None:
         raise ModelMissing(f"No speech model at {path} ({missing}). {INSTALL_HINT}")
 
 
-def load_model(path: Path):
+def load_model(path: Path) -> Any:
     """Load a Vosk model, raising ModelMissing with the command that fixes it."""
     check_model(path)
     import vosk
@@ -88,7 +89,7 @@ class ModelLoader:
         finally:
             self._done.set()
 
-    def get(self):
+    def get(self) -> Any:
         """The model, loading it if nobody has yet and waiting for the load; re-raises a failed load."""
         self.start()
         self._done.wait()
@@ -97,7 +98,7 @@ class ModelLoader:
         return self._model
 
 
-def _words(result: dict) -> list[Word]:
+def _words(result: dict[str, Any]) -> list[Word]:
     return [Word(w["word"], round(w["start"], 3), round(w["end"], 3), round(w["conf"], 3))
             for w in result.get("result", [])]
 
@@ -105,7 +106,7 @@ def _words(result: dict) -> list[Word]:
 class AnswerRecognizer:
     """Transcribes one answer fed in chunks at the microphone's own rate."""
 
-    def __init__(self, model, rate: int):
+    def __init__(self, model: Any, rate: int):
         import vosk
 
         self._recognizer = vosk.KaldiRecognizer(model, float(rate))
@@ -121,7 +122,7 @@ class AnswerRecognizer:
         return Transcript(" ".join(w.word for w in self._words), tuple(self._words))
 
 
-def decode_samples(model, samples: np.ndarray, rate: int, chunk_s: float = 0.1) -> Transcript:
+def decode_samples(model: Any, samples: np.ndarray, rate: int, chunk_s: float = 0.1) -> Transcript:
     """Transcribe whole int16 audio directly, fed in chunks as the microphone would (the rig tests compare a
     session's transcript with it)."""
     recognizer = AnswerRecognizer(model, rate)

@@ -30,7 +30,7 @@ def noise_floor_dbfs(samples: np.ndarray, rate: int) -> float:
 def listen(microphone: Microphone, seconds: float = LISTEN_S, stop: threading.Event | None = None) -> np.ndarray:
     """`seconds` of what `microphone` hears, or what it heard before `stop` was set (raises RuntimeError if its
     stream fails or delivers nothing). The stream is closed before this returns, on the caller's thread."""
-    chunks: queue.Queue = queue.Queue()
+    chunks: queue.Queue[np.ndarray | Exception] = queue.Queue()
     wanted = int(seconds * microphone.rate)
     heard, got = [np.empty(0, dtype=np.int16)], 0
     microphone.start(chunks.put, lambda reason: chunks.put(RuntimeError(reason)))

@@ -4,6 +4,8 @@ import time
 
 import numpy as np
 
+from audio.microphone import OnChunk, OnError
+
 
 class SimulatedMicrophone:
     """Delivers chunks at the pace of a real microphone from one background thread while started."""
@@ -26,12 +28,12 @@ class SimulatedMicrophone:
             self._drained.clear()
         self._drained.wait()
 
-    def start(self, on_chunk, on_error) -> None:
+    def start(self, on_chunk: OnChunk, on_error: OnError) -> None:
         self._stopped.clear()
         self._thread = threading.Thread(target=self._deliver, args=(on_chunk,), name="simulated-mic", daemon=True)
         self._thread.start()
 
-    def _deliver(self, on_chunk) -> None:
+    def _deliver(self, on_chunk: OnChunk) -> None:
         next_at = time.monotonic()
         while not self._stopped.is_set():
             with self._lock:

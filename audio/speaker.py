@@ -5,7 +5,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -25,10 +25,10 @@ is still heard within about 50 ms (this, plus up to one 10 ms callback)."""
 class Speaker(Protocol):
     rate: int
 
-    def play(self, clip: Clip, on_done: Callable[[], None]) -> None:
+    def play(self, clip: Clip, on_done: Callable[[], None]) -> "Sounding":
         """Start playing `clip` at once (dropping any clip playing or queued); `on_done` when it has all gone out."""
 
-    def play_next(self, clip: Clip, on_done: Callable[[], None]) -> None:
+    def play_next(self, clip: Clip, on_done: Callable[[], None]) -> "Sounding":
         """Play `clip` the moment the current clip ends, with no gap (at once if none is playing)."""
 
     def skip(self) -> None:
@@ -47,7 +47,8 @@ class Sounding:
     samples: np.ndarray
     on_done: Callable[[], None]
     first_sample_at: float | None = None
-    """time.monotonic() of the PortAudio callback that took its first sample."""
+    """time.monotonic() of the PortAudio callback that took its first sample (None while it has not, and on a
+    speaker with no real output)."""
     first_frame: int | None = None
     """Where its first sample is in the stream (frames since the stream opened): the silence between two
     clips is the difference, less the first clip's length."""
@@ -100,7 +101,7 @@ class SoundDeviceSpeaker:
         with self._lock:
             self._queue.clear()
 
-    def _fill(self, outdata, frames, time_info, status) -> None:
+    def _fill(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         finished = []
         called_at = time.monotonic()
         filled = 0
@@ -128,7 +129,7 @@ class SoundDeviceSpeaker:
     @property
     def active(self) -> bool:
         """False once the stream has died (audio server gone, device unplugged)."""
-        return self._stream.active
+        return bool(self._stream.active)
 
     def close(self) -> None:
         """Let what was handed to the device finish playing, then close the stream."""
@@ -151,22 +152,25 @@ class SilentSpeaker:
         self._queue: deque[_Timed] = deque()  # the first one is playing
         self._timer: threading.Timer | None = None
 
-    def play(self, clip: Clip, on_done: Callable[[], None]) -> None:
+    def play(self, clip: Clip, on_done: Callable[[], None]) -> Sounding:
         with self._lock:
             self._drop_all()
             self._queue.append(_Timed(clip.duration_s, on_done))
             self._start_first()
+        return Sounding(clip.samples, on_done)
 
-    def play_next(self, clip: Clip, on_done: Callable[[], None]) -> None:
+    def play_next(self, clip: Clip, on_done: Callable[[], None]) -> Sounding:
         with self._lock:
             self._queue.append(_Timed(clip.duration_s, on_done))
             if len(self._queue) == 1:
                 self._start_first()
+        return Sounding(clip.samples, on_done)
 
     def skip(self) -> None:
         with self._lock:
             if not self._queue:
                 return
+            assert self._timer is not None  # a queued sound is timed
             self._timer.cancel()
             skipped = self._queue.popleft()
             self._start_first()

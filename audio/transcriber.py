@@ -3,6 +3,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,6 +16,33 @@ log = logging.getLogger(__name__)
 OnTranscript = Callable[[Transcript | None], None]
 
 
+@dataclass(frozen=True)
+class _Begin:
+    handle: object
+    rate: int
+
+
+@dataclass(frozen=True)
+class _Feed:
+    handle: object
+    samples: np.ndarray
+
+
+@dataclass(frozen=True)
+class _End:
+    handle: object
+    on_transcript: OnTranscript
+
+
+@dataclass(frozen=True)
+class _Call:
+    work: Callable[[], object]
+
+
+_Job = _Begin | _Feed | _End | _Call
+"""What the worker is asked to do, in order; None asks it to stop."""
+
+
 class Transcriber:
     """Queues answers' audio and recognizes them in order on one worker thread.
 
@@ -24,34 +52,36 @@ class Transcriber:
 
     def __init__(self, new_recognizer: NewRecognizer):
         self.new_recognizer = new_recognizer
-        self._jobs: queue.Queue = queue.Queue()
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._thread = threading.Thread(target=self._work, name="transcriber", daemon=True)
         self._thread.start()
 
     @property
     def thread_id(self) -> int:
         """The worker thread's native id (the kernel's; e.g. to limit the recognizer's CPU through a cgroup)."""
-        return self._thread.native_id
+        native_id = self._thread.native_id
+        assert native_id is not None  # the thread is started in __init__
+        return native_id
 
     def begin(self, rate: int) -> object:
         """Start a new answer at `rate`; returns its handle for `feed` and `end`."""
         handle = object()
-        self._jobs.put(("begin", handle, rate))
+        self._jobs.put(_Begin(handle, rate))
         return handle
 
     def feed(self, handle: object, samples: np.ndarray) -> None:
-        self._jobs.put(("feed", handle, samples))
+        self._jobs.put(_Feed(handle, samples))
 
     def end(self, handle: object, on_transcript: OnTranscript) -> None:
-        self._jobs.put(("end", handle, on_transcript))
+        self._jobs.put(_End(handle, on_transcript))
 
     def job(self, rate: int) -> "TranscriberJob":
         """One answer's recognition at `rate`, begun on its first audio."""
         return TranscriberJob(self, rate)
 
-    def later(self, work: Callable[[], None]) -> None:
+    def later(self, work: Callable[[], object]) -> None:
         """Run `work` on the worker after everything queued so far (e.g. transcribing what recovery found)."""
-        self._jobs.put(("call", None, work))
+        self._jobs.put(_Call(work))
 
     def drain(self) -> None:
         """Wait until every answer handed over so far is transcribed."""
@@ -69,20 +99,19 @@ class Transcriber:
     def _work(self) -> None:
         recognizers: dict[object, AnswerRecognizer | None] = {}
         while (job := self._jobs.get()) is not None:
-            kind, handle, arg = job
             try:
-                if kind == "begin":
-                    recognizers[handle] = self._new_recognizer(arg)
-                elif kind == "feed" and recognizers.get(handle):
-                    recognizers[handle].feed(arg)
-                elif kind == "end":
-                    self._end(recognizers.pop(handle, None), arg)
-                elif kind == "call":
-                    arg()
+                if isinstance(job, _Begin):
+                    recognizers[job.handle] = self._new_recognizer(job.rate)
+                elif isinstance(job, _Feed) and (recognizer := recognizers.get(job.handle)):
+                    recognizer.feed(job.samples)
+                elif isinstance(job, _End):
+                    self._end(recognizers.pop(job.handle, None), job.on_transcript)
+                elif isinstance(job, _Call):
+                    job.work()
             except Exception:
                 log.exception("recognition failed for one answer; its audio is kept")
-                if kind == "feed":
-                    recognizers[handle] = None
+                if isinstance(job, _Feed):
+                    recognizers[job.handle] = None
             finally:
                 self._jobs.task_done()
         self._jobs.task_done()

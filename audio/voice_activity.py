@@ -8,8 +8,8 @@ frames within `onset_window_s` (a cough or a door is shorter), with a higher mar
 """
 from collections import deque
 from collections.abc import Callable
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import soxr
@@ -55,7 +55,8 @@ class Heard:
 def level_dbfs(frames: np.ndarray) -> np.ndarray:
     """RMS level of each row of int16-scaled samples, in dBFS (silence is -120)."""
     rms = np.sqrt(np.mean(np.square(frames.astype(np.float64)), axis=1))
-    return 20 * np.log10(np.maximum(rms, FULL_SCALE * 1e-6) / FULL_SCALE)
+    levels: np.ndarray = 20 * np.log10(np.maximum(rms, FULL_SCALE * 1e-6) / FULL_SCALE)
+    return levels
 
 
 class NoiseFloor:

@@ -5,6 +5,8 @@ import struct
 import time
 from pathlib import Path
 
+import numpy as np
+
 from common.files import FILE_MODE, fsync_dir, is_disk_full
 
 log = logging.getLogger(__name__)
@@ -97,7 +99,7 @@ class WavWriter:
         while view:
             view = view[os.write(self._fd, view):]
 
-    def write(self, samples) -> None:
+    def write(self, samples: np.ndarray) -> None:
         """Append int16 mono samples; sync to disk when a second has passed since the last sync.
 
         If the disk is full, part of `samples` may have reached the file; it is

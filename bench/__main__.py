@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import report
 from bench.cpu_limit import PI_CLASS_SHARE
 from bench.probes import ROOT, now
-from bench import report
 
 PACKS_DIR = ROOT / "bench" / "packs"
 PACK = "bench"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from audio.compress import compress_answer  # noqa: E402
-from device.notes.archive import Archive  # noqa: E402
-from bench.archive_factory import espeak_samples, make_archive, write_wav  # noqa: E402
+from audio.compress import compress_answer  # noqa: E402 (after the sys.path line: it runs as a script)
+from bench.archive_factory import espeak_samples, make_archive, write_wav  # noqa: E402 (after the sys.path line: it runs as a script)
+from device.notes.archive import Archive  # noqa: E402 (after the sys.path line: it runs as a script)
 
 RUNS = 7
 SPEECH = ("I have been thinking about what my therapist said last week. It felt strange at first, but I think "

@@ -123,14 +123,14 @@ def main() -> None:
 
     from audio.simulated_microphone import SimulatedMicrophone
     from audio.speaker import SoundDeviceSpeaker
-    from device.flow.app import build_device
-    from device.setup.config import load_config
-    from device.setup.demo import MockButton
+    from bench.cpu_limit import ThreadCpuLimit
+    from content.phrases import PHRASES
+    from device.config import load_config
     from device.flow.events import EventKind, Phase
     from device.flow.service import ServiceLoop
+    from device.setup.demo import MockButton
     from device.setup.simulated_person import Ending, SimulatedPerson
-    from content.phrases import PHRASES
-    from bench.cpu_limit import ThreadCpuLimit
+    from device.setup.wiring import build_device
     imported_at = now()
 
     config = load_config(env={}, overrides={

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.room_sounds import (at_peak_dbfs, at_rms_dbfs, babble, cough, door_slam, espeak, fan_noise, pink_noise,
-                               placed)
+from bench.room_sounds import at_peak_dbfs, at_rms_dbfs, babble, cough, door_slam, espeak, fan_noise, pink_noise, placed
 
 RATE = 16000
 FRAME = RATE // 100  # 10 ms, the unit the scores are kept in

@@ -166,7 +166,7 @@ make_state_dir() {
 install_model() {
     local env=(env REFLECT_STORAGE_DATA_DIR=/var/lib/reflect) from=()
     [[ -n $MODEL_ZIP ]] && from=(--from "$MODEL_ZIP")
-    local check='from device.setup.config import load_config; from audio.recognizer import check_model; check_model(load_config().model_path)'
+    local check='from device.config import load_config; from audio.recognizer import check_model; check_model(load_config().model_path)'
     "${env[@]}" "$VENV/bin/python" -c "$check" 2>/dev/null && return
     step "speech model"
     (umask 077 && "${env[@]}" "$VENV/bin/reflect" model install "${from[@]}")

@@ -4,10 +4,10 @@ import time
 from dataclasses import dataclass
 
 from audio.clips import Clip
-from device.flow.gestures import Gesture, GestureEvent
-from device.flow.inbox import Inbox, PlaybackDone
 from audio.speaker import Speaker
 from audio.synthesis import PromptCache
+from device.flow.gestures import Gesture, GestureEvent
+from device.flow.inbox import Inbox, PlaybackDone
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ from collections.abc import Callable
 from audio.clips import Clip, int16_to_float
 from common.errors import ReflectError, SessionNotFound
 from content.phrases import PHRASES
-from device.notes.archive import Archive
 from device.flow.events import Event, EventKind
 from device.flow.gestures import Gesture
 from device.flow.player import Player
+from device.notes.archive import Archive
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +53,13 @@ class Replay:
             if item.samples is None:
                 log.info("answer %d has no recording to play (%s)", item.index, item.problem or item.status)
                 continue
+            assert item.rate is not None  # samples come with their rate
             if (gesture := self.player.play(Clip(int16_to_float(item.samples), item.rate))) in STOPS:
                 return gesture
         return None
 
 
-STOPS = (Gesture.HOLD, Gesture.LONG_HOLD)
+STOPS: tuple[Gesture | None, ...] = (Gesture.HOLD, Gesture.LONG_HOLD)
 """What stops a replay; a press goes on to the next answer."""
 
 

@@ -4,18 +4,35 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from device.flow.app import Device
+from audio.recognizer import ModelLoader
+from content.packs import Pack
 from device.flow.events import Event, EventKind
 from device.flow.gestures import Gesture, GestureEvent
+from device.flow.parts import SessionParts
+from device.flow.session import Session, SessionSettings
 from device.notes.session_notes import SessionNotes
-from device.flow.session import Session
 
 log = logging.getLogger(__name__)
 
 SEAL_EVERY_S = 600.0
 """How often the idle service looks for sessions due to be sealed (privacy.readable_for_h)."""
+
+
+@dataclass
+class Device:
+    """The assembled parts the flow thread needs (built from the config by device.setup.wiring)."""
+
+    pack: Pack
+    parts: SessionParts
+    settings: SessionSettings
+    model: ModelLoader | None
+
+    def close(self) -> None:
+        self.parts.transcriber.close()
+        self.parts.speaker.close()
 
 
 class ServiceLoop:

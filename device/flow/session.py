@@ -2,28 +2,33 @@
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
 
 from audio import tones
 from audio.answer_capture import AnswerCapture, CaptureSettings
 from audio.compress import compress_answer
 from audio.endpointing import AnswerEndpointer, EndpointSettings
 from audio.microphone import Microphone
+from audio.recognizer import Transcript
 from audio.voice_activity import DetectorSettings, SpeechDetector
 from common.files import free_bytes, is_disk_full
 from content.packs import Pack
 from content.phrases import PHRASES
+from device.clock import clock_status
+from device.config import MB, ClockSettings, StorageSettings
 from device.flow.events import Event, EventKind
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.inbox import AudioChunk, MicFailed
-from device.clock import clock_status
-from device.notes.record import EndedBy
-from device.notes.session_notes import SessionNotes
 from device.flow.parts import SessionParts
 from device.flow.player import Player, Playing
+from device.notes.record import AnswerStatus, EndedBy, SessionStatus
+from device.notes.session_notes import SessionNotes
 
 log = logging.getLogger(__name__)
 
-SESSION_ENDINGS = ("hold", "mic_lost", "disk_full")
+SESSION_ENDINGS = (EndedBy.HOLD, EndedBy.MIC_LOST, EndedBy.DISK_FULL)
 """Ways an answer can end that also end the session (no 'saved' tone: what follows says why)."""
 
 
@@ -34,19 +39,19 @@ class SessionSettings:
     detector: DetectorSettings = DetectorSettings()
     mic_silent_after_s: float = 2.0
     """No audio callbacks for this long means the microphone is gone."""
-    min_free_bytes: int = 200_000_000
+    min_free_bytes: int = StorageSettings.min_free_mb * MB
     """A session does not start with less free space than this in the data dir."""
-    audio_format: str = "opus"
+    audio_format: str = StorageSettings.audio_format
     """How a finished answer is kept: "opus" or "flac" (compressed on the recognizer's thread, after its
     transcript) or "wav" (as recorded)."""
-    clock_trust: str = "auto"
+    clock_trust: str = ClockSettings.trust
     """Whether the wall clock counts as right (config clock.trust): auto asks the system."""
 
 
 class Session:
     """Walks one pack with one person. Runs on the flow thread; reads gestures from the inbox."""
 
-    def __init__(self, pack: Pack, parts: SessionParts, settings: SessionSettings, data_dir):
+    def __init__(self, pack: Pack, parts: SessionParts, settings: SessionSettings, data_dir: Path):
         self.pack = pack
         self.parts = parts
         self.settings = settings
@@ -84,7 +89,7 @@ class Session:
     def _record(self, microphone: Microphone, chime: Playing) -> None:
         try:
             clock = clock_status(self.settings.clock_trust)
-            self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate, clock=clock)
+            notes = self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate, clock=clock)
         except OSError as error:
             if not is_disk_full(error):
                 raise
@@ -92,35 +97,35 @@ class Session:
             self._emit(Event(EventKind.DISK_FULL))
             self.player.say(PHRASES.no_space_to_start)
             return
-        log.info("session %s started", self.notes.id)
-        status = "ended_early"
+        log.info("session %s started", notes.id)
+        status = SessionStatus.ENDED_EARLY
         try:
             status = self._walk(microphone, chime)
         except OSError as error:
             if not is_disk_full(error):
-                self._failed()
+                self._failed(notes)
             else:
-                log.error("disk full while saving session %s", self.notes.id)
+                log.error("disk full while saving session %s", notes.id)
                 self._emit(Event(EventKind.DISK_FULL))
                 self.player.say(PHRASES.disk_full)
         except Exception:
-            self._failed()
+            self._failed(notes)
         finally:
             try:
-                self.notes.finish(status)
+                notes.finish(status)
             except OSError as error:  # the files on disk stay as they were; recovery completes them
-                log.error("could not record the end of session %s: %s", self.notes.id, error.strerror)
-            log.info("session %s %s", self.notes.id, status)
+                log.error("could not record the end of session %s: %s", notes.id, error.strerror)
+            log.info("session %s %s", notes.id, status)
             for answer in self._kept:  # once the session is over, so recognition never competes with it
                 self.parts.transcriber.later(answer.compress)
             self.parts.transcriber.later(self.parts.seal)  # once its transcripts and compression are done
 
-    def _failed(self) -> None:
-        log.exception("session %s failed; what was said so far is kept", self.notes.id)
+    def _failed(self, notes: SessionNotes) -> None:
+        log.exception("session %s failed; what was said so far is kept", notes.id)
         self._emit(Event(EventKind.SESSION_FAILED))
         self.player.say(PHRASES.something_went_wrong)
 
-    def _walk(self, microphone: Microphone, chime: Playing) -> str:
+    def _walk(self, microphone: Microphone, chime: Playing) -> SessionStatus:
         """Each sound is queued while the one before it plays, so they follow each other without a gap."""
         rate = self.parts.speaker.rate
         self._emit(Event(EventKind.GREETING))
@@ -137,32 +142,34 @@ class Session:
                 return self._end_early()
             if self.player.wait(listening_tone) is Gesture.HOLD:
                 return self._end_early()
-            ended_by, before = self._listen(microphone, index)
-            if ended_by == "hold":
+            ended_by, saved_tone = self._listen(microphone, index)
+            if ended_by is EndedBy.HOLD:
                 return self._end_early()
-            if ended_by == "mic_lost":
+            if ended_by is EndedBy.MIC_LOST:
                 self._emit(Event(EventKind.MICROPHONE_LOST, index))
                 self.player.say(PHRASES.microphone_lost)
-                return "ended_early"
-            if ended_by == "disk_full":
+                return SessionStatus.ENDED_EARLY
+            if ended_by is EndedBy.DISK_FULL:
                 self._emit(Event(EventKind.DISK_FULL, index))
                 self.player.say(PHRASES.disk_full)
-                return "ended_early"
+                return SessionStatus.ENDED_EARLY
+            assert saved_tone is not None  # every other ending started the 'saved' tone
+            before = saved_tone
         closing = self.player.start_next(self.player.prompt(self.pack.closing))
         if self.player.wait(before) is not Gesture.HOLD:  # a hold once every answer is saved just silences the rest
             self._emit(Event(EventKind.CLOSING))
             self.player.wait(closing)
-        return "complete"
+        return SessionStatus.COMPLETE
 
-    def _end_early(self) -> str:
+    def _end_early(self) -> SessionStatus:
         self._emit(Event(EventKind.ENDING_EARLY))
         self.player.say(PHRASES.ended_early)
-        return "ended_early"
+        return SessionStatus.ENDED_EARLY
 
     def _emit(self, event: Event) -> None:
         self.parts.on_event(event)
 
-    def _listen(self, microphone: Microphone, index: int) -> tuple[str, Playing | None]:
+    def _listen(self, microphone: Microphone, index: int) -> tuple[EndedBy, Playing | None]:
         """Record one answer until it ends; save it and hand it to the recognizer. Returns how it ended and,
         unless that ends the session, the 'saved' tone, started before anything else so a press is heard at once."""
         capture_id = self.parts.inbox.token()
@@ -178,10 +185,10 @@ class Session:
                 microphone.stop()
             except Exception as error:  # a dead stream may fail to stop; the answer is still saved
                 log.error("the microphone did not stop cleanly: %s", error)
-        self._emit(Event(EventKind.SAVING, index, ended_by=EndedBy(ended_by)))
+        self._emit(Event(EventKind.SAVING, index, ended_by=ended_by))
         return answer.save(ended_by), saved_tone
 
-    def _capture(self, microphone: Microphone, answer: "_AnswerInProgress", capture_id: int) -> str:
+    def _capture(self, microphone: Microphone, answer: "_AnswerInProgress", capture_id: int) -> EndedBy:
         """Feed the answer the microphone's chunks until it ends; returns how it ended."""
         inbox = self.parts.inbox
         try:
@@ -191,7 +198,7 @@ class Session:
             while True:
                 item = inbox.next_item(last_audio + self.settings.mic_silent_after_s)
                 if item is None:
-                    return "mic_lost"
+                    return EndedBy.MIC_LOST
                 if isinstance(item, AudioChunk) and item.capture == capture_id:
                     last_audio = time.monotonic()
                     ended_by = answer.add(item.samples)
@@ -199,15 +206,15 @@ class Session:
                         return ended_by
                 elif isinstance(item, MicFailed) and item.capture == capture_id:
                     log.error("microphone failed: %s", item.reason)
-                    return "mic_lost"
+                    return EndedBy.MIC_LOST
                 elif isinstance(item, GestureEvent) and item.gesture is not Gesture.LONG_HOLD:  # ready state only
-                    return "press" if item.gesture is Gesture.PRESS else "hold"
+                    return EndedBy.PRESS if item.gesture is Gesture.PRESS else EndedBy.HOLD
         except Exception as error:
             if is_disk_full(error):
                 log.error("disk full while recording answer %d", answer.index)
-                return "disk_full"
+                return EndedBy.DISK_FULL
             log.error("could not record from the microphone: %s", error)
-            return "mic_lost"
+            return EndedBy.MIC_LOST
 
 
 class _AnswerInProgress:
@@ -218,26 +225,28 @@ class _AnswerInProgress:
         self.index = index
         self.job = session.parts.transcriber.job(rate)
         settings = session.settings
+        assert session.notes is not None  # answers are recorded only into begun notes
+        self.notes = session.notes
         self.capture = AnswerCapture(
-            session.notes.audio_path(index), rate,
+            self.notes.audio_path(index), rate,
             SpeechDetector(rate, settings.detector),
             AnswerEndpointer(settings.endpoint), self.job, settings.capture)
 
-    def add(self, samples) -> str | None:
-        """Take a chunk; returns "disk_full" or the end reason when the answer ends, else None."""
+    def add(self, samples: np.ndarray) -> EndedBy | None:
+        """Take a chunk; returns DISK_FULL or the end reason when the answer ends, else None."""
         try:
             reason = self.capture.add(samples)
         except OSError as error:
             if not is_disk_full(error):
                 raise
             log.error("disk full while recording answer %d", self.index)
-            return "disk_full"
-        return reason.value if reason else None
+            return EndedBy.DISK_FULL
+        return EndedBy(reason.value) if reason else None
 
-    def save(self, ended_by: str) -> str:
+    def save(self, ended_by: EndedBy) -> EndedBy:
         """Seal the answer's file and note it; hand it to the recognizer. Returns how it ended
-        ("disk_full" if the disk filled while sealing or noting it)."""
-        notes = self.session.notes
+        (DISK_FULL if the disk filled while sealing or noting it)."""
+        notes = self.notes
         try:
             duration = self.capture.finish()
         except Exception as error:
@@ -245,38 +254,45 @@ class _AnswerInProgress:
                 self.job.end()  # the worker frees the recognizer; recovery transcribes what was kept
                 raise
             log.error("disk full while saving answer %d", self.index)
-            ended_by, duration = "disk_full", 0.0
+            ended_by, duration = EndedBy.DISK_FULL, 0.0
         if self.capture.disk_full:
-            ended_by = "disk_full"
+            ended_by = EndedBy.DISK_FULL
         if not self.capture.kept:
             self.job.end()
-            notes.add_answer(self.index, None, 0.0, "skipped", ended_by)
+            notes.add_answer(self.index, None, 0.0, AnswerStatus.SKIPPED, ended_by)
             return ended_by
-        name = self.capture.saved_path.name
+        name = self.saved_path.name
         log.info("answer %d recorded: %s, %.1f s", self.index, name, duration)
         self.session._kept.append(self)
         try:
-            notes.add_answer(self.index, name, duration, "answered", ended_by)
+            notes.add_answer(self.index, name, duration, AnswerStatus.ANSWERED, ended_by)
         finally:  # even if the notes could not be written, the audio gets its transcript
             self.job.end(self._transcribed)
         return ended_by
 
 
-    def _transcribed(self, transcript) -> None:
+    @property
+    def saved_path(self) -> Path:
+        """The answer's file, once it is kept."""
+        path = self.capture.saved_path
+        assert path is not None  # asked for only once the capture kept the answer
+        return path
+
+    def _transcribed(self, transcript: Transcript | None) -> None:
         """On the recognizer's thread: note the transcript."""
         try:
-            self.session.notes.set_transcript(self.index, transcript)
+            self.notes.set_transcript(self.index, transcript)
         except Exception as error:
             log.error("could not save the transcript of answer %d: %s", self.index, getattr(error, "strerror", None) or type(error).__name__)
 
     def compress(self) -> None:
         """On the recognizer's thread, after the session: compress the answer (the WAV stays until that is complete)."""
-        notes = self.session.notes
+        notes = self.notes
         codec = self.session.settings.audio_format
         if codec == "wav":
             return
         try:
-            compressed = compress_answer(self.capture.saved_path, codec)
+            compressed = compress_answer(self.saved_path, codec)
         except Exception as error:
             log.error("answer %d stays uncompressed: %s", self.index, getattr(error, "strerror", None) or error)
             return

@@ -59,8 +59,10 @@ class Watchdog:
 
     def _run(self) -> None:
         """Ping after each interval in which the main loop showed it was alive."""
-        while not self._stop.wait(self.interval):
-            if time.monotonic() - self._last_alive <= self.interval:
+        interval = self.interval
+        assert interval is not None  # the thread runs only under a watchdog
+        while not self._stop.wait(interval):
+            if time.monotonic() - self._last_alive <= interval:
                 try:
                     notify("WATCHDOG=1")
                 except OSError:

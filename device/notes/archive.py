@@ -3,9 +3,10 @@ import logging
 import os
 import shutil
 import sqlite3
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -18,6 +19,7 @@ from device.notes.record import COMPRESSED_SUFFIXES, SEALED_SUFFIX, Answer, Data
 from device.notes.search_index import Hit, SearchIndex, SessionSummary
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DURATION_TOLERANCE_S = 0.25
 MAX_CANDIDATES = 8
@@ -232,7 +234,7 @@ class Archive:
             self.forget(session_id)
         return stale
 
-    def _or_new_index(self, operation):
+    def _or_new_index(self, operation: Callable[[SearchIndex], T]) -> T | None:
         """Run `operation` on the index; a corrupt index is replaced by an empty one instead (None returned)."""
         try:
             return operation(self.index)
@@ -243,7 +245,7 @@ class Archive:
             self.index.reset()
             return None
 
-    def _indexed(self, operation, notices: list[str]):
+    def _indexed(self, operation: Callable[[SearchIndex], T], notices: list[str]) -> T:
         """Bring the index in step with the files, then run `operation`; a corrupt index is rebuilt once."""
         for attempt in (1, 2):
             try:
@@ -254,10 +256,11 @@ class Archive:
                     raise
                 log.warning("search index is corrupt (%s); rebuilding it from the session files", exc)
                 self.index.reset()
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _stamps(self, notices: list[str]) -> dict[str, tuple[int, int]]:
         """(mtime_ns, size) of each session's session.json; folders without one are reported and left alone."""
-        stamps = {}
+        stamps: dict[str, tuple[int, int]] = {}
         try:
             entries = list(os.scandir(self.layout.sessions))
         except FileNotFoundError:
@@ -273,7 +276,7 @@ class Archive:
             stamps[entry.name] = (st.st_mtime_ns, st.st_size)
         return stamps
 
-    def _load_for_index(self, session_id: str, notices: list[str]):
+    def _load_for_index(self, session_id: str, notices: list[str]) -> tuple[Session, list[str]] | None:
         """Parse a session for the index with its audio problems, or report it (setting it aside) and return None."""
         folder = self.layout.sessions / session_id
         if not (folder / record.RECORD_NAME).exists():

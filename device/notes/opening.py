@@ -61,7 +61,8 @@ def identities(path: Path) -> list[x25519.Identity]:
 def unseal(path: Path, keys: list[x25519.Identity]) -> bytes:
     """The plain bytes of one sealed file; KeyInvalid for the wrong key, SealedUnreadable if it is damaged."""
     try:
-        return pyrage.decrypt(path.read_bytes(), keys)
+        plain: bytes = pyrage.decrypt(path.read_bytes(), keys)
+        return plain
     except pyrage.DecryptError as error:
         if str(error) == WRONG_KEY:
             raise KeyInvalid(f"{path.name} of session {path.parent.name} was sealed to another key; "
@@ -137,7 +138,7 @@ class _unpacked:
 
     def __init__(self, source: Path):
         self.source = source
-        self.temp: tempfile.TemporaryDirectory | None = None
+        self.temp: tempfile.TemporaryDirectory[str] | None = None
 
     def __enter__(self) -> Path:
         if self.source.is_dir():
@@ -151,7 +152,7 @@ class _unpacked:
             raise SealedUnreadable(f"{self.source} is neither an archive folder nor a readable tar file ({error})") from None
         return Path(self.temp.name)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.temp is not None:
             self.temp.cleanup()
 

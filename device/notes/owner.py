@@ -46,7 +46,7 @@ class Owner:
     def __enter__(self) -> "Owner":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
 

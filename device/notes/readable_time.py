@@ -20,9 +20,10 @@ from pathlib import Path
 from common.files import atomic_write_text
 from device.clock import Uptime
 from device.notes import record
+from device.notes.record import Raw
 
 
-def wall_elapsed_s(raw: dict, now: datetime, now_trusted: bool) -> float | None:
+def wall_elapsed_s(raw: Raw, now: datetime, now_trusted: bool) -> float | None:
     """Seconds since the session ended by the wall clock, or None if that could overcount or there is no time."""
     if now_trusted and not record.clock_trusted(raw):
         return None
@@ -53,10 +54,12 @@ class ReadableCount:
 
     def seconds(self, session_id: str) -> float:
         """The count for a session, which starts (at zero) the first time it is asked for."""
+        assert self.counted is not None  # load() always counts
         return self.counted.setdefault(session_id, 0.0)
 
     def save(self, keep: set[str]) -> None:
         """Write the counts of the sessions in `keep` (still waiting); no file at all when none wait."""
+        assert self.counted is not None  # load() always counts
         counted = {k: round(v, 3) for k, v in self.counted.items() if k in keep}
         if not counted:
             self.path.unlink(missing_ok=True)

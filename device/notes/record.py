@@ -9,12 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from audio.recognizer import Word
 from common.errors import SessionDamaged, SessionNotFound
 from common.files import atomic_write_text
 from content.packs import Pack
 from device.clock import ClockStatus
+
+Raw = dict[str, Any]
+"""A session record as session.json holds it (read by `read`, changed only by this module's functions)."""
 
 FORMAT_VERSION = 2
 """2 added "seq" (the device's count of sessions) and "clock" (was the wall clock trusted when it began)."""
@@ -157,7 +161,7 @@ class Session:
 # -- building ---------------------------------------------------------------------------------------
 
 def new_session(session_id: str, pack: Pack, started: datetime, sample_rate: int, seq: int,
-                clock: ClockStatus) -> dict:
+                clock: ClockStatus) -> Raw:
     """The record of a session that has just begun: number `seq`, dated by a clock that is `clock`."""
     return {
         "version": FORMAT_VERSION,
@@ -175,7 +179,7 @@ def new_session(session_id: str, pack: Pack, started: datetime, sample_rate: int
 
 
 def new_answer(index: int, question: str, audio: str | None, duration_s: float,
-               status: AnswerStatus, ended_by: EndedBy) -> dict:
+               status: AnswerStatus, ended_by: EndedBy) -> Raw:
     """One answer's entry; its transcript is null until the recognizer (or recovery) fills it in."""
     return {
         "index": index,
@@ -193,14 +197,14 @@ def answer_audio_name(index: int) -> str:
     return f"{index:02d}.wav"
 
 
-def is_file_name(name) -> bool:
+def is_file_name(name: object) -> bool:
     """True if `name` is a plain file name inside the session folder (no path, not . or ..)."""
     return isinstance(name, str) and Path(name).name == name and name not in ("", ".", "..")
 
 
 # -- reading and validating -------------------------------------------------------------------------
 
-def read(folder: Path) -> dict:
+def read(folder: Path) -> Raw:
     """The parsed session.json of `folder`, checked to be a JSON object of our version; else SessionDamaged."""
     try:
         raw = json.loads((folder / RECORD_NAME).read_bytes())
@@ -216,7 +220,7 @@ def read(folder: Path) -> dict:
     return raw
 
 
-def repair_problem(raw: dict) -> str | None:
+def repair_problem(raw: Raw) -> str | None:
     """Why a record read by `read` is too broken for recovery to repair in place, or None."""
     for key, kind in (("questions", list), ("answers", list), ("sample_rate", int)):
         if not isinstance(raw.get(key), kind) or isinstance(raw.get(key), bool):
@@ -253,7 +257,7 @@ def parse(folder: Path) -> Session:
     )
 
 
-def _seq(raw: dict) -> int:
+def _seq(raw: Raw) -> int:
     """The session's number; 0 for a record from before numbering (version 1)."""
     if raw.get("version") == 1:
         return 0
@@ -263,7 +267,7 @@ def _seq(raw: dict) -> int:
     return seq
 
 
-def clock_trusted(raw: dict) -> bool:
+def clock_trusted(raw: Raw) -> bool:
     """Whether the record's dates came from a trusted clock (a version 1 record: as if so)."""
     clock = raw.get("clock")
     return not (isinstance(clock, dict) and clock.get("trusted") is False)
@@ -300,7 +304,7 @@ def next_sequence(layout: DataLayout) -> int:
     return seq
 
 
-def _need(mapping: dict, key: str, kinds: type | tuple[type, ...], where: str):
+def _need(mapping: Raw, key: str, kinds: type | tuple[type, ...], where: str) -> Any:
     """Return mapping[key] if it has one of `kinds`, else raise SessionDamaged naming the field."""
     value = mapping.get(key) if isinstance(mapping, dict) else None
     if not isinstance(value, kinds) or isinstance(value, bool):
@@ -316,14 +320,14 @@ def _time(text: str, where: str) -> datetime:
         raise SessionDamaged(f"{where}: not an ISO timestamp") from None
 
 
-def _word(raw: dict, where: str) -> Word:
+def _word(raw: Raw, where: str) -> Word:
     """Validate one timed word; a missing confidence counts as certain."""
     conf = raw.get("conf", 1.0) if isinstance(raw, dict) else 1.0
     return Word(_need(raw, "word", str, where), float(_need(raw, "start", (int, float), where)),
                 float(_need(raw, "end", (int, float), where)), float(conf) if isinstance(conf, (int, float)) else 1.0)
 
 
-def _answer(raw: dict, n: int) -> Answer:
+def _answer(raw: Raw, n: int) -> Answer:
     """Validate one entry of session.json's answers list."""
     where = f"answer {n}"
     status = _need(raw, "status", str, where)
@@ -336,7 +340,7 @@ def _answer(raw: dict, n: int) -> Answer:
     return Answer(
         index=_need(raw, "index", int, where), question=_need(raw, "question", str, where), audio=audio,
         duration_s=float(_need(raw, "duration_s", (int, float), where)) if raw.get("duration_s") is not None else 0.0,
-        transcript=raw.get("transcript") if isinstance(raw.get("transcript"), str) else "",
+        transcript=transcript if isinstance(transcript := raw.get("transcript"), str) else "",
         words=words, status=status,
         ended_by=raw.get("ended_by") if isinstance(raw.get("ended_by"), str) else None,
     )
@@ -344,23 +348,23 @@ def _answer(raw: dict, n: int) -> Answer:
 
 # -- sealing ---------------------------------------------------------------------------------------
 
-def is_sealed(raw: dict) -> bool:
+def is_sealed(raw: Raw) -> bool:
     """True if the record says its session was sealed (its "sealed" entry lists the sealed files)."""
     return isinstance(raw.get("sealed"), dict)
 
 
-def sealed_files(raw: dict) -> list[str]:
+def sealed_files(raw: Raw) -> list[str]:
     """The sealed files a sealed record lists (file names only)."""
     files = raw["sealed"].get("files") if is_sealed(raw) else None
     return [name for name in files if is_file_name(name)] if isinstance(files, list) else []
 
 
-def said(raw: dict) -> dict:
+def said(raw: Raw) -> Raw:
     """What was said in a session: each answer's transcript and timed words, by index."""
     return {"answers": [{"index": a["index"], **{key: a.get(key) for key in SAID_KEYS}} for a in raw["answers"]]}
 
 
-def sealed(raw: dict, files: list[str], at: datetime) -> dict:
+def sealed(raw: Raw, files: list[str], at: datetime) -> Raw:
     """The record of a sealed session: what was not said, the answers' sealed audio, and the sealed files."""
     answers = []
     for answer in raw["answers"]:
@@ -371,7 +375,7 @@ def sealed(raw: dict, files: list[str], at: datetime) -> dict:
     return {**raw, "answers": answers, "sealed": {"at": at.isoformat(timespec="seconds"), "files": files}}
 
 
-def opened(raw: dict, said_json: dict) -> dict:
+def opened(raw: Raw, said_json: Raw) -> Raw:
     """A sealed record with what was said put back: an ordinary record again (audio names without .age)."""
     words = {a.get("index"): a for a in said_json.get("answers", []) if isinstance(a, dict)}
     answers = []
@@ -386,17 +390,17 @@ def opened(raw: dict, said_json: dict) -> dict:
 
 # -- writing ----------------------------------------------------------------------------------------
 
-def write(folder: Path, record: dict) -> None:
+def write(folder: Path, record: Raw) -> None:
     """Replace session.json atomically."""
     atomic_write_text(folder / RECORD_NAME, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
 
-def write_transcript(folder: Path, record: dict) -> None:
+def write_transcript(folder: Path, record: Raw) -> None:
     """Replace transcript.md atomically with the readable form of `record`."""
     atomic_write_text(folder / TRANSCRIPT_NAME, transcript_markdown(record))
 
 
-def transcript_markdown(record: dict) -> str:
+def transcript_markdown(record: Raw) -> str:
     """A readable transcript, question by question."""
     started = datetime.fromisoformat(record["started_at"])
     when = f"{started:%A %d %B %Y, %H:%M}" if clock_trusted(record) else f"about {started:%A %d %B %Y, %H:%M} (clock not set)"

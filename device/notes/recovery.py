@@ -21,18 +21,18 @@ way, so recovery can itself be killed at any point and run again; running it
 on recovered notes changes nothing.
 """
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from audio.recognizer import AnswerRecognizer
+from audio.recognizer import AnswerRecognizer, ModelLoader
+from audio.transcriber import NewRecognizer, Transcriber
 from device.notes.archive import Archive
 from device.notes.record import DataLayout, is_sealed
 from device.notes.session_repair import SessionRepair
 
 log = logging.getLogger(__name__)
 
-NewRecognizer = Callable[[int], object]
 
 
 @dataclass
@@ -69,7 +69,7 @@ class RecoveryReport:
         return "recovery: " + (", ".join(parts) if parts else "nothing to do")
 
 
-def recover(data_dir: Path, model=None, *, new_recognizer: NewRecognizer | None = None,
+def recover(data_dir: Path, model: ModelLoader | None = None, *, new_recognizer: NewRecognizer | None = None,
             audio_format: str = "wav", only: Collection[str] | None = None) -> RecoveryReport:
     """Repair every session under `data_dir` (or only the folders named in `only`); return what was done.
 
@@ -83,7 +83,7 @@ def recover(data_dir: Path, model=None, *, new_recognizer: NewRecognizer | None 
     data_dir = Path(data_dir)
     report = RecoveryReport()
     if new_recognizer is None and model is not None:
-        new_recognizer = lambda rate: AnswerRecognizer(model.get(), rate)  # noqa: E731
+        new_recognizer = lambda rate: AnswerRecognizer(model.get(), rate)  # noqa: E731 (bound once, beside its test-given twin)
     sessions = DataLayout(data_dir).sessions
     try:
         folders = sorted(entry for entry in sessions.iterdir() if entry.is_dir() and not entry.name.startswith("."))
@@ -114,7 +114,7 @@ def recover(data_dir: Path, model=None, *, new_recognizer: NewRecognizer | None 
     return report
 
 
-def recover_at_start(data_dir: Path, transcriber=None, model=None, *,
+def recover_at_start(data_dir: Path, transcriber: Transcriber | None = None, model: ModelLoader | None = None, *,
                      new_recognizer: NewRecognizer | None = None, audio_format: str = "wav") -> RecoveryReport:
     """Start-up: repair the notes now (fast, no model), then on the recognizer's worker (`transcriber.later`),
     after the model has loaded, transcribe what is missing and compress to `audio_format` what is still WAV,
@@ -128,7 +128,7 @@ def recover_at_start(data_dir: Path, transcriber=None, model=None, *,
     return report
 
 
-def recover_command(data_dir: Path, model=None, audio_format: str = "wav") -> int:
+def recover_command(data_dir: Path, model: ModelLoader | None = None, audio_format: str = "wav") -> int:
     """`reflect recover`: repair, transcribe and compress (to `audio_format`) now; prints what was done
     (never what was said)."""
     report = recover(data_dir, model, audio_format=audio_format)

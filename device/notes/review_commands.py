@@ -3,7 +3,9 @@ import argparse
 import json
 import tempfile
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from device.clock import shown
 from device.notes.archive import Archive, audio_problem
@@ -11,8 +13,11 @@ from device.notes.export import clock, export
 from device.notes.opening import open_archive
 from device.notes.owner import own
 
+if TYPE_CHECKING:  # config imports the notes' record; the review commands only read what it built
+    from device.config import Config
 
-def _when(started_at, clock_trusted: bool) -> str:
+
+def _when(started_at: datetime, clock_trusted: bool) -> str:
     """A start time as local date and minute, or as "about ..." when the clock was not set."""
     return shown(started_at, clock_trusted)
 
@@ -98,37 +103,37 @@ def ask(prompt: str) -> bool:
         return False
 
 
-def _archive(config) -> Archive:
+def _archive(config: "Config") -> Archive:
     """The archive under the configured data dir, read as a review: damaged sessions are reported, not moved."""
     return Archive(config.data_dir, sets_aside=False)
 
 
-def _run_notes(args, config) -> int:
+def _run_notes(args: argparse.Namespace, config: "Config") -> int:
     """`reflect notes`: print the result, return the exit code."""
     print(notes(_archive(config), args.json))
     return 0
 
 
-def _run_show(args, config) -> int:
+def _run_show(args: argparse.Namespace, config: "Config") -> int:
     """`reflect show`: print the result, return the exit code."""
     print(show(_archive(config), args.session))
     return 0
 
 
-def _run_search(args, config) -> int:
+def _run_search(args: argparse.Namespace, config: "Config") -> int:
     """`reflect search`: print the result, return the exit code."""
     print(search(_archive(config), args.words))
     return 0
 
 
-def _run_reindex(args, config) -> int:
+def _run_reindex(args: argparse.Namespace, config: "Config") -> int:
     """`reflect reindex`: print the result, return the exit code."""
     with own(config.data_dir, "reindex"):
         print(reindex(_archive(config)))
     return 0
 
 
-def _run_export(args, config) -> int:
+def _run_export(args: argparse.Namespace, config: "Config") -> int:
     """`reflect export`: print the result, return the exit code; with --identity, sealed notes are opened first
     (into a private temporary folder, removed afterwards)."""
     names = None if args.all else [args.session]
@@ -142,7 +147,7 @@ def _run_export(args, config) -> int:
     return 0
 
 
-def _run_delete(args, config) -> int:
+def _run_delete(args: argparse.Namespace, config: "Config") -> int:
     """`reflect delete`: print the result, return the exit code."""
     with own(config.data_dir, "delete"):
         message = delete(_archive(config), args.session, (lambda _prompt: True) if args.yes else ask)
@@ -150,7 +155,7 @@ def _run_delete(args, config) -> int:
     return 0 if message.startswith("Deleted") else 1
 
 
-def register(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]", parents: list[argparse.ArgumentParser]) -> None:
     """Add notes, show, search, reindex, export and delete to the `reflect` command line."""
     p = subparsers.add_parser("notes", parents=parents, help="list saved sessions, newest first")
     p.add_argument("--json", action="store_true", help="print JSON for scripts")

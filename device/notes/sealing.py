@@ -11,6 +11,7 @@ unsealed one its orphaned `.age` files; recovery also removes any words of a sea
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,9 +23,9 @@ from common.errors import KeyInvalid, SessionDamaged
 from common.files import atomic_write_bytes, fsync_dir, is_disk_full
 from device.clock import Uptime, clock_status, uptime
 from device.notes import record
-from device.notes.readable_time import ReadableCount, wall_elapsed_s
 from device.notes.archive import Archive
-from device.notes.record import AUDIO_NAME, SAID_NAME, SEALED_SUFFIX, TRANSCRIPT_NAME, DataLayout, SessionStatus
+from device.notes.readable_time import ReadableCount, wall_elapsed_s
+from device.notes.record import AUDIO_NAME, SAID_NAME, SEALED_SUFFIX, TRANSCRIPT_NAME, DataLayout, Raw, SessionStatus
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +62,13 @@ class SealReport:
     """Sessions left plain because the disk was full; the next pass tries again."""
 
 
-def is_ready(raw: dict) -> bool:
+def is_ready(raw: Raw) -> bool:
     """True for a session that is over, transcribed and not yet sealed."""
     return (not record.is_sealed(raw) and raw.get("status") != SessionStatus.IN_PROGRESS
             and all(a.get("transcript") is not None for a in raw["answers"]))
 
 
-def is_due(raw: dict, readable_for_h: float, now: datetime, counted_s: float = 0.0, now_trusted: bool = False) -> bool:
+def is_due(raw: Raw, readable_for_h: float, now: datetime, counted_s: float = 0.0, now_trusted: bool = False) -> bool:
     """True once a ready session has surely been readable for `readable_for_h` hours since it ended: by the wall
     clock where it cannot overcount, or by `counted_s`, the time the device counted itself (readable_time)."""
     if not is_ready(raw):
@@ -127,7 +128,7 @@ def seal_due(data_dir: Path, owner: x25519.Recipient, readable_for_h: float,
     return report
 
 
-def seal_session(folder: Path, raw: dict, owner: x25519.Recipient, now: datetime, archive: Archive) -> None:
+def seal_session(folder: Path, raw: Raw, owner: x25519.Recipient, now: datetime, archive: Archive) -> None:
     """Seal one ready session: sealed copies first, then the index forgets its words, then the record,
     then the plain files go."""
     files, plain = [], []
@@ -159,7 +160,7 @@ def _write_sealed(path: Path, data: bytes, owner: x25519.Recipient) -> None:
     atomic_write_bytes(path, pyrage.encrypt(data, [owner]), tmp=path.with_name(path.name + PART))
 
 
-def _remove_plain_audio(folder: Path, raw: dict) -> list[Path]:
+def _remove_plain_audio(folder: Path, raw: Raw) -> list[Path]:
     """Remove every plain recording (or part of one) of the answers of a sealed session; return what went."""
     answers = {answer.get("index") for answer in raw["answers"]}
     doomed = []
@@ -172,7 +173,7 @@ def _remove_plain_audio(folder: Path, raw: dict) -> list[Path]:
     return doomed
 
 
-def settle(folder: Path, raw: dict) -> list[Path]:
+def settle(folder: Path, raw: Raw) -> list[Path]:
     """Recovery: finish a sealing a kill cut short, either way; return the files removed.
 
     Parts of sealed files go. If the record says the session is sealed, every plain copy of what was
@@ -196,7 +197,7 @@ def settle(folder: Path, raw: dict) -> list[Path]:
     return doomed
 
 
-def sealer(data_dir: Path, recipient_text: str, readable_for_h: float, trust: str = "auto"):
+def sealer(data_dir: Path, recipient_text: str, readable_for_h: float, trust: str = "auto") -> Callable[[], None]:
     """What the device runs (on the recognizer's worker) at start, after each session and now and then:
     seal the sessions that are due; nothing when no recipient is set. A failure is logged and retried next time."""
     if not recipient_text:

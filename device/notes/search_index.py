@@ -199,6 +199,7 @@ class SearchIndex:
              session.status, said, spoken, json.dumps(problems), int(session.sealed),
              session.seq, int(session.clock_trusted)),
         ).lastrowid
+        assert n is not None  # an INSERT has a row id
         for answer in () if session.sealed else session.answers:  # a sealed session's words never enter
             if answer.words and 0 <= answer.index < MAX_ANSWERS:
                 text = " ".join("\u00a0".join(w.word.split()) or "_" for w in answer.words)
@@ -234,7 +235,7 @@ class SearchIndex:
 
     def sealed_count(self) -> int:
         """How many indexed sessions are sealed (their words are not searchable)."""
-        return self.conn.execute("SELECT count(*) FROM sessions WHERE sealed").fetchone()[0]
+        return int(self.conn.execute("SELECT count(*) FROM sessions WHERE sealed").fetchone()[0])
 
     def counts(self) -> tuple[int, int]:
         """(sessions, word-timed answers) in the index."""

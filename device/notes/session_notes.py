@@ -10,7 +10,7 @@ from common.files import FILE_MODE, fsync_dir, is_disk_full, new_private_dir, pr
 from content.packs import Pack
 from device.clock import ClockStatus, clock_status
 from device.notes import record as session_record
-from device.notes.record import RESERVE_NAME, AnswerStatus, DataLayout, EndedBy, SessionStatus, answer_audio_name
+from device.notes.record import RESERVE_NAME, AnswerStatus, DataLayout, EndedBy, Raw, SessionStatus, answer_audio_name
 
 RESERVE_BYTES = 256 * 1024
 """Space held back while a session runs, freed when the disk fills so its notes can still be written."""
@@ -34,7 +34,7 @@ def _new_folder(data_dir: Path, started: datetime) -> Path:
 class SessionNotes:
     """Keeps session.json and transcript.md true after every change; safe to update from two threads."""
 
-    def __init__(self, folder: Path, record: dict):
+    def __init__(self, folder: Path, record: Raw):
         self.folder = folder
         self.record = record
         self._lock = threading.Lock()
@@ -92,7 +92,7 @@ class SessionNotes:
 
     @property
     def id(self) -> str:
-        return self.record["id"]
+        return str(self.record["id"])
 
     def audio_path(self, index: int) -> Path:
         return self.folder / answer_audio_name(index)

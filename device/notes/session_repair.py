@@ -4,10 +4,12 @@ import logging
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import soundfile as sf
 
 from audio.compress import compress_answer, decode
+from audio.transcriber import NewRecognizer
 from audio.wavfile import PART_SUFFIX, seal_part
 from common.errors import SessionDamaged
 from common.files import fsync_dir
@@ -15,9 +17,21 @@ from device.notes import record as session_record
 from device.notes import sealing
 from device.notes.archive import set_aside
 from device.notes.record import (
-    AUDIO_NAME, RECORD_NAME, RESERVE_NAME, TRANSCRIPT_NAME, AnswerStatus, DataLayout, EndedBy, SessionStatus,
-    new_answer, transcript_markdown,
+    AUDIO_NAME,
+    RECORD_NAME,
+    RESERVE_NAME,
+    TRANSCRIPT_NAME,
+    AnswerStatus,
+    DataLayout,
+    EndedBy,
+    Raw,
+    SessionStatus,
+    new_answer,
+    transcript_markdown,
 )
+
+if TYPE_CHECKING:  # recovery runs the repairs
+    from device.notes.recovery import RecoveryReport
 
 log = logging.getLogger("device.notes.recovery")  # one logger for everything recovery does
 
@@ -35,22 +49,25 @@ def _mtime_iso(paths: list[Path]) -> str | None:
 class SessionRepair:
     """Repairs one session folder, noting what it did in `report` (a recovery.RecoveryReport)."""
 
-    def __init__(self, data_dir: Path, folder: Path, report, new_recognizer, audio_format: str):
+    def __init__(self, data_dir: Path, folder: Path, report: "RecoveryReport", new_recognizer: NewRecognizer | None,
+                 audio_format: str):
         self.data_dir = data_dir
         self.folder = folder
         self.report = report
         self.new_recognizer = new_recognizer
         self.audio_format = audio_format
-        self.record: dict | None = None
+        self.record: Raw = {}
+        """session.json as read by run() (empty until then)."""
 
     def _rel(self, path: Path) -> str:
         return str(path.relative_to(self.data_dir))
 
     def run(self) -> None:
         self._remove_leftovers()
-        self.record = self._read_record()
-        if self.record is None:
+        read = self._read_record()
+        if read is None:
             return
+        self.record = read
         self.report.removed += [self._rel(path) for path in sealing.settle(self.folder, self.record)]
         if session_record.is_sealed(self.record):
             return  # finished and sealed: nothing plain is left to repair
@@ -89,9 +106,10 @@ class SessionRepair:
 
     # -- session.json ---------------------------------------------------------------------------
 
-    def _read_record(self) -> dict | None:
+    def _read_record(self) -> Raw | None:
         if not (self.folder / RECORD_NAME).exists():
-            return self._no_record()
+            self._no_record()
+            return None
         try:
             raw = session_record.read(self.folder)
         except SessionDamaged as damage:
@@ -139,7 +157,7 @@ class SessionRepair:
 
     # -- answers --------------------------------------------------------------------------------
 
-    def _answers(self) -> dict[int, dict]:
+    def _answers(self) -> dict[int, Raw]:
         return {a["index"]: a for a in self.record["answers"] if isinstance(a, dict) and isinstance(a.get("index"), int)}
 
     def _question(self, index: int) -> str:
@@ -279,7 +297,7 @@ class SessionRepair:
 
 
 def _rate_of(path: Path) -> int:
-    return sf.info(str(path)).samplerate
+    return int(sf.info(str(path)).samplerate)
 
 
 def _same_length(wav: Path, compressed: Path) -> bool:
@@ -287,4 +305,4 @@ def _same_length(wav: Path, compressed: Path) -> bool:
         a, b = sf.info(str(wav)), sf.info(str(compressed))
     except (sf.SoundFileError, OSError):
         return False
-    return abs(a.frames / a.samplerate - b.frames / b.samplerate) <= DURATION_TOLERANCE_S
+    return bool(abs(a.frames / a.samplerate - b.frames / b.samplerate) <= DURATION_TOLERANCE_S)

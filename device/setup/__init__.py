@@ -1,1 +1,1 @@
-"""Setting up and checking: config, the command line, doctor, the model store and the demo."""
+"""The edge: the wiring from config to device, the command line, doctor, the model store and the demo."""

@@ -14,7 +14,7 @@ log = logging.getLogger("reflect")
 
 
 def _config(args):
-    from device.setup.config import load_config
+    from device.config import load_config
 
     overrides: dict[str, dict] = {}
     if getattr(args, "data_dir", None):
@@ -34,13 +34,13 @@ def existing_notes(data_dir: Path) -> None:
 
 
 def cmd_run(args, config) -> int:
-    from device.flow.runner import run_forever
+    from device.setup.runner import run_forever
 
     return run_forever(config, keyboard=args.keyboard)
 
 
 def cmd_session(args, config) -> int:
-    from device.flow.runner import run_one_session
+    from device.setup.runner import run_one_session
 
     return run_one_session(config, keyboard=args.keyboard)
 
@@ -79,7 +79,7 @@ def cmd_model_status(args, config) -> int:
 
 
 def cmd_config(args, config) -> int:
-    from device.setup.config import describe
+    from device.config import describe
 
     print(describe(config))
     return 0
@@ -118,7 +118,7 @@ def cmd_control(args, config) -> int:
 
 
 def cmd_play(args, config) -> int:
-    from device.flow.runner import play_notes
+    from device.setup.runner import play_notes
 
     return play_notes(config, args.session, args.answer, with_questions=not args.no_question)
 

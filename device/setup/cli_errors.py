@@ -5,7 +5,7 @@ import sys
 
 from common.errors import ReflectError
 
-FIXES = {
+FIXES: dict[int | None, str] = {
     errno.EACCES: "check its permissions, or run as the user who owns it (e.g. sudo -u reflect reflect ...)",
     errno.EPERM: "check its owner and permissions, or run as the user who owns it",
     errno.ENOENT: "check the path",

@@ -15,14 +15,14 @@ import numpy as np
 from audio.clips import read_wav
 from audio.simulated_microphone import SimulatedMicrophone
 from common.errors import ReflectError, SynthesisFailed
-from device.flow.app import build_device
+from device.config import Config
 from device.flow.button import ButtonGestures
-from device.setup.config import Config
 from device.flow.events import Event
 from device.flow.service import ServiceLoop
 from device.notes import record
 from device.notes.owner import own
 from device.setup.simulated_person import DEFAULT_PLAN, Ending, SimulatedPerson
+from device.setup.wiring import build_device
 
 DEMO_LISTENING = {"silence_after_speech_s": 2.5, "no_speech_s": 5.0}
 """Shorter waits than a real session's, so the demo shows every ending in about a minute."""
@@ -126,7 +126,11 @@ def run_demo(config: Config, answers: list[str], answer_voice: str | None, out: 
         microphone.speak(samples)
 
     person = SimulatedPerson(speak, button.press, button.hold, plan)
-    device.parts.on_event = lambda event: (timeline.on_event(event), person.on_event(event))
+    def on_event(event: Event) -> None:
+        timeline.on_event(event)
+        person.on_event(event)
+
+    device.parts.on_event = on_event
     loop = ServiceLoop(device, config.data_dir, replay=lambda: None)
     try:
         button.press()

@@ -6,13 +6,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from audio.recognizer import load_model
 from audio.microphone import Microphone
+from audio.recognizer import load_model
 from common.errors import AudioDeviceBusy, AudioDeviceMissing, ReflectError
 from common.files import free_bytes
 from device.clock import FIX as CLOCK_FIX
 from device.clock import ClockStatus, clock_status
-from device.setup.config import Config
+from device.config import MB, Config
 
 PROBE_RATES = (16000, 22050, 44100, 48000)
 PI5_FACTORY = "LGPIOFactory"
@@ -94,7 +94,9 @@ def room_finding(config: Config, open_microphone: Callable[[], Microphone],
             return Finding("WARN", "room", "not measured: " + in_use_by_service("microphone", config.audio.input_device
                                                                                  or "default"))
         return Finding("FAIL", "room", f"not measured: {error}")
-    level, detail = room_check.measure(microphone)
+    measured = room_check.measure(microphone)
+    assert measured is not None  # nothing stops it early here
+    level, detail = measured
     return Finding(level, "room", detail)
 
 
@@ -142,7 +144,7 @@ def _gpio(config: Config) -> Iterator[Finding]:
 
 
 def _space(config: Config) -> Finding:
-    free_mb = free_bytes(config.data_dir) // 1_000_000
+    free_mb = free_bytes(config.data_dir) // MB
     floor = config.storage.min_free_mb
     if free_mb < floor:
         return Finding("FAIL", "free space", f"{free_mb} MB free, below the {floor} MB floor: sessions will not start. "

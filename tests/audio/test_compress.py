@@ -11,8 +11,8 @@ import soundfile as sf
 import soxr
 
 from audio.compress import compress_answer, decode, opus_available
-from common.errors import AudioCorrupt
 from bench.archive_factory import espeak_samples, tone_samples, write_wav
+from common.errors import AudioCorrupt
 
 SPEECH = "I keep people at a distance when things get hard. This week I told my sister how I felt."
 

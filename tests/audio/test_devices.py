@@ -1,13 +1,14 @@
 """Devices as a Raspberry Pi's PortAudio (ALSA, no sound server) lists them: named by a part of the name, a
 whole name or an ALSA name, opened at a rate they accept, and a busy one told apart."""
 import logging
+
 import pytest
 
 from audio.devices import find_device, is_busy, pick_rate
-from audio.fakes import FakePortAudio, portaudio_device as device
+from audio.fakes import FakePortAudio
+from audio.fakes import portaudio_device as device
 from audio.microphone import SoundDeviceMicrophone
 from common.errors import AudioDeviceBusy, AudioDeviceMissing
-
 
 PI_USB_MIC = [  # Pi OS Lite, headphone jack and a USB microphone; what `python -m sounddevice` shows there
     device(0, "bcm2835 Headphones: - (hw:0,0)", 0, 8),

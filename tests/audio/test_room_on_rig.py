@@ -2,9 +2,9 @@
 speech, heard through PortAudio by the real capture (detector, endpointer, WAV writer). For each room: how the
 answer ended, when, and that the saved file holds every bit of the speech that was played."""
 import queue
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-import subprocess
 
 import numpy as np
 import pytest
@@ -13,8 +13,19 @@ from audio.answer_capture import AnswerCapture
 from audio.endpointing import AnswerEndpointer, EndpointSettings, EndReason
 from audio.microphone import SoundDeviceMicrophone
 from audio.voice_activity import SpeechDetector
-from bench.room_sounds import (at_loudest_dbfs, at_peak_dbfs, at_rms_dbfs, babble, cough, door_slam, espeak, fan_noise,
-                               pink_noise, placed, write_wav)
+from bench.room_sounds import (
+    at_loudest_dbfs,
+    at_peak_dbfs,
+    at_rms_dbfs,
+    babble,
+    cough,
+    door_slam,
+    espeak,
+    fan_noise,
+    pink_noise,
+    placed,
+    write_wav,
+)
 from tests.rig import locate, read_int16
 
 pytestmark = pytest.mark.usefixtures("audio_rig")

@@ -4,7 +4,7 @@ import pytest
 
 from audio.fakes import silence, speech
 from audio.voice_activity import DetectorSettings, Heard, NoiseFloor, SpeechDetector, level_dbfs
-from bench.room_sounds import as_int16, at_rms_dbfs, cough, door_slam, at_peak_dbfs, pink_noise
+from bench.room_sounds import as_int16, at_peak_dbfs, at_rms_dbfs, cough, door_slam, pink_noise
 
 RATE = 16000
 CHUNK = 1600

@@ -1,7 +1,7 @@
 """Keeps `python -m bench` working: one quick run on the rig, checked for a complete report (never for its times)."""
 import json
-import re
 import math
+import re
 import subprocess
 import sys
 

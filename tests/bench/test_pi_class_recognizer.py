@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.cpu_limit import PI_CLASS_SHARE
 from bench.__main__ import MIC_RATE, PACK, PACKS_DIR, QUICK_ANSWERS, run_probe, synthesize_answers
+from bench.cpu_limit import PI_CLASS_SHARE
 from bench.report import press_figures, transcript_lag_s
 from tests.rig import korean_model, pass_on_stalls, word_error_rate
 

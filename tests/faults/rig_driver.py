@@ -23,19 +23,19 @@ from pathlib import Path
 
 from audio.fakes import FakeRecognizer
 from audio.microphone import SoundDeviceMicrophone
+from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from audio.speaker import SoundDeviceSpeaker
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
-from device.flow.app import Device, load_pack, session_settings
+from device.config import load_config
 from device.flow.button import KeyboardGestures
-from device.setup.config import load_config
-from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from device.flow.inbox import Inbox
 from device.flow.parts import SessionParts
-from device.notes.recovery import recover
+from device.flow.service import Device, ServiceLoop
 from device.notes import sealing
+from device.notes.recovery import recover
 from device.notes.sealing import sealer
-from device.flow.service import ServiceLoop
+from device.setup.wiring import load_pack, session_settings
 
 
 def emit(**fields) -> None:

@@ -71,9 +71,9 @@ class DeviceProcess:
                 self._changed.wait(remaining)
 
     def event(self, phase: str, kind: str | None = None, question: int | None = None, timeout: float = 15.0):
-        return self.wait_for(lambda l: l["kind"] == "event" and l["phase"] == phase
-                             and (kind is None or l["event"] == kind)
-                             and (question is None or l["question"] == question), timeout)
+        return self.wait_for(lambda entry: entry["kind"] == "event" and entry["phase"] == phase
+                             and (kind is None or entry["event"] == kind)
+                             and (question is None or entry["question"] == question), timeout)
 
     def send(self, text: str) -> None:
         try:

@@ -6,10 +6,10 @@ import time
 import pytest
 
 from audio.fakes import FakeSpeaker, ScriptedMicrophone, silence, speech
+from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from common.errors import AudioDeviceMissing
 from content.phrases import PHRASES
 from device.flow.events import Phase
-from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from device.flow.session import SessionSettings
 from tests.device.flow.session_harness import RATE, FakeDevice
 from tests.faults.support import tiny_pack
@@ -147,8 +147,9 @@ def test_recovering_speaker_reopens_a_dead_stream_and_is_silent_meanwhile():
 
     speaker = RecoveringSpeaker(open_speaker, retry_s=0)
     done = []
-    from audio.clips import Clip
     import numpy as np
+
+    from audio.clips import Clip
 
     clip = Clip(np.zeros(10, dtype=np.float32), 16000)
     speaker.play(clip, lambda: done.append(1))
@@ -167,8 +168,9 @@ def test_recovering_speaker_reopens_a_dead_stream_and_is_silent_meanwhile():
 
 
 def test_no_speaker_at_all_is_said_once_as_a_warning_however_often_it_is_tried_again(caplog):
-    from audio.clips import Clip
     import numpy as np
+
+    from audio.clips import Clip
 
     def open_speaker():
         raise AudioDeviceMissing("No speaker found.")
@@ -185,8 +187,9 @@ def test_no_speaker_at_all_is_said_once_as_a_warning_however_often_it_is_tried_a
 
 
 def test_a_speaker_that_comes_back_and_goes_again_is_said_again(caplog):
-    from audio.clips import Clip
     import numpy as np
+
+    from audio.clips import Clip
 
     present = [False]
     opened = []

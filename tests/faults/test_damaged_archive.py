@@ -3,16 +3,17 @@ import json
 import logging
 import random
 import struct
-from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from audio.fakes import FakeRecognizer
+from bench.archive_factory import write_session
 from device.notes.archive import Archive
 from device.notes.recovery import recover
-from bench.archive_factory import write_session
 from tests.faults.support import sha256
 
 START = datetime(2026, 2, 1, 9, 0, 0, tzinfo=timezone.utc)

@@ -12,17 +12,17 @@ import pytest
 
 from audio.compress import decode
 from audio.endpointing import EndpointSettings
+from audio.fakes import speech
 from audio.wavfile import HEADER_BYTES
-from content.phrases import PHRASES
 from common.files import free_bytes
+from content.phrases import PHRASES
 from device.flow.events import EventKind, Phase
 from device.flow.inbox import AudioChunk
+from device.flow.session import SessionSettings
 from device.notes.record import RESERVE_NAME
 from device.notes.recovery import recover
-from device.flow.session import SessionSettings
 from tests.device.flow.session_harness import RATE, FakeDevice
 from tests.faults.support import audio_seconds, leftovers, session_records, small_tmpfs, tiny_pack
-from audio.fakes import speech
 
 ROOT = Path(__file__).resolve().parents[2]
 DISK_BYTES = 2 * 1024 * 1024

@@ -26,8 +26,8 @@ import soundfile as sf
 from audio.compress import decode
 from audio.recognizer import ModelLoader
 from device.notes import record as session_record
-from device.notes.record import AUDIO_NAME
 from device.notes.opening import new_identity, open_archive
+from device.notes.record import AUDIO_NAME
 from device.notes.recovery import recover
 from device.notes.sealing import recipient, seal_due
 from tests.faults.rig_process import DeviceProcess, prepare_dirs
@@ -87,8 +87,8 @@ def sleep_answering(person: Person, seconds: float) -> None:
 
 
 def event(phase, question=None, kinds=None):
-    return lambda l: l["kind"] == "event" and l["phase"] == phase and (question is None or l["question"] == question) \
-        and (kinds is None or l["event"] in kinds)
+    return lambda entry: entry["kind"] == "event" and entry["phase"] == phase and (question is None or entry["question"] == question) \
+        and (kinds is None or entry["event"] in kinds)
 
 
 def kill_somewhere(device: DeviceProcess, person: Person, target: str, rng: random.Random) -> float:
@@ -98,11 +98,11 @@ def kill_somewhere(device: DeviceProcess, person: Person, target: str, rng: rand
         if rng.random() < 0.4:
             time.sleep(rng.uniform(0.0, 0.3))  # importing, recovering, opening the speaker
             return device.kill()
-        device.wait_for(lambda l: l["kind"] == "ready", 15)
+        device.wait_for(lambda entry: entry["kind"] == "ready", 15)
         device.press()
         time.sleep(rng.uniform(0.0, 0.4))  # starting the session, its folder, the chime
         return device.kill()
-    device.wait_for(lambda l: l["kind"] == "ready", 15)
+    device.wait_for(lambda entry: entry["kind"] == "ready", 15)
     device.press()
     if target == "speaking":
         run_until(device, person, event("speaking", question), 20)
@@ -116,15 +116,15 @@ def kill_somewhere(device: DeviceProcess, person: Person, target: str, rng: rand
             run_until(device, person, event("saving", question), 25)
             time.sleep(rng.uniform(0.0, 5 * SEALING_PAUSE_S))  # at least 3 sealed files: said, transcript, 1 answer
         else:  # while the answer is being compressed
-            run_until(device, person, lambda l: l["kind"] == "saved" and l["index"] == question, 25)
+            run_until(device, person, lambda entry: entry["kind"] == "saved" and entry["index"] == question, 25)
             sleep_answering(person, rng.uniform(0.0, 0.45))
     elif target == "ending":
         run_until(device, person, event("speaking", None, ("closing", "ending early")), 30)
         sleep_answering(person, rng.uniform(0.0, 0.6))
     else:  # sealing follows the last answer's compression on the recognizer's worker
-        run_until(device, person, lambda l: l["kind"] == "event" and l["event"] == "session saved", 40)
-        saved = sum(1 for l in device.lines if l["kind"] == "saved")
-        run_until(device, person, lambda l: sum(1 for x in device.lines if x["kind"] == "compressed") >= saved, 20)
+        run_until(device, person, lambda entry: entry["kind"] == "event" and entry["event"] == "session saved", 40)
+        saved = sum(1 for entry in device.lines if entry["kind"] == "saved")
+        run_until(device, person, lambda entry: sum(1 for x in device.lines if x["kind"] == "compressed") >= saved, 20)
         time.sleep(rng.uniform(0.0, 5 * SEALING_PAUSE_S))  # at least 3 sealed files: said, transcript, 1 answer
     return device.kill()
 
@@ -145,16 +145,16 @@ def assert_plain_or_sealed(data: Path, where: str) -> None:
 
 def phase_at_kill(lines: list[dict], killed_at: float) -> str:
     """Where the device really was when the kill landed, from its own report lines."""
-    before = [l for l in lines if l.get("at", 0) <= killed_at]
-    events = [l for l in before if l["kind"] == "event"]
-    saved = [l for l in before if l["kind"] == "saved"]
-    if any(l["event"] == "session saved" for l in events) and not any(l["kind"] == "sealed" for l in before) \
-            and len(saved) == sum(1 for l in before if l["kind"] == "compressed"):
+    before = [entry for entry in lines if entry.get("at", 0) <= killed_at]
+    events = [entry for entry in before if entry["kind"] == "event"]
+    saved = [entry for entry in before if entry["kind"] == "saved"]
+    if any(entry["event"] == "session saved" for entry in events) and not any(entry["kind"] == "sealed" for entry in before) \
+            and len(saved) == sum(1 for entry in before if entry["kind"] == "compressed"):
         return "sealing"  # the session is over and compressed: the recognizer's worker is sealing it
-    last_saved = next((l for l in reversed(before) if l["kind"] == "saved"), None)
+    last_saved = next((entry for entry in reversed(before) if entry["kind"] == "saved"), None)
     if last_saved and (not events or last_saved["at"] > events[-1]["at"]) and not any(
-            l["kind"] == "compressed" and l["index"] == last_saved["index"] and l["session"] == last_saved["session"]
-            for l in before):
+            entry["kind"] == "compressed" and entry["index"] == last_saved["index"] and entry["session"] == last_saved["session"]
+            for entry in before):
         return "saving"
     if not events or events[-1]["phase"] == "ready" and len(events) == 1:
         return "start"
@@ -168,12 +168,12 @@ def phase_at_kill(lines: list[dict], killed_at: float) -> str:
 
 def captured_frames(lines: list[dict]) -> int | None:
     """Frames of the last answer the microphone delivered from its first written chunk on (None: none written)."""
-    fed = [l for l in lines if l["kind"] == "fed"]
+    fed = [entry for entry in lines if entry["kind"] == "fed"]
     if not fed:
         return None
     last_fed = fed[-1]
-    mics = [l for l in lines if l["kind"] == "mic" and l["at"] >= last_fed["at"]]
-    delivered = max([last_fed["delivered"]] + [l["delivered"] for l in mics])
+    mics = [entry for entry in lines if entry["kind"] == "mic" and entry["at"] >= last_fed["at"]]
+    delivered = max([last_fed["delivered"]] + [entry["delivered"] for entry in mics])
     return last_fed["written"] + (delivered - last_fed["delivered"])
 
 
@@ -231,8 +231,8 @@ def test_kill_minus_nine_at_random_moments_loses_nothing_that_was_saved(tmp_path
             continue
         folder, record = records[new[0]]
         answers = {a["index"]: a for a in record["answers"]}
-        saved = [l for l in lines if l["kind"] == "saved"]
-        compressed = {l["index"]: l for l in lines if l["kind"] == "compressed"}
+        saved = [entry for entry in lines if entry["kind"] == "saved"]
+        compressed = {entry["index"]: entry for entry in lines if entry["kind"] == "compressed"}
         for line in saved:  # every answer sealed before the kill
             answer = answers[line["index"]]
             path = folder / answer["audio"]

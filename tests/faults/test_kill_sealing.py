@@ -17,10 +17,10 @@ import pytest
 from bench.archive_factory import write_session
 from device.notes import record
 from device.notes.archive import Archive
-from device.notes.opening import new_identity, unseal, identities
+from device.notes.opening import identities, new_identity, unseal
 from device.notes.record import AUDIO_NAME, SEALED_SUFFIX, TRANSCRIPT_NAME
 from device.notes.recovery import recover
-from device.notes.sealing import seal_due, recipient
+from device.notes.sealing import recipient, seal_due
 from tests.device.notes.sealing_support import said_anywhere
 from tests.faults.support import leftovers, session_records
 

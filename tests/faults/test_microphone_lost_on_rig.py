@@ -38,12 +38,12 @@ def test_audio_server_killed_mid_answer_is_detected_said_and_the_next_session_wo
     answer = espeak_wav(LONG_ANSWER, tmp_path / "answer.wav")
     device = DeviceProcess(settings, tmp_path / "driver.log")
     try:
-        assert device.wait_for(lambda l: l["kind"] == "ready", 20)
+        assert device.wait_for(lambda entry: entry["kind"] == "ready", 20)
         device.press()
         assert device.event("listening", question=1, timeout=20)
         player = subprocess.Popen(["paplay", "--device=mic", str(answer)])
         # Kill the server once the answer has been recording for a good second.
-        assert device.wait_for(lambda l: l["kind"] == "fed" and l["written"] > 44100 * 1.2, 15), "no answer recorded"
+        assert device.wait_for(lambda entry: entry["kind"] == "fed" and entry["written"] > 44100 * 1.2, 15), "no answer recorded"
         cpu_before = device.cpu_seconds()
         killed_at = time.monotonic()
         kill_audio_server()
@@ -52,11 +52,11 @@ def test_audio_server_killed_mid_answer_is_detected_said_and_the_next_session_wo
         lost = device.event("error", "microphone lost", timeout=10)
         assert lost is not None, "the lost microphone was not noticed"
         detected_s = lost["at"] - killed_at
-        ready = device.wait_for(lambda l: l["kind"] == "event" and l["phase"] == "ready" and l["at"] > lost["at"], 20)
+        ready = device.wait_for(lambda entry: entry["kind"] == "event" and entry["phase"] == "ready" and entry["at"] > lost["at"], 20)
         assert ready is not None, "the device did not return to ready"
         waited = time.monotonic() - killed_at
         cpu_share = (device.cpu_seconds() - cpu_before) / waited
-        said = [l["text"] for l in device.lines if l["kind"] == "say" and l["at"] > lost["at"]]
+        said = [entry["text"] for entry in device.lines if entry["kind"] == "say" and entry["at"] > lost["at"]]
 
         folder = next((data / "sessions").iterdir())
         record = json.loads((folder / "session.json").read_text())
@@ -68,16 +68,16 @@ def test_audio_server_killed_mid_answer_is_detected_said_and_the_next_session_wo
         # The audio server comes back; the same process takes the next press without a restart.
         start_rig()
         device.press()
-        second_listening = device.wait_for(lambda l: l["kind"] == "event" and l["phase"] == "listening"
-                                           and l["at"] > ready["at"], 30)
+        second_listening = device.wait_for(lambda entry: entry["kind"] == "event" and entry["phase"] == "listening"
+                                           and entry["at"] > ready["at"], 30)
         assert second_listening is not None
         subprocess.run(["paplay", "--device=mic", str(answer)], check=True)
-        saved = device.wait_for(lambda l: l["kind"] == "event" and l["phase"] == "saving"
-                                and l["at"] > second_listening["at"], 20)
+        saved = device.wait_for(lambda entry: entry["kind"] == "event" and entry["phase"] == "saving"
+                                and entry["at"] > second_listening["at"], 20)
         assert saved is not None and saved["ended_by"] == "silence", saved
         device.press()  # skip the second question
-        device.wait_for(lambda l: l["kind"] == "event" and l["phase"] == "ready" and l["at"] > saved["at"], 30)
-        logs = [l["message"] for l in device.lines if l["kind"] == "log"]
+        device.wait_for(lambda entry: entry["kind"] == "event" and entry["phase"] == "ready" and entry["at"] > saved["at"], 30)
+        logs = [entry["message"] for entry in device.lines if entry["kind"] == "log"]
     finally:
         device.close()
 

@@ -20,8 +20,8 @@ from audio.wavfile import wav_header
 from device.notes.archive import Archive
 from device.notes.record import RESERVE_NAME
 from device.notes.recovery import recover
-from tests.faults.support import census, leftovers, session_records
 from tests.faults.recovery_support import RATE, ROOT, begin, crashed_archive, finished, speech, unfinished
+from tests.faults.support import census, leftovers, session_records
 
 
 def test_recovery_repairs_every_crash_state_and_a_second_run_changes_nothing(tmp_path):

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audio.fakes import FakeRecognizer
-from device.notes.session_notes import SessionNotes
 from device.notes.recovery import recover
+from device.notes.session_notes import SessionNotes
 from tests.audio.test_wavfile import assert_header_true
 from tests.faults import recovery_support
 from tests.faults.support import killed_part, session_records, tiny_pack

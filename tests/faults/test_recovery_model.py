@@ -13,10 +13,10 @@ import pytest
 from audio import recognizer
 from audio.fakes import FakeRecognizer, FakeSpeaker
 from bench.archive_factory import write_session
-from device.flow.app import build_device
+from device.config import load_config
 from device.notes import recovery
 from device.setup import cli
-from device.setup.config import load_config
+from device.setup.wiring import build_device
 from tests.faults.recovery_support import RATE, ROOT, begin, finished, speech
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)

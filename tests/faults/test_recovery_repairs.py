@@ -7,8 +7,8 @@ import numpy as np
 from audio.compress import compress_answer, decode
 from audio.wavfile import WavWriter
 from device.notes.recovery import recover
-from tests.faults.support import census, session_records
 from tests.faults.recovery_support import RATE, begin, finished, speech
+from tests.faults.support import census, session_records
 
 
 def test_leftovers_are_removed_but_a_compressed_part_without_its_source_is_kept_and_reported(tmp_path):

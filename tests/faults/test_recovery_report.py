@@ -4,8 +4,8 @@ import pytest
 
 from audio.wavfile import WavWriter
 from device.notes.recovery import recover
-from tests.faults.support import session_records
 from tests.faults.recovery_support import RATE, begin, finished, speech, unfinished
+from tests.faults.support import session_records
 
 
 def test_the_report_says_what_was_done_in_a_summary_without_anything_said(tmp_path):

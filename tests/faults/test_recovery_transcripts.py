@@ -1,8 +1,8 @@
 """Recovery, in detail: transcribing what is missing (at once or later on the worker), transcript.md, the
 records it sets aside, what it logs, and that every removal is durable."""
 import json
-import os
 import logging
+import os
 
 import numpy as np
 import pytest
@@ -11,8 +11,8 @@ from audio.compress import compress_answer
 from audio.fakes import FakeRecognizer
 from audio.wavfile import WavWriter
 from device.notes.recovery import recover
-from tests.faults.support import session_records
 from tests.faults.recovery_support import RATE, begin, finished, speech, unfinished
+from tests.faults.support import session_records
 
 
 class Recording(FakeRecognizer):

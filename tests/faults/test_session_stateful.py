@@ -12,7 +12,8 @@ import threading
 import time
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from audio.compress import decode
@@ -20,11 +21,10 @@ from audio.endpointing import EndpointSettings
 from audio.fakes import FakeRecognizer, FakeSpeaker, silence, speech
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
-from device.flow.inbox import Inbox
-from device.flow.app import Device
 from device.flow.gestures import GestureDetector, GestureEvent
+from device.flow.inbox import Inbox
 from device.flow.parts import SessionParts
-from device.flow.service import ServiceLoop
+from device.flow.service import Device, ServiceLoop
 from device.flow.session import SessionSettings
 from device.notes.opening import new_identity, open_archive
 from device.notes.record import AUDIO_NAME, TRANSCRIPT_NAME, is_sealed

@@ -14,10 +14,19 @@ import pytest
 
 from audio.compress import decode
 from audio.recognizer import decode_samples, load_model
-from tests.rig import (ROOT, SpeakerRecording, espeak_wav, korean_model, locate, pass_on_stalls, play_into_mic,
-                       read_int16, word_error_rate)
+from tests.rig import (
+    ROOT,
+    SpeakerRecording,
+    espeak_wav,
+    korean_model,
+    locate,
+    pass_on_stalls,
+    play_into_mic,
+    read_int16,
+    word_error_rate,
+)
 from tests.system.container import Container, build_root
-from tests.system.installed import MODEL_BOUND, RIG_INSIDE, STATE, CONFIG, Installed, RigSocket, prepare
+from tests.system.installed import CONFIG, MODEL_BOUND, RIG_INSIDE, STATE, Installed, RigSocket, prepare
 
 pytestmark = [pytest.mark.system, pytest.mark.rig, pytest.mark.usefixtures("audio_rig")]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from device.setup.config import load_config
+from device.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALLS = pytest.mark.slow

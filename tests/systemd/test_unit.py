@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from device.config import load_config
 from device.flow.control import SYSTEMD_RUNTIME_DIR, runtime_dir
-from device.setup.config import load_config
 
 UNIT = Path(__file__).resolve().parents[2] / "systemd" / "reflect.service"
 MAX_EXPOSURE = 2.0

@@ -8,11 +8,11 @@ import json
 import sys
 from pathlib import Path
 
-from device.flow.app import build_device
-from device.setup.config import load_config
-from device.setup.demo import MockButton
+from device.config import load_config
 from device.flow.service import ServiceLoop
+from device.setup.demo import MockButton
 from device.setup.simulated_person import Ending, SimulatedPerson
+from device.setup.wiring import build_device
 from tests.rig import espeak_wav, korean_model, play_into_mic
 
 ANSWERS = [

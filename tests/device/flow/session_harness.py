@@ -13,8 +13,8 @@ from audio.fakes import FakeRecognizer, FakeSpeaker, ScriptedMicrophone
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
 from content.packs import find_pack
-from device.flow.inbox import Inbox
 from device.flow.button import ButtonGestures
+from device.flow.inbox import Inbox
 from device.flow.parts import SessionParts
 from device.flow.session import Session, SessionSettings
 

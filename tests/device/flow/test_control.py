@@ -15,11 +15,10 @@ import pytest
 from audio.fakes import ScriptedMicrophone, speech
 from common.errors import ControlRefused, ServiceUnreachable
 from content.packs import find_pack
-from device.flow.app import Device
 from device.flow.control import SOCKET_NAME, ControlServer, request, runtime_dir, socket_candidates
 from device.flow.events import EventKind
 from device.flow.gestures import Gesture
-from device.flow.service import ServiceLoop
+from device.flow.service import Device, ServiceLoop
 from device.flow.session import SessionSettings
 from tests.device.flow.session_harness import RATE, FakeDevice
 from tests.rig import ROOT

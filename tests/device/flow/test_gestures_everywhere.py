@@ -41,8 +41,7 @@ from device.flow.replay import Replay
 from device.flow.session import Session, SessionSettings
 from device.notes.archive import Archive
 from device.notes.session_notes import SessionNotes
-from tests.device.flow.scripted_speaker import (AFTER, DURING, ClockedInbox, NamedPrompts, ScriptedSpeaker,
-                                                tone_names)
+from tests.device.flow.scripted_speaker import AFTER, DURING, ClockedInbox, NamedPrompts, ScriptedSpeaker, tone_names
 
 RATE = 16000
 LISTENING = "listening"

@@ -6,8 +6,8 @@ import numpy as np
 
 from audio.clips import Clip
 from audio.speaker import SilentSpeaker
-from device.flow.inbox import Inbox, PlaybackDone
 from device.flow.gestures import Gesture, GestureEvent
+from device.flow.inbox import Inbox, PlaybackDone
 from device.flow.player import Player, Playing
 
 RATE = 1000

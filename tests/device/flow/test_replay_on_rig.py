@@ -11,20 +11,19 @@ from audio.speaker import SoundDeviceSpeaker
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
 from audio.wavfile import WavWriter
+from bench.archive_factory import espeak_samples
 from content.packs import find_pack
-from device.flow.inbox import Inbox
-from device.flow.app import Device
-from device.notes.archive import Archive
-from device.setup.config import load_config
-from device.setup.demo import MockButton
+from device.config import load_config
 from device.flow.gestures import Gesture
-from device.notes.session_notes import SessionNotes
+from device.flow.inbox import Inbox
 from device.flow.parts import SessionParts
 from device.flow.player import Player
 from device.flow.replay import Replay
-from device.flow.service import ServiceLoop
+from device.flow.service import Device, ServiceLoop
 from device.flow.session import SessionSettings
-from bench.archive_factory import espeak_samples
+from device.notes.archive import Archive
+from device.notes.session_notes import SessionNotes
+from device.setup.demo import MockButton
 from tests.rig import ROOT, SpeakerRecording, locate, pass_on_stalls
 
 RATE = 44100

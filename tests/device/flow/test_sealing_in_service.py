@@ -7,14 +7,14 @@ from audio.fakes import FakeRecognizer, FakeSpeaker
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
 from bench.archive_factory import write_session
+from device.config import load_config
 from device.flow import service
-from device.flow.app import Device, build_device
 from device.flow.inbox import Inbox
 from device.flow.parts import SessionParts
-from device.flow.service import ServiceLoop
+from device.flow.service import Device, ServiceLoop
 from device.notes import record
 from device.notes.opening import new_identity
-from device.setup.config import load_config
+from device.setup.wiring import build_device
 from tests.faults.support import tiny_pack
 from tests.rig import korean_model
 

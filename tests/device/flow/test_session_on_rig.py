@@ -18,7 +18,6 @@ from tests.rig import (
     word_error_rate,
 )
 
-
 pytestmark = pytest.mark.usefixtures("audio_rig")
 
 

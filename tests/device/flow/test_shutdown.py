@@ -10,13 +10,12 @@ from gpiozero.pins.mock import MockFactory
 from audio.fakes import ScriptedMicrophone, speech
 from content.packs import find_pack
 from content.phrases import PHRASES
-from device.flow.app import Device
 from device.flow.button import ButtonGestures
 from device.flow.events import EventKind, Phase
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.player import Player
 from device.flow.replay import Replay
-from device.flow.service import ServiceLoop
+from device.flow.service import Device, ServiceLoop
 from device.flow.session import SessionSettings
 from device.flow.shutdown import LOGIND_POWER_OFF, ShutDown, power_off_through_logind
 from device.notes.archive import Archive

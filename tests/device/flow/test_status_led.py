@@ -8,8 +8,16 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from common.errors import DegradedWarning
 from device.flow.events import Event, EventKind, Phase
-from device.flow.status_led import (ERROR_PATTERN, ERROR_STEP, FAST_BLINK, HEARTBEAT, SHUTDOWN_BLINK,
-                                     SHUTDOWN_FADE_SECONDS, SLOW_BLINK, StatusLed)
+from device.flow.status_led import (
+    ERROR_PATTERN,
+    ERROR_STEP,
+    FAST_BLINK,
+    HEARTBEAT,
+    SHUTDOWN_BLINK,
+    SHUTDOWN_FADE_SECONDS,
+    SLOW_BLINK,
+    StatusLed,
+)
 
 WATCH_SECONDS = 3.3
 PHASE_PINS = dict(zip(Phase, range(17, 17 + len(Phase))))

@@ -2,23 +2,14 @@
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
-
 from audio.compress import compress_answer
 from bench.archive_factory import write_session
 from device.notes import record
-from device.notes.opening import identities, new_identity
+from device.notes.opening import identities
 
 SECRET_WORDS = [["zorblax", "quintessa", "mirvelle"], None, ["plumbrick", "vantaloop"]]
 STARTED = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 LATER = STARTED + timedelta(days=2)
-
-
-@pytest.fixture
-def key(tmp_path) -> Path:
-    path = tmp_path / "owner.key"
-    new_identity(path)
-    return path
 
 
 def owner_of(key: Path):

@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audio.compress import compress_answer
+from bench.archive_factory import damage, make_archive, tone_samples, write_session
 from common.errors import AudioCorrupt, SessionAmbiguous, SessionDamaged, SessionNotFound
 from device.notes import record
 from device.notes.archive import Archive
 from device.notes.session_notes import SessionNotes
-from bench.archive_factory import damage, make_archive, tone_samples, write_session
 
 
 @pytest.fixture

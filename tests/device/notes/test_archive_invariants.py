@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audio.recognizer import Word
+from bench.archive_factory import QUESTIONS, write_session
 from common.errors import AudioCorrupt, SessionAmbiguous, SessionDamaged, SessionNotFound
-from device.setup import cli
 from device.notes import record
 from device.notes.archive import Archive, audio_problem, set_aside
-from bench.archive_factory import QUESTIONS, write_session
+from device.setup import cli
 
 T0 = datetime(2026, 11, 30, 9, 44, 38, tzinfo=timezone.utc)
 

@@ -11,12 +11,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from audio.compress import compress_answer
+from bench.archive_factory import word_times, write_session
 from common.errors import ExportRefused
 from device.notes import record
 from device.notes.archive import Archive
-from device.notes.session_notes import SessionNotes
 from device.notes.export import export, md_escape
-from bench.archive_factory import word_times, write_session
+from device.notes.session_notes import SessionNotes
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 NASTY = '<script>alert("x")</script> & *bold* [link](http://example.com) `code` #tag'

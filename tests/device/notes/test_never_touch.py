@@ -5,10 +5,10 @@ import stat
 
 import pytest
 
+from bench.archive_factory import make_archive
 from device.notes.sealing import seal_due
 from device.setup import cli
-from bench.archive_factory import make_archive
-from tests.device.notes.sealing_support import LATER, compressed_session, key, owner_of  # noqa: F401 (key)
+from tests.device.notes.sealing_support import LATER, compressed_session, owner_of
 
 
 def _mode(path) -> int:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.archive_factory import write_session
 from common.errors import NotesBusy
+from device.config import load_config
 from device.notes.owner import RECORDING
 from device.setup.cli import build_parser
-from device.setup.config import load_config
-from bench.archive_factory import write_session
 from tests.faults.support import census
 from tests.rig import ROOT
 

@@ -12,8 +12,7 @@ from device.notes.archive import Archive
 from device.notes.opening import identities, new_identity, open_archive
 from device.notes.sealing import recipient, seal_due
 from device.setup import cli
-from tests.device.notes.sealing_support import (  # noqa: F401 (key is a fixture)
-    LATER, compressed_session, files_in, key, owner_of)
+from tests.device.notes.sealing_support import LATER, compressed_session, files_in, owner_of
 
 
 def test_open_makes_an_ordinary_archive_that_every_review_command_reads(tmp_path, key):

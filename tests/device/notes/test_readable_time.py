@@ -9,7 +9,7 @@ from device.notes import record
 from device.notes.readable_time import ReadableCount, wall_elapsed_s
 from device.notes.sealing import is_due, seal_due
 from device.notes.session_notes import SessionNotes
-from tests.device.notes.sealing_support import key, owner_of  # noqa: F401 (key is a fixture)
+from tests.device.notes.sealing_support import owner_of
 from tests.device.notes.test_session_notes import PACK
 
 HOUR = 3600.0

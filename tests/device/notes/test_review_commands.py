@@ -4,12 +4,12 @@ from datetime import datetime, timezone
 
 import pytest
 
+from bench.archive_factory import damage, make_archive, write_session
 from common.errors import SessionAmbiguous, SessionNotFound
+from device.config import load_config
 from device.notes import review_commands
 from device.notes.archive import Archive
 from device.setup.cli import build_parser
-from device.setup.config import load_config
-from bench.archive_factory import damage, make_archive, write_session
 
 
 def _cli(data_dir, *argv):

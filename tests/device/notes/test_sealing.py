@@ -14,8 +14,15 @@ from device.notes import record, review_commands
 from device.notes.archive import Archive
 from device.notes.recovery import recover
 from device.notes.sealing import is_due, recipient, seal_due, settle
-from tests.device.notes.sealing_support import (  # noqa: F401 (key is a fixture)
-    LATER, SECRET_WORDS, STARTED, compressed_session, files_in, key, owner_of, said_anywhere)
+from tests.device.notes.sealing_support import (
+    LATER,
+    SECRET_WORDS,
+    STARTED,
+    compressed_session,
+    files_in,
+    owner_of,
+    said_anywhere,
+)
 from tests.faults.support import small_tmpfs
 
 
@@ -162,7 +169,7 @@ def test_settle_leaves_a_clean_folder_alone(tmp_path, key):
 
 def test_a_recipient_that_is_not_one_is_a_one_line_config_error(tmp_path):
     from common.errors import ConfigInvalid
-    from device.setup.config import load_config
+    from device.config import load_config
 
     with pytest.raises(ConfigInvalid, match=r"privacy.recipient: 'age1nope' is not an age recipient \(age1 and 58 more "
                                             r"letters, as `reflect keys new` or age-keygen prints it\)$"):

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from bench.archive_factory import QUESTIONS, make_archive, word_times, write_session
 from device.notes.archive import Archive
 from device.notes.search_index import fts_query
-from bench.archive_factory import QUESTIONS, make_archive, word_times, write_session
 
 T0 = datetime(2026, 11, 30, 9, 44, 38, tzinfo=timezone.utc)
 

@@ -8,12 +8,13 @@ import soundfile as sf
 from audio.fakes import FakeRecognizer, FakeSpeaker, speech
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
+from device.config import load_config
 from device.flow.inbox import Inbox
-from device.setup import demo
-from device.flow.app import Device, load_pack, session_settings
-from device.setup.config import load_config
 from device.flow.parts import SessionParts
+from device.flow.service import Device
+from device.setup import demo
 from device.setup.simulated_person import SimulatedPerson
+from device.setup.wiring import load_pack, session_settings
 
 SECONDS = {"first": 0.4, "second": 0.8, "third": 1.2}
 """Each given answer is this long, so the saved answers show which was said where."""

@@ -11,8 +11,8 @@ import pytest
 
 from audio.fakes import FakePortAudio, portaudio_device
 from common.errors import AudioDeviceBusy, AudioDeviceMissing
+from device.config import load_config
 from device.flow.control import ControlServer, service_running
-from device.setup.config import load_config
 from device.setup.doctor import SERVICE_HAS_AUDIO, audio_finding, devices_report, findings, room_finding
 from tests.rig import ROOT
 

@@ -1,6 +1,6 @@
 """`reflect doctor`'s clock finding, from a given clock status (no audio rig, no host clock)."""
 from device.clock import ClockStatus
-from device.setup.config import Config
+from device.config import Config
 from device.setup.doctor import _clock
 
 

@@ -2,12 +2,12 @@
 import logging
 import sys
 import threading
-from dataclasses import dataclass
 
 from audio import tones
 from audio.answer_capture import CaptureSettings
 from audio.endpointing import EndpointSettings
 from audio.microphone import SoundDeviceMicrophone
+from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from audio.recognizer import ModelLoader, check_model
 from audio.speaker import SoundDeviceSpeaker
 from audio.synthesis import PromptCache
@@ -15,13 +15,13 @@ from audio.transcriber import Transcriber
 from audio.voice_activity import DetectorSettings
 from content.packs import Pack, find_pack
 from content.phrases import PHRASES
-from device.setup.config import Config
-from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
+from device.config import MB, Config
 from device.flow.inbox import Inbox
 from device.flow.parts import SessionParts
+from device.flow.service import Device
+from device.flow.session import SessionSettings
 from device.notes.recovery import recover_at_start
 from device.notes.sealing import sealer
-from device.flow.session import SessionSettings
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def session_settings(config: Config) -> SessionSettings:
         endpoint=EndpointSettings(listening.silence_after_speech_s, listening.no_speech_s, listening.max_answer_s),
         capture=CaptureSettings(),
         detector=DetectorSettings(margin_db=config.audio.speech_margin_db),
-        min_free_bytes=config.storage.min_free_mb * 1_000_000,
+        min_free_bytes=config.storage.min_free_mb * MB,
         audio_format=config.storage.audio_format,
         clock_trust=config.clock.trust,
     )
@@ -67,19 +67,6 @@ def open_speaker(config: Config, without: str | None = None) -> RecoveringSpeake
 def microphone_opener(config: Config):
     audio = config.audio
     return lambda: SoundDeviceMicrophone(audio.input_device, audio.input_rate, audio.chunk_s)
-
-@dataclass
-class Device:
-    """The assembled parts the flow thread needs."""
-
-    pack: Pack
-    parts: SessionParts
-    settings: SessionSettings
-    model: ModelLoader
-
-    def close(self) -> None:
-        self.parts.transcriber.close()
-        self.parts.speaker.close()
 
 def build_device(config: Config, speaker=None, open_microphone=None, without_speaker: str | None = None) -> Device:
     """Check the model and pack, repair what a crash left, then load the model and render prompts in the background.

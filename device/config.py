@@ -1,12 +1,18 @@
-"""Settings: a frozen dataclass tree from TOML files, REFLECT_* environment variables and CLI flags."""
+"""Settings: a frozen dataclass tree from TOML files, REFLECT_* environment variables and CLI flags.
+
+Each default is defined once: the listening and speech-margin defaults are the audio modules' own
+(EndpointSettings, DetectorSettings); the rest are here, and the runtime settings read them."""
 import dataclasses
 import logging
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from audio.endpointing import EndpointSettings
+from audio.voice_activity import DetectorSettings
 from common.errors import ConfigInvalid
 from device.clock import TRUST_CHOICES
 from device.notes.record import DataLayout
@@ -15,6 +21,8 @@ log = logging.getLogger(__name__)
 
 SYSTEM_CONFIG = Path("/etc/reflect/config.toml")
 ENV_PREFIX = "REFLECT_"
+MB = 1_000_000
+"""storage.min_free_mb is in these bytes (decimal megabytes, as `df -H` counts)."""
 
 
 def setting(default, doc: str, low: float | None = None, high: float | None = None, choices: tuple = (),
@@ -36,7 +44,7 @@ class AudioSettings:
     input_rate: int = setting(0, "Capture rate in Hz; 0 = the microphone's native rate (USB mics: usually 44100 or 48000).", 0, 192000)
     output_rate: int = setting(0, "Playback rate in Hz; 0 = the speaker's native rate.", 0, 192000)
     chunk_s: float = setting(0.1, "Seconds of audio per chunk handed to the recorder and recognizer.", 0.02, 0.5)
-    speech_margin_db: float = setting(9.0, "How far (dB) speech must stand above the room's own noise level to count; "
+    speech_margin_db: float = setting(DetectorSettings.margin_db, "How far (dB) speech must stand above the room's own noise level to count; "
                                       "the noise level is followed as it changes.", 3, 30)
 
 
@@ -50,9 +58,9 @@ RETIRED = {
 
 @dataclass(frozen=True)
 class ListeningSettings:
-    silence_after_speech_s: float = setting(7.0, "Silence after speech that ends an answer; reflective pauses are long.", 0.5, 600)
-    no_speech_s: float = setting(30.0, "With no speech at all for this long, the question is skipped.", 1, 3600)
-    max_answer_s: float = setting(300.0, "Longest answer; it ends (and is kept) at this length.", 5, 7200)
+    silence_after_speech_s: float = setting(EndpointSettings.silence_after_speech_s, "Silence after speech that ends an answer; reflective pauses are long.", 0.5, 600)
+    no_speech_s: float = setting(EndpointSettings.no_speech_s, "With no speech at all for this long, the question is skipped.", 1, 3600)
+    max_answer_s: float = setting(EndpointSettings.max_length_s, "Longest answer; it ends (and is kept) at this length.", 5, 7200)
 
 
 @dataclass(frozen=True)
@@ -158,7 +166,7 @@ def _dir_or(value: str, xdg_var: str, home_default: str) -> Path:
     return Path(base) / "reflect"
 
 
-def _coerce(value: Any, kind: type, where: str, meta: dict) -> Any:
+def _coerce(value: Any, kind: Any, where: str, meta: Mapping[str, Any]) -> Any:
     if isinstance(value, str) and kind is not str:
         try:
             value = kind(value)

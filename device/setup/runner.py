@@ -6,20 +6,20 @@ import time
 from audio import room_check
 from audio.synthesis import PromptCache
 from common.errors import GpioUnavailable
-from device.flow.app import Device, build_device, load_pack, microphone_opener, open_speaker
-from device.notes.archive import Archive
-from device.notes.owner import own
+from device.config import Config
 from device.flow.button import KEYBOARD_HELP, ButtonGestures, KeyboardGestures
 from device.flow.control import ControlServer, runtime_dir
-from device.setup.config import Config
 from device.flow.events import Event
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.inbox import Inbox
 from device.flow.player import Player
 from device.flow.replay import Replay
-from device.flow.service import ServiceLoop
+from device.flow.service import Device, ServiceLoop
 from device.flow.shutdown import ShutDown, power_off_through_logind
 from device.flow.watchdog import Watchdog, notify_ready, notify_status, notify_stopping
+from device.notes.archive import Archive
+from device.notes.owner import own
+from device.setup.wiring import build_device, load_pack, microphone_opener, open_speaker
 
 log = logging.getLogger(__name__)
 

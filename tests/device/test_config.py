@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from common.errors import ConfigInvalid
-from device.setup.config import Config, load_config, setting
+from device.config import Config, load_config, setting
 
 
 def schema():
@@ -253,3 +253,11 @@ def test_a_config_from_before_room_aware_detection_still_loads_and_says_its_thre
         "floor that follows the room; the setting is ignored (remove it; audio.speech_margin_db is the new knob)"]
     with pytest.raises(ConfigInvalid, match="unknown setting listening.speech_threshold_dbfs"):
         load_config(None, env={"REFLECT_LISTENING_SPEECH_THRESHOLD_DBFS": "-40"})
+
+
+def test_the_runtime_settings_built_from_the_default_config_are_the_runtime_defaults():
+    """One default per value: a default config builds the same settings a session gets by default."""
+    from device.flow.session import SessionSettings
+    from device.setup.wiring import session_settings
+
+    assert session_settings(Config()) == SessionSettings()

@@ -9,11 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import device.setup.config as config_module
+import device.config as config_module
 from common.errors import ConfigInvalid
-from device.setup.config import Config, describe, load_config, user_config_path
-from tests.device.setup.test_config import refused, write
-
+from device.config import Config, describe, load_config, user_config_path
+from tests.device.test_config import refused, write
 
 # -- where settings come from, in order -----------------------------------------------------------
 
