@@ -46,16 +46,17 @@ soak: setup rig
 
 # The device on an emulated Pi 4 (arm64 under qemu, real ALSA, offline install, power cuts). Needs root;
 # the first run builds the twin's disk image (about 20 minutes) and keeps it in /var/cache/reflect-pi-twin.
+# -s shows the figures the tier prints (boot, install, session, arm64 recognizer, what each power cut kept).
 twin: setup
 	bash scripts/pi-twin-image.sh
 	bash scripts/pi-twin-wheels.sh
-	$(BIN)/python -m pytest -m "twin and not twin_pending" tests/twin
+	$(BIN)/python -m pytest -s -m "twin and not twin_pending" tests/twin
 
 # The twin tier with the power cuts and the power-off not yet seen passing whole (see tests/twin).
 twin-pending: setup
 	bash scripts/pi-twin-image.sh
 	bash scripts/pi-twin-wheels.sh
-	$(BIN)/python -m pytest -m twin tests/twin
+	$(BIN)/python -m pytest -s -m twin tests/twin
 
 bench: setup rig
 	$(BIN)/python -m bench

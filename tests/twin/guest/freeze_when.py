@@ -1,9 +1,10 @@
 """Run inside the Pi twin (the system's python3, stdlib only): wait until a file whose name matches a pattern
-is created anywhere under a folder, then stop (SIGSTOP) the given processes (or, with none given, every
-process that has a file open under that folder) and print what it froze. The host then cuts the power with
-the writer frozen at that moment.
+is created anywhere under a folder, then stop (SIGSTOP) the given processes (or, with none still running,
+every process that has a file open under that folder) and print what it froze. The host then cuts the power
+with the writer frozen at that moment. It gives up after WITHIN_S seconds, so a watcher whose moment never
+came cannot freeze the service in a later test.
 
-    python3 freeze_when.py FOLDER REGEX create|transcript [PID ...]
+    python3 freeze_when.py FOLDER REGEX create|transcript WITHIN_S [PID ...]
 
 `transcript` waits instead for a session.json renamed into place that holds more transcripts than that
 session's record held before: the moment a transcript is being saved (its folder not yet synced).
@@ -60,7 +61,20 @@ def is_moment(mode: str, mask: int, path: str, seen: dict[str, int]) -> bool:
     return count > before
 
 
-def main(folder: str, pattern: str, mode: str, *pids: str) -> None:
+def freeze(pids: list[int]) -> list[int]:
+    """SIGSTOP each of `pids`; those stopped (one that ended meanwhile is not)."""
+    frozen = []
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGSTOP)
+            frozen.append(pid)
+        except ProcessLookupError:
+            pass
+    return frozen
+
+
+def main(folder: str, pattern: str, mode: str, within_s: str, *pids: str) -> None:
+    signal.alarm(int(within_s))
     wanted = re.compile(pattern)
     fd = libc.inotify_init()
     watches: dict[int, str] = {}
@@ -79,11 +93,11 @@ def main(folder: str, pattern: str, mode: str, *pids: str) -> None:
             if mask & IN_ISDIR:
                 watch(fd, path, watches)
             elif wanted.search(name) and is_moment(mode, mask, path, seen):
-                frozen = [int(pid) for pid in pids if os.path.exists(f"/proc/{pid}")] or holders(folder)
-                for pid in frozen:
-                    os.kill(pid, signal.SIGSTOP)
-                print(f"froze {frozen} at {path}", flush=True)
-                return
+                frozen = freeze([int(pid) for pid in pids]) or freeze(holders(folder))
+                if frozen:
+                    print(f"froze {frozen} at {path}", flush=True)
+                    return
+                print(f"nothing left to freeze at {path}", flush=True)
 
 
 if __name__ == "__main__":

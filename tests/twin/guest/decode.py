@@ -1,0 +1,33 @@
+"""Run inside the Pi twin with the device's own Python: load the Korean model and decode audio files as the
+service's recognizer does (0.1 s chunks at the file's rate, then `pad_s` of the silence the live recognizer
+heard while the endpointer waited); print the load time and, per file, its length, what was fed (with the pad), the decode time and text as JSON.
+
+    /opt/reflect/venv/bin/python decode.py MODEL PAD_S FILE ...
+"""
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from audio.recognizer import decode_samples, load_model
+
+
+def main(model_path: str, pad_s: str, *files: str) -> None:
+    started = time.monotonic()
+    model = load_model(Path(model_path))
+    decoded = {"load_s": time.monotonic() - started, "files": []}
+    for name in files:
+        samples, rate = soundfile.read(name, dtype="int16")
+        padded = np.concatenate([samples, np.zeros(int(float(pad_s) * rate), dtype=np.int16)])
+        started = time.monotonic()
+        text = decode_samples(model, padded, rate).text
+        decoded["files"].append({"audio_s": len(samples) / rate, "fed_s": len(padded) / rate,
+                                 "decode_s": time.monotonic() - started, "text": text})
+    print(json.dumps(decoded, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
