@@ -15,6 +15,7 @@ from device.setup.config import Config
 from device.flow.events import Event
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.inbox import Inbox
+from device.flow.owner_jobs import OwnerJobs
 from device.flow.player import Player
 from device.flow.replay import Replay
 from device.flow.service import ServiceLoop
@@ -72,9 +73,11 @@ def _serve(config: Config, keyboard: bool, power_off) -> int:
     parts.on_event, parts.inbox.heartbeat = on_event, watchdog.alive
     player = Player(parts.speaker, parts.prompts, parts.inbox, hears_long_hold=True)  # what the idle hold starts
     replay = Replay(Archive(config.data_dir), player, on_event)
-    loop = ServiceLoop(device, config.data_dir, replay=replay.latest, shut_down=ShutDown(player, on_event, power_off))
+    jobs = OwnerJobs(config.data_dir, device.model, config.storage.audio_format)
+    loop = ServiceLoop(device, config.data_dir, replay=replay.latest, shut_down=ShutDown(player, on_event, power_off),
+                       jobs=jobs)
     button = _gestures(config, device, keyboard, loop.stopping.set)
-    control = _control(config, parts.inbox.put)
+    control = _control(config, parts.inbox.put, jobs.ask)
     room_stop = threading.Event()
     room = threading.Thread(target=_log_room, args=(config, room_stop), name="room-check", daemon=True)
     room.start()
@@ -110,10 +113,10 @@ def _log_room(config: Config, stop: threading.Event) -> None:
     (log.warning if level == "WARN" else log.info)("%s", detail)
 
 
-def _control(config: Config, on_gesture) -> ControlServer | None:
-    """The control socket for `reflect press` / `reflect hold`; without it the button still works."""
+def _control(config: Config, on_gesture, on_job) -> ControlServer | None:
+    """The control socket for `reflect press` / `hold` and the owner's jobs; without it the button still works."""
     try:
-        return ControlServer(runtime_dir(config.data_dir), on_gesture)
+        return ControlServer(runtime_dir(config.data_dir), on_gesture, on_job=on_job)
     except OSError as error:
         log.warning("no control socket for reflect press/hold (%s); the button still works", error)
         return None

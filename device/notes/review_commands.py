@@ -9,7 +9,8 @@ from device.clock import shown
 from device.notes.archive import Archive, audio_problem
 from device.notes.export import clock, export
 from device.notes.opening import open_archive
-from device.notes.owner import own
+
+NOTHING_DELETED = "Nothing deleted."
 
 
 def _when(started_at, clock_trusted: bool) -> str:
@@ -83,11 +84,22 @@ def export_cmd(archive: Archive, names: list[str] | None, fmt: str, out_dir: Pat
 
 def delete(archive: Archive, name: str, confirm: Callable[[str], bool]) -> str:
     """Delete a session's audio, transcripts and index rows after `confirm` agrees."""
+    session_id = confirmed(archive, name, confirm)
+    return deleted(archive.delete(session_id)) if session_id else NOTHING_DELETED
+
+
+def confirmed(archive: Archive, name: str, confirm: Callable[[str], bool]) -> str | None:
+    """The id of the session `name` once `confirm` agrees to delete it, or None."""
     session = archive.load(name)
     said = sum(1 for a in session.answers if a.status != "skipped")
     if not confirm(f"Delete session {session.id} ({session.pack_title}, {said} answers) for good? [y/N] "):
-        return "Nothing deleted."
-    return f"Deleted session {archive.delete(session.id)}."
+        return None
+    return session.id
+
+
+def deleted(session_id: str) -> str:
+    """What `reflect delete` says once the session is gone."""
+    return f"Deleted session {session_id}."
 
 
 def ask(prompt: str) -> bool:
@@ -122,10 +134,12 @@ def _run_search(args, config) -> int:
 
 
 def _run_reindex(args, config) -> int:
-    """`reflect reindex`: print the result, return the exit code."""
-    with own(config.data_dir, "reindex"):
-        print(reindex(_archive(config)))
-    return 0
+    """`reflect reindex`: print the result, return the exit code (beside the service, it does the work)."""
+    from device.flow.owner_jobs import do_or_ask
+
+    code, text = do_or_ask(config.data_dir, "reindex", "reindex", lambda: (0, reindex(_archive(config))))
+    print(text)
+    return code
 
 
 def _run_export(args, config) -> int:
@@ -143,11 +157,18 @@ def _run_export(args, config) -> int:
 
 
 def _run_delete(args, config) -> int:
-    """`reflect delete`: print the result, return the exit code."""
-    with own(config.data_dir, "delete"):
-        message = delete(_archive(config), args.session, (lambda _prompt: True) if args.yes else ask)
-    print(message)
-    return 0 if message.startswith("Deleted") else 1
+    """`reflect delete`: print the result, return the exit code (beside the service, it does the work)."""
+    from device.flow.owner_jobs import do_or_ask
+
+    archive = _archive(config)
+    session_id = confirmed(archive, args.session, (lambda _prompt: True) if args.yes else ask)
+    if session_id is None:
+        print(NOTHING_DELETED)
+        return 1
+    code, text = do_or_ask(config.data_dir, "delete", f"delete {session_id}",
+                           lambda: (0, deleted(archive.delete(session_id))))
+    print(text)
+    return code
 
 
 def register(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:

@@ -102,12 +102,16 @@ def cmd_doctor(args, config) -> int:
 
 def cmd_recover(args, config) -> int:
     from audio.recognizer import ModelLoader, missing_model_part
-    from device.notes.owner import own
-    from device.notes.recovery import recover_command
+    from device.flow.owner_jobs import do_or_ask
+    from device.notes.recovery import recovered
 
-    model = None if missing_model_part(config.model_path) else ModelLoader(config.model_path)
-    with own(config.data_dir, "recover"):
-        return recover_command(config.data_dir, model, config.storage.audio_format)
+    def work() -> tuple[int, str]:
+        model = None if missing_model_part(config.model_path) else ModelLoader(config.model_path)
+        return recovered(config.data_dir, model, config.storage.audio_format)
+
+    code, text = do_or_ask(config.data_dir, "recover", "recover", work)
+    print(text)
+    return code
 
 
 def cmd_control(args, config) -> int:
