@@ -5,7 +5,8 @@ import time
 
 from audio import room_check
 from audio.synthesis import PromptCache
-from common.errors import GpioUnavailable
+from common.errors import GpioUnavailable, SealedUnreadable
+from content.phrases import PHRASES
 from device.flow.app import Device, build_device, load_pack, microphone_opener, open_speaker
 from device.notes.archive import Archive
 from device.notes.owner import own
@@ -156,7 +157,12 @@ def play_notes(config: Config, name: str, answer: int | None, with_questions: bo
     speaker = open_speaker(config)
     prompts = PromptCache(config.cache_dir / "prompts", config.speech.voice or pack.voice, config.speech.rate or pack.rate)
     try:
-        Replay(archive, Player(speaker, prompts, Inbox())).play(session, answer, with_questions)
+        player = Player(speaker, prompts, Inbox())
+        if session.sealed:  # nothing of it can be heard here: said once, then the command stops
+            player.say(PHRASES.notes_sealed)
+            raise SealedUnreadable(f"session {session.id} is sealed, so it cannot be played on the device; "
+                                   "open it on your computer (reflect open --identity YOUR-KEY)")
+        Replay(archive, player).play(session, answer, with_questions)
     finally:
         speaker.close()
     return 0

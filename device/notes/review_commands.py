@@ -5,6 +5,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from common.errors import SealedUnreadable
 from device.clock import shown
 from device.notes.archive import Archive, audio_problem
 from device.notes.export import clock, export
@@ -78,7 +79,12 @@ def export_cmd(archive: Archive, names: list[str] | None, fmt: str, out_dir: Pat
     ids = [s.id for s in archive.sessions()] if names is None else [archive.resolve(n) for n in names]
     if not ids:
         return "No saved sessions to export."
-    pages = export([archive.load(i) for i in ids], out_dir, fmt, force)
+    sessions = [archive.load(i) for i in ids]
+    sealed = [s.id for s in sessions if s.sealed]
+    if sealed:
+        which = f"session {sealed[0]} is" if len(sealed) == 1 else f"{len(sealed)} sessions ({sealed[0]}, …) are"
+        raise SealedUnreadable(f"{which} sealed; export with --identity YOUR-KEY to open them first")
+    pages = export(sessions, out_dir, fmt, force)
     return f"Exported {len(pages)} session(s) to {Path(out_dir).expanduser().resolve()}."
 
 
