@@ -10,6 +10,7 @@ from device.clock import shown
 from device.notes.archive import Archive, audio_problem
 from device.notes.export import clock, export
 from device.notes.opening import open_archive
+from device.setup.notes_user import as_the_caller
 
 NOTHING_DELETED = "Nothing deleted."
 
@@ -84,7 +85,8 @@ def export_cmd(archive: Archive, names: list[str] | None, fmt: str, out_dir: Pat
     if sealed:
         which = f"session {sealed[0]} is" if len(sealed) == 1 else f"{len(sealed)} sessions ({sealed[0]}, …) are"
         raise SealedUnreadable(f"{which} sealed; export with --identity YOUR-KEY to open them first")
-    pages = export(sessions, out_dir, fmt, force)
+    with as_the_caller():  # root asked for the pages there: root writes them (read as the notes' owner)
+        pages = export(sessions, out_dir, fmt, force)
     return f"Exported {len(pages)} session(s) to {Path(out_dir).expanduser().resolve()}."
 
 
@@ -198,7 +200,7 @@ def register(subparsers: argparse._SubParsersAction, parents: list[argparse.Argu
     p.add_argument("--out", type=Path, required=True, help="folder to write into (created 0700 if needed; kept as it is if not)")
     p.add_argument("--force", action="store_true", help="replace session folders (and index.html) already in --out")
     p.add_argument("--identity", type=Path, help="your identity file, to export sealed notes (reflect keys new)")
-    p.set_defaults(func=_run_export, reads_notes=True)
+    p.set_defaults(func=_run_export, reads_notes=True, writes_for_caller=True)
     p = subparsers.add_parser("delete", parents=parents, help="delete a session's audio, transcripts and index rows")
     p.add_argument("session", help="folder name, a unique prefix, or 'latest'")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")

@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = _config(args)
         if not getattr(args, "keeps_root", False):  # setting the clock is root's own business
-            act_as_notes_owner(config.data_dir)
+            act_as_notes_owner(config.data_dir, getattr(args, "writes_for_caller", False))
         if getattr(args, "reads_notes", False):
             existing_notes(config.data_dir)
         code = args.func(args, config)
