@@ -54,13 +54,16 @@ def cmd_demo(args, config) -> int:
 def cmd_packs(args, config) -> int:
     from content.packs import discover_packs
 
+    broken = 0
     for entry in discover_packs([config.packs_dir]):
         if isinstance(entry, ReflectError):
             print(f"  (broken) {entry}")
+            broken += 1
         else:
             chosen = "*" if entry.id == config.content.pack else " "
-            print(f"{chosen} {entry.id:<24} {entry.title} [{entry.language}, {len(entry.questions)} questions]")
-    return 0
+            yours = f" (yours, in place of the built-in {entry.replaces})" if entry.replaces else ""
+            print(f"{chosen} {entry.id:<24} {entry.title} [{entry.language}, {len(entry.questions)} questions]{yours}")
+    return 1 if broken else 0
 
 
 def cmd_model_install(args, config) -> int:
