@@ -83,7 +83,12 @@ class GpioUnavailable(SetupError, RuntimeError):
 
 
 class NotesBusy(StorageError, BlockingIOError):
-    """Another reflect process owns the data dir (the device, or a command that writes the notes)."""
+    """Another reflect process owns the data dir (the device, or a command that writes the notes); `holder` is
+    its role ('' if unknown)."""
+
+    def __init__(self, message: str, holder: str = ""):
+        super().__init__(message)
+        self.holder = holder
 
 
 class ServiceUnreachable(SetupError, ConnectionError):

@@ -1,4 +1,6 @@
 """Question packs: TOML files saying what the device speaks, loaded and validated."""
+import dataclasses
+import logging
 import re
 import tomllib
 from collections.abc import Callable, Iterable
@@ -7,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import PackInvalid, PackNotFound
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PACK_ID = "therapy-relationship"
 MAX_TEXT_CHARS = 1000
@@ -31,6 +35,8 @@ class Pack:
     rate: int | None
     sample_answers: tuple[str, ...]
     source: Path
+    replaces: Path | None = None
+    """The built-in pack file this owner's pack stands in for (a copy with the same id, to edit), if any."""
 
     @property
     def prompts(self) -> tuple[str, ...]:
@@ -151,7 +157,25 @@ def _load_all(extra_dirs: Iterable[Path]) -> list[Pack | PackInvalid]:
             entries.append(load_pack(path))
         except PackInvalid as error:
             entries.append(error)
-    return entries
+    return _owners_versions(entries)
+
+
+def _owners_versions(entries: list[Pack | PackInvalid]) -> list[Pack | PackInvalid]:
+    """An owner's pack with a built-in pack's id (a copy made to edit it) replaces that built-in pack."""
+    builtin = builtin_packs_dir()
+    shipped = {e.id: e.source for e in entries if isinstance(e, Pack) and e.source.parent == builtin}
+    owners: dict[str, int] = {}
+    for entry in entries:
+        if isinstance(entry, Pack) and entry.source.parent != builtin:
+            owners[entry.id] = owners.get(entry.id, 0) + 1
+    kept: list[Pack | PackInvalid] = []
+    for entry in entries:
+        if isinstance(entry, Pack) and entry.id in shipped and owners.get(entry.id) == 1:
+            if entry.source.parent == builtin:
+                continue
+            entry = dataclasses.replace(entry, replaces=shipped[entry.id])
+        kept.append(entry)
+    return kept
 
 
 def _duplicate_error(pack_id: str, sources: list[Path]) -> PackInvalid:
@@ -169,7 +193,8 @@ def _sources_by_id(entries: list[Pack | PackInvalid]) -> dict[str, list[Path]]:
 def discover_packs(extra_dirs: Iterable[Path] = ()) -> list[Pack | PackInvalid]:
     """Every pack file, built-in first, then `extra_dirs` in order: a Pack, or the PackInvalid saying why not.
 
-    Packs sharing an id are all reported as PackInvalid, each naming the other files.
+    An owner's pack with a built-in pack's id replaces it (`Pack.replaces`); other packs sharing an id are all
+    reported as PackInvalid, each naming the other files.
     """
     entries = _load_all(extra_dirs)
     sources = _sources_by_id(entries)
@@ -190,6 +215,8 @@ def find_pack(pack_id: str, extra_dirs: Iterable[Path] = ()) -> Pack:
         raise _duplicate_error(pack_id, sources[pack_id])
     for entry in entries:
         if isinstance(entry, Pack) and entry.id == pack_id:
+            if entry.replaces is not None:
+                log.info("pack %s: using your version, %s, in place of the built-in one", pack_id, entry.source)
             return entry
     available = ", ".join(sorted(sources)) or "none"
     broken = sum(isinstance(entry, PackInvalid) for entry in entries)

@@ -4,10 +4,13 @@ its button (one not wired yet, or a test).
 The service listens on `control.sock` (AF_UNIX, stream) in its runtime dir: `$RUNTIME_DIRECTORY` when systemd
 gives one (the unit: /run/reflect), else `$XDG_RUNTIME_DIR/reflect`, else `<data_dir>/.run`. The socket is 0600
 in a 0700 folder, and the service also checks the peer's uid (SO_PEERCRED): only its own user and root may
-drive it. A request is one word and a newline ("press", "hold" or "long-hold"); the answer is "ok" or
-"refused: WHY" (nothing to a client that sends nothing: it only looked whether the service runs).
-An accepted word goes on the inbox as the GestureEvents the button would have put there: a long hold is the
-button kept down past `button.off_hold_s`, a HOLD and then a LONG_HOLD.
+drive it. A request is one line: a gesture ("press", "hold" or "long-hold") or an owner's job ("delete ID",
+"reindex", "recover"). The answer, ended by closing the connection, is a status line ("ok", "later",
+"failed" or "refused: WHY") and then any text for the person (nothing to a client that sends nothing: it
+only looked whether the service runs).
+An accepted gesture goes on the inbox as the GestureEvents the button would have put there: a long hold is the
+button kept down past `button.off_hold_s`, a HOLD and then a LONG_HOLD. A job goes to `on_job`
+(device.flow.owner_jobs), which answers once it is done, or "later" if a session is under way.
 """
 import logging
 import os
@@ -30,7 +33,10 @@ SOCKET_MODE = 0o600
 SYSTEMD_RUNTIME_DIR = Path("/run/reflect")
 """Where the installed unit's RuntimeDirectory=reflect puts it; a client run from a shell looks there too."""
 WORDS = {"press": (Gesture.PRESS,), "hold": (Gesture.HOLD,), "long-hold": (Gesture.HOLD, Gesture.LONG_HOLD)}
+JOB_WORDS = ("delete", "reindex", "recover")
+"""The owner's jobs the service does when idle, for commands that cannot own the notes while it runs."""
 MAX_REQUEST = 64
+MAX_REPLY = 65536
 TIMEOUT_S = 2.0
 UCRED = struct.Struct("3i")
 """struct ucred: pid, uid, gid."""
@@ -80,8 +86,10 @@ class ControlServer:
     """Accepts press/hold requests on one thread and hands them to `on_gesture` (the inbox's put)."""
 
     def __init__(self, folder: Path, on_gesture: Callable[[GestureEvent], None],
-                 allowed_uids: frozenset[int] | None = None):
+                 allowed_uids: frozenset[int] | None = None, on_job: Callable[[str], str] | None = None):
         self.on_gesture = on_gesture
+        self.on_job = on_job
+        """Does a job request ("delete ID", ...) and returns the answer; None where there is no one to do it."""
         self.allowed_uids = frozenset({os.getuid(), 0}) if allowed_uids is None else allowed_uids
         self.path = private_dir(Path(folder)) / SOCKET_NAME
         self.path.unlink(missing_ok=True)  # left by a service that was killed; the notes' owner lock makes us the one
@@ -120,9 +128,13 @@ class ControlServer:
         word = _read_line(conn).decode("utf-8", "replace").strip()
         if not word:
             return ""  # a client that only looked whether the service runs (service_running)
+        if word.split(" ", 1)[0] in JOB_WORDS and self.on_job is not None:
+            log.info("control: %s", word)
+            return self.on_job(word)
         gestures = WORDS.get(word)
         if gestures is None:
-            return f"refused: unknown request {word[:20]!r} (the service knows {', '.join(WORDS)})"
+            known = [*WORDS, *(JOB_WORDS if self.on_job is not None else ())]
+            return f"refused: unknown request {word[:20]!r} (the service knows {', '.join(known)})"
         log.info("control: %s", word)
         for gesture in gestures:
             self.on_gesture(GestureEvent(gesture, time.monotonic()))
@@ -138,11 +150,29 @@ class ControlServer:
         self.path.unlink(missing_ok=True)
 
 
-def request(data_dir: Path, word: str, env: Mapping[str, str] = os.environ) -> None:
-    """Send `word` to the running service; ServiceUnreachable if none runs, ControlRefused if it says no."""
+def _read_reply(conn: socket.socket) -> bytes:
+    """Everything the service sends until it closes the connection (at most MAX_REPLY bytes)."""
+    data = b""
+    while len(data) < MAX_REPLY:
+        try:
+            chunk = conn.recv(MAX_REPLY)
+        except ConnectionResetError:
+            if not data:
+                raise
+            break  # a refusal closes before reading the request: the unread request resets the connection
+        if not chunk:
+            break
+        data += chunk
+    return data[:MAX_REPLY]
+
+
+def request(data_dir: Path, word: str, env: Mapping[str, str] = os.environ,
+            wait_s: float = TIMEOUT_S + 1) -> tuple[str, str]:
+    """Send `word` to the running service and return its (status, text), waiting up to `wait_s` for the answer;
+    ServiceUnreachable if none runs, ControlRefused if it says no."""
     for path in socket_candidates(data_dir, env):
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
-            client.settimeout(TIMEOUT_S + 1)
+            client.settimeout(wait_s)
             try:
                 client.connect(str(path))
             except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
@@ -155,11 +185,12 @@ def request(data_dir: Path, word: str, env: Mapping[str, str] = os.environ) -> N
                     client.sendall(f"{word}\n".encode())
                 except BrokenPipeError:
                     pass  # a refusal is sent, and the connection closed, before the request is read
-                reply = _read_line(client).decode("utf-8", "replace").strip()
+                reply = _read_reply(client).decode("utf-8", "replace").strip()
             except OSError as error:
                 raise ServiceUnreachable(f"the service at {path} did not answer ({error})") from None
-        if reply == "ok":
-            return
-        raise ControlRefused(f"the service refused: {reply.removeprefix('refused: ')}")
+        status, _, text = reply.partition("\n")
+        if status in ("ok", "later", "failed"):
+            return status, text
+        raise ControlRefused(f"the service refused: {status.removeprefix('refused: ')}")
     raise ServiceUnreachable("The device is not running, so there is nothing to press; start it with "
                              "`sudo systemctl start reflect` (or `reflect run`).")

@@ -11,6 +11,7 @@ from audio.recognizer import ModelLoader
 from content.packs import Pack
 from device.flow.events import Event, EventKind
 from device.flow.gestures import Gesture, GestureEvent
+from device.flow.owner_jobs import OwnerJobs
 from device.flow.parts import SessionParts
 from device.flow.session import Session, SessionSettings
 from device.notes.session_notes import SessionNotes
@@ -39,8 +40,10 @@ class ServiceLoop:
     """Idle press starts a session; idle hold replays the latest one; kept down to the long hold, it shuts down."""
 
     def __init__(self, device: Device, data_dir: Path, replay: Callable[[], Gesture | None],
-                 shut_down: Callable[[], None] | None = None):
+                 shut_down: Callable[[], None] | None = None, jobs: OwnerJobs | None = None):
         self.device = device
+        self.jobs = jobs
+        """The owner's jobs (delete, reindex, recover) asked for over the control socket, done while idle."""
         self.data_dir = data_dir
         self.replay = replay
         """Replays the latest session; returns the hold or long hold that stopped it, or None."""
@@ -58,6 +61,8 @@ class ServiceLoop:
         next_seal = time.monotonic() + SEAL_EVERY_S
         while not self.stopping.is_set():
             parts.inbox.heartbeat()
+            if self.jobs is not None:
+                self.jobs.do_waiting(parts.transcriber.later, parts.inbox.heartbeat)
             if time.monotonic() >= next_seal:
                 parts.transcriber.later(parts.seal)
                 next_seal = time.monotonic() + SEAL_EVERY_S
@@ -66,7 +71,18 @@ class ServiceLoop:
             except queue.Empty:
                 continue
             if isinstance(item, GestureEvent):
-                self.handle(item)
+                self._handle_busy(item)
+
+    def _handle_busy(self, gesture: GestureEvent) -> None:
+        """`handle`, with the owner's jobs told the flow is busy meanwhile."""
+        if self.jobs is None:
+            self.handle(gesture)
+            return
+        self.jobs.busy = True
+        try:
+            self.handle(gesture)
+        finally:
+            self.jobs.busy = False
 
     def handle(self, gesture: GestureEvent) -> SessionNotes | None:
         """Act on one idle gesture (returning a session's notes); failures are logged, then back to ready."""

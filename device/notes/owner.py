@@ -1,7 +1,8 @@
 """One owner of the notes: the process that may write a data dir holds an flock on its lock file.
 
 The service (`reflect run`), `reflect session` and `reflect demo` own the data dir for their whole life;
-`reflect recover`, `delete` and `reindex` own it for their work. The lock file also says who holds it
+`reflect recover`, `delete` and `reindex` own it for their work (beside the running service, they ask it to do
+the work instead: device.flow.owner_jobs). The lock file also says who holds it
 (role and pid), so a process that cannot have it can say why. The kernel drops the lock when its holder
 exits, however it exits (kill -9 included), so a stale lock cannot outlive its process.
 """
@@ -73,7 +74,7 @@ def own(data_dir: Path, role: str, wait_s: float = COMMAND_WAIT_S, *,
             holder = _holder(fd)
             if holder in DEVICE_ROLES or clock() >= deadline:
                 os.close(fd)
-                raise NotesBusy(busy_message(holder)) from None
+                raise NotesBusy(busy_message(holder), holder) from None
             sleep(POLL_S)
     stamp = f"{role} {os.getpid()}\n".encode("ascii")
     os.pwrite(fd, stamp, 0)

@@ -131,10 +131,14 @@ def recover_at_start(data_dir: Path, transcriber: Transcriber | None = None, mod
 def recover_command(data_dir: Path, model: ModelLoader | None = None, audio_format: str = "wav") -> int:
     """`reflect recover`: repair, transcribe and compress (to `audio_format`) now; prints what was done
     (never what was said)."""
+    code, text = recovered(data_dir, model, audio_format)
+    print(text)
+    return code
+
+
+def recovered(data_dir: Path, model=None, audio_format: str = "wav") -> tuple[int, str]:
+    """Recover now; return the exit code (1 on problems) and the summary, each folder set aside and each problem."""
     report = recover(data_dir, model, audio_format=audio_format)
-    print(report.summary())
-    for line in report.set_aside:
-        print(f"  set aside: {line}")
-    for line in report.problems:
-        print(f"  problem: {line}")
-    return 1 if report.problems else 0
+    lines = ([report.summary()] + [f"  set aside: {line}" for line in report.set_aside]
+             + [f"  problem: {line}" for line in report.problems])
+    return (1 if report.problems else 0), "\n".join(lines)

@@ -7,11 +7,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from common.errors import SealedUnreadable
 from device.clock import shown
 from device.notes.archive import Archive, audio_problem
 from device.notes.export import clock, export
 from device.notes.opening import open_archive
-from device.notes.owner import own
+from device.setup.notes_user import as_the_caller
+
+NOTHING_DELETED = "Nothing deleted."
 
 if TYPE_CHECKING:  # config imports the notes' record; the review commands only read what it built
     from device.config import Config
@@ -82,17 +85,34 @@ def export_cmd(archive: Archive, names: list[str] | None, fmt: str, out_dir: Pat
     ids = [s.id for s in archive.sessions()] if names is None else [archive.resolve(n) for n in names]
     if not ids:
         return "No saved sessions to export."
-    pages = export([archive.load(i) for i in ids], out_dir, fmt, force)
+    sessions = [archive.load(i) for i in ids]
+    sealed = [s.id for s in sessions if s.sealed]
+    if sealed:
+        which = f"session {sealed[0]} is" if len(sealed) == 1 else f"{len(sealed)} sessions ({sealed[0]}, …) are"
+        raise SealedUnreadable(f"{which} sealed; export with --identity YOUR-KEY to open them first")
+    with as_the_caller():  # root asked for the pages there: root writes them (read as the notes' owner)
+        pages = export(sessions, out_dir, fmt, force)
     return f"Exported {len(pages)} session(s) to {Path(out_dir).expanduser().resolve()}."
 
 
 def delete(archive: Archive, name: str, confirm: Callable[[str], bool]) -> str:
     """Delete a session's audio, transcripts and index rows after `confirm` agrees."""
+    session_id = confirmed(archive, name, confirm)
+    return deleted(archive.delete(session_id)) if session_id else NOTHING_DELETED
+
+
+def confirmed(archive: Archive, name: str, confirm: Callable[[str], bool]) -> str | None:
+    """The id of the session `name` once `confirm` agrees to delete it, or None."""
     session = archive.load(name)
     said = sum(1 for a in session.answers if a.status != "skipped")
     if not confirm(f"Delete session {session.id} ({session.pack_title}, {said} answers) for good? [y/N] "):
-        return "Nothing deleted."
-    return f"Deleted session {archive.delete(session.id)}."
+        return None
+    return session.id
+
+
+def deleted(session_id: str) -> str:
+    """What `reflect delete` says once the session is gone."""
+    return f"Deleted session {session_id}."
 
 
 def ask(prompt: str) -> bool:
@@ -127,10 +147,12 @@ def _run_search(args: argparse.Namespace, config: "Config") -> int:
 
 
 def _run_reindex(args: argparse.Namespace, config: "Config") -> int:
-    """`reflect reindex`: print the result, return the exit code."""
-    with own(config.data_dir, "reindex"):
-        print(reindex(_archive(config)))
-    return 0
+    """`reflect reindex`: print the result, return the exit code (beside the service, it does the work)."""
+    from device.flow.owner_jobs import do_or_ask
+
+    code, text = do_or_ask(config.data_dir, "reindex", "reindex", lambda: (0, reindex(_archive(config))))
+    print(text)
+    return code
 
 
 def _run_export(args: argparse.Namespace, config: "Config") -> int:
@@ -148,11 +170,18 @@ def _run_export(args: argparse.Namespace, config: "Config") -> int:
 
 
 def _run_delete(args: argparse.Namespace, config: "Config") -> int:
-    """`reflect delete`: print the result, return the exit code."""
-    with own(config.data_dir, "delete"):
-        message = delete(_archive(config), args.session, (lambda _prompt: True) if args.yes else ask)
-    print(message)
-    return 0 if message.startswith("Deleted") else 1
+    """`reflect delete`: print the result, return the exit code (beside the service, it does the work)."""
+    from device.flow.owner_jobs import do_or_ask
+
+    archive = _archive(config)
+    session_id = confirmed(archive, args.session, (lambda _prompt: True) if args.yes else ask)
+    if session_id is None:
+        print(NOTHING_DELETED)
+        return 1
+    code, text = do_or_ask(config.data_dir, "delete", f"delete {session_id}",
+                           lambda: (0, deleted(archive.delete(session_id))))
+    print(text)
+    return code
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]", parents: list[argparse.ArgumentParser]) -> None:
@@ -176,7 +205,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]", 
     p.add_argument("--out", type=Path, required=True, help="folder to write into (created 0700 if needed; kept as it is if not)")
     p.add_argument("--force", action="store_true", help="replace session folders (and index.html) already in --out")
     p.add_argument("--identity", type=Path, help="your identity file, to export sealed notes (reflect keys new)")
-    p.set_defaults(func=_run_export, reads_notes=True)
+    p.set_defaults(func=_run_export, reads_notes=True, writes_for_caller=True)
     p = subparsers.add_parser("delete", parents=parents, help="delete a session's audio, transcripts and index rows")
     p.add_argument("session", help="folder name, a unique prefix, or 'latest'")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")

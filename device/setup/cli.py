@@ -54,13 +54,16 @@ def cmd_demo(args, config) -> int:
 def cmd_packs(args, config) -> int:
     from content.packs import discover_packs
 
+    broken = 0
     for entry in discover_packs([config.packs_dir]):
         if isinstance(entry, ReflectError):
             print(f"  (broken) {entry}")
+            broken += 1
         else:
             chosen = "*" if entry.id == config.content.pack else " "
-            print(f"{chosen} {entry.id:<24} {entry.title} [{entry.language}, {len(entry.questions)} questions]")
-    return 0
+            yours = f" (yours, in place of the built-in {entry.replaces})" if entry.replaces else ""
+            print(f"{chosen} {entry.id:<24} {entry.title} [{entry.language}, {len(entry.questions)} questions]{yours}")
+    return 1 if broken else 0
 
 
 def cmd_model_install(args, config) -> int:
@@ -102,12 +105,16 @@ def cmd_doctor(args, config) -> int:
 
 def cmd_recover(args, config) -> int:
     from audio.recognizer import ModelLoader, missing_model_part
-    from device.notes.owner import own
-    from device.notes.recovery import recover_command
+    from device.flow.owner_jobs import do_or_ask
+    from device.notes.recovery import recovered
 
-    model = None if missing_model_part(config.model_path) else ModelLoader(config.model_path)
-    with own(config.data_dir, "recover"):
-        return recover_command(config.data_dir, model, config.storage.audio_format)
+    def work() -> tuple[int, str]:
+        model = None if missing_model_part(config.model_path) else ModelLoader(config.model_path)
+        return recovered(config.data_dir, model, config.storage.audio_format)
+
+    code, text = do_or_ask(config.data_dir, "recover", "recover", work)
+    print(text)
+    return code
 
 
 def cmd_control(args, config) -> int:
@@ -238,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = _config(args)
         if not getattr(args, "keeps_root", False):  # setting the clock is root's own business
-            act_as_notes_owner(config.data_dir)
+            act_as_notes_owner(config.data_dir, getattr(args, "writes_for_caller", False))
         if getattr(args, "reads_notes", False):
             existing_notes(config.data_dir)
         code = args.func(args, config)

@@ -13,6 +13,7 @@ from common.files import free_bytes
 from device.clock import FIX as CLOCK_FIX
 from device.clock import ClockStatus, clock_status
 from device.config import MB, Config
+from device.setup.config_checks import config_problems
 
 PROBE_RATES = (16000, 22050, 44100, 48000)
 PI5_FACTORY = "LGPIOFactory"
@@ -188,6 +189,20 @@ def _clock(config: Config, status: ClockStatus | None = None) -> Finding:
         return Finding("OK", "clock", f"{status.reason}; session dates are real")
     return Finding("WARN", "clock", f"{status.reason}, so new sessions are dated \"about\". Fix: {CLOCK_FIX}")
 
+def pack_findings(config: Config) -> Iterator[Finding]:
+    """The config's problems (pack, packs folder, pins), then each broken pack file in the owner's folder."""
+    from content.packs import discover_packs
+
+    problems = config_problems(config)
+    for problem in problems:
+        yield Finding("FAIL", "config", problem)
+    if not problems:
+        yield Finding("OK", "pack", f"{config.content.pack} (your packs: {config.packs_dir})")
+    for entry in discover_packs([config.packs_dir]):
+        if isinstance(entry, ReflectError):
+            yield Finding("WARN", "pack file", f"{entry} (fix it, or move it out of the packs folder)")
+
+
 def findings(config: Config, portaudio=None, open_microphone=None,
              service_running: Callable[[], bool] | None = None) -> Iterator[Finding]:
     """Every check's findings; PortAudio, the microphone and whether the service runs are the real ones unless given."""
@@ -203,7 +218,7 @@ def findings(config: Config, portaudio=None, open_microphone=None,
         lambda: audio_finding(config, "input", portaudio or sounddevice(), service_running),
         lambda: room_finding(config, open_microphone, service_running),
         lambda: audio_finding(config, "output", portaudio or sounddevice(), service_running),
-        lambda: _model(config),
+        lambda: _model(config), lambda: pack_findings(config),
         lambda: _gpio(config), lambda: _space(config), lambda: _data_dir(config), lambda: _clock(config), _network]
     for check in checks:
         try:

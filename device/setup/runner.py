@@ -5,13 +5,15 @@ import time
 
 from audio import room_check
 from audio.synthesis import PromptCache
-from common.errors import GpioUnavailable
+from common.errors import GpioUnavailable, SealedUnreadable
+from content.phrases import PHRASES
 from device.config import Config
 from device.flow.button import KEYBOARD_HELP, ButtonGestures, KeyboardGestures
 from device.flow.control import ControlServer, runtime_dir
 from device.flow.events import Event
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.inbox import Inbox
+from device.flow.owner_jobs import OwnerJobs
 from device.flow.player import Player
 from device.flow.replay import Replay
 from device.flow.service import Device, ServiceLoop
@@ -72,9 +74,11 @@ def _serve(config: Config, keyboard: bool, power_off) -> int:
     parts.on_event, parts.inbox.heartbeat = on_event, watchdog.alive
     player = Player(parts.speaker, parts.prompts, parts.inbox, hears_long_hold=True)  # what the idle hold starts
     replay = Replay(Archive(config.data_dir), player, on_event)
-    loop = ServiceLoop(device, config.data_dir, replay=replay.latest, shut_down=ShutDown(player, on_event, power_off))
+    jobs = OwnerJobs(config.data_dir, device.model, config.storage.audio_format)
+    loop = ServiceLoop(device, config.data_dir, replay=replay.latest, shut_down=ShutDown(player, on_event, power_off),
+                       jobs=jobs)
     button = _gestures(config, device, keyboard, loop.stopping.set)
-    control = _control(config, parts.inbox.put)
+    control = _control(config, parts.inbox.put, jobs.ask)
     room_stop = threading.Event()
     room = threading.Thread(target=_log_room, args=(config, room_stop), name="room-check", daemon=True)
     room.start()
@@ -110,10 +114,10 @@ def _log_room(config: Config, stop: threading.Event) -> None:
     (log.warning if level == "WARN" else log.info)("%s", detail)
 
 
-def _control(config: Config, on_gesture) -> ControlServer | None:
-    """The control socket for `reflect press` / `reflect hold`; without it the button still works."""
+def _control(config: Config, on_gesture, on_job) -> ControlServer | None:
+    """The control socket for `reflect press` / `hold` and the owner's jobs; without it the button still works."""
     try:
-        return ControlServer(runtime_dir(config.data_dir), on_gesture)
+        return ControlServer(runtime_dir(config.data_dir), on_gesture, on_job=on_job)
     except OSError as error:
         log.warning("no control socket for reflect press/hold (%s); the button still works", error)
         return None
@@ -153,7 +157,12 @@ def play_notes(config: Config, name: str, answer: int | None, with_questions: bo
     speaker = open_speaker(config)
     prompts = PromptCache(config.cache_dir / "prompts", config.speech.voice or pack.voice, config.speech.rate or pack.rate)
     try:
-        Replay(archive, Player(speaker, prompts, Inbox())).play(session, answer, with_questions)
+        player = Player(speaker, prompts, Inbox())
+        if session.sealed:  # nothing of it can be heard here: said once, then the command stops
+            player.say(PHRASES.notes_sealed)
+            raise SealedUnreadable(f"session {session.id} is sealed, so it cannot be played on the device; "
+                                   "open it on your computer (reflect open --identity YOUR-KEY)")
+        Replay(archive, player).play(session, answer, with_questions)
     finally:
         speaker.close()
     return 0

@@ -13,9 +13,11 @@ from audio.speaker import SoundDeviceSpeaker
 from audio.synthesis import PromptCache
 from audio.transcriber import Transcriber
 from audio.voice_activity import DetectorSettings
-from content.packs import Pack, find_pack
+from content.packs import Pack
 from content.phrases import PHRASES
+from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from device.config import MB, Config
+from device.setup.config_checks import checked_pack
 from device.flow.inbox import Inbox
 from device.flow.parts import SessionParts
 from device.flow.service import Device
@@ -42,7 +44,8 @@ def session_settings(config: Config) -> SessionSettings:
     )
 
 def load_pack(config: Config) -> Pack:
-    return find_pack(config.content.pack, [config.packs_dir])
+    """The configured pack; a config problem (pack, packs folder, pins) is a one-line error first."""
+    return checked_pack(config)
 
 def prompt_cache(config: Config, pack: Pack) -> PromptCache:
     """The prompt cache for this pack's voice, already rendering every prompt in the background."""
@@ -72,9 +75,9 @@ def build_device(config: Config, speaker=None, open_microphone=None, without_spe
     """Check the model and pack, repair what a crash left, then load the model and render prompts in the background.
 
     `without_speaker` is what going on without a speaker means, if there is none (see `open_speaker`)."""
+    pack = load_pack(config)
     check_model(config.model_path)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
-    pack = load_pack(config)
     model = ModelLoader(config.model_path).start()  # in the background now, so a press never waits for it
     speaker = speaker or open_speaker(config, without_speaker)
     tones.prepare(speaker.rate)

@@ -200,12 +200,24 @@ def test_duplicate_id_across_dirs_names_both_files(tmp_path):
     assert find_pack(DEFAULT_PACK_ID, dirs).id == DEFAULT_PACK_ID
 
 
-def test_duplicate_of_builtin_id_is_an_error(tmp_path):
-    copy = write(tmp_path, "mine.toml", replace_line("id", f'id = "{DEFAULT_PACK_ID}"'))
+def test_a_copy_of_a_builtin_pack_with_its_id_is_the_owners_version_of_it(tmp_path, caplog):
+    builtin = builtin_packs_dir() / f"{DEFAULT_PACK_ID}.toml"
+    edited = builtin.read_text().replace('title = "The therapy relationship"', 'title = "My own questions"')
+    copy = write(tmp_path, f"{DEFAULT_PACK_ID}.toml", edited)
+    with caplog.at_level("INFO", logger="content.packs"):
+        chosen = find_pack(DEFAULT_PACK_ID, [tmp_path])
+    assert (chosen.source, chosen.replaces, chosen.title) == (copy, builtin, "My own questions")
+    assert f"pack {DEFAULT_PACK_ID}: using your version, {copy}, in place of the built-in one" in caplog.messages
+    listed = [e for e in discover_packs([tmp_path]) if isinstance(e, PackInvalid) or e.id == DEFAULT_PACK_ID]
+    assert listed == [chosen]
+
+
+def test_two_copies_of_a_builtin_pack_are_both_refused_naming_each_other(tmp_path):
+    first = write(tmp_path, "mine.toml", replace_line("id", f'id = "{DEFAULT_PACK_ID}"'))
+    second = write(tmp_path, "mine-too.toml", replace_line("id", f'id = "{DEFAULT_PACK_ID}"'))
     with pytest.raises(PackInvalid, match="is also the id of") as caught:
         find_pack(DEFAULT_PACK_ID, [tmp_path])
-    assert str(copy) in str(caught.value)
-    assert str(builtin_packs_dir() / "therapy-relationship.toml") in str(caught.value)
+    assert str(first) in str(caught.value) and str(second) in str(caught.value)
 
 
 def test_unknown_id_lists_available_ids_and_broken_files(tmp_path):
