@@ -78,6 +78,10 @@ class ExportRefused(StorageError, ValueError):
     """An export was asked for in a place or format that would lose or mix up notes."""
 
 
+class BackupRefused(StorageError, ValueError):
+    """A backup or restore would write over something that differs from it, or a copy failed its check."""
+
+
 class GpioUnavailable(SetupError, RuntimeError):
     """The GPIO button could not be set up (no pin factory, pin busy)."""
 

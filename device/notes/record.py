@@ -4,6 +4,7 @@ The one module that builds, reads, validates and writes session.json; the writer
 the archive, recovery, the search index and export all go through it.
 """
 import json
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from audio.recognizer import Word
+from audio.wavfile import PART_SUFFIX
 from common.errors import SessionDamaged, SessionNotFound
 from common.files import atomic_write_text
 from content.packs import Pack
@@ -218,6 +220,20 @@ def read(folder: Path) -> Raw:
     if raw.get("version") not in READABLE_VERSIONS or isinstance(raw.get("version"), bool):
         raise SessionDamaged(f"session.json has unknown version {raw.get('version')!r:.20}")
     return raw
+
+
+def being_written(folder: Path, raw: Raw) -> bool:
+    """True while a session is not finished: its status is in progress or a file is half-written (`.part`)."""
+    return raw.get("status") == SessionStatus.IN_PROGRESS or any(
+        name.endswith(PART_SUFFIX) or name == RESERVE_NAME for name in os.listdir(folder))
+
+
+def session_folders(sessions_dir: Path) -> list[Path]:
+    """The session folders under a sessions folder, by name (hidden ones, a writer's temporaries, left out)."""
+    try:
+        return sorted(p for p in sessions_dir.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+    except FileNotFoundError:
+        return []
 
 
 def repair_problem(raw: Raw) -> str | None:

@@ -2,6 +2,7 @@
 import json
 import logging
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -18,6 +19,12 @@ SCHEMA_VERSION = 3
 MAX_ANSWERS = 1000
 """Answer rowids are session number * MAX_ANSWERS + answer index, so a session's rows form one range."""
 MARK_START, MARK_END = "\x02", "\x03"
+"""What SQLite's highlight() puts around a match in the index; never in a transcript."""
+SHOWN_START, SHOWN_END = "«", "»"
+"""How a snippet shows a match: not brackets, which Vosk's own tokens ([unk], [noise]) use."""
+QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"'})
+PHRASE = re.compile(r'"([^"]*)"?(\*?)|([^\s"]+)')
+"""In a search: a quoted phrase (closed or running to the end), with a * after it; or one bare word."""
 SNIPPET_WORDS = 6
 
 SCHEMA = f"""
@@ -73,26 +80,39 @@ class Hit:
     clock_trusted: bool = True
 
 
+def phrases(words: list[str]) -> list[tuple[list[str], bool]]:
+    """The user's search as (tokens, last one a prefix) phrases: text in double quotes (or one argument with spaces,
+    quoted in the shell) is a phrase, its words in that order; every other word is a phrase of its own."""
+    arguments = [w.translate(QUOTES) for w in words]
+    text = " ".join(f'"{a}"' if '"' not in a and len(a.split()) > 1 else a for a in arguments)
+    found = []
+    for quoted, star, word in PHRASE.findall(text):
+        tokens = quoted.split() if quoted or not word else [word.rstrip("*")]
+        if any(ch.isalnum() for token in tokens for ch in token):
+            found.append(([token.strip("*") for token in tokens], bool(star) or word.endswith("*")))
+    return found
+
+
 def fts_query(words: list[str]) -> str:
-    """An FTS5 query that needs every word (a trailing * makes a prefix), with the user's text quoted safely."""
-    terms = []
-    for word in words:
-        for part in word.split():
-            prefix = part.endswith("*")
-            core = part.rstrip("*")
-            if any(ch.isalnum() for ch in core):
-                terms.append('"' + core.replace('"', '""') + '"' + ("*" if prefix else ""))
-    return " ".join(terms)
+    """An FTS5 query that needs every word and phrase (a trailing * makes a prefix); each is an FTS5 string, so no
+    user text is read as a query operator (a double quote, the one character special inside one, ends a phrase)."""
+    return " ".join('"' + " ".join(tokens) + '"' + ("*" if prefix else "")
+                    for tokens, prefix in phrases(words))
 
 
 def _hit_from(row: sqlite3.Row) -> Hit:
     """Turn a highlighted result row into a Hit, mapping marked tokens back to word times."""
     marked, starts = row["marked"], json.loads(row["starts"])
     tokens = marked.split(" ")
-    matched = [(t.replace(MARK_START, "").replace(MARK_END, ""), starts[i]) for i, t in enumerate(tokens) if MARK_START in t]
+    matched, inside = [], False
+    for token, start in zip(tokens, starts):
+        inside = inside or MARK_START in token
+        if inside:
+            matched.append((token.replace(MARK_START, "").replace(MARK_END, ""), start))
+        inside = inside and MARK_END not in token.rsplit(MARK_START, 1)[-1]
     first = next(i for i, t in enumerate(tokens) if MARK_START in t)
     window = tokens[max(0, first - SNIPPET_WORDS):first + SNIPPET_WORDS + 1]
-    snippet = " ".join(window).replace(MARK_START, "[").replace(MARK_END, "]")
+    snippet = " ".join(window).replace(MARK_START, SHOWN_START).replace(MARK_END, SHOWN_END)
     if first > SNIPPET_WORDS:
         snippet = "… " + snippet
     if first + SNIPPET_WORDS + 1 < len(tokens):

@@ -164,7 +164,7 @@ def cmd_open(args, config) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from device.notes import review_commands
+    from device.notes import backup_commands, review_commands
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="config file (default: /etc/reflect/config.toml, then ~/.config/reflect/config.toml)")
@@ -231,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     clock.add_parser("status", parents=[common], help="whether the clock is trusted, and why").set_defaults(
         func=cmd_clock_status)
     review_commands.register(sub, [common])
+    backup_commands.register(sub, [common])
     return parser
 
 

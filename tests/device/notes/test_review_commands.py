@@ -69,7 +69,7 @@ def test_search_prints_session_question_and_time(tmp_path):
     write_session(tmp_path, datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc), [["a", "b", "c", "d", "okapi"]])
     out = review_commands.search(Archive(tmp_path), ["okapi"])
     assert out.splitlines() == ["2026-11-30_090000  answer 1 at 0:02.3  How is your relationship with your therapist right now?",
-                                "    a b c d [okapi]"]
+                                "    a b c d «okapi»"]
 
 
 def test_search_caps_long_result_lists(tmp_path):

@@ -28,7 +28,7 @@ def test_a_word_is_found_with_the_times_it_was_said(archive):
     assert first.question == "How is your relationship with your therapist right now?"
     assert first.time_s == word_times(7)[6][0]
     assert third.matched == (("zebra", word_times(4)[0][0]), ("zebra", word_times(4)[3][0]))
-    assert first.snippet == "with the [zebra]" or first.snippet.endswith("the [zebra]")
+    assert first.snippet == "with the «zebra»" or first.snippet.endswith("the «zebra»")
 
 
 def test_all_words_must_match_and_prefixes_and_accents_work(archive):
@@ -45,8 +45,32 @@ def test_any_user_text_is_a_plain_search_never_a_syntax_error(archive, query):
     archive.search(query)
 
 
-def test_fts_query_quotes_every_word():
-    assert fts_query(['he said "hi"', "safe*", "!!"]) == '"he" "said" """hi""" "safe"*'
+def test_fts_query_quotes_every_word_and_keeps_a_quoted_phrase_whole():
+    assert fts_query(['he said "hi there"', "safe*", "!!"]) == '"he" "said" "hi there" "safe"*'
+    assert fts_query(["“strange feels”", "ok"]) == fts_query(['"strange', 'feels"', "ok"]) == '"strange feels" "ok"'
+    assert fts_query(["strange feels"]) == '"strange feels"'  # one argument with a space: quoted in the shell
+
+
+@pytest.fixture
+def strange(tmp_path):
+    write_session(tmp_path, T0, [["it", "feels", "strange", "to", "say"], ["strange", "feels", "good", "now"],
+                                 ["[unk]", "strange", "[unk]", "and", "it", "feels", "right"]])
+    return Archive(tmp_path)
+
+
+@pytest.mark.parametrize("query", [['"strange feels"'], ["strange feels"], ['"strange', 'feels"'], ["“strange feels”"]])
+def test_a_quoted_phrase_matches_those_words_in_that_order_only(strange, query):
+    hits = strange.search(query)
+    assert [(h.answer, [w for w, _ in h.matched]) for h in hits] == [(2, ["strange", "feels"])]
+    assert hits[0].time_s == word_times(4)[0][0]
+    assert sorted(h.answer for h in strange.search(["strange", "feels"])) == [1, 2, 3]  # words alone: any order
+    assert [h.answer for h in strange.search(['"feels strange"'])] == [1]
+    assert [h.answer for h in strange.search(['"strange fee"*'])] == [2]
+
+
+def test_a_hit_is_marked_so_it_cannot_be_taken_for_a_vosk_token(strange):
+    hit = next(h for h in strange.search(["strange"]) if h.answer == 3)
+    assert hit.snippet == "[unk] «strange» [unk] and it feels right"
 
 
 def test_word_times_match_every_hit_in_a_larger_archive(tmp_path):
@@ -173,10 +197,10 @@ def test_snippets_show_six_words_around_the_first_match_and_mark_every_match(tmp
                                  _words(8, **{"6": "target"}), _words(14, **{"0": "target"})], rate=8000)
     hits = Archive(tmp_path).search(["target"])
     assert [h.snippet for h in hits] == [
-        "… w4 w5 w6 w7 w8 w9 [target] w11 [target] w13 w14 w15 w16 …",
-        "w0 w1 [target] w3 w4",
-        "w0 w1 w2 w3 w4 w5 [target] w7",
-        "[target] w1 w2 w3 w4 w5 w6 …",
+        "… w4 w5 w6 w7 w8 w9 «target» w11 «target» w13 w14 w15 w16 …",
+        "w0 w1 «target» w3 w4",
+        "w0 w1 w2 w3 w4 w5 «target» w7",
+        "«target» w1 w2 w3 w4 w5 w6 …",
     ]
     [(answer, time_s)] = [(h.answer, h.time_s) for h in hits if h.answer == 3]
     assert time_s == word_times(8)[6][0]
@@ -186,9 +210,9 @@ def test_an_ellipsis_marks_exactly_where_words_were_left_out(tmp_path):
     write_session(tmp_path, T0, [_words(13, **{"6": "target"}), _words(14, **{"7": "target"}), _words(14, **{"6": "target"})],
                   rate=8000)
     first, second, third = Archive(tmp_path).search(["target"])
-    assert first.snippet == "w0 w1 w2 w3 w4 w5 [target] w7 w8 w9 w10 w11 w12"
-    assert second.snippet == "… w1 w2 w3 w4 w5 w6 [target] w8 w9 w10 w11 w12 w13"
-    assert third.snippet == "w0 w1 w2 w3 w4 w5 [target] w7 w8 w9 w10 w11 w12 …"
+    assert first.snippet == "w0 w1 w2 w3 w4 w5 «target» w7 w8 w9 w10 w11 w12"
+    assert second.snippet == "… w1 w2 w3 w4 w5 w6 «target» w8 w9 w10 w11 w12 w13"
+    assert third.snippet == "w0 w1 w2 w3 w4 w5 «target» w7 w8 w9 w10 w11 w12 …"
 
 
 def test_words_the_recognizer_gave_as_phrases_or_blanks_keep_the_times_aligned(tmp_path):
@@ -197,7 +221,7 @@ def test_words_the_recognizer_gave_as_phrases_or_blanks_keep_the_times_aligned(t
     times = word_times(5)
     [later] = archive.search(["later"])
     assert later.matched == (("later", times[3][0]),)
-    assert later.snippet == "ice\u00a0cream _ _ [later] gelato"
+    assert later.snippet == "ice\u00a0cream _ _ «later» gelato"
     [cream] = archive.search(["cream"])
     assert cream.matched == (("ice\u00a0cream", times[0][0]),)
     assert [h.matched for h in archive.search(["gelato"])] == [(("gelato", times[4][0]),)]

@@ -17,7 +17,7 @@ from device.setup.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[3]
 DEVICE_OWN = {("run",), ("session",), ("demo",)}  # they record from the microphone; their own tests drive them
-WRITERS = {("recover",), ("reindex",), ("delete",)}  # they own the notes while they work and may change them
+WRITERS = {("recover",), ("reindex",), ("delete",), ("restore",)}  # they own the notes while they work and may change them
 LOCK = ".owner.lock"  # taken by WRITERS, even when they then refuse
 CACHE = "index.sqlite3"  # the search index: a cache every review command may refresh
 NO_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]  # root, held to the file modes
@@ -77,7 +77,7 @@ def place_for(tmp: Path) -> Place:
     key = tmp / "owner.key"
     new_identity(key)
     return Place(tmp, data, {"session": folders[-1].name, "answer": 99, "words": "zz", "source": data,
-                             "time": "not a time", "out": tmp / "out", "identity": key,
+                             "time": "not a time", "out": tmp / "out", "identity": key, "dest": tmp / "backup",
                              "source_zip": tmp / "missing.zip"}, {"HOME": str(tmp), "XDG_RUNTIME_DIR": str(tmp)})
 
 
@@ -145,7 +145,7 @@ def home_nonexistent_no_data_dir(p: Place):
 def index_is_a_folder(p: Place):
     (p.data / CACHE).mkdir()
     (p.data / CACHE / "keep").write_text("x")
-    return lambda parser: _reads(parser) and parser.get_default("func").__name__ != "cmd_recover"  # needs no index
+    return lambda parser: _reads(parser) and parser.get_default("func").__name__ not in ("cmd_recover", "_run_backup")  # need no index
 
 
 def sessions_is_a_file(p: Place):
@@ -180,6 +180,17 @@ def out_under_proc(p: Place):
     return _has_out
 
 
+def dest_is_a_file(p: Place):
+    p.values["dest"].write_text("mine")
+    return lambda parser: any(a.dest == "dest" for a in parser._actions)
+
+
+def source_without_sessions(p: Place):
+    p.values["source"] = p.tmp / "empty"
+    p.values["source"].mkdir()
+    return lambda parser: parser.get_default("func").__name__ == "_run_restore"
+
+
 def identity_is_a_folder(p: Place):
     p.values["identity"] = p.tmp
     return lambda parser: any(a.dest == "identity" and a.required for a in parser._actions)
@@ -187,7 +198,8 @@ def identity_is_a_folder(p: Place):
 
 CASES = [missing_data_dir, data_dir_is_a_file, data_dir_under_proc, someone_elses_data_dir, config_not_utf8,
          config_is_a_folder, home_nonexistent, home_nonexistent_no_data_dir, index_is_a_folder, sessions_is_a_file,
-         unreadable_session, damaged_session, out_is_a_file, out_under_proc, identity_is_a_folder]
+         unreadable_session, damaged_session, out_is_a_file, out_under_proc, dest_is_a_file,
+         source_without_sessions, identity_is_a_folder]
 
 
 def run(words, parser, tmp: Path, case, piped: bool = False):
@@ -246,7 +258,7 @@ def run_all(tmp_path: Path, case, piped: bool = False) -> list:
 def test_the_parser_walk_finds_every_subcommand():
     found = {" ".join(words) for words, _ in COMMANDS}
     assert {"notes", "show", "search", "export", "open", "recover", "keys new", "model install", "clock set",
-            "play", "press", "config", "packs", "doctor"} <= found
+            "play", "press", "config", "packs", "doctor", "backup", "restore"} <= found
     assert not {"run", "session", "demo"} & found
 
 
