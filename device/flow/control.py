@@ -4,10 +4,10 @@ its button (one not wired yet, or a test).
 The service listens on `control.sock` (AF_UNIX, stream) in its runtime dir: `$RUNTIME_DIRECTORY` when systemd
 gives one (the unit: /run/reflect), else `$XDG_RUNTIME_DIR/reflect`, else `<data_dir>/.run`. The socket is 0600
 in a 0700 folder, and the service also checks the peer's uid (SO_PEERCRED): only its own user and root may
-drive it. A request is one word and a newline ("press", "hold" or "long-hold"); the answer is "ok" or
+drive it. A request is one word and a newline ("press", "double-press", "hold" or "long-hold"); the answer is "ok" or
 "refused: WHY" (nothing to a client that sends nothing: it only looked whether the service runs).
 An accepted word goes on the inbox as the GestureEvents the button would have put there: a long hold is the
-button kept down past `button.off_hold_s`, a HOLD and then a LONG_HOLD.
+button kept down past `button.off_hold_s`, a HOLD and then a LONG_HOLD; a double press, a PRESS and then a DOUBLE_PRESS.
 """
 import logging
 import os
@@ -29,7 +29,8 @@ SOCKET_NAME = "control.sock"
 SOCKET_MODE = 0o600
 SYSTEMD_RUNTIME_DIR = Path("/run/reflect")
 """Where the installed unit's RuntimeDirectory=reflect puts it; a client run from a shell looks there too."""
-WORDS = {"press": (Gesture.PRESS,), "hold": (Gesture.HOLD,), "long-hold": (Gesture.HOLD, Gesture.LONG_HOLD)}
+WORDS = {"press": (Gesture.PRESS,), "double-press": (Gesture.PRESS, Gesture.DOUBLE_PRESS), "hold": (Gesture.HOLD,),
+         "long-hold": (Gesture.HOLD, Gesture.LONG_HOLD)}
 MAX_REQUEST = 64
 TIMEOUT_S = 2.0
 UCRED = struct.Struct("3i")

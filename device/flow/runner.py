@@ -2,11 +2,13 @@
 import logging
 import threading
 import time
+from datetime import date
 
 from audio import room_check
 from audio.synthesis import PromptCache
 from common.errors import GpioUnavailable
 from device.flow.app import Device, build_device, load_pack, microphone_opener, open_speaker
+from device.notes.across_time import chosen_question
 from device.notes.archive import Archive
 from device.notes.owner import own
 from device.flow.button import KEYBOARD_HELP, ButtonGestures, KeyboardGestures
@@ -50,7 +52,7 @@ def _gestures(config: Config, device: Device, keyboard: bool, on_eof):
         return KeyboardGestures(device.parts.inbox.put, on_eof)
     try:
         return ButtonGestures(config.button.pin, config.button.hold_s, device.parts.inbox.put,
-                              long_hold_s=config.button.off_hold_s)
+                              long_hold_s=config.button.off_hold_s, double_press_s=config.button.double_press_s)
     except Exception as error:
         raise GpioUnavailable(f"Cannot use the button on GPIO {config.button.pin} ({error}). "
                               "On a laptop, use --keyboard.") from None
@@ -72,7 +74,8 @@ def _serve(config: Config, keyboard: bool, power_off) -> int:
     parts.on_event, parts.inbox.heartbeat = on_event, watchdog.alive
     player = Player(parts.speaker, parts.prompts, parts.inbox, hears_long_hold=True)  # what the idle hold starts
     replay = Replay(Archive(config.data_dir), player, on_event)
-    loop = ServiceLoop(device, config.data_dir, replay=replay.latest, shut_down=ShutDown(player, on_event, power_off))
+    loop = ServiceLoop(device, config.data_dir, replay=replay.latest, shut_down=ShutDown(player, on_event, power_off),
+                       across_time=replay.question, double_press_s=config.button.double_press_s)
     button = _gestures(config, device, keyboard, loop.stopping.set)
     control = _control(config, parts.inbox.put)
     room_stop = threading.Event()
@@ -149,11 +152,24 @@ def play_notes(config: Config, name: str, answer: int | None, with_questions: bo
     session = archive.load(name)
     if answer is not None:
         session.answer(answer)  # a wrong number is said before the speaker is opened
+    _through_speaker(config, lambda replay: replay.play(session, answer, with_questions), archive)
+    return 0
+
+
+def play_question(config: Config, number: int, since: date | None) -> int:
+    """`reflect play --question N`: that question's answers across time, oldest first, each after its date."""
+    archive = Archive(config.data_dir, sets_aside=False)
+    chosen_question(archive.load("latest"), number)  # a wrong number is said before the speaker is opened
+    _through_speaker(config, lambda replay: replay.question(number, since), archive)
+    return 0
+
+
+def _through_speaker(config: Config, play, archive: Archive) -> None:
+    """Run `play(replay)` with a Replay on the configured speaker and the pack's voice."""
     pack = load_pack(config)
     speaker = open_speaker(config)
     prompts = PromptCache(config.cache_dir / "prompts", config.speech.voice or pack.voice, config.speech.rate or pack.rate)
     try:
-        Replay(archive, Player(speaker, prompts, Inbox())).play(session, answer, with_questions)
+        play(Replay(archive, Player(speaker, prompts, Inbox())))
     finally:
         speaker.close()
-    return 0

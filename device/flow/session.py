@@ -84,7 +84,8 @@ class Session:
     def _record(self, microphone: Microphone, chime: Playing) -> None:
         try:
             clock = clock_status(self.settings.clock_trust)
-            self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate, clock=clock)
+            self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate, now=self.parts.wall_clock(),
+                                            clock=clock)
         except OSError as error:
             if not is_disk_full(error):
                 raise
@@ -201,7 +202,7 @@ class Session:
                     log.error("microphone failed: %s", item.reason)
                     return "mic_lost"
                 elif isinstance(item, GestureEvent) and item.gesture is not Gesture.LONG_HOLD:  # ready state only
-                    return "press" if item.gesture is Gesture.PRESS else "hold"
+                    return "hold" if item.gesture is Gesture.HOLD else "press"
         except Exception as error:
             if is_disk_full(error):
                 log.error("disk full while recording answer %d", answer.index)
