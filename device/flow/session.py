@@ -53,7 +53,11 @@ class Session:
         self.data_dir = data_dir
         self.notes: SessionNotes | None = None
         self._kept: list[_AnswerInProgress] = []
-        self.player = Player(parts.speaker, parts.prompts, parts.inbox)
+        self._answering: _AnswerInProgress | None = None
+        """The answer being recorded now."""
+        self._just_given: int | None = None
+        """The answer noted last, if it was recorded (not skipped): what a double press after it marks."""
+        self.player = Player(parts.speaker, parts.prompts, parts.inbox, on_double_press=self._mark)
 
     def run(self) -> SessionNotes | None:
         """The whole session; returns its notes (None if it could not start). Ends ready for a press."""
@@ -163,6 +167,20 @@ class Session:
     def _emit(self, event: Event) -> None:
         self.parts.on_event(event)
 
+    def _mark(self) -> None:
+        """A double press: mark the answer being given (or the one just given) "for my therapist", with a soft
+        tone over whatever plays; before any answer, or after a skipped one, there is nothing to mark."""
+        if self._answering is not None:
+            self._answering.marked = True
+            index = self._answering.index
+        elif self._just_given is not None and self.notes.mark_for_therapist(self._just_given):
+            index = self._just_given
+        else:
+            log.info("a double press with no answer just given: nothing to mark")
+            return
+        self.parts.speaker.overlay(tones.marked_tone(self.parts.speaker.rate))
+        log.info("answer %d marked for the therapist", index)
+
     def _listen(self, microphone: Microphone, index: int) -> tuple[str, Playing | None]:
         """Record one answer until it ends; save it and hand it to the recognizer. Returns how it ended and,
         unless that ends the session, the 'saved' tone, started before anything else so a press is heard at once."""
@@ -170,6 +188,7 @@ class Session:
         answer = _AnswerInProgress(self, microphone.rate, index)
         self._emit(Event(EventKind.LISTENING, index))
         saved_tone = None
+        self._answering, self._just_given = answer, None
         try:
             ended_by = self._capture(microphone, answer, capture_id)
             if ended_by not in SESSION_ENDINGS:  # chunks still arriving from the microphone are not kept
@@ -180,7 +199,10 @@ class Session:
             except Exception as error:  # a dead stream may fail to stop; the answer is still saved
                 log.error("the microphone did not stop cleanly: %s", error)
         self._emit(Event(EventKind.SAVING, index, ended_by=EndedBy(ended_by)))
-        return answer.save(ended_by), saved_tone
+        self._answering = None
+        ended_by = answer.save(ended_by)
+        self._just_given = index if answer.capture.kept else None
+        return ended_by, saved_tone
 
     def _capture(self, microphone: Microphone, answer: "_AnswerInProgress", capture_id: int) -> str:
         """Feed the answer the microphone's chunks until it ends; returns how it ended."""
@@ -201,6 +223,8 @@ class Session:
                 elif isinstance(item, MicFailed) and item.capture == capture_id:
                     log.error("microphone failed: %s", item.reason)
                     return "mic_lost"
+                elif isinstance(item, GestureEvent) and item.gesture is Gesture.DOUBLE_PRESS:
+                    self._mark()
                 elif isinstance(item, GestureEvent) and item.gesture is not Gesture.LONG_HOLD:  # ready state only
                     return "hold" if item.gesture is Gesture.HOLD else "press"
         except Exception as error:
@@ -217,6 +241,8 @@ class _AnswerInProgress:
     def __init__(self, session: Session, rate: int, index: int):
         self.session = session
         self.index = index
+        self.marked = False
+        """A double press while it was being recorded marked it "for my therapist"."""
         self.job = session.parts.transcriber.job(rate)
         settings = session.settings
         self.capture = AnswerCapture(
@@ -258,6 +284,8 @@ class _AnswerInProgress:
         self.session._kept.append(self)
         try:
             notes.add_answer(self.index, name, duration, "answered", ended_by)
+            if self.marked:
+                notes.mark_for_therapist(self.index)
         finally:  # even if the notes could not be written, the audio gets its transcript
             self.job.end(self._transcribed)
         return ended_by

@@ -16,11 +16,12 @@ from common.files import atomic_write_text
 from content.packs import Pack
 from device.clock import ClockStatus
 
-FORMAT_VERSION = 2
-"""2 added "seq" (the device's count of sessions) and "clock" (was the wall clock trusted when it began)."""
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+"""2 added "seq" (the device's count of sessions) and "clock" (was the wall clock trusted when it began);
+3 added each answer's "for_therapist" (marked with a double press, for `reflect brief`)."""
+READABLE_VERSIONS = (1, 2, 3)
 """Versions `read` accepts; a version 1 record has no seq (it ranks below every numbered one) and its clock
-counts as trusted (its dates show as they always did)."""
+counts as trusted (its dates show as they always did); in versions 1 and 2 no answer is marked."""
 RECORD_NAME = "session.json"
 TRANSCRIPT_NAME = "transcript.md"
 RESERVE_NAME = ".reserve"
@@ -122,6 +123,8 @@ class Answer:
     words: tuple[Word, ...]
     status: str
     ended_by: str | None
+    for_therapist: bool = False
+    """Marked "for my therapist" with a double press during or right after it."""
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,17 @@ def new_answer(index: int, question: str, audio: str | None, duration_s: float,
         "words": [],
         "status": AnswerStatus(status),
         "ended_by": EndedBy(ended_by),
+        "for_therapist": False,
     }
+
+
+def mark_for_therapist(raw: dict, index: int) -> bool:
+    """Mark answer `index` of a record "for my therapist" (in place); False if the record has no such answer."""
+    for answer in raw["answers"]:
+        if answer.get("index") == index:
+            answer["for_therapist"] = True
+            return True
+    return False
 
 
 def answer_audio_name(index: int) -> str:
@@ -339,6 +352,7 @@ def _answer(raw: dict, n: int) -> Answer:
         transcript=raw.get("transcript") if isinstance(raw.get("transcript"), str) else "",
         words=words, status=status,
         ended_by=raw.get("ended_by") if isinstance(raw.get("ended_by"), str) else None,
+        for_therapist=raw.get("for_therapist") is True,
     )
 
 
@@ -415,5 +429,7 @@ def transcript_markdown(record: dict) -> str:
             lines.append(answer["transcript"] or "*(no words recognised; the recording is kept)*")
         if answer and answer["audio"]:
             lines += ["", f"Recording: {answer['audio']} ({answer['duration_s']:.1f} s)"]
+        if answer and answer.get("for_therapist") is True:
+            lines += ["", "*Marked for my therapist.*"]
         lines.append("")
     return "\n".join(lines)

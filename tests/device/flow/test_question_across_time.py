@@ -1,5 +1,5 @@
 """One question across time: the answers found, oldest first with their dates in words; the replay the ready
-state's double press starts (press skips, hold stops); `reflect play --question`."""
+state's double press starts (a gesture at every point of it: test_gestures_everywhere); `reflect play --question`."""
 import subprocess
 import sys
 from datetime import date, datetime, timezone
@@ -11,14 +11,13 @@ from audio.clips import Clip
 from common.errors import DateInvalid, SessionNotFound
 from content.phrases import PHRASES
 from device.clock import ClockStatus
-from device.flow.gestures import Gesture, GestureEvent
 from device.flow.player import Player
 from device.flow.replay import ANSWER_INTRO, QUESTION_INTRO, Replay
 from device.notes.across_time import across_time, parse_date
 from device.notes.archive import Archive
 from device.notes.opening import identities, new_identity
 from device.notes.sealing import seal_due
-from tests.device.flow.scripted_speaker import AFTER, DURING, ClockedInbox, NamedPrompts, ScriptedSpeaker
+from tests.device.flow.scripted_speaker import ClockedInbox, NamedPrompts, ScriptedSpeaker
 from tests.device.notes.dated_sessions import PACK, RATE, dated_session
 
 TODAY = date(2026, 12, 6)
@@ -67,12 +66,12 @@ def named(clip: Clip) -> str | None:
     return f"recording {value}" if len(clip.samples) == RATE // 10 and np.all(clip.samples == clip.samples[0]) else None
 
 
-def replay_question(data, gesture=None, moment=None, number=2):
+def replay_question(data, number=2):
     inbox = ClockedInbox()
     names = {QUESTION_INTRO.format(question=Q2): "intro", PHRASES.across_time_end: "end",
              PHRASES.sealed_left_out: "sealed", PHRASES.no_notes: "no notes"}
     prompts = NamedPrompts(names, RATE)
-    speaker = ScriptedSpeaker(inbox, lambda clip: prompts.named.get(clip) or named(clip), RATE, gesture, moment)
+    speaker = ScriptedSpeaker(inbox, lambda clip: prompts.named.get(clip) or named(clip), RATE)
     events = []
     stopped = Replay(Archive(data), Player(speaker, prompts, inbox, hears_long_hold=True), events.append,
                      today=lambda: TODAY).question(number)
@@ -93,27 +92,6 @@ def test_each_answer_is_introduced_by_its_date_in_words(tmp_path):
     assert heard == [(name, "played") for name in SCRIPT]
     assert stopped is None
     assert {e.phase.value for e in events} == {"replaying"}  # the LED shows the replaying pattern throughout
-
-
-@pytest.mark.parametrize("number", range(1, len(SCRIPT) + 1))
-def test_a_press_skips_and_a_hold_stops_at_every_sound(tmp_path, number):
-    three_months(tmp_path / "p")
-    heard, _, _ = replay_question(tmp_path / "p", Gesture.PRESS, (DURING, number))
-    name = SCRIPT[number - 1]
-    rest = SCRIPT[number:]
-    if name.endswith("You said:"):
-        rest = rest[1:]  # a press during a date goes on past its recording, to the next answer
-    assert heard == [(n, "played") for n in SCRIPT[:number - 1]] + [(name, "skipped")] + [(n, "played") for n in rest]
-    three_months(tmp_path / "h")
-    heard, stopped, _ = replay_question(tmp_path / "h", Gesture.HOLD, (DURING, number))
-    assert heard == [(n, "played") for n in SCRIPT[:number - 1]] + [(name, "stopped")]
-    assert stopped is Gesture.HOLD
-
-
-def test_a_double_press_while_it_plays_is_one_more_press(tmp_path):
-    three_months(tmp_path)
-    heard, _, _ = replay_question(tmp_path, Gesture.DOUBLE_PRESS, (DURING, 3))
-    assert heard[2] == ("recording 2002", "skipped") and heard[3] == (SCRIPT[3], "played")
 
 
 def test_sealed_answers_are_left_out_with_one_sentence(tmp_path):
