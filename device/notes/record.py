@@ -106,6 +106,11 @@ class DataLayout:
         return self.root / ".seal-clock.json"
 
     @property
+    def briefs(self) -> Path:
+        """The dates of the briefs written for the therapist (`reflect brief`, device.notes.brief)."""
+        return self.root / "briefs.json"
+
+    @property
     def runtime(self) -> Path:
         """The service's control socket folder when neither systemd nor the session gives a runtime dir."""
         return self.root / ".run"

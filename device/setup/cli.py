@@ -162,7 +162,7 @@ def cmd_open(args, config) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from device.notes import review_commands
+    from device.notes import brief, review_commands
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="config file (default: /etc/reflect/config.toml, then ~/.config/reflect/config.toml)")
@@ -235,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     clock.add_parser("status", parents=[common], help="whether the clock is trusted, and why").set_defaults(
         func=cmd_clock_status)
     review_commands.register(sub, [common])
+    brief.register(sub, [common])
     return parser
 
 

@@ -21,9 +21,9 @@ def samples_for(tag: int) -> np.ndarray:
 
 
 def dated_session(data_dir: Path, started: datetime, said: dict[int, str], tag: int = 1000,
-                  clock: ClockStatus = TRUSTED) -> SessionNotes:
-    """A finished session begun at `started`: answer i says said[i] (recorded as samples tagged tag + i);
-    questions not in `said` are skipped."""
+                  clock: ClockStatus = TRUSTED, marked: tuple[int, ...] = ()) -> SessionNotes:
+    """A finished session begun at `started`: answer i says said[i] (recorded as samples tagged tag + i), and
+    those in `marked` are marked for the therapist; questions not in `said` are skipped."""
     notes = SessionNotes.begin(data_dir, PACK, RATE, now=started, clock=clock)
     for index in range(1, len(PACK.questions) + 1):
         if index not in said:
@@ -34,5 +34,7 @@ def dated_session(data_dir: Path, started: datetime, said: dict[int, str], tag: 
         writer.finish()
         notes.add_answer(index, notes.audio_path(index).name, 0.1, "answered", "silence")
         notes.set_transcript(index, Transcript(said[index], ()))
+        if index in marked:
+            notes.mark_for_therapist(index)
     notes.finish("complete")
     return notes
