@@ -17,6 +17,7 @@ class FakeSpeaker:
     def __init__(self, rate: int = 16000):
         self.rate = rate
         self.played: list[Clip] = []
+        self.overlaid: list[Clip] = []
 
     def play(self, clip: Clip, on_done: Callable[[], None]) -> Sounding:
         self.played.append(clip)
@@ -24,6 +25,9 @@ class FakeSpeaker:
         return Sounding(clip.samples, on_done)
 
     play_next = play
+
+    def overlay(self, clip: Clip) -> None:
+        self.overlaid.append(clip)
 
     def skip(self) -> None:
         """Nothing is ever still playing."""

@@ -179,6 +179,9 @@ class RecoveringSpeaker:
         for speaker in self._both():
             speaker.stop()
 
+    def overlay(self, clip: Clip) -> None:
+        self._playing_one().overlay(clip)
+
     def _both(self) -> list[Speaker]:
         """The real speaker (if open) and the silent stand-in: a clip may be playing on either."""
         with self._lock:

@@ -37,6 +37,9 @@ class Speaker(Protocol):
     def stop(self) -> None:
         """Silence the current clip and drop the queued ones; their `on_done` are not called."""
 
+    def overlay(self, clip: Clip) -> None:
+        """Mix a short clip into whatever plays now (or play it alone): nothing waits for it, nothing it stops."""
+
     def close(self) -> None: ...
 
 
@@ -65,6 +68,7 @@ class SoundDeviceSpeaker:
         self._lock = threading.Lock()
         self._queue: deque[Sounding] = deque()  # the first one is playing
         self._position = 0
+        self._overlay: np.ndarray | None = None  # a short clip mixed over the queue (see overlay)
         self._frames_out = 0
         self._last_fill_at: float | None = None
         self._stream = sd.OutputStream(device=index, samplerate=self.rate, channels=1, dtype="float32",
@@ -101,6 +105,10 @@ class SoundDeviceSpeaker:
         with self._lock:
             self._queue.clear()
 
+    def overlay(self, clip: Clip) -> None:
+        with self._lock:
+            self._overlay = clip.at_rate(self.rate).samples
+
     def _fill(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         finished = []
         called_at = time.monotonic()
@@ -122,7 +130,11 @@ class SoundDeviceSpeaker:
                     finished.append(self._queue.popleft())
                     self._position = 0
             self._frames_out += frames
-        outdata[filled:] = 0
+            outdata[filled:] = 0
+            if self._overlay is not None:
+                mixed = self._overlay[:frames]
+                outdata[:len(mixed), 0] = np.clip(outdata[:len(mixed), 0] + mixed, -1.0, 1.0)
+                self._overlay = self._overlay[frames:] if len(self._overlay) > frames else None
         for sounding in finished:
             sounding.on_done()
 
@@ -179,6 +191,9 @@ class SilentSpeaker:
     def stop(self) -> None:
         with self._lock:
             self._drop_all()
+
+    def overlay(self, clip: Clip) -> None:
+        """Nothing to hear, and nothing waits for it."""
 
     def _drop_all(self) -> None:
         if self._timer:

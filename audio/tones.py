@@ -39,7 +39,13 @@ def saved_tone(rate: int) -> Clip:
     return _notes(rate, [(783.99, 0.1), (523.25, 0.2)], volume=0.18)
 
 
+@cache
+def marked_tone(rate: int) -> Clip:
+    """An answer is marked for your therapist: two soft rising notes, quieter than the rest."""
+    return _notes(rate, [(1046.5, 0.08), (1318.5, 0.16)], volume=0.12)
+
+
 def prepare(rate: int) -> None:
     """Make every tone for `rate` now, so a press never waits for one to be generated."""
-    for tone in (chime, listening_tone, saved_tone):
+    for tone in (chime, listening_tone, saved_tone, marked_tone):
         tone(rate)

@@ -49,6 +49,9 @@ class TimedSpeaker:
     def skip(self) -> None:
         self.inner.skip()
 
+    def overlay(self, clip) -> None:
+        self.inner.overlay(clip)
+
     def stop(self) -> None:
         self.inner.stop()
 

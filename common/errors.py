@@ -113,3 +113,7 @@ class SealedUnreadable(StorageError, ValueError):
 
 class ClockNotSet(SetupError, ValueError):
     """The clock could not be set: not a date, not root, or timedatectl refused."""
+
+
+class DateInvalid(SetupError, ValueError):
+    """A date given on the command line is not one (YYYY-MM-DD)."""

@@ -13,6 +13,9 @@ class Phrases:
     replay_start: str = "Here are your answers from your last reflection."
     replay_end: str = "That was your last reflection."
     notes_sealed: str = "Your earlier notes are sealed; open them on your computer."
+    sealed_left_out: str = "Some of these answers are sealed, so I leave them out; open them on your computer."
+    no_answers_to_question: str = "You have no recorded answers to this question yet."
+    across_time_end: str = "Those were your answers to this question, over time."
     shutting_down: str = "Shutting down. It is safe to unplug me when the light goes out."
     something_went_wrong: str = "Something went wrong, so I have stopped. Your answers so far are saved."
 

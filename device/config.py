@@ -70,6 +70,9 @@ class ButtonSettings:
     off_hold_s: float = setting(10.0, "Seconds to hold the button in the ready state to shut down (then safe to "
                                       "unplug); the replay a hold starts stops first.", 5, 60)
     led_pin: int = setting(0, "GPIO (BCM) pin of the optional status LED; 0 = no LED.", 0, 27)
+    double_press_s: float = setting(0.4, "Seconds within which a second press makes a double press (in the ready "
+                                         "state: hear a question across time); a press there waits this long "
+                                         "before it starts a session.", 0.15, 1.5)
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ class ButtonGestures:
     least `long_hold_s` after the press is the long hold (with a 2 s hold and a 10 s long hold: at 10 s)."""
 
     def __init__(self, pin: int, hold_s: float, on_gesture: OnGesture, pin_factory=None,
-                 long_hold_s: float | None = None):
+                 long_hold_s: float | None = None, double_press_s: float | None = None):
         from gpiozero import Button
 
-        self.detector = GestureDetector(long_hold_s=long_hold_s)
+        self.detector = GestureDetector(long_hold_s=long_hold_s, double_press_s=double_press_s)
         self.on_gesture = on_gesture
         self.button = Button(pin, pull_up=True, hold_time=hold_s, hold_repeat=long_hold_s is not None,
                              pin_factory=pin_factory)
@@ -35,11 +35,13 @@ class ButtonGestures:
         self.button.close()
 
 
-KEYBOARD_HELP = "Enter = press the button, h then Enter = hold it, Ctrl-D = quit."
+KEYBOARD_HELP = "Enter = press the button, d then Enter = press it twice, h then Enter = hold it, Ctrl-D = quit."
+KEYS = {"h": Gesture.HOLD, "d": Gesture.DOUBLE_PRESS}
+"""The keyboard's words for gestures besides a press: a double press is the press and then the double press."""
 
 
 class KeyboardGestures:
-    """The button's stand-in on a laptop: Enter is a press, 'h' + Enter is a hold."""
+    """The button's stand-in on a laptop: Enter is a press, 'd' + Enter a double press, 'h' + Enter a hold."""
 
     def __init__(self, on_gesture: OnGesture, on_eof: Callable[[], None], stream: TextIO = sys.stdin):
         self.on_gesture = on_gesture
@@ -49,7 +51,9 @@ class KeyboardGestures:
 
     def _read(self) -> None:
         for line in self.stream:
-            gesture = Gesture.HOLD if line.strip().lower() == "h" else Gesture.PRESS
+            gesture = KEYS.get(line.strip().lower(), Gesture.PRESS)
+            if gesture is Gesture.DOUBLE_PRESS:
+                self.on_gesture(GestureEvent(Gesture.PRESS, time.monotonic()))
             self.on_gesture(GestureEvent(gesture, time.monotonic()))
         self.on_eof()
 

@@ -4,13 +4,14 @@ its button (one not wired yet, or a test).
 The service listens on `control.sock` (AF_UNIX, stream) in its runtime dir: `$RUNTIME_DIRECTORY` when systemd
 gives one (the unit: /run/reflect), else `$XDG_RUNTIME_DIR/reflect`, else `<data_dir>/.run`. The socket is 0600
 in a 0700 folder, and the service also checks the peer's uid (SO_PEERCRED): only its own user and root may
-drive it. A request is one line: a gesture ("press", "hold" or "long-hold") or an owner's job ("delete ID",
-"reindex", "recover"). The answer, ended by closing the connection, is a status line ("ok", "later",
+drive it. A request is one line: a gesture ("press", "double-press", "hold" or "long-hold") or an owner's job
+("delete ID", "reindex", "recover"). The answer, ended by closing the connection, is a status line ("ok", "later",
 "failed" or "refused: WHY") and then any text for the person (nothing to a client that sends nothing: it
 only looked whether the service runs).
 An accepted gesture goes on the inbox as the GestureEvents the button would have put there: a long hold is the
-button kept down past `button.off_hold_s`, a HOLD and then a LONG_HOLD. A job goes to `on_job`
-(device.flow.owner_jobs), which answers once it is done, or "later" if a session is under way.
+button kept down past `button.off_hold_s`, a HOLD and then a LONG_HOLD; a double press, a PRESS and then a
+DOUBLE_PRESS. A job goes to `on_job` (device.flow.owner_jobs), which answers once it is done, or "later" if a
+session is under way.
 """
 import logging
 import os
@@ -32,7 +33,8 @@ SOCKET_NAME = "control.sock"
 SOCKET_MODE = 0o600
 SYSTEMD_RUNTIME_DIR = Path("/run/reflect")
 """Where the installed unit's RuntimeDirectory=reflect puts it; a client run from a shell looks there too."""
-WORDS = {"press": (Gesture.PRESS,), "hold": (Gesture.HOLD,), "long-hold": (Gesture.HOLD, Gesture.LONG_HOLD)}
+WORDS = {"press": (Gesture.PRESS,), "double-press": (Gesture.PRESS, Gesture.DOUBLE_PRESS), "hold": (Gesture.HOLD,),
+         "long-hold": (Gesture.HOLD, Gesture.LONG_HOLD)}
 JOB_WORDS = ("delete", "reindex", "recover")
 """The owner's jobs the service does when idle, for commands that cannot own the notes while it runs."""
 MAX_REQUEST = 64

@@ -30,6 +30,7 @@ class EventKind(StrEnum):
     LISTENING = "listening"
     SAVING = "saving"
     REPLAY_SESSION = "latest session"
+    REPLAY_QUESTION = "one question across time"
     REPLAY_ANSWER = "answer"
     SHUTTING_DOWN = "safe to unplug once the light is out"
     DISK_ALMOST_FULL = "disk almost full"
@@ -46,7 +47,8 @@ PHASE_OF = {
     EventKind.GREETING: Phase.SPEAKING, EventKind.QUESTION: Phase.SPEAKING,
     EventKind.CLOSING: Phase.SPEAKING, EventKind.ENDING_EARLY: Phase.SPEAKING,
     EventKind.LISTENING: Phase.LISTENING, EventKind.SAVING: Phase.SAVING,
-    EventKind.REPLAY_SESSION: Phase.REPLAYING, EventKind.REPLAY_ANSWER: Phase.REPLAYING,
+    EventKind.REPLAY_SESSION: Phase.REPLAYING, EventKind.REPLAY_QUESTION: Phase.REPLAYING,
+    EventKind.REPLAY_ANSWER: Phase.REPLAYING,
     EventKind.SHUTTING_DOWN: Phase.SHUTTING_DOWN,
 }
 """Every kind not listed here is an ERROR."""

@@ -1,6 +1,7 @@
 """What the flow thread talks to: speaker, microphone, prompts, recognizer, its inbox and its listeners."""
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from audio.microphone import Microphone
 from audio.speaker import Speaker
@@ -22,4 +23,6 @@ class SessionParts:
     on_event: Callable[[Event], None] = lambda event: None
     seal: Callable[[], None] = lambda: None
     """Seals the sessions that are due (device.notes.sealing.sealer); run on the transcriber's worker."""
+    wall_clock: Callable[[], datetime] = datetime.now
+    """The date and time a session starts at (tests set it to dates across months)."""
 

@@ -1,6 +1,7 @@
 """Speaking and playing on the flow thread, interruptible by a gesture from the inbox."""
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from audio.clips import Clip
@@ -25,13 +26,17 @@ class Playing:
 
 class Player:
     """Plays clips and prompts to their end, or until a press or hold, which it returns. A long hold is passed
-    over unless `hears_long_hold` (the replay a hold in the ready state starts): it means something only there."""
+    over unless `hears_long_hold` (the replay a hold in the ready state starts): it means something only there.
+    A double press goes to `on_double_press` while the clip plays on (its first press already acted); with none,
+    it is one more press."""
 
-    def __init__(self, speaker: Speaker, prompts: PromptCache, inbox: Inbox, hears_long_hold: bool = False):
+    def __init__(self, speaker: Speaker, prompts: PromptCache, inbox: Inbox, hears_long_hold: bool = False,
+                 on_double_press: Callable[[], None] | None = None):
         self.speaker = speaker
         self.prompts = prompts
         self.inbox = inbox
         self.hears_long_hold = hears_long_hold
+        self.on_double_press = on_double_press
         self._ends_at = 0.0  # when the last clip started or queued should have finished (monotonic)
 
     def say(self, text: str) -> Gesture | None:
@@ -72,8 +77,11 @@ class Player:
             if isinstance(item, GestureEvent):
                 if item.gesture is Gesture.LONG_HOLD and not self.hears_long_hold:
                     continue
-                if item.gesture is Gesture.PRESS:
+                if item.gesture is Gesture.DOUBLE_PRESS and self.on_double_press is not None:
+                    self.on_double_press()
+                    continue
+                if item.gesture in (Gesture.PRESS, Gesture.DOUBLE_PRESS):
                     self.speaker.skip()
-                else:
-                    self.speaker.stop()
+                    return Gesture.PRESS
+                self.speaker.stop()
                 return item.gesture

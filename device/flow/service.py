@@ -37,16 +37,22 @@ class Device:
 
 
 class ServiceLoop:
-    """Idle press starts a session; idle hold replays the latest one; kept down to the long hold, it shuts down."""
+    """Idle press starts a session; idle double press replays a question across time; idle hold replays the latest
+    session; kept down to the long hold, it shuts down."""
 
     def __init__(self, device: Device, data_dir: Path, replay: Callable[[], Gesture | None],
-                 shut_down: Callable[[], None] | None = None, jobs: OwnerJobs | None = None):
+                 shut_down: Callable[[], None] | None = None, jobs: OwnerJobs | None = None,
+                 across_time: Callable[[], Gesture | None] | None = None, double_press_s: float = 0.0):
         self.device = device
         self.jobs = jobs
         """The owner's jobs (delete, reindex, recover) asked for over the control socket, done while idle."""
         self.data_dir = data_dir
         self.replay = replay
         """Replays the latest session; returns the hold or long hold that stopped it, or None."""
+        self.across_time = across_time
+        """Replays the latest session's question across time; None where a double press means nothing."""
+        self.double_press_s = double_press_s
+        """How long a press in the ready state waits for its double press before it starts a session."""
         self.shut_down = shut_down
         """Says it is safe to unplug and powers off; None where a long hold means nothing (`reflect session`)."""
         self.stopping = threading.Event()
@@ -88,14 +94,17 @@ class ServiceLoop:
         """Act on one idle gesture (returning a session's notes); failures are logged, then back to ready."""
         held_in_ready, self._held_in_ready = self._held_in_ready, False
         try:
+            long_hold_in_ready = False
             if gesture.gesture is Gesture.PRESS:
-                return Session(self.device.pack, self.device.parts, self.device.settings, self.data_dir).run()
-            if gesture.gesture is Gesture.HOLD:
+                if not self._pressed_twice():
+                    return Session(self.device.pack, self.device.parts, self.device.settings, self.data_dir).run()
+                self.across_time()
+            elif gesture.gesture is Gesture.HOLD:
                 stopped_by = self.replay()
                 self._held_in_ready = stopped_by is None
                 long_hold_in_ready = stopped_by is Gesture.LONG_HOLD
-            else:  # a long hold: of the hold whose replay ended by itself, or else of one begun outside ready
-                long_hold_in_ready = held_in_ready
+            elif gesture.gesture is Gesture.LONG_HOLD:  # of the hold whose replay ended by itself, or else of one
+                long_hold_in_ready = held_in_ready     # begun outside ready
             if long_hold_in_ready and self.shut_down is not None:
                 self.shut_down()
                 self.stopping.set()  # the power-off is asked for: the loop ends and the LED goes out
@@ -105,3 +114,18 @@ class ServiceLoop:
             self.device.parts.on_event(Event(EventKind.FAILED))
         self.device.parts.on_event(Event(EventKind.WAITING))
         return None
+
+    def _pressed_twice(self) -> bool:
+        """Whether the press just taken is the first of a double press (its DOUBLE_PRESS comes within the window);
+        any other gesture meanwhile is put back for the ready state."""
+        if self.across_time is None or self.double_press_s <= 0:
+            return False
+        inbox = self.device.parts.inbox
+        deadline = time.monotonic() + self.double_press_s
+        while (item := inbox.next_item(deadline)) is not None:
+            if isinstance(item, GestureEvent):
+                if item.gesture is Gesture.DOUBLE_PRESS:
+                    return True
+                inbox.put(item)
+                return False
+        return False

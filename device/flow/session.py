@@ -58,7 +58,11 @@ class Session:
         self.data_dir = data_dir
         self.notes: SessionNotes | None = None
         self._kept: list[_AnswerInProgress] = []
-        self.player = Player(parts.speaker, parts.prompts, parts.inbox)
+        self._answering: _AnswerInProgress | None = None
+        """The answer being recorded now."""
+        self._just_given: int | None = None
+        """The answer noted last, if it was recorded (not skipped): what a double press after it marks."""
+        self.player = Player(parts.speaker, parts.prompts, parts.inbox, on_double_press=self._mark)
 
     def run(self) -> SessionNotes | None:
         """The whole session; returns its notes (None if it could not start). Ends ready for a press."""
@@ -89,7 +93,8 @@ class Session:
     def _record(self, microphone: Microphone, chime: Playing) -> None:
         try:
             clock = clock_status(self.settings.clock_trust)
-            notes = self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate, clock=clock)
+            self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate, now=self.parts.wall_clock(),
+                                            clock=clock)
         except OSError as error:
             if not is_disk_full(error):
                 raise
@@ -169,6 +174,20 @@ class Session:
     def _emit(self, event: Event) -> None:
         self.parts.on_event(event)
 
+    def _mark(self) -> None:
+        """A double press: mark the answer being given (or the one just given) "for my therapist", with a soft
+        tone over whatever plays; before any answer, or after a skipped one, there is nothing to mark."""
+        if self._answering is not None:
+            self._answering.marked = True
+            index = self._answering.index
+        elif self._just_given is not None and self.notes is not None and self.notes.mark_for_therapist(self._just_given):
+            index = self._just_given
+        else:
+            log.info("a double press with no answer just given: nothing to mark")
+            return
+        self.parts.speaker.overlay(tones.marked_tone(self.parts.speaker.rate))
+        log.info("answer %d marked for the therapist", index)
+
     def _listen(self, microphone: Microphone, index: int) -> tuple[EndedBy, Playing | None]:
         """Record one answer until it ends; save it and hand it to the recognizer. Returns how it ended and,
         unless that ends the session, the 'saved' tone, started before anything else so a press is heard at once."""
@@ -176,6 +195,7 @@ class Session:
         answer = _AnswerInProgress(self, microphone.rate, index)
         self._emit(Event(EventKind.LISTENING, index))
         saved_tone = None
+        self._answering, self._just_given = answer, None
         try:
             ended_by = self._capture(microphone, answer, capture_id)
             if ended_by not in SESSION_ENDINGS:  # chunks still arriving from the microphone are not kept
@@ -186,7 +206,10 @@ class Session:
             except Exception as error:  # a dead stream may fail to stop; the answer is still saved
                 log.error("the microphone did not stop cleanly: %s", error)
         self._emit(Event(EventKind.SAVING, index, ended_by=ended_by))
-        return answer.save(ended_by), saved_tone
+        self._answering = None
+        ended_by = answer.save(ended_by)
+        self._just_given = index if answer.capture.kept else None
+        return ended_by, saved_tone
 
     def _capture(self, microphone: Microphone, answer: "_AnswerInProgress", capture_id: int) -> EndedBy:
         """Feed the answer the microphone's chunks until it ends; returns how it ended."""
@@ -207,6 +230,8 @@ class Session:
                 elif isinstance(item, MicFailed) and item.capture == capture_id:
                     log.error("microphone failed: %s", item.reason)
                     return EndedBy.MIC_LOST
+                elif isinstance(item, GestureEvent) and item.gesture is Gesture.DOUBLE_PRESS:
+                    self._mark()
                 elif isinstance(item, GestureEvent) and item.gesture is not Gesture.LONG_HOLD:  # ready state only
                     return EndedBy.PRESS if item.gesture is Gesture.PRESS else EndedBy.HOLD
         except Exception as error:
@@ -223,6 +248,8 @@ class _AnswerInProgress:
     def __init__(self, session: Session, rate: int, index: int):
         self.session = session
         self.index = index
+        self.marked = False
+        """A double press while it was being recorded marked it "for my therapist"."""
         self.job = session.parts.transcriber.job(rate)
         settings = session.settings
         assert session.notes is not None  # answers are recorded only into begun notes
@@ -266,6 +293,8 @@ class _AnswerInProgress:
         self.session._kept.append(self)
         try:
             notes.add_answer(self.index, name, duration, AnswerStatus.ANSWERED, ended_by)
+            if self.marked:
+                notes.mark_for_therapist(self.index)
         finally:  # even if the notes could not be written, the audio gets its transcript
             self.job.end(self._transcribed)
         return ended_by

@@ -9,6 +9,8 @@ from pathlib import Path
 from common.errors import ExportRefused
 from common.files import FILE_MODE, atomic_write_text, output_dir, private_dir
 from device.clock import shown
+from device.notes.durations import clock
+from device.notes.pattern_chart import Period, pattern_svg
 from device.notes.archive import audio_path, audio_problem
 from device.notes.record import Answer, Session
 
@@ -52,16 +54,6 @@ document.querySelectorAll('section.answer').forEach(function (section) {
 CSP = "default-src 'none'; media-src 'self' file:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 
-def clock(seconds: float, tenths: bool = False) -> str:
-    """Seconds as m:ss (or h:mm:ss), or m:ss.s with `tenths`."""
-    if tenths:
-        rounded = round(seconds, 1)
-        return f"{int(rounded // 60)}:{rounded % 60:04.1f}"
-    whole = int(round(seconds))
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
 def md_escape(text: str) -> str:
     """Backslash-escape everything Markdown could read as markup, and keep it on one line."""
     return MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
@@ -75,18 +67,18 @@ def _heading(session: Session) -> tuple[str, str]:
     return session.pack_title, f"{when} · {session.status.replace('_', ' ')} · {said} answers · {clock(spoken)} spoken"
 
 
-def _copy_audio(session: Session, answer: Answer, folder: Path) -> tuple[str | None, str | None]:
-    """Copy the answer's audio into the export folder (0600); return (file name, problem)."""
+def copy_audio(session: Session, answer: Answer, folder: Path, prefix: str = "") -> tuple[str | None, str | None]:
+    """Copy the answer's audio into `folder` (0600) as `prefix` + its file name; return (that name, problem)."""
     source = audio_path(session, answer)
     if source is None:
         return None, None
     problem = audio_problem(session, answer)
     if not source.exists():
         return None, problem
-    fd = os.open(folder / source.name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    fd = os.open(folder / (prefix + source.name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
         shutil.copyfileobj(src, dst)
-    return source.name, problem
+    return prefix + source.name, problem
 
 
 def _markdown(session: Session, folder: Path) -> str:
@@ -94,7 +86,7 @@ def _markdown(session: Session, folder: Path) -> str:
     title, meta = _heading(session)
     lines = [f"# {md_escape(title)}", "", f"*{md_escape(meta)}*", ""]
     for answer in session.answers:
-        name, problem = _copy_audio(session, answer, folder)
+        name, problem = copy_audio(session, answer, folder)
         lines += [f"## {answer.index}\\. {md_escape(answer.question)}", ""]
         if name:
             lines += [f"[Recording ({clock(answer.duration_s)})](<{name}>)", ""]
@@ -116,7 +108,7 @@ def _html(session: Session, folder: Path) -> str:
         f"<h1>{esc(title)}</h1>", f'<p class="meta">{esc(meta)}</p>',
     ]
     for answer in session.answers:
-        name, problem = _copy_audio(session, answer, folder)
+        name, problem = copy_audio(session, answer, folder)
         parts.append(f'<section class="answer" id="answer-{answer.index}"><h2>{answer.index}. {esc(answer.question)}</h2>')
         if name:
             parts.append(f'<audio controls preload="metadata" src="{esc(name)}" data-duration="{answer.duration_s:.3f}"></audio>')
@@ -133,13 +125,16 @@ def _html(session: Session, folder: Path) -> str:
 
 
 def _contents_page(sessions: list[Session]) -> str:
-    """An index.html linking each exported session page."""
+    """An index.html opening with the pattern over the sessions' period, then linking each exported session page."""
+    days = [s.started_at.date() for s in sessions]
+    chart = pattern_svg(sessions, Period(min(days), max(days)))
     links = "".join(
         f'<li><a href="{html.escape(s.id)}/index.html">{html.escape(_heading(s)[1])} · {html.escape(s.pack_title)}</a></li>'
         for s in sessions
     )
     return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{CSP}">'
-            f"<title>Reflect notes</title><style>{STYLE}</style></head><body><h1>Reflect notes</h1><ul>{links}</ul></body></html>")
+            f"<title>Reflect notes</title><style>{STYLE}</style></head><body><h1>Reflect notes</h1><figure>{chart}</figure>"
+            f"<ul>{links}</ul></body></html>")
 
 
 def _export_one(session: Session, out: Path, fmt: str) -> Path:

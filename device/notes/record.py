@@ -22,11 +22,12 @@ from device.clock import ClockStatus
 Raw = dict[str, Any]
 """A session record as session.json holds it (read by `read`, changed only by this module's functions)."""
 
-FORMAT_VERSION = 2
-"""2 added "seq" (the device's count of sessions) and "clock" (was the wall clock trusted when it began)."""
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+"""2 added "seq" (the device's count of sessions) and "clock" (was the wall clock trusted when it began);
+3 added each answer's "for_therapist" (marked with a double press, for `reflect brief`)."""
+READABLE_VERSIONS = (1, 2, 3)
 """Versions `read` accepts; a version 1 record has no seq (it ranks below every numbered one) and its clock
-counts as trusted (its dates show as they always did)."""
+counts as trusted (its dates show as they always did); in versions 1 and 2 no answer is marked."""
 RECORD_NAME = "session.json"
 TRANSCRIPT_NAME = "transcript.md"
 RESERVE_NAME = ".reserve"
@@ -111,6 +112,11 @@ class DataLayout:
         return self.root / ".seal-clock.json"
 
     @property
+    def briefs(self) -> Path:
+        """The dates of the briefs written for the therapist (`reflect brief`, device.notes.brief)."""
+        return self.root / "briefs.json"
+
+    @property
     def runtime(self) -> Path:
         """The service's control socket folder when neither systemd nor the session gives a runtime dir."""
         return self.root / ".run"
@@ -128,6 +134,8 @@ class Answer:
     words: tuple[Word, ...]
     status: str
     ended_by: str | None
+    for_therapist: bool = False
+    """Marked "for my therapist" with a double press during or right after it."""
 
 
 @dataclass(frozen=True)
@@ -192,7 +200,17 @@ def new_answer(index: int, question: str, audio: str | None, duration_s: float,
         "words": [],
         "status": AnswerStatus(status),
         "ended_by": EndedBy(ended_by),
+        "for_therapist": False,
     }
+
+
+def mark_for_therapist(raw: dict, index: int) -> bool:
+    """Mark answer `index` of a record "for my therapist" (in place); False if the record has no such answer."""
+    for answer in raw["answers"]:
+        if answer.get("index") == index:
+            answer["for_therapist"] = True
+            return True
+    return False
 
 
 def answer_audio_name(index: int) -> str:
@@ -359,6 +377,7 @@ def _answer(raw: Raw, n: int) -> Answer:
         transcript=transcript if isinstance(transcript := raw.get("transcript"), str) else "",
         words=words, status=status,
         ended_by=raw.get("ended_by") if isinstance(raw.get("ended_by"), str) else None,
+        for_therapist=raw.get("for_therapist") is True,
     )
 
 
@@ -435,5 +454,7 @@ def transcript_markdown(record: Raw) -> str:
             lines.append(answer["transcript"] or "*(no words recognised; the recording is kept)*")
         if answer and answer["audio"]:
             lines += ["", f"Recording: {answer['audio']} ({answer['duration_s']:.1f} s)"]
+        if answer and answer.get("for_therapist") is True:
+            lines += ["", "*Marked for my therapist.*"]
         lines.append("")
     return "\n".join(lines)

@@ -113,6 +113,14 @@ class SessionNotes:
             answer["words"] = [vars(w) for w in transcript.words] if transcript else []
             self._save()
 
+    def mark_for_therapist(self, index: int) -> bool:
+        """Mark answer `index` "for my therapist"; False if it has not been noted (yet)."""
+        with self._lock:
+            if not session_record.mark_for_therapist(self.record, index):
+                return False
+            self._save()
+            return True
+
     def set_audio(self, index: int, name: str) -> None:
         """Point an answer at its new audio file (after compression)."""
         with self._lock:

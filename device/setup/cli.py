@@ -125,9 +125,14 @@ def cmd_control(args, config) -> int:
 
 
 def cmd_play(args, config) -> int:
-    from device.setup.runner import play_notes
+    from device.notes.across_time import parse_date
+    from device.setup.runner import play_notes, play_question
 
-    return play_notes(config, args.session, args.answer, with_questions=not args.no_question)
+    if (args.question is None) == (args.session is None):
+        raise SessionNotFound("give a session to play, or --question N to hear one question across time")
+    if args.question is None:
+        return play_notes(config, args.session, args.answer, with_questions=not args.no_question)
+    return play_question(config, args.question, parse_date(args.since) if args.since else None)
 
 
 def cmd_keys_new(args, config) -> int:
@@ -164,7 +169,7 @@ def cmd_open(args, config) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from device.notes import backup_commands, review_commands
+    from device.notes import backup_commands, brief, review_commands
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="config file (default: /etc/reflect/config.toml, then ~/.config/reflect/config.toml)")
@@ -202,16 +207,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", parents=[common, with_model], help="check every part and say how to fix it").set_defaults(func=cmd_doctor)
     sub.add_parser("recover", parents=[common, with_model],
                    help="repair notes a crash left unfinished and transcribe what is missing").set_defaults(func=cmd_recover, reads_notes=True)
-    sub.add_parser("press", parents=[common], help="a short press of the button, sent to the running service"
-                   ).set_defaults(func=cmd_control, word="press")
+    press = sub.add_parser("press", parents=[common], help="a short press of the button, sent to the running service")
+    press.add_argument("--double", action="store_const", const="double-press", default="press", dest="word",
+                       help="two presses in quick succession: in the ready state, hear a question across time")
+    press.set_defaults(func=cmd_control)
     hold = sub.add_parser("hold", parents=[common], help="a hold of the button, sent to the running service")
     hold.add_argument("--long", action="store_const", const="long-hold", default="hold", dest="word",
                       help="kept down past button.off_hold_s: in the ready state, the device powers off")
     hold.set_defaults(func=cmd_control)
-    play = sub.add_parser("play", parents=[common, with_model], help="play a session's answers (or one)")
-    play.add_argument("session", help="folder name, unique prefix, or 'latest'")
+    play = sub.add_parser("play", parents=[common, with_model],
+                          help="play a session's answers (or one), or one question's answers across time")
+    play.add_argument("session", nargs="?", help="folder name, unique prefix, or 'latest'")
     play.add_argument("answer", nargs="?", type=int, help="only this answer number")
     play.add_argument("--no-question", action="store_true", help="don't read the question first")
+    play.add_argument("--question", type=int, metavar="N", help="instead of a session: your answers to question N of "
+                      "the latest session, oldest first, each introduced by its date")
+    play.add_argument("--since", metavar="DATE", help="with --question: only answers from this date on (YYYY-MM-DD)")
     play.set_defaults(func=cmd_play, reads_notes=True)
     keys = sub.add_parser("keys", help="the owner's key for sealed notes").add_subparsers(dest="action", required=True, metavar="ACTION")
     new = keys.add_parser("new", parents=[common], help="make an identity (on your computer, not the device) and print its public key")
@@ -232,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_clock_status)
     review_commands.register(sub, [common])
     backup_commands.register(sub, [common])
+    brief.register(sub, [common])
     return parser
 
 

@@ -83,7 +83,8 @@ class MockButton:
 
         self.factory = MockFactory()
         self.hold_s = config.button.hold_s
-        self.gestures = ButtonGestures(config.button.pin, self.hold_s, on_gesture, pin_factory=self.factory)
+        self.gestures = ButtonGestures(config.button.pin, self.hold_s, on_gesture, pin_factory=self.factory,
+                                       double_press_s=config.button.double_press_s)
         self.pin = self.factory.pin(config.button.pin)
         self.announce = announce
 
@@ -95,6 +96,11 @@ class MockButton:
 
     def press(self) -> None:
         self._push(PRESS_S, "press")
+
+    def double_press(self) -> None:
+        self._push(PRESS_S, "press")
+        time.sleep(PRESS_S)
+        self._push(PRESS_S, "double press")
 
     def hold(self) -> None:
         self._push(self.hold_s + 0.3, "hold")

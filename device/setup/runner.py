@@ -2,6 +2,7 @@
 import logging
 import threading
 import time
+from datetime import date
 
 from audio import room_check
 from audio.synthesis import PromptCache
@@ -19,6 +20,7 @@ from device.flow.replay import Replay
 from device.flow.service import Device, ServiceLoop
 from device.flow.shutdown import ShutDown, power_off_through_logind
 from device.flow.watchdog import Watchdog, notify_ready, notify_status, notify_stopping
+from device.notes.across_time import chosen_question
 from device.notes.archive import Archive
 from device.notes.owner import own
 from device.setup.wiring import build_device, load_pack, microphone_opener, open_speaker
@@ -52,7 +54,7 @@ def _gestures(config: Config, device: Device, keyboard: bool, on_eof):
         return KeyboardGestures(device.parts.inbox.put, on_eof)
     try:
         return ButtonGestures(config.button.pin, config.button.hold_s, device.parts.inbox.put,
-                              long_hold_s=config.button.off_hold_s)
+                              long_hold_s=config.button.off_hold_s, double_press_s=config.button.double_press_s)
     except Exception as error:
         raise GpioUnavailable(f"Cannot use the button on GPIO {config.button.pin} ({error}). "
                               "On a laptop, use --keyboard.") from None
@@ -76,7 +78,7 @@ def _serve(config: Config, keyboard: bool, power_off) -> int:
     replay = Replay(Archive(config.data_dir), player, on_event)
     jobs = OwnerJobs(config.data_dir, device.model, config.storage.audio_format)
     loop = ServiceLoop(device, config.data_dir, replay=replay.latest, shut_down=ShutDown(player, on_event, power_off),
-                       jobs=jobs)
+                       jobs=jobs, across_time=replay.question, double_press_s=config.button.double_press_s)
     button = _gestures(config, device, keyboard, loop.stopping.set)
     control = _control(config, parts.inbox.put, jobs.ask)
     room_stop = threading.Event()
@@ -153,16 +155,32 @@ def play_notes(config: Config, name: str, answer: int | None, with_questions: bo
     session = archive.load(name)
     if answer is not None:
         session.answer(answer)  # a wrong number is said before the speaker is opened
+
+    def play(replay: Replay) -> None:
+        if session.sealed:  # nothing of it can be heard here: said once, then the command stops
+            replay.player.say(PHRASES.notes_sealed)
+            raise SealedUnreadable(f"session {session.id} is sealed, so it cannot be played on the device; "
+                                   "open it on your computer (reflect open --identity YOUR-KEY)")
+        replay.play(session, answer, with_questions)
+
+    _through_speaker(config, play, archive)
+    return 0
+
+
+def play_question(config: Config, number: int, since: date | None) -> int:
+    """`reflect play --question N`: that question's answers across time, oldest first, each after its date."""
+    archive = Archive(config.data_dir, sets_aside=False)
+    chosen_question(archive.load("latest"), number)  # a wrong number is said before the speaker is opened
+    _through_speaker(config, lambda replay: replay.question(number, since), archive)
+    return 0
+
+
+def _through_speaker(config: Config, play, archive: Archive) -> None:
+    """Run `play(replay)` with a Replay on the configured speaker and the pack's voice."""
     pack = load_pack(config)
     speaker = open_speaker(config)
     prompts = PromptCache(config.cache_dir / "prompts", config.speech.voice or pack.voice, config.speech.rate or pack.rate)
     try:
-        player = Player(speaker, prompts, Inbox())
-        if session.sealed:  # nothing of it can be heard here: said once, then the command stops
-            player.say(PHRASES.notes_sealed)
-            raise SealedUnreadable(f"session {session.id} is sealed, so it cannot be played on the device; "
-                                   "open it on your computer (reflect open --identity YOUR-KEY)")
-        Replay(archive, player).play(session, answer, with_questions)
+        play(Replay(archive, Player(speaker, prompts, Inbox())))
     finally:
         speaker.close()
-    return 0

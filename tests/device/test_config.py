@@ -208,7 +208,7 @@ def refused_text(tmp_path: Path, text: str) -> str:
 def test_an_unknown_section_or_setting_is_refused_listing_the_known_ones(tmp_path):
     sections = ", ".join(f.name for f in fields(Config))
     assert refused_text(tmp_path, "[sound]\nrate = 1\n").endswith(f": unknown section [sound] (known: {sections})")
-    assert refused_text(tmp_path, "[button]\npins = 1\n").endswith(": unknown setting button.pins (known: pin, hold_s, off_hold_s, led_pin)")
+    assert refused_text(tmp_path, "[button]\npins = 1\n").endswith(": unknown setting button.pins (known: pin, hold_s, off_hold_s, led_pin, double_press_s)")
 
 
 def test_a_section_given_a_value_instead_of_settings_is_refused(tmp_path):

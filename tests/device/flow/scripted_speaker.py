@@ -105,6 +105,9 @@ class ScriptedSpeaker:
             self._ended("stopped")
         self._queue.clear()
 
+    def overlay(self, clip: Clip) -> None:
+        self.heard.append((self._name(clip), "overlaid"))
+
     def close(self) -> None:
         self.stop()
 
@@ -127,7 +130,7 @@ class ScriptedSpeaker:
 
     def _gesture(self) -> None:
         self.gestured = True
-        self.inbox.put(GestureEvent(self.gesture, 0.0))
+        put_gesture(self.inbox, self.gesture)
 
     def _name(self, clip: Clip) -> str:
         base = self.name_of(clip) or "?"
@@ -153,7 +156,14 @@ class ScriptedSpeaker:
         done.on_done()
 
 
+def put_gesture(inbox: Inbox, gesture: Gesture) -> None:
+    """What the button hands on for `gesture`: a double press is its first press, then the double press."""
+    if gesture is Gesture.DOUBLE_PRESS:
+        inbox.put(GestureEvent(Gesture.PRESS, 0.0))
+    inbox.put(GestureEvent(gesture, 0.0))
+
+
 def tone_names(rate: int) -> dict[Clip, str]:
     """The device's tones at `rate`, by name (they are cached, so the session plays these very clips)."""
     return {tones.chime(rate): "chime", tones.listening_tone(rate): "listening tone",
-            tones.saved_tone(rate): "saved tone"}
+            tones.saved_tone(rate): "saved tone", tones.marked_tone(rate): "marked tone"}

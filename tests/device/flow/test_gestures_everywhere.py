@@ -14,15 +14,21 @@ session is like"):
 - A gesture between two sounds counts for the sound about to start (or for the listening that follows
   a listening tone). A gesture after the closing is not the session's: it is left for the ready state.
 
+- A double press is its first press (which does what a press does there), then the mark: the answer being
+  recorded, or else the answer just recorded (until the next one begins), is marked "for my therapist", with a
+  soft tone over what plays. Before any answer, after a skipped one, or once the session is over: no mark.
+
 In a replay a press goes on to the next answer (during the opening words: to the first answer; during
-a question: past that question's recording) and a hold stops at once, with nothing more said.
+a question: past that question's recording) and a hold stops at once, with nothing more said. A double press
+there is two presses.
 
 Nothing stopped is ever waited out: the player's "did not finish a clip in time" warning never shows.
 """
 import json
 import logging
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timezone
 
 import numpy as np
 import pytest
@@ -37,11 +43,13 @@ from content.phrases import PHRASES
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.parts import SessionParts
 from device.flow.player import Player
-from device.flow.replay import Replay
+from device.flow.replay import QUESTION_INTRO, Replay
 from device.flow.session import Session, SessionSettings
 from device.notes.archive import Archive
 from device.notes.session_notes import SessionNotes
-from tests.device.flow.scripted_speaker import AFTER, DURING, ClockedInbox, NamedPrompts, ScriptedSpeaker, tone_names
+from tests.device.flow.scripted_speaker import (AFTER, DURING, ClockedInbox, NamedPrompts, ScriptedSpeaker,
+                                                 put_gesture, tone_names)
+from tests.device.notes.dated_sessions import dated_session
 
 RATE = 16000
 LISTENING = "listening"
@@ -84,14 +92,21 @@ class Outcome:
     status: str
     answers: list[tuple[str, str]]
     gesture_left: bool = False
+    marked: list[int] = field(default_factory=list)
+    """The answers marked "for my therapist"."""
 
 
 def played(names) -> list[tuple[str, str]]:
     return [(name, "played") for name in names]
 
 
+MARK = ("marked tone 1", "overlaid")
+
+
 def expected_session(gesture: Gesture, kind: str, number: int) -> Outcome:
     """What the person should hear and find saved after `gesture` at one point of the session."""
+    if gesture is Gesture.DOUBLE_PRESS:
+        return _double_press(expected_session(Gesture.PRESS, kind, number), kind, number)
     if kind == AFTER and number == len(SCRIPT):  # after the closing: the session is over
         return Outcome(played(SCRIPT), "complete", [SILENCE] * QUESTIONS, gesture_left=True)
     if kind == AFTER and SCRIPT[number - 1].startswith("listening tone"):  # before any speech
@@ -108,6 +123,34 @@ def expected_session(gesture: Gesture, kind: str, number: int) -> Outcome:
         return Outcome(heard, "complete", [SILENCE] * QUESTIONS)
     saved = sum(name.startswith("saved tone") for name in SCRIPT[:at + 1])
     return Outcome(heard + played(["goodbye"]), "ended_early", [SILENCE] * saved)
+
+
+def _double_press(pressed: Outcome, kind: str, number: int) -> Outcome:
+    """A press there, then the mark of the answer being given or just given, its tone heard at once."""
+    if pressed.gesture_left:
+        return pressed
+    if kind == LISTENING:  # the press ended this answer; the mark is read while its saved tone plays
+        return Outcome(_after(pressed.heard, f"listening tone {number}", "played"), pressed.status, pressed.answers,
+                       marked=[number])
+    if kind == AFTER and SCRIPT[number - 1].startswith("listening tone"):  # the press skipped that answer
+        return pressed
+    at = number - 1 if kind == DURING else number
+    sound = SCRIPT[at]
+    if sound == "closing":  # the press ended the session: the double press is left for the ready state
+        return Outcome(pressed.heard, pressed.status, pressed.answers, gesture_left=True)
+    if sound.startswith("listening tone"):  # the press began this answer: the one being given is marked
+        marked = int(sound.split()[-1])
+    else:
+        given = [int(name.split()[-1]) for name in SCRIPT[:at + 1] if name.startswith("saved tone")]
+        if not given:
+            return pressed  # before any answer
+        marked = given[-1]
+    return Outcome(_after(pressed.heard, sound, "skipped"), pressed.status, pressed.answers, marked=[marked])
+
+
+def _after(heard: list[tuple[str, str]], name: str, how: str) -> list[tuple[str, str]]:
+    at = heard.index((name, how)) + 1
+    return heard[:at] + [MARK] + heard[at:]
 
 
 def _listening(gesture: Gesture, index: int, status: str) -> Outcome:
@@ -140,7 +183,7 @@ def run_session(tmp_path, gesture: Gesture | None = None, kind: str | None = Non
                               gesture, moment)
     answers = [speech(0.6, RATE) + silence(0.6, RATE) for _ in range(QUESTIONS)]
     if kind == LISTENING:
-        answers[number - 1] = speech(0.6, RATE) + [lambda: inbox.put(GestureEvent(gesture, 0.0))] + silence(0.6, RATE)
+        answers[number - 1] = speech(0.6, RATE) + [lambda: put_gesture(inbox, gesture)] + silence(0.6, RATE)
     microphone = ScriptedMicrophone(answers, rate=RATE)
     transcriber = Transcriber(FakeRecognizer)
     try:
@@ -151,7 +194,8 @@ def run_session(tmp_path, gesture: Gesture | None = None, kind: str | None = Non
         transcriber.close()
     record = json.loads((notes.folder / "session.json").read_text())
     left = any(isinstance(item, GestureEvent) for item in inbox.leftovers())
-    return Outcome(speaker.heard, record["status"], [(a["status"], a["ended_by"]) for a in record["answers"]], left)
+    return Outcome(speaker.heard, record["status"], [(a["status"], a["ended_by"]) for a in record["answers"]], left,
+                   [a["index"] for a in record["answers"] if a["for_therapist"]])
 
 
 def never_waited_out_a_sound(caplog) -> bool:
@@ -165,7 +209,7 @@ def test_the_points_are_every_sound_a_session_plays(tmp_path, caplog):
     assert never_waited_out_a_sound(caplog)
 
 
-@pytest.mark.parametrize("gesture", [Gesture.PRESS, Gesture.HOLD], ids=lambda g: g.value)
+@pytest.mark.parametrize("gesture", [Gesture.PRESS, Gesture.HOLD, Gesture.DOUBLE_PRESS], ids=lambda g: g.value)
 @pytest.mark.parametrize("point", session_points(), ids=point_id)
 def test_a_gesture_at_any_point_of_a_session_is_honoured(tmp_path, caplog, point, gesture):
     caplog.set_level(logging.WARNING)
@@ -229,17 +273,24 @@ def run_replay(tmp_path, gesture: Gesture | None = None, kind: str | None = None
     return Outcome(speaker.heard, "", [], left)
 
 
-def expected_replay(gesture: Gesture, kind: str, number: int) -> Outcome:
-    if kind == AFTER and number == len(REPLAY_SCRIPT):  # after the end words: the replay is over
-        return Outcome(played(REPLAY_SCRIPT), "", [], gesture_left=True)
+def expected_replay(gesture: Gesture, kind: str, number: int, script: list[str] | None = None) -> Outcome:
+    """What a replay playing `script` (by default REPLAY_SCRIPT) should sound like after `gesture` at one point."""
+    script = script or REPLAY_SCRIPT
+    if kind == AFTER and number == len(script):  # after the end words: the replay is over
+        return Outcome(played(script), "", [], gesture_left=True)
     at = number - 1 if kind == DURING else number  # between two sounds: counts for the one about to start
-    name = REPLAY_SCRIPT[at]
     if gesture is Gesture.HOLD:
-        return Outcome(played(REPLAY_SCRIPT[:at]) + [(name, "stopped")], "", [])
-    rest = REPLAY_SCRIPT[at + 1:]
-    if name.startswith("question") and rest and rest[0].startswith("answer"):
-        rest = rest[1:]  # a press during a question goes on past its recording, to the next answer
-    return Outcome(played(REPLAY_SCRIPT[:at]) + [(name, "skipped")] + played(rest), "", [])
+        return Outcome(played(script[:at]) + [(script[at], "stopped")], "", [])
+    heard = played(script[:at])
+    for _ in range(2 if gesture is Gesture.DOUBLE_PRESS else 1):  # a double press: two presses
+        if at == len(script):  # the first press ended the replay: the second is left for the ready state
+            return Outcome(heard, "", [], gesture_left=True)
+        heard.append((script[at], "skipped"))
+        intro, at = script[at], at + 1
+        if not intro.startswith(("replay_", "intro", "sealed", "end")) and at < len(script) \
+                and script[at].startswith(("answer", "recording")):
+            at += 1  # a press while an answer is introduced goes on past its recording, to the next answer
+    return Outcome(heard + played(script[at:]), "", [])
 
 
 def replay_points():
@@ -258,7 +309,7 @@ def test_the_points_are_every_sound_a_replay_plays(tmp_path, caplog):
     assert never_waited_out_a_sound(caplog)
 
 
-@pytest.mark.parametrize("gesture", [Gesture.PRESS, Gesture.HOLD], ids=lambda g: g.value)
+@pytest.mark.parametrize("gesture", [Gesture.PRESS, Gesture.HOLD, Gesture.DOUBLE_PRESS], ids=lambda g: g.value)
 @pytest.mark.parametrize("point", replay_points(), ids=replay_point_id)
 def test_a_gesture_at_any_point_of_a_replay_is_honoured(tmp_path, caplog, point, gesture):
     caplog.set_level(logging.WARNING)
@@ -293,3 +344,50 @@ def test_a_replay_stopped_by_a_hold_returns_the_hold_and_one_played_out_returns_
     run_replay(tmp_path / "held", Gesture.HOLD, DURING, 2, stopped=stopped)
     run_replay(tmp_path / "played", stopped=stopped)
     assert stopped == [Gesture.HOLD, None]
+
+
+# One question across time (the ready state's double press): the same rules as a replay, a date in words in the
+# place of each question.
+
+def across_time_data(data_dir):
+    """Two dated answers to question 2, a month apart, and one skipped."""
+    dated_session(data_dir, datetime(2026, 4, 4, 19, 30, tzinfo=timezone.utc), {1: "april one"}, tag=2000)
+    dated_session(data_dir, datetime(2026, 3, 4, 19, 30, tzinfo=timezone.utc), {2: "march"}, tag=1000)
+    dated_session(data_dir, datetime(2026, 5, 4, 19, 30, tzinfo=timezone.utc), {1: "may one", 2: "may"}, tag=3000)
+
+
+ACROSS_TIME_SCRIPT = ["intro", "The fourth of March. You said:", "recording 1002", "The fourth of May. You said:",
+                      "recording 3002", "end"]
+
+
+def recording_name(clip: Clip) -> str | None:
+    """A dated_sessions recording, by its tag."""
+    first = int(round(float(clip.samples[0]) * 32768))
+    return f"recording {first}" if len(clip.samples) == 800 and np.all(clip.samples == clip.samples[0]) else None
+
+
+def run_across_time(tmp_path, gesture: Gesture | None = None, kind: str | None = None, number: int = 0) -> Outcome:
+    across_time_data(tmp_path / "data")
+    inbox = ClockedInbox()
+    prompts = NamedPrompts({QUESTION_INTRO.format(question=PACK.questions[1]): "intro",
+                            PHRASES.across_time_end: "end"}, RATE)
+    speaker = ScriptedSpeaker(inbox, lambda clip: prompts.named.get(clip) or recording_name(clip), RATE,
+                              gesture, (kind, number) if kind else None)
+    Replay(Archive(tmp_path / "data"), Player(speaker, prompts, inbox, hears_long_hold=True),
+           today=lambda: date(2026, 12, 6)).question(2)
+    left = any(isinstance(item, GestureEvent) for item in inbox.leftovers())
+    return Outcome(speaker.heard, "", [], left)
+
+
+def test_the_points_are_every_sound_a_question_across_time_plays(tmp_path, caplog):
+    assert run_across_time(tmp_path) == Outcome(played(ACROSS_TIME_SCRIPT), "", [])
+    assert never_waited_out_a_sound(caplog)
+
+
+@pytest.mark.parametrize("gesture", [Gesture.PRESS, Gesture.HOLD, Gesture.DOUBLE_PRESS], ids=lambda g: g.value)
+@pytest.mark.parametrize("point", [(k, n) for k in (DURING, AFTER) for n in range(1, len(ACROSS_TIME_SCRIPT) + 1)],
+                         ids=lambda p: f"{p[0]}-{p[1]:02d}")
+def test_a_gesture_at_any_point_of_a_question_across_time_is_honoured(tmp_path, caplog, point, gesture):
+    caplog.set_level(logging.WARNING)
+    assert run_across_time(tmp_path, gesture, *point) == expected_replay(gesture, *point, ACROSS_TIME_SCRIPT)
+    assert never_waited_out_a_sound(caplog), "waited for a sound that was no longer playing"

@@ -364,7 +364,7 @@ def _first(doc):
 REFUSED = {
     "only_a_version": (lambda d: d.clear() or d.update(version=1), "session: 'pack' is missing or has the wrong type"),
     "no_version": (lambda d: d.pop("version"), "session.json has unknown version None"),
-    "version_3": (lambda d: d.update(version=3), "session.json has unknown version 3"),
+    "version_4": (lambda d: d.update(version=4), "session.json has unknown version 4"),
     "long_version": (lambda d: d.update(version="v" * 40), "session.json has unknown version 'vvvvvvvvvvvvvvvvvvv"),
     "pack_missing": (lambda d: d.pop("pack"), "session: 'pack' is missing or has the wrong type"),
     "pack_list": (lambda d: d.update(pack=["a"]), "session: 'pack' is missing or has the wrong type"),

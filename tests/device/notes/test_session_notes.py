@@ -66,7 +66,7 @@ def test_begin_writes_an_in_progress_record_the_archive_reads_back(tmp_path, not
     assert folder.stat().st_mode & 0o777 == 0o700 and (tmp_path / "sessions").stat().st_mode & 0o777 == 0o700
     assert (folder / "session.json").stat().st_mode & 0o777 == 0o600
     assert _record(notes) == {
-        "version": 2, "id": folder.name, "seq": 1, "clock": {"trusted": True, "reason": "synchronised"},
+        "version": 3, "id": folder.name, "seq": 1, "clock": {"trusted": True, "reason": "synchronised"},
         "pack": {"id": PACK.id, "title": PACK.title, "language": "en"},
         "started_at": "2026-11-30T09:44:38+00:00", "ended_at": None, "status": "in_progress",
         "sample_rate": 44100, "questions": list(QUESTIONS), "answers": [],
@@ -88,7 +88,7 @@ def test_session_json_is_readable_text_for_a_person(tmp_path):
     text = (notes.folder / "session.json").read_bytes().decode("utf-8")
     assert '"transcript": "마음이 편해요"' in text and "\\u" not in text
     lines = text.split("\n")
-    assert lines[0] == "{" and lines[1] == '  "version": 2,' and lines[-2:] == ["}", ""]
+    assert lines[0] == "{" and lines[1] == '  "version": 3,' and lines[-2:] == ["}", ""]
     assert '    "title": "관계",' in lines
 
 
@@ -197,14 +197,16 @@ def test_answers_transcripts_audio_and_the_end_are_read_back_exactly(notes):
     assert (answer.audio, answer.duration_s, answer.status, answer.ended_by) == ("01.wav", 12.346, "answered", "press")
     assert answer.question == QUESTIONS[0]
     assert _record(notes)["answers"][0] == {"index": 1, "question": QUESTIONS[0], "audio": "01.wav", "duration_s": 12.346,
-                                            "transcript": None, "words": [], "status": "answered", "ended_by": "press"}
+                                            "transcript": None, "words": [], "status": "answered", "ended_by": "press",
+                                            "for_therapist": False}
     # the transcript is null until the recognizer is done: recovery transcribes what is still null
     assert "*(still being transcribed)*" in (notes.folder / "transcript.md").read_text()
     _agree(notes)
 
     notes.add_answer(2, None, 0.0, "skipped", "no_speech")
     assert _record(notes)["answers"][1] == {"index": 2, "question": QUESTIONS[1], "audio": None, "duration_s": 0.0,
-                                            "transcript": "", "words": [], "status": "skipped", "ended_by": "no_speech"}
+                                            "transcript": "", "words": [], "status": "skipped", "ended_by": "no_speech",
+                                            "for_therapist": False}
     skipped = record.parse(notes.folder).answer(2)
     assert (skipped.audio, skipped.transcript, skipped.words, skipped.status) == (None, "", (), "skipped")
     assert skipped.question == QUESTIONS[1]

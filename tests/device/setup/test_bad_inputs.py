@@ -17,7 +17,7 @@ from device.setup.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[3]
 DEVICE_OWN = {("run",), ("session",), ("demo",)}  # they record from the microphone; their own tests drive them
-WRITERS = {("recover",), ("reindex",), ("delete",), ("restore",)}  # they own the notes while they work and may change them
+WRITERS = {("recover",), ("reindex",), ("delete",), ("restore",), ("brief",)}  # they own the notes while they work and may change them
 LOCK = ".owner.lock"  # taken by WRITERS, even when they then refuse
 CACHE = "index.sqlite3"  # the search index: a cache every review command may refresh
 NO_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]  # root, held to the file modes
