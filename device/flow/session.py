@@ -93,8 +93,8 @@ class Session:
     def _record(self, microphone: Microphone, chime: Playing) -> None:
         try:
             clock = clock_status(self.settings.clock_trust)
-            self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate, now=self.parts.wall_clock(),
-                                            clock=clock)
+            notes = self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate,
+                                                    now=self.parts.wall_clock(), clock=clock)
         except OSError as error:
             if not is_disk_full(error):
                 raise
