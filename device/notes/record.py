@@ -29,9 +29,11 @@ RECORD_NAME = "session.json"
 TRANSCRIPT_NAME = "transcript.md"
 RESERVE_NAME = ".reserve"
 """Space a running session holds back in its folder, freed when the disk fills."""
-AUDIO_NAME = re.compile(r"(\d{2,})\.(wav|opus|flac)")
+COMPRESSED_FORMATS = ("opus", "flac")
+"""How an answer may be kept besides WAV (storage.audio_format), each also its file's suffix."""
+AUDIO_NAME = re.compile(r"(\d{2,})\.(" + "|".join(("wav", *COMPRESSED_FORMATS)) + ")")
 """An answer's audio file: its two-digit (or longer) index and format."""
-COMPRESSED_SUFFIXES = (".opus", ".flac")
+COMPRESSED_SUFFIXES = tuple(f".{name}" for name in COMPRESSED_FORMATS)
 SEALED_SUFFIX = ".age"
 """A file sealed to the owner's age key: `01.opus.age`, `said.json.age`, `transcript.md.age`."""
 SAID_NAME = "said.json" + SEALED_SUFFIX

@@ -8,16 +8,18 @@ from typing import TYPE_CHECKING
 
 import soundfile as sf
 
-from audio.compress import compress_answer, decode
+from audio.compress import DURATION_TOLERANCE_S, compress_answer, decode
+from audio.recognizer import transcribe_whole
 from audio.transcriber import NewRecognizer
-from audio.wavfile import PART_SUFFIX, seal_part
+from audio.wavfile import seal_part
 from common.errors import SessionDamaged
-from common.files import fsync_dir
+from common.files import PART_SUFFIX, fsync_dir
 from device.notes import record as session_record
 from device.notes import sealing
 from device.notes.archive import set_aside
 from device.notes.record import (
     AUDIO_NAME,
+    COMPRESSED_FORMATS,
     RECORD_NAME,
     RESERVE_NAME,
     TRANSCRIPT_NAME,
@@ -36,8 +38,7 @@ if TYPE_CHECKING:  # recovery runs the repairs
 log = logging.getLogger("device.notes.recovery")  # one logger for everything recovery does
 
 PART_NAME = re.compile(r"(\d{2,})\.wav" + re.escape(PART_SUFFIX))
-COMPRESSED_PART = re.compile(r"(\d{2,})\.(opus|flac)" + re.escape(PART_SUFFIX))
-DURATION_TOLERANCE_S = 0.02
+COMPRESSED_PART = re.compile(r"(\d{2,})\.(" + "|".join(COMPRESSED_FORMATS) + ")" + re.escape(PART_SUFFIX))
 FEED_S = 0.2
 
 
@@ -266,11 +267,7 @@ class SessionRepair:
             path = self.folder / audio
             try:
                 samples, rate = decode(path)
-                recognizer = self.new_recognizer(rate)
-                step = max(1, int(rate * FEED_S))
-                for start in range(0, len(samples), step):
-                    recognizer.feed(samples[start:start + step])
-                transcript = recognizer.finish()
+                transcript = transcribe_whole(self.new_recognizer(rate), samples, rate, FEED_S)
             except Exception as error:
                 log.error("could not transcribe answer %s of session %s: %s",
                           answer["index"], self.folder.name, type(error).__name__)
