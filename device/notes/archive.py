@@ -113,10 +113,17 @@ class Archive:
             self._index = SearchIndex(self.layout.index)
         return self._index
 
-    def listing(self) -> Listing:
-        """Every readable session newest first, with notices for damaged or unfinished folders."""
+    def sync_index(self) -> list[str]:
+        """Bring the search index in step with the session files; returns a notice for each damaged or unfinished
+        folder (which the device's archive moves to damaged/)."""
         notices: list[str] = []
         self._indexed(lambda index: None, notices)
+        return notices
+
+    def listing(self) -> Listing:
+        """Every readable session newest first, with notices for damaged or unfinished folders (from `sync_index`,
+        which runs first so the listing is never behind the files)."""
+        notices = self.sync_index()
         sessions = self.index.summaries(self.layout.sessions)
         for summary in sessions:
             notices.extend(f"Session {summary.id}: {problem}." for problem in summary.problems)

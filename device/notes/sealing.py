@@ -122,7 +122,7 @@ def seal_due(data_dir: Path, owner: x25519.Recipient, readable_for_h: float,
             raise
         log.warning("disk full: the readable time of waiting sessions is counted from the last pass that saved it")
     if report.sealed:
-        archive.listing()  # the index follows the records: sealed sessions come back without their words
+        archive.sync_index()  # the index follows the records: sealed sessions come back without their words
         log.info("sealed %d session(s)", len(report.sealed))
     return report
 

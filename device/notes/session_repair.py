@@ -20,6 +20,7 @@ from device.notes.archive import set_aside
 from device.notes.record import (
     AUDIO_NAME,
     COMPRESSED_FORMATS,
+    COMPRESSED_SUFFIXES,
     RECORD_NAME,
     RESERVE_NAME,
     TRANSCRIPT_NAME,
@@ -137,7 +138,7 @@ class SessionRepair:
         self.report.set_aside.append(self._rel(target))
 
     def _save(self) -> None:
-        self.record["answers"].sort(key=lambda a: a["index"])
+        session_record.sort_answers(self.record)
         session_record.write(self.folder, self.record)
         self._ensure_markdown()
 
@@ -166,8 +167,8 @@ class SessionRepair:
         return questions[index - 1] if 0 < index <= len(questions) and isinstance(questions[index - 1], str) else ""
 
     def _add_interrupted(self, index: int, audio: str | None, duration_s: float) -> None:
-        self.record["answers"].append(new_answer(index, self._question(index), audio, duration_s,
-                                                 AnswerStatus.INTERRUPTED, EndedBy.INTERRUPTED))
+        session_record.append_answer(self.record, new_answer(index, self._question(index), audio, duration_s,
+                                                              AnswerStatus.INTERRUPTED, EndedBy.INTERRUPTED))
 
     def _seal_parts(self) -> bool:
         changed = False
@@ -195,7 +196,7 @@ class SessionRepair:
             if answer is None:
                 self._add_interrupted(index, final.name, frames / _rate_of(final))
             else:
-                answer.update(audio=final.name, status=AnswerStatus.INTERRUPTED, duration_s=round(frames / _rate_of(final), 3))
+                session_record.set_interrupted_audio(answer, final.name, frames / _rate_of(final))
             changed = True
         return changed
 
@@ -208,7 +209,8 @@ class SessionRepair:
                 continue
             stem = audio.split(".")[0]
             wav = self.folder / f"{stem}.wav"
-            compressed = next((p for p in (self.folder / f"{stem}.opus", self.folder / f"{stem}.flac") if p.exists()), None)
+            compressed = next((p for p in (self.folder / f"{stem}{suffix}" for suffix in COMPRESSED_SUFFIXES)
+                               if p.exists()), None)
             if compressed is None:
                 continue
             kept = compressed
@@ -222,7 +224,7 @@ class SessionRepair:
                 fsync_dir(self.folder)
                 self.report.removed.append(self._rel(doomed))
             if audio != kept.name:
-                answer["audio"] = kept.name
+                session_record.set_audio(answer, kept.name)
                 changed = True
         return changed
 
@@ -250,9 +252,7 @@ class SessionRepair:
     def _mark_interrupted(self) -> bool:
         if self.record.get("status") != SessionStatus.IN_PROGRESS:
             return False
-        self.record["status"] = SessionStatus.INTERRUPTED
-        if not self.record.get("ended_at"):
-            self.record["ended_at"] = self.last_write  # when its files last changed, before recovery touched them
+        session_record.mark_interrupted(self.record, self.last_write)  # before recovery touched its files
         self.report.interrupted.append(self._rel(self.folder))
         log.info("session %s was interrupted; marked so", self.folder.name)
         return True
@@ -273,8 +273,7 @@ class SessionRepair:
                           answer["index"], self.folder.name, type(error).__name__)
                 self.report.problems.append(f"{self._rel(path)}: not transcribed ({type(error).__name__})")
                 continue
-            answer["transcript"] = transcript.text
-            answer["words"] = [vars(w) for w in transcript.words]
+            session_record.set_transcript(answer, transcript)
             self._save()  # one answer at a time: a kill keeps what was done
             self.report.transcribed.append(self._rel(path))
 
@@ -288,7 +287,7 @@ class SessionRepair:
             except Exception as error:
                 self.report.problems.append(f"{self.folder.name}/{audio}: not compressed ({type(error).__name__})")
                 continue
-            answer["audio"] = compressed.name
+            session_record.set_audio(answer, compressed.name)
             self._save()
             self.report.compressed.append(self._rel(compressed))
 
