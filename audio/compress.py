@@ -9,13 +9,14 @@ import soundfile as sf
 import soxr
 
 from common.errors import AudioCorrupt, DegradedWarning
-from common.files import FILE_MODE, fsync_dir
+from common.files import FILE_MODE, PART_SUFFIX, fsync_dir
 
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 OPUS_LEVEL = 0.9
 """libsndfile's Opus compression level (0 = largest, 1 = smallest): about 32 kbit/s, clear speech."""
 BLOCK_FRAMES = 48000
 DURATION_TOLERANCE_S = 0.02
+"""How far a compressed answer's length may stray from its WAV's and still count as the same audio."""
 
 
 def opus_available() -> bool:
@@ -47,7 +48,7 @@ def compress_answer(wav_path: Path, codec: str = "opus") -> Path:
             target = wav_path.with_suffix(".flac")
             rate = source.samplerate
             options = {"format": "FLAC", "subtype": "PCM_16"}
-        part = target.with_name(target.name + ".part")
+        part = target.with_name(target.name + PART_SUFFIX)
         _encode(source, part, rate, options)
     _check_complete(part, source_seconds)
     os.replace(part, target)

@@ -125,7 +125,12 @@ class AnswerRecognizer:
 def decode_samples(model: Any, samples: np.ndarray, rate: int, chunk_s: float = 0.1) -> Transcript:
     """Transcribe whole int16 audio directly, fed in chunks as the microphone would (the rig tests compare a
     session's transcript with it)."""
-    recognizer = AnswerRecognizer(model, rate)
+    return transcribe_whole(AnswerRecognizer(model, rate), samples, rate, chunk_s)
+
+
+def transcribe_whole(recognizer: AnswerRecognizer, samples: np.ndarray, rate: int, chunk_s: float) -> Transcript:
+    """Feed whole int16 audio at `rate` to `recognizer` in chunks of `chunk_s`, as the microphone would; its
+    transcript."""
     step = max(1, int(rate * chunk_s))
     for start in range(0, len(samples), step):
         recognizer.feed(samples[start:start + step])

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from common.files import FILE_MODE, fsync_dir, is_disk_full
+from common.files import FILE_MODE, PART_SUFFIX, fsync_dir, is_disk_full
 
 log = logging.getLogger(__name__)
 
 HEADER_BYTES = 44
-PART_SUFFIX = ".part"
+
+
 def wav_header(rate: int, data_bytes: int) -> bytes:
     """The 44-byte header of a 16-bit mono PCM WAV file holding `data_bytes` of samples."""
     return struct.pack(

@@ -7,6 +7,9 @@ from pathlib import Path
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+PART_SUFFIX = ".part"
+"""Added to the name of a file while it is written (a WAV being recorded, an answer being compressed or sealed):
+what recovery finds with it is unfinished."""
 DISK_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 """errnos that mean "no room to write": what was written so far is kept."""
 

@@ -15,7 +15,7 @@ from audio.endpointing import EndpointSettings
 from audio.voice_activity import DetectorSettings
 from common.errors import ConfigInvalid
 from device.clock import TRUST_CHOICES
-from device.notes.record import DataLayout
+from device.notes.record import COMPRESSED_FORMATS, DataLayout
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class StorageSettings:
     cache_dir: str = setting("", "Where rendered prompts are cached; empty = $XDG_CACHE_HOME/reflect.")
     min_free_mb: int = setting(200, "A session does not start with less free space than this (MB).", 0, 1_000_000)
     audio_format: str = setting("opus", "How finished answers are kept: opus (about 0.2 MB a minute), flac (every "
-                                "sample, about 10x larger) or wav (as recorded).", choices=("opus", "flac", "wav"))
+                                "sample, about 10x larger) or wav (as recorded).", choices=(*COMPRESSED_FORMATS, "wav"))
 
 
 @dataclass(frozen=True)

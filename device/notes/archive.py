@@ -21,7 +21,8 @@ from device.notes.search_index import Hit, SearchIndex, SessionSummary
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-DURATION_TOLERANCE_S = 0.25
+TRUNCATED_BY_S = 0.25
+"""How much shorter than its noted duration an answer's file may be before it counts as truncated."""
 MAX_CANDIDATES = 8
 
 
@@ -69,7 +70,7 @@ def audio_problem(session: Session, answer: Answer) -> str | None:
     except (sf.SoundFileError, OSError):
         return f"answer {answer.index}: audio file {answer.audio} is missing" if not path.exists() \
             else f"answer {answer.index}: audio file {path.name} is unreadable"
-    if info.frames / info.samplerate < answer.duration_s - DURATION_TOLERANCE_S:
+    if info.frames / info.samplerate < answer.duration_s - TRUNCATED_BY_S:
         return f"answer {answer.index}: audio file {path.name} is truncated ({info.frames / info.samplerate:.1f} s of {answer.duration_s:.1f} s)"
     return None
 
@@ -112,10 +113,17 @@ class Archive:
             self._index = SearchIndex(self.layout.index)
         return self._index
 
-    def listing(self) -> Listing:
-        """Every readable session newest first, with notices for damaged or unfinished folders."""
+    def sync_index(self) -> list[str]:
+        """Bring the search index in step with the session files; returns a notice for each damaged or unfinished
+        folder (which the device's archive moves to damaged/)."""
         notices: list[str] = []
         self._indexed(lambda index: None, notices)
+        return notices
+
+    def listing(self) -> Listing:
+        """Every readable session newest first, with notices for damaged or unfinished folders (from `sync_index`,
+        which runs first so the listing is never behind the files)."""
+        notices = self.sync_index()
         sessions = self.index.summaries(self.layout.sessions)
         for summary in sessions:
             notices.extend(f"Session {summary.id}: {problem}." for problem in summary.problems)
@@ -175,7 +183,7 @@ class Archive:
         if path.name.endswith(SEALED_SUFFIX):
             raise AudioCorrupt(f"session {session.id} is sealed; open it on your computer with `reflect open`")
         samples, rate = decode(path)
-        if len(samples) / rate < answer.duration_s - DURATION_TOLERANCE_S:
+        if len(samples) / rate < answer.duration_s - TRUNCATED_BY_S:
             raise AudioCorrupt(f"answer {n} of session {session.id}: audio file {path.name} is truncated")
         return samples, rate
 

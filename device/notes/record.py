@@ -1,6 +1,6 @@
 """The session record, session.json: its format, every value it keeps, and where it lives on disk.
 
-The one module that builds, reads, validates and writes session.json; the writer (session_notes),
+The one module that builds, reads, validates, changes and writes session.json; the writer (session_notes),
 the archive, recovery, the search index and export all go through it.
 """
 import json
@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from audio.recognizer import Word
+from audio.recognizer import Transcript, Word
 from audio.wavfile import PART_SUFFIX
 from common.errors import SessionDamaged, SessionNotFound
 from common.files import atomic_write_text
@@ -32,9 +32,11 @@ RECORD_NAME = "session.json"
 TRANSCRIPT_NAME = "transcript.md"
 RESERVE_NAME = ".reserve"
 """Space a running session holds back in its folder, freed when the disk fills."""
-AUDIO_NAME = re.compile(r"(\d{2,})\.(wav|opus|flac)")
+COMPRESSED_FORMATS = ("opus", "flac")
+"""How an answer may be kept besides WAV (storage.audio_format), each also its file's suffix."""
+AUDIO_NAME = re.compile(r"(\d{2,})\.(" + "|".join(("wav", *COMPRESSED_FORMATS)) + ")")
 """An answer's audio file: its two-digit (or longer) index and format."""
-COMPRESSED_SUFFIXES = (".opus", ".flac")
+COMPRESSED_SUFFIXES = tuple(f".{name}" for name in COMPRESSED_FORMATS)
 SEALED_SUFFIX = ".age"
 """A file sealed to the owner's age key: `01.opus.age`, `said.json.age`, `transcript.md.age`."""
 SAID_NAME = "said.json" + SEALED_SUFFIX
@@ -220,6 +222,52 @@ def answer_audio_name(index: int) -> str:
 def is_file_name(name: object) -> bool:
     """True if `name` is a plain file name inside the session folder (no path, not . or ..)."""
     return isinstance(name, str) and Path(name).name == name and name not in ("", ".", "..")
+
+
+# -- changing (the only edits made to a record, by the writer and by recovery) ---------------------------
+
+def append_answer(raw: Raw, answer: Raw) -> None:
+    """Note a new answer's entry (from `new_answer`)."""
+    raw["answers"].append(answer)
+
+
+def answer_entry(raw: Raw, index: int) -> Raw:
+    """The entry of answer `index` (StopIteration if there is none)."""
+    return next(a for a in raw["answers"] if a["index"] == index)
+
+
+def set_transcript(answer: Raw, transcript: Transcript | None) -> None:
+    """Fill in an answer entry's transcript and timed words; None (recognition failed) leaves both empty."""
+    answer["transcript"] = transcript.text if transcript else ""
+    answer["words"] = [vars(w) for w in transcript.words] if transcript else []
+
+
+def set_audio(answer: Raw, name: str) -> None:
+    """Point an answer entry at its audio file (compressed, or the one a crash left to keep)."""
+    answer["audio"] = name
+
+
+def set_interrupted_audio(answer: Raw, audio: str, duration_s: float) -> None:
+    """An answer a crash cut short: its audio as recovery finished it, and how long that lasts."""
+    answer.update(audio=audio, status=AnswerStatus.INTERRUPTED, duration_s=round(duration_s, 3))
+
+
+def finish(raw: Raw, status: SessionStatus, ended_at: str) -> None:
+    """How and when the session ended."""
+    raw["status"] = SessionStatus(status)
+    raw["ended_at"] = ended_at
+
+
+def mark_interrupted(raw: Raw, last_write: str | None) -> None:
+    """A session a crash left in progress: interrupted, ended (unless that was noted) when its files last changed."""
+    raw["status"] = SessionStatus.INTERRUPTED
+    if not raw.get("ended_at"):
+        raw["ended_at"] = last_write
+
+
+def sort_answers(raw: Raw) -> None:
+    """The answers in the order they were asked."""
+    raw["answers"].sort(key=lambda a: a["index"])
 
 
 # -- reading and validating -------------------------------------------------------------------------

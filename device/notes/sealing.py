@@ -20,7 +20,7 @@ import pyrage
 from pyrage import x25519
 
 from common.errors import KeyInvalid, SessionDamaged
-from common.files import atomic_write_bytes, fsync_dir, is_disk_full
+from common.files import PART_SUFFIX, atomic_write_bytes, fsync_dir, is_disk_full
 from device.clock import Uptime, clock_status, uptime
 from device.notes import record
 from device.notes.archive import Archive
@@ -29,7 +29,6 @@ from device.notes.record import AUDIO_NAME, SAID_NAME, SEALED_SUFFIX, TRANSCRIPT
 
 log = logging.getLogger(__name__)
 
-PART = ".part"
 RECIPIENT_PREFIX = "age1"
 
 
@@ -123,7 +122,7 @@ def seal_due(data_dir: Path, owner: x25519.Recipient, readable_for_h: float,
             raise
         log.warning("disk full: the readable time of waiting sessions is counted from the last pass that saved it")
     if report.sealed:
-        archive.listing()  # the index follows the records: sealed sessions come back without their words
+        archive.sync_index()  # the index follows the records: sealed sessions come back without their words
         log.info("sealed %d session(s)", len(report.sealed))
     return report
 
@@ -157,7 +156,7 @@ def seal_session(folder: Path, raw: Raw, owner: x25519.Recipient, now: datetime,
 
 def _write_sealed(path: Path, data: bytes, owner: x25519.Recipient) -> None:
     """Write `data` sealed to `owner` at `path`: into `path`.part, synced, then renamed."""
-    atomic_write_bytes(path, pyrage.encrypt(data, [owner]), tmp=path.with_name(path.name + PART))
+    atomic_write_bytes(path, pyrage.encrypt(data, [owner]), tmp=path.with_name(path.name + PART_SUFFIX))
 
 
 def _remove_plain_audio(folder: Path, raw: Raw) -> list[Path]:
@@ -165,7 +164,7 @@ def _remove_plain_audio(folder: Path, raw: Raw) -> list[Path]:
     answers = {answer.get("index") for answer in raw["answers"]}
     doomed = []
     for path in folder.iterdir():
-        match = AUDIO_NAME.fullmatch(path.name.removesuffix(PART))
+        match = AUDIO_NAME.fullmatch(path.name.removesuffix(PART_SUFFIX))
         if match and int(match.group(1)) in answers:
             doomed.append(path)
     for path in doomed:
@@ -178,7 +177,7 @@ def settle(folder: Path, raw: Raw) -> list[Path]:
 
     Parts of sealed files go. If the record says the session is sealed, every plain copy of what was
     said goes (audio and transcript.md); if not, the plain files are the notes and `.age` files go."""
-    doomed = [p for p in folder.iterdir() if p.name.endswith(SEALED_SUFFIX + PART)]
+    doomed = [p for p in folder.iterdir() if p.name.endswith(SEALED_SUFFIX + PART_SUFFIX)]
     for path in doomed:
         path.unlink()
     if record.is_sealed(raw):

@@ -101,16 +101,14 @@ class SessionNotes:
                    status: AnswerStatus, ended_by: EndedBy) -> None:
         """Record a finished answer; its transcript follows later (null until then)."""
         with self._lock:
-            self.record["answers"].append(session_record.new_answer(
+            session_record.append_answer(self.record, session_record.new_answer(
                 index, self.record["questions"][index - 1], audio, duration_s, status, ended_by))
             self._save()
 
     def set_transcript(self, index: int, transcript: Transcript | None) -> None:
         """Fill in an answer's transcript (None: recognition failed, the audio stays the record)."""
         with self._lock:
-            answer = next(a for a in self.record["answers"] if a["index"] == index)
-            answer["transcript"] = transcript.text if transcript else ""
-            answer["words"] = [vars(w) for w in transcript.words] if transcript else []
+            session_record.set_transcript(session_record.answer_entry(self.record, index), transcript)
             self._save()
 
     def mark_for_therapist(self, index: int) -> bool:
@@ -124,15 +122,13 @@ class SessionNotes:
     def set_audio(self, index: int, name: str) -> None:
         """Point an answer at its new audio file (after compression)."""
         with self._lock:
-            answer = next(a for a in self.record["answers"] if a["index"] == index)
-            answer["audio"] = name
+            session_record.set_audio(session_record.answer_entry(self.record, index), name)
             self._save()
 
     def finish(self, status: SessionStatus) -> None:
         """Record how the session ended and give back the reserved space."""
         with self._lock:
-            self.record["status"] = SessionStatus(status)
-            self.record["ended_at"] = datetime.now().astimezone().isoformat(timespec="seconds")
+            session_record.finish(self.record, status, datetime.now().astimezone().isoformat(timespec="seconds"))
             try:
                 self._save()
             finally:

@@ -8,16 +8,19 @@ from typing import TYPE_CHECKING
 
 import soundfile as sf
 
-from audio.compress import compress_answer, decode
+from audio.compress import DURATION_TOLERANCE_S, compress_answer, decode
+from audio.recognizer import transcribe_whole
 from audio.transcriber import NewRecognizer
-from audio.wavfile import PART_SUFFIX, seal_part
+from audio.wavfile import seal_part
 from common.errors import SessionDamaged
-from common.files import fsync_dir
+from common.files import PART_SUFFIX, fsync_dir
 from device.notes import record as session_record
 from device.notes import sealing
 from device.notes.archive import set_aside
 from device.notes.record import (
     AUDIO_NAME,
+    COMPRESSED_FORMATS,
+    COMPRESSED_SUFFIXES,
     RECORD_NAME,
     RESERVE_NAME,
     TRANSCRIPT_NAME,
@@ -36,8 +39,7 @@ if TYPE_CHECKING:  # recovery runs the repairs
 log = logging.getLogger("device.notes.recovery")  # one logger for everything recovery does
 
 PART_NAME = re.compile(r"(\d{2,})\.wav" + re.escape(PART_SUFFIX))
-COMPRESSED_PART = re.compile(r"(\d{2,})\.(opus|flac)" + re.escape(PART_SUFFIX))
-DURATION_TOLERANCE_S = 0.02
+COMPRESSED_PART = re.compile(r"(\d{2,})\.(" + "|".join(COMPRESSED_FORMATS) + ")" + re.escape(PART_SUFFIX))
 FEED_S = 0.2
 
 
@@ -136,7 +138,7 @@ class SessionRepair:
         self.report.set_aside.append(self._rel(target))
 
     def _save(self) -> None:
-        self.record["answers"].sort(key=lambda a: a["index"])
+        session_record.sort_answers(self.record)
         session_record.write(self.folder, self.record)
         self._ensure_markdown()
 
@@ -165,8 +167,8 @@ class SessionRepair:
         return questions[index - 1] if 0 < index <= len(questions) and isinstance(questions[index - 1], str) else ""
 
     def _add_interrupted(self, index: int, audio: str | None, duration_s: float) -> None:
-        self.record["answers"].append(new_answer(index, self._question(index), audio, duration_s,
-                                                 AnswerStatus.INTERRUPTED, EndedBy.INTERRUPTED))
+        session_record.append_answer(self.record, new_answer(index, self._question(index), audio, duration_s,
+                                                              AnswerStatus.INTERRUPTED, EndedBy.INTERRUPTED))
 
     def _seal_parts(self) -> bool:
         changed = False
@@ -194,7 +196,7 @@ class SessionRepair:
             if answer is None:
                 self._add_interrupted(index, final.name, frames / _rate_of(final))
             else:
-                answer.update(audio=final.name, status=AnswerStatus.INTERRUPTED, duration_s=round(frames / _rate_of(final), 3))
+                session_record.set_interrupted_audio(answer, final.name, frames / _rate_of(final))
             changed = True
         return changed
 
@@ -207,7 +209,8 @@ class SessionRepair:
                 continue
             stem = audio.split(".")[0]
             wav = self.folder / f"{stem}.wav"
-            compressed = next((p for p in (self.folder / f"{stem}.opus", self.folder / f"{stem}.flac") if p.exists()), None)
+            compressed = next((p for p in (self.folder / f"{stem}{suffix}" for suffix in COMPRESSED_SUFFIXES)
+                               if p.exists()), None)
             if compressed is None:
                 continue
             kept = compressed
@@ -221,7 +224,7 @@ class SessionRepair:
                 fsync_dir(self.folder)
                 self.report.removed.append(self._rel(doomed))
             if audio != kept.name:
-                answer["audio"] = kept.name
+                session_record.set_audio(answer, kept.name)
                 changed = True
         return changed
 
@@ -249,9 +252,7 @@ class SessionRepair:
     def _mark_interrupted(self) -> bool:
         if self.record.get("status") != SessionStatus.IN_PROGRESS:
             return False
-        self.record["status"] = SessionStatus.INTERRUPTED
-        if not self.record.get("ended_at"):
-            self.record["ended_at"] = self.last_write  # when its files last changed, before recovery touched them
+        session_record.mark_interrupted(self.record, self.last_write)  # before recovery touched its files
         self.report.interrupted.append(self._rel(self.folder))
         log.info("session %s was interrupted; marked so", self.folder.name)
         return True
@@ -266,18 +267,13 @@ class SessionRepair:
             path = self.folder / audio
             try:
                 samples, rate = decode(path)
-                recognizer = self.new_recognizer(rate)
-                step = max(1, int(rate * FEED_S))
-                for start in range(0, len(samples), step):
-                    recognizer.feed(samples[start:start + step])
-                transcript = recognizer.finish()
+                transcript = transcribe_whole(self.new_recognizer(rate), samples, rate, FEED_S)
             except Exception as error:
                 log.error("could not transcribe answer %s of session %s: %s",
                           answer["index"], self.folder.name, type(error).__name__)
                 self.report.problems.append(f"{self._rel(path)}: not transcribed ({type(error).__name__})")
                 continue
-            answer["transcript"] = transcript.text
-            answer["words"] = [vars(w) for w in transcript.words]
+            session_record.set_transcript(answer, transcript)
             self._save()  # one answer at a time: a kill keeps what was done
             self.report.transcribed.append(self._rel(path))
 
@@ -291,7 +287,7 @@ class SessionRepair:
             except Exception as error:
                 self.report.problems.append(f"{self.folder.name}/{audio}: not compressed ({type(error).__name__})")
                 continue
-            answer["audio"] = compressed.name
+            session_record.set_audio(answer, compressed.name)
             self._save()
             self.report.compressed.append(self._rel(compressed))
 
