@@ -194,5 +194,5 @@ def request(data_dir: Path, word: str, env: Mapping[str, str] = os.environ,
         if status in ("ok", "later", "failed"):
             return status, text
         raise ControlRefused(f"the service refused: {status.removeprefix('refused: ')}")
-    raise ServiceUnreachable("The device is not running, so there is nothing to press; start it with "
-                             "`sudo systemctl start reflect` (or `reflect run`).")
+    raise ServiceUnreachable(f"The device is not running, so there is nothing to {word.split('-')[-1]}; start it "
+                             "with `sudo systemctl start reflect` (or `reflect run`).")

@@ -8,6 +8,7 @@ damaged file leaves nothing written half-way.
 import json
 import os
 import shutil
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -26,10 +27,14 @@ WRONG_KEY = "No matching keys found"
 
 
 def new_identity(out: Path) -> str:
-    """`reflect keys new`: write a new age identity to `out` (0600, never over a file) and return its recipient."""
+    """`reflect keys new`: write a new age identity to `out` (0600, never over a file; "-" for standard output) and
+    return its recipient."""
     identity = x25519.Identity.generate()
     public = identity.to_public()
     text = f"# created by reflect keys new\n# public key: {public}\n{identity}\n"
+    if str(out) == "-":
+        sys.stdout.write(text)
+        return str(public)
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     except FileExistsError:
@@ -149,7 +154,8 @@ class _unpacked:
                 tar.extractall(self.temp.name, filter="data")
         except (tarfile.TarError, OSError) as error:
             self.temp.cleanup()
-            raise SealedUnreadable(f"{self.source} is neither an archive folder nor a readable tar file ({error})") from None
+            raise SealedUnreadable(f"{self.source} is neither an archive folder nor a readable tar file "
+                                   "(copy the device's data dir, or a tar of it, and open that)") from None
         return Path(self.temp.name)
 
     def __exit__(self, *exc: object) -> None:

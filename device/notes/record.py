@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from audio.recognizer import Transcript, Word
-from audio.wavfile import PART_SUFFIX
+from common.files import PART_SUFFIX
 from common.errors import SessionDamaged, SessionNotFound
 from common.files import atomic_write_text
 from content.packs import Pack

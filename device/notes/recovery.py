@@ -27,6 +27,7 @@ from pathlib import Path
 
 from audio.recognizer import AnswerRecognizer, ModelLoader
 from audio.transcriber import NewRecognizer, Transcriber
+from common.wording import counted
 from device.notes.archive import Archive
 from device.notes.record import DataLayout, is_sealed
 from device.notes.session_repair import SessionRepair
@@ -65,7 +66,7 @@ class RecoveryReport:
     def summary(self) -> str:
         parts = [f"{len(v)} {k.replace('_', ' ')}" for k, v in vars(self).items() if v and k not in ("problems", "sessions")]
         if self.problems:
-            parts.append(f"{len(self.problems)} problem(s)")
+            parts.append(counted(len(self.problems), "problem"))
         return "recovery: " + (", ".join(parts) if parts else "nothing to do")
 
 

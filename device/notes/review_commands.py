@@ -3,11 +3,12 @@ import argparse
 import json
 import tempfile
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from common.errors import SealedUnreadable
+from common.wording import counted, quoted
 from device.clock import shown
 from device.notes.archive import Archive, audio_problem
 from device.notes.export import clock, export
@@ -25,20 +26,22 @@ def _when(started_at: datetime, clock_trusted: bool) -> str:
     return shown(started_at, clock_trusted)
 
 
-def notes(archive: Archive, as_json: bool) -> str:
-    """Sessions newest first (date, pack, answers, spoken time, status), then any notices."""
+def notes(archive: Archive, as_json: bool, limit: int | None = None, since: date | None = None) -> str:
+    """Sessions newest first (date, pack, answers, spoken time, status), then any notices; only the newest
+    `limit`, and only those begun on or after the local date `since`, when given."""
     listing = archive.listing()
+    sessions = [s for s in listing.sessions if since is None or s.started_at.astimezone().date() >= since][:limit]
     if as_json:
         rows = [{"id": s.id, "started_at": s.started_at.isoformat(), "pack": s.pack_title, "answers": s.answers,
                  "spoken_s": round(s.spoken_s, 2), "status": s.status, "problems": list(s.problems),
-                 "seq": s.seq, "clock_trusted": s.clock_trusted} for s in listing.sessions]
+                 "seq": s.seq, "clock_trusted": s.clock_trusted} for s in sessions]
         return json.dumps({"sessions": rows, "notices": listing.notices}, ensure_ascii=False, indent=2)
-    if not listing.sessions:
-        lines = ["No saved sessions yet."]
+    if not sessions:
+        lines = ["No saved sessions yet." if not listing.sessions else "No sessions match."]
     else:
         lines = [f"{'SESSION':<20} {'DATE':<16}  {'ANSWERS':>7}  {'SPOKEN':>7}  {'STATUS':<11}  PACK"]
         lines += [f"{s.id:<20} {_when(s.started_at, s.clock_trusted):<16}  {s.answers:>7}  {clock(s.spoken_s):>7}  {s.status.replace('_', ' '):<11}  {s.pack_title}"
-                  for s in listing.sessions]
+                  for s in sessions]
     return "\n".join(lines + listing.notices)
 
 
@@ -63,9 +66,10 @@ def search(archive: Archive, words: list[str], limit: int = 50) -> str:
     """Every answer containing all the words, with where in the recording they were said."""
     hits = archive.search(words, limit + 1)
     sealed = archive.sealed_count()
-    unsearched = [f"{sealed} sealed session(s) were not searched; open them with `reflect open` to search them."] if sealed else []
+    were = "was" if sealed == 1 else "were"
+    unsearched = [f"{counted(sealed, 'sealed session')} {were} not searched; open them with `reflect open` to search them."] if sealed else []
     if not hits:
-        return "\n".join([f"No answers contain {' '.join(words)!r}."] + unsearched)
+        return "\n".join([f"No answers contain {quoted(' '.join(words))}."] + unsearched)
     lines = []
     for hit in hits[:limit]:
         lines += [f"{hit.session_id}  answer {hit.answer} at {clock(hit.time_s, tenths=True)}  {hit.question}", f"    {hit.snippet}"]
@@ -77,7 +81,7 @@ def search(archive: Archive, words: list[str], limit: int = 50) -> str:
 def reindex(archive: Archive) -> str:
     """Rebuild the search index from the session files."""
     sessions, answers = archive.reindex()
-    return f"Indexed {answers} answers in {sessions} sessions."
+    return f"Indexed {counted(answers, 'answer')} in {counted(sessions, 'session')}."
 
 
 def export_cmd(archive: Archive, names: list[str] | None, fmt: str, out_dir: Path, force: bool = False) -> str:
@@ -92,7 +96,7 @@ def export_cmd(archive: Archive, names: list[str] | None, fmt: str, out_dir: Pat
         raise SealedUnreadable(f"{which} sealed; export with --identity YOUR-KEY to open them first")
     with as_the_caller():  # root asked for the pages there: root writes them (read as the notes' owner)
         pages = export(sessions, out_dir, fmt, force)
-    return f"Exported {len(pages)} session(s) to {Path(out_dir).expanduser().resolve()}."
+    return f"Exported {counted(len(pages), 'session')} to {Path(out_dir).expanduser().resolve()}."
 
 
 def delete(archive: Archive, name: str, confirm: Callable[[str], bool]) -> str:
@@ -123,6 +127,21 @@ def ask(prompt: str) -> bool:
         return False
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least 1, for -n."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number of sessions (1 or more)")
+    return int(text)
+
+
+def _day(text: str) -> date:
+    """A day as YYYY-MM-DD, for --since."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a day as YYYY-MM-DD") from None
+
+
 def _archive(config: "Config") -> Archive:
     """The archive under the configured data dir, read as a review: damaged sessions are reported, not moved."""
     return Archive(config.data_dir, sets_aside=False)
@@ -130,7 +149,7 @@ def _archive(config: "Config") -> Archive:
 
 def _run_notes(args: argparse.Namespace, config: "Config") -> int:
     """`reflect notes`: print the result, return the exit code."""
-    print(notes(_archive(config), args.json))
+    print(notes(_archive(config), args.json, args.limit, args.since))
     return 0
 
 
@@ -188,6 +207,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]", 
     """Add notes, show, search, reindex, export and delete to the `reflect` command line."""
     p = subparsers.add_parser("notes", parents=parents, help="list saved sessions, newest first")
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.add_argument("-n", dest="limit", type=_positive, metavar="N", help="only the newest N sessions")
+    p.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="only sessions begun on or after this (local) day")
     p.set_defaults(func=_run_notes, reads_notes=True)
     p = subparsers.add_parser("show", parents=parents, help="print a session's transcript")
     p.add_argument("session", help="folder name, a unique prefix, or 'latest'")

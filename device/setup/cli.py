@@ -4,6 +4,7 @@ import logging
 import os
 import signal
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 from common.errors import ReflectError, SessionNotFound
@@ -138,9 +139,12 @@ def cmd_play(args, config) -> int:
 def cmd_keys_new(args, config) -> int:
     from device.notes.opening import LOSS_WARNING, new_identity
 
+    to_stdout = str(args.out) == "-"
     public = new_identity(args.out)
-    print(f"Wrote your identity to {args.out}.\n{LOSS_WARNING}\n"
-          f"Put this public key in the device's config, [privacy] recipient = \"{public}\":\n{public}")
+    where = "standard output" if to_stdout else args.out
+    print(f"Wrote your identity to {where}.\n{LOSS_WARNING}\n"
+          f"Put this public key in the device's config, [privacy] recipient = \"{public}\":\n{public}",
+          file=sys.stderr if to_stdout else sys.stdout)  # stdout holds the identity alone
     return 0
 
 
@@ -161,40 +165,44 @@ def cmd_clock_status(args, config) -> int:
 
 
 def cmd_open(args, config) -> int:
+    from common.wording import counted
     from device.notes.opening import open_archive
 
     count = open_archive(args.source, args.identity, args.out, args.force)
-    print(f"Opened {count} session(s) into {args.out}; read them with --data-dir {args.out}.")
+    print(f"Opened {counted(count, 'session')} into {args.out}; read them with --data-dir {args.out}.")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     from device.notes import backup_commands, brief, review_commands
 
-    common = argparse.ArgumentParser(add_help=False)
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    common = argparse.ArgumentParser(add_help=False, parents=[verbose])
     common.add_argument("--config", type=Path, help="config file (default: /etc/reflect/config.toml, then ~/.config/reflect/config.toml)")
     common.add_argument("--data-dir", type=Path, help="where notes are kept")
-    common.add_argument("-v", "--verbose", action="store_true", help="log more detail")
-    with_model = argparse.ArgumentParser(add_help=False)
+    with_pack = argparse.ArgumentParser(add_help=False)
+    with_pack.add_argument("--pack", help="question pack id")
+    with_model = argparse.ArgumentParser(add_help=False, parents=[with_pack])
     with_model.add_argument("--model", type=Path, help="Vosk model directory")
-    with_model.add_argument("--pack", help="question pack id")
 
     parser = argparse.ArgumentParser(prog="reflect", description="A voice-guided reflection device.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('reflect-device')}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", parents=[common, with_model], help="wait for the button, forever (the service)")
     run.add_argument("--keyboard", action="store_true", help="use the keyboard instead of the GPIO button")
-    run.set_defaults(func=cmd_run)
+    run.set_defaults(func=cmd_run, logs_progress=True)
     session = sub.add_parser("session", parents=[common, with_model], help="one session now")
     session.add_argument("--keyboard", action="store_true", help="use the keyboard instead of the GPIO button")
-    session.set_defaults(func=cmd_session)
+    session.set_defaults(func=cmd_session, logs_progress=True)
     demo = sub.add_parser("demo", parents=[common, with_model], help="a whole simulated session, no hardware needed")
     demo.add_argument("--answer", action="append", metavar="TEXT", help="an answer for the simulated person (repeat): they go, in order, to the questions "
                       "it answers (all but the third); with fewer, the rest are skipped")
     demo.add_argument("--answer-voice", metavar="VOICE", help="espeak-ng voice for the answers (default: the pack's language)")
     demo.add_argument("--json", action="store_true", help="print the finished session.json on stdout")
-    demo.set_defaults(func=cmd_demo)
-    sub.add_parser("packs", parents=[common, with_model], help="list question packs").set_defaults(func=cmd_packs)
+    demo.set_defaults(func=cmd_demo, logs_progress=True)
+    sub.add_parser("packs", parents=[common, with_pack], help="list question packs").set_defaults(func=cmd_packs)
 
     model = sub.add_parser("model", help="the speech model").add_subparsers(dest="action", required=True, metavar="ACTION")
     install = model.add_parser("install", parents=[common, with_model], help="download (or --from a zip), verify and install")
@@ -215,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     hold.add_argument("--long", action="store_const", const="long-hold", default="hold", dest="word",
                       help="kept down past button.off_hold_s: in the ready state, the device powers off")
     hold.set_defaults(func=cmd_control)
-    play = sub.add_parser("play", parents=[common, with_model],
+    play = sub.add_parser("play", parents=[common, with_pack],
                           help="play a session's answers (or one), or one question's answers across time")
     play.add_argument("session", nargs="?", help="folder name, unique prefix, or 'latest'")
     play.add_argument("answer", nargs="?", type=int, help="only this answer number")
@@ -225,8 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--since", metavar="DATE", help="with --question: only answers from this date on (YYYY-MM-DD)")
     play.set_defaults(func=cmd_play, reads_notes=True)
     keys = sub.add_parser("keys", help="the owner's key for sealed notes").add_subparsers(dest="action", required=True, metavar="ACTION")
-    new = keys.add_parser("new", parents=[common], help="make an identity (on your computer, not the device) and print its public key")
-    new.add_argument("--out", type=Path, required=True, help="file to write the identity to (never overwritten)")
+    new = keys.add_parser("new", parents=[verbose], help="make an identity (on your computer, not the device) and print its public key")
+    new.add_argument("--out", type=Path, required=True, help="file to write the identity to (never overwritten; - for standard output)")
     new.set_defaults(func=cmd_keys_new)
     opener = sub.add_parser("open", parents=[common], help="turn a copied archive with sealed notes into an ordinary one")
     opener.add_argument("source", type=Path, help="a copied data dir, sessions folder, session folder, or a tar of one")
@@ -252,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file-size limit must be an EFBIG error the session handles
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+    quiet = logging.INFO if getattr(args, "logs_progress", False) else logging.WARNING  # the rest say it on stdout
+    logging.basicConfig(level=logging.DEBUG if args.verbose else quiet,
                         format="%(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)  # degraded-but-working states are logged once each, as warnings
     try:

@@ -15,11 +15,11 @@ def test_the_report_says_what_was_done_in_a_summary_without_anything_said(tmp_pa
     assert not empty.changed and empty.summary() == "recovery: nothing to do"
     seen = RecoveryReport(sessions=["a"], problems=["x", "y"])
     assert not seen.changed, "looking at sessions and finding problems changes nothing on disk"
-    assert seen.summary() == "recovery: 2 problem(s)"
+    assert seen.summary() == "recovery: 2 problems"
     for name in ("repaired", "noted", "interrupted", "transcribed", "compressed", "removed", "set_aside", "unindexed"):
         assert RecoveryReport(**{name: ["p"]}).changed, name
     report = RecoveryReport(repaired=["a", "b"], set_aside=["c"], problems=["d"], sessions=["e"])
-    assert report.summary() == "recovery: 2 repaired, 1 set aside, 1 problem(s)"
+    assert report.summary() == "recovery: 2 repaired, 1 set aside, 1 problem"
 
 
 def test_recover_command_prints_the_summary_and_fails_only_on_problems(tmp_path, capsys):
@@ -33,7 +33,7 @@ def test_recover_command_prints_the_summary_and_fails_only_on_problems(tmp_path,
     (broken.folder / "session.json").write_text("{")
     assert recover_command(data) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "recovery: 1 repaired, 1 interrupted, 2 removed, 1 set aside, 1 problem(s)"  # two reserves
+    assert out[0] == "recovery: 1 repaired, 1 interrupted, 2 removed, 1 set aside, 1 problem"  # two reserves
     assert out[1] == f"  set aside: damaged/{broken.id}"
     assert out[2] == f"  problem: sessions/{notes.id}/03.opus.part: compressed part without its source; left alone"
     (notes.folder / "03.opus.part").unlink()

@@ -173,7 +173,7 @@ def test_recovery_tells_the_log_what_it_repaired_and_never_what_was_said(tmp_pat
         ("WARNING", f"recovery: sessions/{c.id}/02.opus.part: compressed part without its source; left alone"),
         ("INFO", report.summary()),
     ]
-    assert report.summary() == "recovery: 1 repaired, 1 noted, 2 interrupted, 5 removed, 1 problem(s)"
+    assert report.summary() == "recovery: 1 repaired, 1 noted, 2 interrupted, 5 removed, 1 problem"
 
 
 def test_every_removal_is_made_durable_in_its_folder(tmp_path, monkeypatch):

@@ -45,7 +45,7 @@ def test_a_session_made_on_the_rig_is_sealed_and_nothing_said_is_left_in_the_dat
     assert len(spoken) >= 6, words
 
     archive = Archive(data)  # the index as every review command leaves it
-    assert "1 sealed session(s) were not searched" in review_commands.search(archive, sorted(words)[:1])
+    assert "1 sealed session was not searched" in review_commands.search(archive, sorted(words)[:1])
     assert data.joinpath("index.sqlite3").exists()
     for path in data.rglob("*"):  # no identity: nothing said can be found, the index included
         if path.is_file():

@@ -58,7 +58,7 @@ def test_delete_and_reindex_beside_the_idle_service_are_done_by_it(tmp_path, run
     assert (deleted.returncode, deleted.stdout, deleted.stderr) == (0, f"Deleted session {newer}.\n", "")
     assert not (data / "sessions" / newer).exists() and (data / "sessions" / older).is_dir()
     reindexed = reflect(run_dir, data, "reindex")
-    assert (reindexed.returncode, reindexed.stdout) == (0, "Indexed 1 answers in 1 sessions.\n")
+    assert (reindexed.returncode, reindexed.stdout) == (0, "Indexed 1 answer in 1 session.\n")
     recovered = reflect(run_dir, data, "recover")
     assert (recovered.returncode, recovered.stdout) == (0, "recovery: nothing to do\n")
 

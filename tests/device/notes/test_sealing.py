@@ -62,7 +62,7 @@ def test_a_sealed_session_is_listed_but_not_searched_and_replay_refuses_its_audi
     seal_due(data, owner_of(key), 24, now=LATER)
     archive = Archive(data)
     assert len(archive.sessions()) == 2
-    assert "1 sealed session(s) were not searched" in review_commands.search(archive, ["zorblax"])
+    assert "1 sealed session was not searched" in review_commands.search(archive, ["zorblax"])
     assert "plainword" in review_commands.search(archive, ["plainword"])
     sealed = archive.load("2026-03-01_090000")
     assert sealed.sealed and "(sealed)" in review_commands.show(archive, sealed.id)

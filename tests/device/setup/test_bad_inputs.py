@@ -53,12 +53,13 @@ def argv(words: tuple, parser: argparse.ArgumentParser, place: Place) -> list[st
     """The command with every argument it needs filled from `place.values` (a new required one fails here)."""
     line = list(words)
     for action in parser._actions:
-        if action.dest in place.values and (action.required or not action.option_strings or action.dest in OPTIONS):
+        if place.values.get(action.dest) is not None and (action.required or not action.option_strings
+                                                          or action.dest in OPTIONS):
             value = place.values[action.dest]
             line += [str(value)] if not action.option_strings else [action.option_strings[-1], str(value)]
         elif action.required:
             raise AssertionError(f"reflect {' '.join(words)}: give --{action.dest} a value in Place.values")
-    return line + ["--data-dir", str(place.data)] * ("data_dir" not in place.values)
+    return line + ["--data-dir", str(place.data)] * ("data_dir" not in place.values and _takes(parser, "data_dir"))
 
 
 def snapshot(root: Path) -> dict:
@@ -85,12 +86,16 @@ def _reads(parser) -> bool:
     return bool(parser.get_default("reads_notes"))
 
 
+def _takes(parser, dest: str) -> bool:
+    return any(a.dest == dest for a in parser._actions)
+
+
 def _has_out(parser) -> bool:
-    return any(a.dest == "out" for a in parser._actions)
+    return _takes(parser, "out")
 
 
-def _all(parser) -> bool:
-    return True
+def _has_config(parser) -> bool:
+    return _takes(parser, "config")
 
 
 def _none(parser) -> bool:
@@ -121,12 +126,12 @@ def someone_elses_data_dir(p: Place):
 def config_not_utf8(p: Place):
     (p.tmp / "config.toml").write_bytes(b'[storage]\ndata_dir = "caf\xe9"\n')
     p.values["config"] = p.tmp / "config.toml"
-    return _all
+    return _has_config
 
 
 def config_is_a_folder(p: Place):
     p.values["config"] = p.tmp
-    return _all
+    return _has_config
 
 
 def home_nonexistent(p: Place):
@@ -138,7 +143,7 @@ def home_nonexistent(p: Place):
 def home_nonexistent_no_data_dir(p: Place):
     p.env.update(HOME=str(p.tmp / "no-home"), XDG_RUNTIME_DIR=str(p.tmp / "no-home" / "run"))
     p.data = p.tmp / "no-home" / ".local" / "share" / "reflect"
-    p.values["data_dir"] = None
+    p.values["data_dir"] = None  # no --data-dir given
     return _reads
 
 
@@ -206,11 +211,7 @@ def run(words, parser, tmp: Path, case, piped: bool = False):
     """Set up `case` in its own folder, run the command, return (must fail, result, notes before, notes after)."""
     place = place_for(tmp)
     must_fail = case(place)(parser)
-    if "data_dir" in place.values and place.values["data_dir"] is None:
-        del place.values["data_dir"]
-        line = argv(words, parser, place)[:-2]
-    else:
-        line = argv(words, parser, place)
+    line = argv(words, parser, place)
     before = snapshot(place.data)  # {} for a data dir that is not there: then it must not appear
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "LANG": "C.UTF-8", **place.env}
     command = [sys.executable, "-m", "device.setup.cli", *line]

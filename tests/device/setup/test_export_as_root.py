@@ -45,7 +45,7 @@ def test_root_exports_the_owners_notes_into_a_folder_of_a_third_user(device, fmt
                             cwd=ROOT, env={"PATH": "/usr/bin:/bin", "HOME": "/root"},
                             capture_output=True, text=True, timeout=60)
     assert (result.returncode, result.stderr) == (0, ""), result.stderr
-    assert result.stdout == f"Exported 2 session(s) to {stick / 'pages'}.\n"
+    assert result.stdout == f"Exported 2 sessions to {stick / 'pages'}.\n"
     assert all((stick / "pages" / i / page).is_file() for i in ids)
     assert (stick.stat().st_uid, stat_mode(stick)) == (THIRD_USER, 0o700)  # the folder pointed at is as it was
     left = {path: os.lstat(path).st_uid for path in [data, *data.rglob("*")]}
