@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             for n in range(1, args.runs + 1):
                 print(f"{'pinned ' if pin else ''}run {n}/{args.runs} ...", file=sys.stderr, flush=True)
                 runs.append(one_run(n, args, work, answers, cache_dir, question, pin))
-            archive_answers = [1000, 10000]
+            archive_answers = [1000, 10000, 40000]
             print(f"{'pinned ' if pin else ''}archive list/search ...", file=sys.stderr, flush=True)
             archive = run_probe("archive_probe", {"answers": archive_answers}, work,
                                 f"archive{'-pinned' if pin else ''}", pin)

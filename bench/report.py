@@ -254,15 +254,34 @@ def figures(mode: dict) -> list[dict]:
     row("Storage per minute of speech after audio.compress.compress_answer (Ogg Opus)", compressed, "MB/min",
         f"same WAV: {wav:.2f} MB/min; English espeak-ng speech at 44.1 kHz compressed: {english:.2f} MB/min",
         "≤ 0.25 MB/min", compressed <= 0.25)
-    for answers_count, timings in mode["archive"]["archive"].items():
+    return rows + archive_rows(mode["archive"]["archive"]) + (sealing_rows(mode["sealing"]) if "sealing" in mode else [])
+
+
+def archive_rows(archive: dict) -> list[dict]:
+    """The list and search rows, per archive size, from bench_archive's timings (archive_probe's "archive")."""
+    rows = []
+    for answers_count, timings in archive.items():
         big = int(answers_count) >= 10000
         target = "≤ 100 ms" if big else "— (≤ 100 ms at 10,000)"
         for key, name in (("fresh_list_ms", "list (new Archive, index built)"), ("search_ms", "search two words")):
             value = timings[key]
-            row(f"{name}, {int(answers_count):,} answers", value, "ms",
-                f"first listing, building the index: {timings['first_list_ms']:.0f} ms; warm listing: {timings['list_ms']:.1f} ms",
-                target, value <= 100 if big else None)
-    return rows + (sealing_rows(mode["sealing"]) if "sealing" in mode else [])
+            rows.append({"figure": f"{name}, {int(answers_count):,} answers", "value": value, "unit": "ms",
+                         "reference": f"first listing, building the index: {timings['first_list_ms']:.0f} ms; "
+                                      f"warm listing: {timings['list_ms']:.1f} ms",
+                         "target": target, "pass": value <= 100 if big else None, "detail": ""})
+    return rows
+
+
+def replace_rows(text: str, rows: list[dict], note: str) -> str:
+    """REPORT.md's text with these rows put in place of the rows of the same figure (new ones after the last of
+    their kind), and `note` added below the table: a partial run's figures beside the full run's."""
+    lines = text.splitlines()
+    new = dict(zip((r["figure"] for r in rows), table(rows)[2:]))
+    kept = [line for line in lines if not any(line.startswith(f"| {figure} |") for figure in new)]
+    kind = max(i for i, line in enumerate(kept) if line.startswith("| list (") or line.startswith("| search two"))
+    kept[kind + 1:kind + 1] = new.values()
+    end = next(i for i in range(kind + 1, len(kept)) if not kept[i].startswith("|"))
+    return "\n".join(kept[:end] + ["", note] + kept[end:]) + "\n"
 
 
 def figures_json(results: dict) -> dict:

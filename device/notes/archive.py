@@ -257,7 +257,7 @@ class Archive:
         """Bring the index in step with the files, then run `operation`; a corrupt index is rebuilt once."""
         for attempt in (1, 2):
             try:
-                self.index.sync(self._stamps(notices), lambda session_id: self._load_for_index(session_id, notices))
+                self._in_step(notices)
                 return operation(self.index)
             except sqlite3.DatabaseError as exc:
                 if attempt == 2 or not _is_corruption(exc):
@@ -265,6 +265,17 @@ class Archive:
                 log.warning("search index is corrupt (%s); rebuilding it from the session files", exc)
                 self.index.reset()
         raise AssertionError("unreachable: the second attempt returns or raises")
+
+    def _in_step(self, notices: list[str]) -> None:
+        """Sync the index with the files unless nothing changed since the last sync (record.change_stamp, read
+        before looking, so a change while looking shows at the next call); add the sync's notices."""
+        stamp = record.change_stamp(self.layout)
+        seen = self.index.synced_at(stamp)
+        if seen is None:
+            seen = []
+            self.index.sync(self._stamps(seen), lambda session_id: self._load_for_index(session_id, seen))
+            self.index.mark_synced(stamp, seen)
+        notices.extend(seen)
 
     def _stamps(self, notices: list[str]) -> dict[str, tuple[int, int]]:
         """(mtime_ns, size) of each session's session.json; folders without one are reported and left alone."""

@@ -186,4 +186,4 @@ def _open_session(folder: Path, target: Path, keys: list[x25519.Identity]) -> No
             said = None
         if not isinstance(said, dict):
             raise SealedUnreadable(f"{SAID_NAME} of session {folder.name} does not hold words")
-        record.write(target, record.opened(raw, said))
+        record.write(target, record.opened(raw, said), noted=False)

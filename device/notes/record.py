@@ -6,6 +6,8 @@ the archive, recovery, the search index and export all go through it.
 import json
 import os
 import re
+import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -13,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from audio.recognizer import Transcript, Word
-from common.files import PART_SUFFIX
 from common.errors import SessionDamaged, SessionNotFound
-from common.files import atomic_write_text
+from common.files import PART_SUFFIX, atomic_write_bytes, atomic_write_text
 from content.packs import Pack
 from device.clock import ClockStatus
 
@@ -30,6 +31,9 @@ READABLE_VERSIONS = (1, 2, 3)
 counts as trusted (its dates show as they always did); in versions 1 and 2 no answer is marked."""
 RECORD_NAME = "session.json"
 TRANSCRIPT_NAME = "transcript.md"
+RACY_S = 2.0
+"""A sessions folder changed more recently than this may change again without its time moving (git's racy rule)."""
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 RESERVE_NAME = ".reserve"
 """Space a running session holds back in its folder, freed when the disk fills."""
 COMPRESSED_FORMATS = ("opus", "flac")
@@ -89,6 +93,11 @@ class DataLayout:
     @property
     def index(self) -> Path:
         return self.root / "index.sqlite3"
+
+    @property
+    def changes(self) -> Path:
+        """A token every write of a session.json replaces (note_change): the index sees a change by it alone."""
+        return self.root / ".changes"
 
     @property
     def models(self) -> Path:
@@ -473,9 +482,45 @@ def opened(raw: Raw, said_json: Raw) -> Raw:
 
 # -- writing ----------------------------------------------------------------------------------------
 
-def write(folder: Path, record: Raw) -> None:
-    """Replace session.json atomically."""
+def write(folder: Path, record: Raw, noted: bool = True) -> None:
+    """Replace session.json atomically, then say so in the data dir's change token (unless not `noted`: a new
+    archive being built, which no index has seen)."""
     atomic_write_text(folder / RECORD_NAME, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    if noted and folder.parent.name == "sessions":
+        note_change(DataLayout(folder.parent.parent))
+
+
+def note_change(layout: DataLayout) -> None:
+    """Replace the change token with a new one, after a session.json was written (never before it). Written in
+    place, all of it at once (tokens have one length), and not synced: a power cut that loses it also changes
+    the boot id, which change_stamp holds too."""
+    token = uuid.uuid4().hex.encode("ascii")
+    try:
+        fd = os.open(layout.changes, os.O_WRONLY)
+    except FileNotFoundError:
+        atomic_write_bytes(layout.changes, token)  # the first: never an empty file, whenever a kill comes
+        return
+    try:
+        os.pwrite(fd, token, 0)
+    finally:
+        os.close(fd)
+
+
+def change_stamp(layout: DataLayout, racy_s: float = RACY_S) -> str | None:
+    """What differs after any change to the sessions that the index shows: the writers' token, the sessions
+    folder's own time (a folder added, renamed or removed) and the boot. None while that time is under `racy_s`
+    old, as a change in the same clock tick would not move it: the caller then looks at every session."""
+    try:
+        token = layout.changes.read_text(errors="replace").strip()
+    except FileNotFoundError:
+        token = ""
+    try:
+        st = os.stat(layout.sessions)
+    except FileNotFoundError:
+        return f"{token} none"
+    if time.time_ns() - st.st_mtime_ns < racy_s * 1e9:
+        return None
+    return f"{token} {st.st_ino} {st.st_mtime_ns} {BOOT_ID.read_text().strip()}"
 
 
 def write_transcript(folder: Path, record: Raw) -> None:

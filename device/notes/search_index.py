@@ -15,7 +15,7 @@ from device.notes.record import Session
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MAX_ANSWERS = 1000
 """Answer rowids are session number * MAX_ANSWERS + answer index, so a session's rows form one range."""
 MARK_START, MARK_END = "\x02", "\x03"
@@ -35,6 +35,8 @@ CREATE TABLE sessions(
 CREATE VIRTUAL TABLE answer_text USING fts5(
     text, session_n UNINDEXED, idx UNINDEXED, question UNINDEXED, starts UNINDEXED,
     tokenize = 'unicode61 remove_diacritics 2');
+CREATE INDEX sessions_newest_first ON sessions(seq DESC, started DESC, id DESC);
+CREATE TABLE synced(one INTEGER PRIMARY KEY CHECK (one = 1), stamp TEXT NOT NULL, notices TEXT NOT NULL);
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 
@@ -57,12 +59,16 @@ class SessionSummary:
     status: str
     answers: int
     spoken_s: float
-    path: Path
+    sessions_dir: Path
     problems: tuple[str, ...]
     seq: int = 0
     """The device's number for the session; the order of the list (0: before numbering, by start time)."""
     clock_trusted: bool = True
     """False if its date came from a clock that was not set (shown as "about")."""
+
+    @property
+    def path(self) -> Path:
+        return self.sessions_dir / self.id
 
 
 @dataclass(frozen=True)
@@ -176,6 +182,21 @@ class SearchIndex:
                 if loaded is not None:
                     self._insert(*loaded, stamps[session_id])
 
+    def synced_at(self, stamp: str | None) -> list[str] | None:
+        """The notices of the last sync if it was made at `stamp` (record.change_stamp), else None: sync again."""
+        row = self.conn.execute("SELECT stamp, notices FROM synced").fetchone()
+        return json.loads(row[1]) if stamp is not None and row is not None and row[0] == stamp else None
+
+    def mark_synced(self, stamp: str | None, notices: list[str]) -> None:
+        """Remember that the cache matched the files at `stamp` (None: too fresh to trust), with its notices."""
+        row = self.conn.execute("SELECT stamp, notices FROM synced").fetchone()
+        if (tuple(row) if row else None) == ((stamp, json.dumps(notices)) if stamp is not None else None):
+            return  # a read that changed nothing writes nothing
+        with self._writing():
+            self.conn.execute("DELETE FROM synced")
+            if stamp is not None:
+                self.conn.execute("INSERT INTO synced VALUES (1, ?, ?)", (stamp, json.dumps(notices)))
+
     def forget(self, session_id: str) -> None:
         """Remove one session's row and words from the file now (the next sync adds it back as its files say)."""
         with self._writing():
@@ -234,7 +255,7 @@ class SearchIndex:
             "SELECT id, pack_title, started_at, status, answers, spoken_s, problems, seq, clock_trusted FROM sessions"
             f" ORDER BY {newest_first()}")
         return [
-            SessionSummary(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], r[5], sessions_dir / r[0],
+            SessionSummary(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], r[5], sessions_dir,
                            tuple(json.loads(r[6])) if r[6] != "[]" else (), r[7], bool(r[8]))
             for r in rows
         ]

@@ -122,9 +122,9 @@ recover(sys.argv[1], new_recognizer=Slow)
 
 
 def normalized(data: Path) -> tuple:
-    """What recovery produced, ignoring nothing but file order."""
+    """What recovery produced, ignoring nothing but file order and the change token (new at every write)."""
     records = [(f.name, r) for f, r in session_records(data)]
-    audio = {k: v for k, v in census(data).items() if not k.endswith((".json", ".md"))}
+    audio = {k: v for k, v in census(data).items() if not k.endswith((".json", ".md")) and k != ".changes"}
     return records, audio
 
 
