@@ -9,6 +9,7 @@ from typing import Any
 
 from common.errors import ConfigInvalid
 from device.clock import TRUST_CHOICES
+from device.notes.look_back import CHOICES as LOOK_BACK_CHOICES
 from device.notes.record import DataLayout
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,13 @@ class ClockSettings:
 
 
 @dataclass(frozen=True)
+class ReflectionSettings:
+    look_back: str = setting("off", "After an answer is saved, offer once an earlier answer to the same question from "
+                             "about a month or a year before (press to hear it): off, month or year.",
+                             choices=LOOK_BACK_CHOICES)
+
+
+@dataclass(frozen=True)
 class Config:
     audio: AudioSettings = AudioSettings()
     listening: ListeningSettings = ListeningSettings()
@@ -119,6 +127,7 @@ class Config:
     content: ContentSettings = ContentSettings()
     privacy: PrivacySettings = PrivacySettings()
     clock: ClockSettings = ClockSettings()
+    reflection: ReflectionSettings = ReflectionSettings()
 
     @property
     def data_dir(self) -> Path:
