@@ -106,3 +106,17 @@ def test_never_a_sealed_answer_one_from_an_unset_clock_or_one_not_a_month_ago(tm
                            ("off", dataclasses.replace(MONTH, look_back="off"))]:
         names, _, status = run(tmp_path / data, settings)
         assert OFFER not in names and status == "complete", data
+
+
+@pytest.mark.parametrize("when", [DURING, AFTER])
+def test_a_double_press_at_the_offer_plays_it_and_marks_the_answer_just_given(tmp_path, when):
+    earlier(tmp_path / "probe")
+    number = offer_number(tmp_path / "probe")
+    earlier(tmp_path / "data")
+    names, heard, status = run(tmp_path / "data", gesture=Gesture.DOUBLE_PRESS, moment=(when, number))
+    offer_at = names.index(OFFER)
+    assert heard[offer_at + 1] == ("marked tone 1", "overlaid")
+    assert names[offer_at + 2:offer_at + 5] == ["earlier date", "recording 1002", "question 3"]
+    [folder] = [p for p in (tmp_path / "data" / "sessions").iterdir() if p.name.startswith("2026-12-06")]
+    marked = [a["index"] for a in json.loads((folder / "session.json").read_text())["answers"] if a["for_therapist"]]
+    assert marked == [2] and status == "complete"
