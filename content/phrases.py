@@ -16,6 +16,8 @@ class Phrases:
     sealed_left_out: str = "Some of these answers are sealed, so I leave them out; open them on your computer."
     no_answers_to_question: str = "You have no recorded answers to this question yet."
     across_time_end: str = "Those were your answers to this question, over time."
+    look_back_month: str = "A month ago you answered this too. Press to hear it, or just carry on."
+    look_back_year: str = "A year ago you answered this too. Press to hear it, or just carry on."
     shutting_down: str = "Shutting down. It is safe to unplug me when the light goes out."
     something_went_wrong: str = "Something went wrong, so I have stopped. Your answers so far are saved."
 

@@ -15,6 +15,7 @@ from audio.endpointing import EndpointSettings
 from audio.voice_activity import DetectorSettings
 from common.errors import ConfigInvalid
 from device.clock import TRUST_CHOICES
+from device.notes.look_back import CHOICES as LOOK_BACK_CHOICES
 from device.notes.record import COMPRESSED_FORMATS, DataLayout
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,13 @@ class ClockSettings:
 
 
 @dataclass(frozen=True)
+class ReflectionSettings:
+    look_back: str = setting("off", "After an answer is saved, offer once an earlier answer to the same question from "
+                             "about a month or a year before (press to hear it): off, month or year.",
+                             choices=LOOK_BACK_CHOICES)
+
+
+@dataclass(frozen=True)
 class Config:
     audio: AudioSettings = AudioSettings()
     listening: ListeningSettings = ListeningSettings()
@@ -127,6 +135,7 @@ class Config:
     content: ContentSettings = ContentSettings()
     privacy: PrivacySettings = PrivacySettings()
     clock: ClockSettings = ClockSettings()
+    reflection: ReflectionSettings = ReflectionSettings()
 
     @property
     def data_dir(self) -> Path:

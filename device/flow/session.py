@@ -8,6 +8,7 @@ import numpy as np
 
 from audio import tones
 from audio.answer_capture import AnswerCapture, CaptureSettings
+from audio.clips import Clip, int16_to_float
 from audio.compress import compress_answer
 from audio.endpointing import AnswerEndpointer, EndpointSettings
 from audio.microphone import Microphone
@@ -17,10 +18,15 @@ from common.files import free_bytes, is_disk_full
 from content.packs import Pack
 from content.phrases import PHRASES
 from device.clock import clock_status
-from device.config import MB, ClockSettings, StorageSettings
+from device.config import MB, ClockSettings, ReflectionSettings, StorageSettings
 from device.flow.events import Event, EventKind
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.inbox import AudioChunk, MicFailed
+from device.flow.replay import ANSWER_INTRO
+from device.notes import record
+from device.notes.archive import Archive
+from device.notes.look_back import earlier_answer
+from device.notes.spoken_date import date_in_words
 from device.flow.parts import SessionParts
 from device.flow.player import Player, Playing
 from device.notes.record import AnswerStatus, EndedBy, SessionStatus
@@ -46,6 +52,10 @@ class SessionSettings:
     transcript) or "wav" (as recorded)."""
     clock_trust: str = ClockSettings.trust
     """Whether the wall clock counts as right (config clock.trust): auto asks the system."""
+    look_back: str = ReflectionSettings.look_back
+    """reflection.look_back: after an answer, offer one from about a month or a year before ("off": never)."""
+    look_back_wait_s: float = 5.0
+    """How long after its offer a press still means "play it"."""
 
 
 class Session:
@@ -139,7 +149,7 @@ class Session:
             return self._end_early()
         for index, question in enumerate(self.pack.questions, start=1):
             asking = self.player.start_next(self.player.prompt(question))
-            if self.player.wait(before) is Gesture.HOLD:
+            if before is not None and self.player.wait(before) is Gesture.HOLD:
                 return self._end_early()
             self._emit(Event(EventKind.QUESTION, index))
             listening_tone = self.player.start_next(tones.listening_tone(rate))
@@ -159,9 +169,11 @@ class Session:
                 self.player.say(PHRASES.disk_full)
                 return SessionStatus.ENDED_EARLY
             assert saved_tone is not None  # every other ending started the 'saved' tone
-            before = saved_tone
+            held, before = self._look_back(index, saved_tone)
+            if held:
+                return self._end_early()
         closing = self.player.start_next(self.player.prompt(self.pack.closing))
-        if self.player.wait(before) is not Gesture.HOLD:  # a hold once every answer is saved just silences the rest
+        if before is None or self.player.wait(before) is not Gesture.HOLD:  # a hold once every answer is saved just silences the rest
             self._emit(Event(EventKind.CLOSING))
             self.player.wait(closing)
         return SessionStatus.COMPLETE
@@ -173,6 +185,46 @@ class Session:
 
     def _emit(self, event: Event) -> None:
         self.parts.on_event(event)
+
+    def _look_back(self, index: int, saved_tone: Playing) -> tuple[bool, Playing | None]:
+        """After answer `index` is saved: offer once an earlier answer to its question, and play it only if a press
+        comes. Returns whether a hold ended the session, and the sound still to wait for (None: all waited)."""
+        if self.settings.look_back == "off" or self._just_given != index:
+            return False, saved_tone
+        if not record.clock_trusted(self.notes.record):
+            log.info("looking back stays silent: the clock was not set when this session began, so no date is sure")
+            return False, saved_tone
+        try:
+            earlier = earlier_answer(self.data_dir, self.pack.questions[index - 1], self.parts.wall_clock().astimezone(),
+                                     self.settings.look_back)
+        except Exception as error:  # the session goes on without it
+            log.error("could not look back: %s", error)
+            return False, saved_tone
+        if earlier is None:
+            return False, saved_tone
+        log.info("looking back: offering answer %d of session %s", earlier.answer.index, earlier.session.id)
+        offer = PHRASES.look_back_month if self.settings.look_back == "month" else PHRASES.look_back_year
+        if self.player.wait(saved_tone) is Gesture.HOLD or (gesture := self.player.say(offer)) is Gesture.HOLD:
+            return True, None
+        gesture = gesture or self._press_within(self.settings.look_back_wait_s)
+        if gesture is not Gesture.PRESS:
+            return gesture is Gesture.HOLD, None
+        when = date_in_words(earlier.session.started_at, self.parts.wall_clock().date(), earlier.session.clock_trusted)
+        gesture = self.player.say(ANSWER_INTRO.format(date=when))
+        if gesture is None:
+            samples, rate = Archive(self.data_dir).read_answer_audio(earlier.session, earlier.answer.index)
+            gesture = self.player.play(Clip(int16_to_float(samples), rate))
+        return gesture is Gesture.HOLD, None
+
+    def _press_within(self, seconds: float) -> Gesture | None:
+        """A press or hold within `seconds` (a double press also marks the answer just given), else None."""
+        deadline = time.monotonic() + seconds
+        while (item := self.parts.inbox.next_item(deadline)) is not None:
+            if isinstance(item, GestureEvent) and item.gesture is Gesture.DOUBLE_PRESS:
+                self._mark()
+            elif isinstance(item, GestureEvent) and item.gesture in (Gesture.PRESS, Gesture.HOLD):
+                return item.gesture
+        return None
 
     def _mark(self) -> None:
         """A double press: mark the answer being given (or the one just given) "for my therapist", with a soft

@@ -128,6 +128,11 @@ class DataLayout:
         return self.root / "briefs.json"
 
     @property
+    def looked_back(self) -> Path:
+        """The earlier answers already offered by looking back (device.notes.look_back), never offered twice."""
+        return self.root / "look_back.json"
+
+    @property
     def runtime(self) -> Path:
         """The service's control socket folder when neither systemd nor the session gives a runtime dir."""
         return self.root / ".run"

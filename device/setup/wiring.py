@@ -41,6 +41,7 @@ def session_settings(config: Config) -> SessionSettings:
         min_free_bytes=config.storage.min_free_mb * MB,
         audio_format=config.storage.audio_format,
         clock_trust=config.clock.trust,
+        look_back=config.reflection.look_back,
     )
 
 def load_pack(config: Config) -> Pack:

@@ -214,7 +214,7 @@ def test_an_unknown_section_or_setting_is_refused_listing_the_known_ones(tmp_pat
 def test_a_section_given_a_value_instead_of_settings_is_refused(tmp_path):
     assert refused_text(tmp_path, "button = 17\n").endswith(": [button] must be a table")
     assert refused_text(tmp_path, "pin = 17\n").endswith(": unknown section [pin] (known: audio, listening, button, "
-                                                         "speech, storage, model, content, privacy, clock)")
+                                                         "speech, storage, model, content, privacy, clock, reflection)")
 
 
 def test_sources_that_are_not_tables_are_refused():

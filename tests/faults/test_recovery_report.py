@@ -101,7 +101,7 @@ def test_an_answer_sealed_by_recovery_is_noted_with_its_question_length_and_no_t
     [(_, record)] = session_records(data)
     assert record["answers"][1] == {
         "index": 2, "question": "Two?", "audio": "02.wav", "duration_s": 1.234, "transcript": None, "words": [],
-        "status": "interrupted", "ended_by": "interrupted",
+        "status": "interrupted", "ended_by": "interrupted", "for_therapist": False,
     }
     assert "(still being transcribed)" in (notes.folder / "transcript.md").read_text()
 
@@ -127,7 +127,7 @@ def test_a_part_with_no_audio_is_removed_and_noted_as_an_answer_with_nothing_rec
     [(_, record)] = session_records(data)
     assert record["answers"] == [{
         "index": 2, "question": "Two?", "audio": None, "duration_s": 0.0, "transcript": "", "words": [],
-        "status": "interrupted", "ended_by": "interrupted",
+        "status": "interrupted", "ended_by": "interrupted", "for_therapist": False,
     }]
 
 

@@ -122,7 +122,7 @@ def test_a_record_transcript_md_cannot_be_made_from_is_reported_and_left(tmp_pat
     (lambda r: r.update(answers=[{"index": 1, "audio": "."}]), "answer 1's audio is not a file name"),
     (lambda r: r.update(answers=[{"index": 1, "audio": "a/01.wav"}]), "answer 1's audio is not a file name"),
     (lambda r: r.update(answers=[{"index": 1, "audio": 7}]), "answer 1's audio is not a file name"),
-    (lambda r: r.update(version=3), "unknown version 3"),
+    (lambda r: r.update(version=4), "unknown version 4"),
     (lambda r: r.update(version="1" * 40), "unknown version '1111111111111111111"),
 ])
 def test_a_session_json_recovery_cannot_trust_is_set_aside_with_the_reason_logged(tmp_path, caplog, change, reason):
