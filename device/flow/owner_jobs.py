@@ -7,6 +7,7 @@ session starts while a job runs, and no job runs while a session does. Asked dur
 the service answers at once that it will do the job after it; a job it had no time for before it stopped is
 not done (the command can be run again).
 """
+import functools
 import logging
 import queue
 import threading
@@ -74,7 +75,7 @@ class OwnerJobs:
                 job = self._waiting.get_nowait()
             except queue.Empty:
                 return
-            run_later(lambda job=job: self._do(job))
+            run_later(functools.partial(self._do, job))
             while not job.done.wait(1.0):
                 heartbeat()
 

@@ -96,7 +96,7 @@ class ServiceLoop:
         try:
             long_hold_in_ready = False
             if gesture.gesture is Gesture.PRESS:
-                if not self._pressed_twice():
+                if self.across_time is None or not self._pressed_twice():
                     return Session(self.device.pack, self.device.parts, self.device.settings, self.data_dir).run()
                 self.across_time()
             elif gesture.gesture is Gesture.HOLD:

@@ -22,15 +22,15 @@ from device.config import MB, ClockSettings, ReflectionSettings, StorageSettings
 from device.flow.events import Event, EventKind
 from device.flow.gestures import Gesture, GestureEvent
 from device.flow.inbox import AudioChunk, MicFailed
+from device.flow.parts import SessionParts
+from device.flow.player import Player, Playing
 from device.flow.replay import ANSWER_INTRO
 from device.notes import record
 from device.notes.archive import Archive
 from device.notes.look_back import earlier_answer
-from device.notes.spoken_date import date_in_words
-from device.flow.parts import SessionParts
-from device.flow.player import Player, Playing
 from device.notes.record import AnswerStatus, EndedBy, SessionStatus
 from device.notes.session_notes import SessionNotes
+from device.notes.spoken_date import date_in_words
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class Session:
         """Each sound is queued while the one before it plays, so they follow each other without a gap."""
         rate = self.parts.speaker.rate
         self._emit(Event(EventKind.GREETING))
-        before = self.player.start_next(self.player.prompt(self.pack.greeting))
+        before: Playing | None = self.player.start_next(self.player.prompt(self.pack.greeting))
         if self.player.wait(chime) is Gesture.HOLD:
             return self._end_early()
         for index, question in enumerate(self.pack.questions, start=1):
@@ -189,7 +189,7 @@ class Session:
     def _look_back(self, index: int, saved_tone: Playing) -> tuple[bool, Playing | None]:
         """After answer `index` is saved: offer once an earlier answer to its question, and play it only if a press
         comes. Returns whether a hold ended the session, and the sound still to wait for (None: all waited)."""
-        if self.settings.look_back == "off" or self._just_given != index:
+        if self.settings.look_back == "off" or self._just_given != index or self.notes is None:
             return False, saved_tone
         if not record.clock_trusted(self.notes.record):
             log.info("looking back stays silent: the clock was not set when this session began, so no date is sure")

@@ -9,6 +9,7 @@ A session being recorded is skipped; one the device no longer has stays in the b
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,7 +132,7 @@ def refuse_overlap(data_dir: Path, dest: Path) -> None:
         raise BackupRefused(f"{dest} overlaps the notes at {data_dir}; back up to another folder or disk")
 
 
-def backup(data_dir: Path, dest: Path, clock=time.monotonic) -> BackupReport:
+def backup(data_dir: Path, dest: Path, clock: Callable[[], float] = time.monotonic) -> BackupReport:
     """Copy what changed of every finished session under `data_dir` into `dest` (see the module's docstring)."""
     source, target = DataLayout(Path(data_dir)), DataLayout(Path(dest))
     refuse_overlap(source.root, target.root)
@@ -160,7 +161,7 @@ def backup(data_dir: Path, dest: Path, clock=time.monotonic) -> BackupReport:
     return report
 
 
-def back_up_session(folder: Path, backed: Path, manifest: Manifest, report: BackupReport) -> tuple[str, int, int] | None:
+def back_up_session(folder: Path, backed: Path, manifest: Manifest, report: BackupReport) -> tuple[str, int, int] | tuple[()] | None:
     """Bring one session's copy up to date: (id, files, bytes) copied, () if nothing changed, None if skipped."""
     listed = manifest.of_session(folder.name)
     before = os.stat(folder / RECORD_NAME)

@@ -1,26 +1,30 @@
 """The `reflect backup DEST` and `reflect restore SRC` subcommands."""
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from device.notes.backup import backup
 from device.notes.owner import own
 from device.notes.restore import restore
 
+if TYPE_CHECKING:  # config imports the notes' record; these commands only read what it built
+    from device.config import Config
 
-def _run_backup(args, config) -> int:
+
+def _run_backup(args: argparse.Namespace, config: "Config") -> int:
     """`reflect backup`: reads the notes only (the service may run), prints what was copied, verified and skipped."""
     print("\n".join(backup(config.data_dir, args.dest).lines()))
     return 0
 
 
-def _run_restore(args, config) -> int:
+def _run_restore(args: argparse.Namespace, config: "Config") -> int:
     """`reflect restore`: owns the notes while it writes them, prints what was restored."""
     with own(config.data_dir, "restore"):
         print("\n".join(restore(args.source, config.data_dir).lines()))
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]", parents: list[argparse.ArgumentParser]) -> None:
     """Add backup and restore to the `reflect` command line."""
     p = subparsers.add_parser("backup", parents=parents,
                               help="copy the finished sessions to a folder (a USB stick), verified; again copies what changed")

@@ -8,6 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from common.errors import ExportRefused
 from common.files import atomic_write_text, output_dir, private_dir
@@ -20,6 +21,9 @@ from device.notes.owner import own
 from device.notes.pattern_chart import Period, pattern_svg
 from device.notes.record import DataLayout, Session
 from device.notes.spoken_date import date_in_words
+
+if TYPE_CHECKING:  # config imports the notes' record; the brief only reads what it built
+    from device.config import Config
 
 HTML_PAGE = "brief.html"
 MD_PAGE = "brief.md"
@@ -48,7 +52,7 @@ class BriefHistory:
 
     path: Path
 
-    def entries(self) -> list[dict]:
+    def entries(self) -> list[dict[str, str]]:
         try:
             saved = json.loads(self.path.read_text())
         except FileNotFoundError:
@@ -115,7 +119,8 @@ def _when(heard: Heard, today: date) -> str:
     return f"{date_in_words(heard.session.started_at, today, heard.session.clock_trusted)} · {clock(heard.answer.duration_s)}"
 
 
-def _html(title, answers, copied, period, everything, chart, today) -> str:
+def _html(title: str, answers: list[Heard], copied: dict[int, tuple[str | None, str | None]], period: Period, everything: bool, chart: str,
+          today: date) -> str:
     esc = html.escape
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -144,7 +149,8 @@ def _html(title, answers, copied, period, everything, chart, today) -> str:
     return "\n".join(parts)
 
 
-def _markdown(title, answers, copied, period, everything, today) -> str:
+def _markdown(title: str, answers: list[Heard], copied: dict[int, tuple[str | None, str | None]], period: Period, everything: bool,
+              today: date) -> str:
     lines = [f"# {md_escape(title)}", "", f"*{md_escape(_summary(answers, period, everything))}*", ""]
     if not answers:
         lines += ["*No answers in this period.*", ""]
@@ -184,11 +190,12 @@ def brief_command(data_dir: Path, out: Path, since: datetime | None, since_last:
             f"{HTML_PAGE} and {MD_PAGE}.")
 
 
-def _brief_of(archive: Archive, out, since, everything, now, data_dir, force) -> list[Heard]:
+def _brief_of(archive: Archive, out: Path, since: datetime | None, everything: bool, now: datetime, data_dir: Path,
+              force: bool) -> list[Heard]:
     return write_brief([archive.load(s.id) for s in archive.sessions()], out, since, everything, now, data_dir, force)
 
 
-def _run(args, config) -> int:
+def _run(args: argparse.Namespace, config: "Config") -> int:
     """`reflect brief`: print what was written, return the exit code."""
     since = datetime.combine(parse_date(args.since), datetime.min.time()).astimezone() if args.since else None
     print(brief_command(config.data_dir, args.out, since, args.since_last_brief, args.all, args.identity, args.force,
@@ -196,7 +203,7 @@ def _run(args, config) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]", parents: list[argparse.ArgumentParser]) -> None:
     """Add `brief` to the `reflect` command line."""
     p = subparsers.add_parser("brief", parents=parents, help="one calm page (HTML and Markdown) of the answers "
                               "marked for your therapist, with their recordings and the pattern over time")

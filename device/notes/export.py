@@ -9,9 +9,9 @@ from pathlib import Path
 from common.errors import ExportRefused
 from common.files import FILE_MODE, atomic_write_text, output_dir, private_dir
 from device.clock import shown
+from device.notes.archive import audio_path, audio_problem
 from device.notes.durations import clock
 from device.notes.pattern_chart import Period, pattern_svg
-from device.notes.archive import audio_path, audio_problem
 from device.notes.record import Answer, Session
 
 FORMATS = ("md", "html")

@@ -152,7 +152,7 @@ class _unpacked:
         try:
             with tarfile.open(self.source) as tar:
                 tar.extractall(self.temp.name, filter="data")
-        except (tarfile.TarError, OSError) as error:
+        except (tarfile.TarError, OSError):
             self.temp.cleanup()
             raise SealedUnreadable(f"{self.source} is neither an archive folder nor a readable tar file "
                                    "(copy the device's data dir, or a tar of it, and open that)") from None

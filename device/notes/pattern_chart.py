@@ -4,8 +4,8 @@ import html
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from device.notes.record import Session
 from device.notes.durations import clock
+from device.notes.record import Session
 
 WIDTH = 680
 LEFT = 44
@@ -43,7 +43,7 @@ def _text(x: float, y: float, words: str, anchor: str = "start", size: int = 12,
 def pattern_svg(sessions: list[Session], period: Period) -> str:
     """The chart for `sessions` over `period`: an <svg> element to put inline in a page."""
     weeks = period.weeks()
-    days = {}
+    days: dict[date, set[date]] = {}
     marks: dict[date, int] = {}
     spoken: dict[str, float] = {}
     for session in sessions:

@@ -220,7 +220,7 @@ def new_answer(index: int, question: str, audio: str | None, duration_s: float,
     }
 
 
-def mark_for_therapist(raw: dict, index: int) -> bool:
+def mark_for_therapist(raw: Raw, index: int) -> bool:
     """Mark answer `index` of a record "for my therapist" (in place); False if the record has no such answer."""
     for answer in raw["answers"]:
         if answer.get("index") == index:

@@ -137,7 +137,7 @@ def recover_command(data_dir: Path, model: ModelLoader | None = None, audio_form
     return code
 
 
-def recovered(data_dir: Path, model=None, audio_format: str = "wav") -> tuple[int, str]:
+def recovered(data_dir: Path, model: ModelLoader | None = None, audio_format: str = "wav") -> tuple[int, str]:
     """Recover now; return the exit code (1 on problems) and the summary, each folder set aside and each problem."""
     report = recover(data_dir, model, audio_format=audio_format)
     lines = ([report.summary()] + [f"  set aside: {line}" for line in report.set_aside]

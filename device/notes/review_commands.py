@@ -11,7 +11,8 @@ from common.errors import SealedUnreadable
 from common.wording import counted, quoted
 from device.clock import shown
 from device.notes.archive import Archive, audio_problem
-from device.notes.export import clock, export
+from device.notes.durations import clock
+from device.notes.export import export
 from device.notes.opening import open_archive
 from device.setup.notes_user import as_the_caller
 

@@ -15,15 +15,14 @@ from audio.transcriber import Transcriber
 from audio.voice_activity import DetectorSettings
 from content.packs import Pack
 from content.phrases import PHRASES
-from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from device.config import MB, Config
-from device.setup.config_checks import checked_pack
 from device.flow.inbox import Inbox
 from device.flow.parts import SessionParts
 from device.flow.service import Device
 from device.flow.session import SessionSettings
 from device.notes.recovery import recover_at_start
 from device.notes.sealing import sealer
+from device.setup.config_checks import checked_pack
 
 log = logging.getLogger(__name__)
 

@@ -109,7 +109,7 @@ def kill_somewhere(device: DeviceProcess, person: Person, target: str, rng: rand
         sleep_answering(person, rng.uniform(0.0, 0.3))
     elif target == "listening":  # mid-answer: after the first chunk of the answer reached its file
         heard = run_until(device, person, event("listening", question), 20)
-        run_until(device, person, lambda l: l["kind"] == "fed" and heard and l["at"] > heard["at"], 20)
+        run_until(device, person, lambda line: line["kind"] == "fed" and heard and line["at"] > heard["at"], 20)
         sleep_answering(person, rng.uniform(0.0, 2.0))
     elif target == "saving":
         if rng.random() < 0.5:

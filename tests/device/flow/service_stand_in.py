@@ -12,10 +12,9 @@ from pathlib import Path
 
 from audio.fakes import ScriptedMicrophone, speech
 from content.packs import find_pack
-from device.flow.service import Device
 from device.flow.control import ControlServer
 from device.flow.owner_jobs import OwnerJobs
-from device.flow.service import ServiceLoop
+from device.flow.service import Device, ServiceLoop
 from device.flow.session import SessionSettings
 from device.notes.owner import own
 from tests.device.flow.session_harness import RATE, FakeDevice

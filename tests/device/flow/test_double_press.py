@@ -8,13 +8,12 @@ from gpiozero.pins.mock import MockFactory
 
 from audio.fakes import ScriptedMicrophone, silence, speech
 from content.packs import find_pack
-from device.flow.service import Device
+from device.config import Config
 from device.flow.button import ButtonGestures, KeyboardGestures
 from device.flow.control import WORDS
 from device.flow.gestures import Gesture, GestureDetector, GestureEvent
-from device.flow.service import ServiceLoop
+from device.flow.service import Device, ServiceLoop
 from device.flow.session import SessionSettings
-from device.config import Config
 from tests.device.flow.session_harness import RATE, FakeDevice
 
 

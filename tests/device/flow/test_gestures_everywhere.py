@@ -47,8 +47,15 @@ from device.flow.replay import QUESTION_INTRO, Replay
 from device.flow.session import Session, SessionSettings
 from device.notes.archive import Archive
 from device.notes.session_notes import SessionNotes
-from tests.device.flow.scripted_speaker import (AFTER, DURING, ClockedInbox, NamedPrompts, ScriptedSpeaker,
-                                                 put_gesture, tone_names)
+from tests.device.flow.scripted_speaker import (
+    AFTER,
+    DURING,
+    ClockedInbox,
+    NamedPrompts,
+    ScriptedSpeaker,
+    put_gesture,
+    tone_names,
+)
 from tests.device.notes.dated_sessions import dated_session
 
 RATE = 16000

@@ -17,7 +17,7 @@ from device.flow.session import Session
 from device.notes.opening import identities, new_identity
 from device.notes.sealing import seal_due
 from tests.device.flow.scripted_speaker import AFTER, DURING, ClockedInbox, NamedPrompts, ScriptedSpeaker, tone_names
-from tests.device.flow.test_gestures_everywhere import (PACK, QUESTIONS, RATE, SETTINGS, recording_name, spoken_names)
+from tests.device.flow.test_gestures_everywhere import PACK, QUESTIONS, RATE, SETTINGS, recording_name, spoken_names
 from tests.device.notes.dated_sessions import dated_session
 
 NOW = datetime(2026, 12, 6, 19, 0, tzinfo=timezone.utc)

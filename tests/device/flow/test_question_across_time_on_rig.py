@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from audio.compress import decode
-from device.setup.wiring import build_device
+from device.config import load_config
 from device.flow.events import EventKind
 from device.flow.gestures import Gesture
 from device.flow.player import Player
@@ -17,9 +17,9 @@ from device.flow.replay import ANSWER_INTRO, Replay
 from device.flow.service import ServiceLoop
 from device.notes.archive import Archive
 from device.notes.spoken_date import date_in_words
-from device.config import load_config
 from device.setup.demo import MockButton
 from device.setup.simulated_person import Ending, SimulatedPerson
+from device.setup.wiring import build_device
 from tests.faults.support import tiny_pack_dir
 from tests.rig import SpeakerRecording, espeak_wav, korean_model, locate, play_into_mic
 

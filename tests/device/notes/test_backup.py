@@ -10,8 +10,14 @@ import pytest
 
 from device.notes.sealing import seal_due
 from device.setup import cli
-from tests.device.notes.sealing_support import (  # noqa: F401 (key is a fixture)
-    LATER, SECRET_WORDS, STARTED, compressed_session, key, owner_of, said_anywhere)
+from tests.device.notes.sealing_support import (
+    LATER,
+    SECRET_WORDS,
+    STARTED,
+    compressed_session,
+    owner_of,
+    said_anywhere,
+)
 from tests.faults.support import census
 from tests.rig import ROOT
 

@@ -5,19 +5,18 @@ import os
 import subprocess
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from bench.archive_factory import write_session
 from common.errors import ExportRefused
+from device.notes.archive import Archive
 from device.notes.brief import HTML_PAGE, MD_PAGE, RECORDINGS, brief_command
 from device.notes.export import md_escape
 from device.notes.opening import identities, new_identity
-from device.notes.archive import Archive
 from device.notes.sealing import seal_due
-from bench.archive_factory import write_session
 from tests.device.notes.dated_sessions import PACK, dated_session
 from tests.device.notes.test_export import ARTIFACTS, chromium  # noqa: F401 - the real browser fixture
 from tests.rig import ROOT

@@ -12,7 +12,7 @@ from bench.archive_factory import make_archive, write_session
 from device.notes import record
 from device.notes.archive import Archive
 from device.notes.sealing import seal_due
-from tests.device.notes.sealing_support import LATER, key, owner_of  # noqa: F401 (key is a fixture)
+from tests.device.notes.sealing_support import LATER, owner_of
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
 
