@@ -7,9 +7,8 @@ from audio.fakes import FakeSpeaker
 from audio.synthesis import PromptCache
 from content.phrases import PHRASES
 from device.config import load_config
-from device.flow import runner
 from device.notes.sealing import seal_due
-from device.setup import cli
+from device.setup import cli, runner
 from device.setup.wiring import load_pack
 from tests.device.notes.sealing_support import LATER, compressed_session, owner_of
 from tests.faults.support import census
