@@ -2,6 +2,7 @@
 
 Usage: python -m bench.archive_report [ANSWERS ...]   (default 40000; the archive probe runs in its own process)
 """
+import os
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,8 @@ def main(argv: list[str]) -> int:
                             text=True).stdout.strip()
     note = (f"The rows at {', '.join(f'{a:,}' for a in answers)} answers: `python -m bench.archive_report "
             f"{' '.join(map(str, answers))}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit}, "
-            "same machine, not the run above.")
+            f"same machine, not the run above; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+            "when it ended.")
     REPORT.write_text(report.replace_rows(REPORT.read_text(), rows, note))
     print("\n".join(report.table(rows)))
     return 0

@@ -110,8 +110,8 @@ class MockButton:
         self.factory.reset()
 
 
-def run_demo(config: Config, answers: list[str], answer_voice: str | None, out: TextIO) -> dict:
-    """Run one simulated session end to end; returns the saved session.json."""
+def run_demo(config: Config, answers: list[str], answer_voice: str | None, out: TextIO) -> tuple[dict, dict[int, str]]:
+    """Run one simulated session end to end; returns the saved session.json and what the person said, by question."""
     config = config.replace("listening", **DEMO_LISTENING)
     timeline = Timeline(out)
     microphone = SimulatedMicrophone(DEMO_MIC_RATE, config.audio.chunk_s)
@@ -149,26 +149,29 @@ def run_demo(config: Config, answers: list[str], answer_voice: str | None, out: 
         device.close()
     if notes is None:
         raise ReflectError("the demo session could not start; see the messages above")
-    return record.read(notes.folder)
+    return record.read(notes.folder), script
 
 
-def print_summary(session: dict, out: TextIO) -> None:
+def print_summary(session: dict, said: dict[int, str], out: TextIO) -> None:
+    """Each answer as saved, what the simulated person said beside what the recognizer heard."""
     print(f"\nSaved session {session['id']} ({session['status']}{', sealed' if record.is_sealed(session) else ''}):", file=out)
     for answer in session["answers"]:
         print(f"  {answer['index']}. {answer['question']}", file=out)
         if answer["status"] == "skipped":
             print(f"     skipped ({answer['ended_by']})", file=out)
         else:
-            said = "(sealed)" if record.is_sealed(session) else repr(answer["transcript"])
-            print(f"     {answer['duration_s']:.1f} s, ended by {answer['ended_by']}: {said}", file=out)
+            heard = "(sealed)" if record.is_sealed(session) else answer["transcript"] or "(nothing recognized)"
+            print(f"     {answer['duration_s']:.1f} s, ended by {answer['ended_by']}", file=out)
+            print(f"     said:  {said.get(answer['index'], '(nothing)')}", file=out)
+            print(f"     heard: {heard}", file=out)
 
 
 def main(config: Config, answers: list[str], answer_voice: str | None, as_json: bool) -> int:
     out = sys.stderr if as_json else sys.stdout
     logging.getLogger().setLevel(logging.WARNING)  # the timeline tells the story
     with own(config.data_dir, "demo"):
-        record = run_demo(config, answers, answer_voice, out)
-    print_summary(record, out)
+        record, said = run_demo(config, answers, answer_voice, out)
+    print_summary(record, said, out)
     if as_json:
         print(json.dumps(record, indent=2, ensure_ascii=False))
     return 0

@@ -1,5 +1,6 @@
 """`reflect demo` on fakes: which answer the simulated person gives to which question, and no speaker is no error."""
 import functools
+import io
 
 import numpy as np
 import pytest
@@ -49,7 +50,8 @@ def demo_on_fakes(tmp_path, monkeypatch):
     config = load_config(env={}, overrides={"storage": {"data_dir": str(tmp_path / "data")}})
 
     def run(answers):
-        record = demo.run_demo(config, answers, "en", (tmp_path / "timeline.txt").open("w"))
+        record, said = demo.run_demo(config, answers, "en", (tmp_path / "timeline.txt").open("w"))
+        assert said == demo.answer_script(len(record["questions"]), answers, [])
         return record, built["without_speaker"]
 
     return run
@@ -64,6 +66,17 @@ def test_the_given_answers_go_in_order_to_the_questions_answered(demo_on_fakes):
     kept = [SECONDS[text] + 0.3 for text in ("first", "second", "third")]  # with the 0.1 s lead and 0.2 s tail
     assert durations == pytest.approx(kept, abs=0.15)
     assert "demo runs without a speaker" in (without_speaker or "")
+
+
+def test_the_summary_shows_what_was_said_beside_what_was_heard(demo_on_fakes):
+    record, _ = demo_on_fakes(["first", "second", "third"])
+    record["answers"][0]["transcript"] = "furst"  # what a recognizer may make of it
+    out = io.StringIO()
+    demo.print_summary(record, {1: "first", 2: "second", 4: "third"}, out)
+    lines = out.getvalue().splitlines()
+    first = lines.index("     said:  first")
+    assert lines[first + 1] == "     heard: furst"
+    assert "     said:  third" in lines and "     skipped (no_speech)" in lines
 
 
 @pytest.mark.parametrize("answers, expected", [
