@@ -135,7 +135,7 @@ def cpu_figures(session: dict, bare: dict) -> dict:
 
 def transcript_lag_s(session: dict) -> float:
     """Seconds from the session's last "session saved" to the last of that session's transcripts in its notes."""
-    saved = [e["at"] for e in session["events"] if e["kind"] == "session saved"][-1]
+    saved = [e["at"] for e in session["events"] if e["kind"] == "session_saved"][-1]
     last = max(job.get("session", 1) for job in session["jobs"])
     done = [job["saved_at"] or job["transcript_at"] for job in session["jobs"] if job.get("session", 1) == last]
     return max(0.0, max(done) - saved)
