@@ -56,10 +56,6 @@ class AnswerCapture:
         """Set when a write failed for lack of space; the answer must end."""
         self.saved_path: Path | None = None
 
-    @property
-    def started(self) -> bool:
-        return self.writer is not None
-
     def add(self, samples: np.ndarray) -> EndReason | None:
         """Take one chunk of int16 samples; return why the answer ends now, or None.
 
@@ -127,8 +123,3 @@ class AnswerCapture:
             keep = self.writer.frames
         self.saved_path = self.writer.finish(keep)
         return self.writer.frames / self.rate if self.saved_path else 0.0
-
-    def abandon(self) -> None:
-        """Drop an unfinished answer's file (nothing kept)."""
-        if self.writer is not None:
-            self.writer.abandon()

@@ -15,6 +15,11 @@ from bench.probes import ROOT
 from bench.sealing_probe import rows as sealing_rows
 
 MB = 1e6
+PRESS_MEDIAN_MS = 5.0
+PRESS_P99_MS = 50.0
+"""The press targets, absolute: the references (pyttsx3, espeak-ng | aplay) are shown beside them, not compared:
+on a fast x86 the faster one is about 13 ms, so a bound derived from it sits inside the noise, and on a Pi it
+grows about tenfold while the device's press does not."""
 
 
 def first_question(pack_path: Path) -> str:
@@ -25,6 +30,12 @@ def median(values) -> float:
     """Median of the values measured (None or NaN: not measured in that run, e.g. a clip the rig never played)."""
     values = [v for v in values if v is not None and v == v]
     return statistics.median(values) if values else float("nan")
+
+
+def p99(values) -> float:
+    """The 99th percentile of the values measured (nearest rank: with fewer than 100, the largest)."""
+    values = sorted(v for v in values if v is not None and v == v)
+    return values[min(len(values) - 1, -(-99 * len(values) // 100) - 1)] if values else float("nan")
 
 
 # --- storage -------------------------------------------------------------------------------------------
@@ -135,7 +146,7 @@ def cpu_figures(session: dict, bare: dict) -> dict:
 
 def transcript_lag_s(session: dict) -> float:
     """Seconds from the session's last "session saved" to the last of that session's transcripts in its notes."""
-    saved = [e["at"] for e in session["events"] if e["kind"] == "session saved"][-1]
+    saved = [e["at"] for e in session["events"] if e["kind"] == "session_saved"][-1]
     last = max(job.get("session", 1) for job in session["jobs"])
     done = [job["saved_at"] or job["transcript_at"] for job in session["jobs"] if job.get("session", 1) == last]
     return max(0.0, max(done) - saved)
@@ -151,7 +162,6 @@ def figures(mode: dict) -> list[dict]:
     cpu = [cpu_figures(r["session"], r["bare"]) for r in runs]
     pyttsx3 = median([t["first_write_s"] * 1000 for r in runs for t in r["tts"].get("pyttsx3", [])])
     espeak = median([t["first_write_s"] * 1000 for r in runs for t in r["tts"].get("espeak_aplay", [])])
-    fastest_ref = min(pyttsx3, espeak)
     rows = []
 
     def row(name, value, unit, reference, target, passed, detail=""):
@@ -180,9 +190,10 @@ def figures(mode: dict) -> list[dict]:
     for key, name in (("press_first_sound_ms", "Press (idle) → first sample of the session's first sound (chime) handed to PortAudio"),
                       ("press_question_ms", "Press (idle) → first sample of question 1 handed to PortAudio, less the chime and greeting played before it"),
                       ("answer_press_next_sound_ms", "Press ending an answer → first sample of the next sound (the 'saved' tone)")):
-        value = median(p[key] for p in press)
-        row(name, value, "ms", refs, f"≤ 50 ms and ≤ {fastest_ref / 5:.1f} ms (5× faster than the faster reference)",
-            None if missing else value <= 50 and value * 5 <= fastest_ref, details[key])
+        value, worst = median(p[key] for p in press), p99(p[key] for p in press)
+        row(name, value, "ms", refs, f"median ≤ {PRESS_MEDIAN_MS:g} ms and p99 ≤ {PRESS_P99_MS:g} ms "
+                                     f"(p99 measured: {worst:.1f} ms)",
+            value <= PRESS_MEDIAN_MS and worst <= PRESS_P99_MS, details[key])
     end = median(a["end_to_saved_ms"] for a in answers)
     bare_final = median(a["bare_after_audio_ms"] for a in answers)
     limit = 1.2 * bare_final + 50

@@ -10,8 +10,21 @@ import numpy as np
 
 from audio.endpointing import AnswerEndpointer, EndpointSettings, EndReason
 from audio.voice_activity import DetectorSettings, SpeechDetector
-from bench.room_sounds import at_peak_dbfs, at_rms_dbfs, babble, cough, door_slam, fan_noise, pink_noise, placed
-from tests.audio.test_room_on_rig import LEAD_S, NO_SPEECH_S, SILENCE_AFTER_S, SLACK_S, speech_parts
+from bench.room_sounds import (
+    LEAD_S,
+    NO_SPEECH_S,
+    SILENCE_AFTER_S,
+    SLACK_S,
+    at_peak_dbfs,
+    at_rms_dbfs,
+    babble,
+    cough,
+    door_slam,
+    fan_noise,
+    pink_noise,
+    placed,
+    speech_parts,
+)
 
 RATE = 44100
 PHASES = (0, 1500, 3100)

@@ -130,3 +130,28 @@ def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
         wav.setframerate(rate)
         wav.writeframes(as_int16(samples).tobytes())
     return path
+
+
+# -- the scenes the room tests (tests/audio/test_room_on_rig.py) and bench/room_replay.py share -----------
+
+WORDS = "안녕하세요 오늘은 날씨가 정말 좋습니다"
+LEAD_S = 1.5
+"""Room only, before the person speaks."""
+SILENCE_AFTER_S = 2.0
+SLACK_S = 1.5
+"""The issue's bound: an answer ends by silence within the setting + 1.5 s of the last word."""
+NO_SPEECH_S = 5.0
+
+
+def speech_parts(rate: int, peak_dbfs: float, pauses_s: tuple[float, ...] = (), meter: bool = False,
+                 ) -> tuple[np.ndarray, list[float]]:
+    """Real espeak-ng speech at a peak level (its sample peak, or with `meter` its loudest 100 ms as a level meter
+    shows it), said once more after each pause; with where each part starts."""
+    voice = espeak(WORDS, rate)
+    voice = at_loudest_dbfs(voice, peak_dbfs, rate) if meter else at_peak_dbfs(voice, peak_dbfs)
+    parts, starts, at = [voice], [0.0], len(voice) / rate
+    for pause in pauses_s:
+        parts += [np.zeros(int(pause * rate)), voice]
+        starts.append(at + pause)
+        at += pause + len(voice) / rate
+    return np.concatenate(parts), starts

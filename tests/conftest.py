@@ -15,6 +15,9 @@ from hypothesis import settings
 from tests import rig
 from tests.rig import is_stall, korean_model, start_rig
 
+pytest_plugins = ["tests.device.flow.session_harness"]
+"""Its `fake_device` fixture, for the flow and fault tests alike."""
+
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")  # CI and its mutation sample see the same examples every run; locally they vary

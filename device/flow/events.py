@@ -19,27 +19,57 @@ class Phase(StrEnum):
 
 
 class EventKind(StrEnum):
-    """What happened; each kind belongs to one phase (PHASE_OF)."""
+    """What happened, as a stable id (what tests and tools match); each kind belongs to one phase (PHASE_OF) and
+    has its words for people (TEXT)."""
 
-    WAITING = "waiting for a press"
-    SESSION_SAVED = "session saved"
+    WAITING = "waiting"
+    SESSION_SAVED = "session_saved"
     GREETING = "greeting"
     QUESTION = "question"
     CLOSING = "closing"
-    ENDING_EARLY = "ending early"
+    ENDING_EARLY = "ending_early"
     LISTENING = "listening"
     SAVING = "saving"
-    REPLAY_SESSION = "latest session"
-    REPLAY_QUESTION = "one question across time"
-    REPLAY_ANSWER = "answer"
-    SHUTTING_DOWN = "safe to unplug once the light is out"
-    DISK_ALMOST_FULL = "disk almost full"
-    NO_MICROPHONE = "no microphone"
-    DISK_FULL = "disk full"
-    MICROPHONE_LOST = "microphone lost"
-    SESSION_FAILED = "session failed"
-    REPLAY_UNREADABLE = "latest session unreadable"
+    REPLAY_SESSION = "replay_session"
+    REPLAY_QUESTION = "replay_question"
+    REPLAY_ANSWER = "replay_answer"
+    SHUTTING_DOWN = "shutting_down"
+    DISK_ALMOST_FULL = "disk_almost_full"
+    NO_MICROPHONE = "no_microphone"
+    DISK_FULL = "disk_full"
+    MICROPHONE_LOST = "microphone_lost"
+    SESSION_FAILED = "session_failed"
+    REPLAY_UNREADABLE = "replay_unreadable"
     FAILED = "failed"
+
+    @property
+    def text(self) -> str:
+        """The words the journal and the status line show for it."""
+        return TEXT[self]
+
+
+TEXT = {
+    EventKind.WAITING: "waiting for a press",
+    EventKind.SESSION_SAVED: "session saved",
+    EventKind.GREETING: "greeting",
+    EventKind.QUESTION: "question",
+    EventKind.CLOSING: "closing",
+    EventKind.ENDING_EARLY: "ending early",
+    EventKind.LISTENING: "listening",
+    EventKind.SAVING: "saving",
+    EventKind.REPLAY_SESSION: "latest session",
+    EventKind.REPLAY_QUESTION: "one question across time",
+    EventKind.REPLAY_ANSWER: "answer",
+    EventKind.SHUTTING_DOWN: "safe to unplug once the light is out",
+    EventKind.DISK_ALMOST_FULL: "disk almost full",
+    EventKind.NO_MICROPHONE: "no microphone",
+    EventKind.DISK_FULL: "disk full",
+    EventKind.MICROPHONE_LOST: "microphone lost",
+    EventKind.SESSION_FAILED: "session failed",
+    EventKind.REPLAY_UNREADABLE: "latest session unreadable",
+    EventKind.FAILED: "failed",
+}
+"""Each kind in people's words, as the journal and the status line have always said it."""
 
 
 PHASE_OF = {
@@ -83,4 +113,4 @@ class Event:
             return f"question {self.question}"
         if self.kind is EventKind.REPLAY_ANSWER:
             return f"answer {self.question}"
-        return str(self.kind)
+        return self.kind.text

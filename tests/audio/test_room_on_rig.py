@@ -14,29 +14,24 @@ from audio.endpointing import AnswerEndpointer, EndpointSettings, EndReason
 from audio.microphone import SoundDeviceMicrophone
 from audio.voice_activity import SpeechDetector
 from bench.room_sounds import (
-    at_loudest_dbfs,
+    LEAD_S,
+    NO_SPEECH_S,
+    SILENCE_AFTER_S,
+    SLACK_S,
     at_peak_dbfs,
     at_rms_dbfs,
     babble,
     cough,
     door_slam,
-    espeak,
     fan_noise,
     pink_noise,
     placed,
+    speech_parts,
     write_wav,
 )
 from tests.rig import locate, read_int16
 
 pytestmark = pytest.mark.usefixtures("audio_rig")
-
-WORDS = "안녕하세요 오늘은 날씨가 정말 좋습니다"
-LEAD_S = 1.5
-"""Room only, before the person speaks."""
-SILENCE_AFTER_S = 2.0
-SLACK_S = 1.5
-"""The issue's bound: an answer ends by silence within the setting + 1.5 s of the last word."""
-NO_SPEECH_S = 5.0
 
 
 @dataclass
@@ -95,20 +90,6 @@ class _Nowhere:
 
 def room_noise(kind: str, seconds: float, rate: int) -> np.ndarray:
     return {"fan": fan_noise, "pink": pink_noise, "babble": babble}[kind](seconds, rate)
-
-
-def speech_parts(rate: int, peak_dbfs: float, pauses_s: tuple[float, ...] = (), meter: bool = False,
-                 ) -> tuple[np.ndarray, list[float]]:
-    """Real espeak-ng speech at a peak level (its sample peak, or with `meter` its loudest 100 ms as a level meter
-    shows it), said once more after each pause; with where each part starts."""
-    voice = espeak(WORDS, rate)
-    voice = at_loudest_dbfs(voice, peak_dbfs, rate) if meter else at_peak_dbfs(voice, peak_dbfs)
-    parts, starts, at = [voice], [0.0], len(voice) / rate
-    for pause in pauses_s:
-        parts += [np.zeros(int(pause * rate)), voice]
-        starts.append(at + pause)
-        at += pause + len(voice) / rate
-    return np.concatenate(parts), starts
 
 
 def play_file(tmp: Path, room: np.ndarray, speech: np.ndarray | None, rate: int) -> tuple[Path, np.ndarray]:

@@ -106,7 +106,7 @@ def test_the_session_timeline_and_press_latency_do_not_change(runs):
 
 def test_every_answer_gets_its_transcript_after_the_session(runs):
     free, slow, _ = runs
-    saved_at = [e["at"] for e in slow["events"] if e["kind"] == "session saved"]
+    saved_at = [e["at"] for e in slow["events"] if e["kind"] == "session_saved"]
     assert len(saved_at) == SESSIONS and len(slow["jobs"]) == SESSIONS * 2
     assert slow["jobs"][-1]["saved_at"] > saved_at[-1], "the last transcript was not behind: nothing to show"
     print(f"transcript lag at the end of a session: {transcript_lag_s(slow):.2f} s at {SHARE} of a core, "

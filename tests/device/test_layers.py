@@ -1,4 +1,4 @@
-"""The wiring sits at the edge: the flow imports nothing from device.setup, and nothing below device imports it."""
+"""Who may import whom: the flow nothing from device.setup, nothing below device imports it, the bench no tests."""
 import ast
 from pathlib import Path
 
@@ -30,3 +30,9 @@ def test_nothing_below_device_imports_it():
         offending = {path: sorted(n for n in names if n == "device" or n.startswith("device."))
                      for path, names in imported_modules(package).items()}
         assert {path: names for path, names in offending.items() if names} == {}
+
+
+def test_the_bench_imports_nothing_from_the_tests():
+    offending = {path: sorted(n for n in names if n == "tests" or n.startswith("tests."))
+                 for path, names in imported_modules("bench").items()}
+    assert {path: names for path, names in offending.items() if names} == {}

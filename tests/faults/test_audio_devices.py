@@ -3,8 +3,6 @@ import json
 import logging
 import time
 
-import pytest
-
 from audio.fakes import FakeSpeaker, ScriptedMicrophone, silence, speech
 from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from common.errors import AudioDeviceMissing
@@ -13,13 +11,6 @@ from device.flow.events import Phase
 from device.flow.session import SessionSettings
 from tests.device.flow.session_harness import RATE, FakeDevice
 from tests.faults.support import tiny_pack
-
-
-@pytest.fixture
-def fake_device(tmp_path):
-    device = FakeDevice(tmp_path)
-    yield device
-    device.close()
 
 
 class Devices:

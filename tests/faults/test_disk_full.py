@@ -21,7 +21,7 @@ from device.flow.inbox import AudioChunk
 from device.flow.session import SessionSettings
 from device.notes.record import RESERVE_NAME
 from device.notes.recovery import recover
-from tests.device.flow.session_harness import RATE, FakeDevice
+from tests.device.flow.session_harness import RATE
 from tests.faults.support import audio_seconds, leftovers, session_records, small_tmpfs, tiny_pack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,13 +34,6 @@ def small_disk(tmp_path):
     """A 2 MB tmpfs; fails (never skips) where it cannot be mounted."""
     with small_tmpfs(tmp_path / "disk", str(DISK_BYTES)) as mount:
         yield mount
-
-
-@pytest.fixture
-def fake_device(tmp_path):
-    device = FakeDevice(tmp_path)
-    yield device
-    device.close()
 
 
 def only_session(data_dir: Path):

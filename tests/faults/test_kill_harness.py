@@ -119,10 +119,10 @@ def kill_somewhere(device: DeviceProcess, person: Person, target: str, rng: rand
             run_until(device, person, lambda entry: entry["kind"] == "saved" and entry["index"] == question, 25)
             sleep_answering(person, rng.uniform(0.0, 0.45))
     elif target == "ending":
-        run_until(device, person, event("speaking", None, ("closing", "ending early")), 30)
+        run_until(device, person, event("speaking", None, ("closing", "ending_early")), 30)
         sleep_answering(person, rng.uniform(0.0, 0.6))
     else:  # sealing follows the last answer's compression on the recognizer's worker
-        run_until(device, person, lambda entry: entry["kind"] == "event" and entry["event"] == "session saved", 40)
+        run_until(device, person, lambda entry: entry["kind"] == "event" and entry["event"] == "session_saved", 40)
         saved = sum(1 for entry in device.lines if entry["kind"] == "saved")
         run_until(device, person, lambda entry: sum(1 for x in device.lines if x["kind"] == "compressed") >= saved, 20)
         time.sleep(rng.uniform(0.0, 5 * SEALING_PAUSE_S))  # at least 3 sealed files: said, transcript, 1 answer
@@ -148,7 +148,7 @@ def phase_at_kill(lines: list[dict], killed_at: float) -> str:
     before = [entry for entry in lines if entry.get("at", 0) <= killed_at]
     events = [entry for entry in before if entry["kind"] == "event"]
     saved = [entry for entry in before if entry["kind"] == "saved"]
-    if any(entry["event"] == "session saved" for entry in events) and not any(entry["kind"] == "sealed" for entry in before) \
+    if any(entry["event"] == "session_saved" for entry in events) and not any(entry["kind"] == "sealed" for entry in before) \
             and len(saved) == sum(1 for entry in before if entry["kind"] == "compressed"):
         return "sealing"  # the session is over and compressed: the recognizer's worker is sealing it
     last_saved = next((entry for entry in reversed(before) if entry["kind"] == "saved"), None)

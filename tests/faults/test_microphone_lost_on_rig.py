@@ -49,7 +49,7 @@ def test_audio_server_killed_mid_answer_is_detected_said_and_the_next_session_wo
         kill_audio_server()
         player.wait(10)
 
-        lost = device.event("error", "microphone lost", timeout=10)
+        lost = device.event("error", "microphone_lost", timeout=10)
         assert lost is not None, "the lost microphone was not noticed"
         detected_s = lost["at"] - killed_at
         ready = device.wait_for(lambda entry: entry["kind"] == "event" and entry["phase"] == "ready" and entry["at"] > lost["at"], 20)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pytest
 from gpiozero.pins.mock import MockFactory
 
 from audio.fakes import FakeRecognizer, FakeSpeaker, ScriptedMicrophone
@@ -79,3 +80,11 @@ class FakeDevice:
         self.button.close()
         self.transcriber.close()
         self.factory.reset()
+
+
+@pytest.fixture
+def fake_device(tmp_path):
+    """A FakeDevice in tmp_path, closed after the test (registered for every test by tests/conftest.py)."""
+    device = FakeDevice(tmp_path)
+    yield device
+    device.close()

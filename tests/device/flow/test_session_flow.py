@@ -6,14 +6,7 @@ import pytest
 from audio.compress import decode
 from audio.fakes import ScriptedMicrophone, silence, speech
 from device.flow.events import Phase
-from tests.device.flow.session_harness import RATE, FakeDevice
-
-
-@pytest.fixture
-def fake_device(tmp_path):
-    device = FakeDevice(tmp_path)
-    yield device
-    device.close()
+from tests.device.flow.session_harness import RATE
 
 
 def saved(notes):
