@@ -1,6 +1,5 @@
 """Packs and config that say what is wrong: the owner's copy of a pack, broken packs, a pack or packs folder
 that is not there, and the LED on the button's pin."""
-import os
 import subprocess
 import sys
 
