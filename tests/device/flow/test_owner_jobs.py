@@ -1,33 +1,16 @@
 """`reflect delete`, `reindex` and `recover` beside a running service process: it does them when idle, and
 never while a session records."""
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
 from bench.archive_factory import write_session
+from tests.device.flow.test_control import reflect, run_dir  # noqa: F401 - a fixture
 from tests.faults.support import census
 from tests.rig import ROOT
-
-
-@pytest.fixture
-def run_dir():
-    """A short private folder (an AF_UNIX path must fit in 108 bytes), as systemd's RuntimeDirectory."""
-    folder = Path(tempfile.mkdtemp(prefix="rfj-"))
-    yield folder
-    shutil.rmtree(folder)
-
-
-def reflect(run_dir: Path, data: Path, *args: str) -> subprocess.CompletedProcess:
-    """`reflect ARGS` in another process, as the service's user would run it under systemd."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(data.parent), "RUNTIME_DIRECTORY": str(run_dir)}
-    return subprocess.run([sys.executable, "-m", "device.setup.cli", *args, "--data-dir", str(data)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
 
 
 @pytest.fixture
