@@ -1,12 +1,10 @@
 """`reflect press` and `reflect hold` reach the running service through its control socket."""
 import json
 import os
-import shutil
 import socket
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
@@ -22,14 +20,6 @@ from device.flow.service import Device, ServiceLoop
 from device.flow.session import SessionSettings
 from tests.device.flow.session_harness import RATE, FakeDevice
 from tests.rig import ROOT
-
-
-@pytest.fixture
-def run_dir():
-    """A short private folder (an AF_UNIX path must fit in 108 bytes), as systemd's RuntimeDirectory."""
-    folder = Path(tempfile.mkdtemp(prefix="rfc-"))
-    yield folder
-    shutil.rmtree(folder)
 
 
 def reflect(run_dir: Path, data: Path, *args: str) -> subprocess.CompletedProcess:

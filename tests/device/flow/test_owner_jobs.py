@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from bench.archive_factory import write_session
-from tests.device.flow.test_control import reflect, run_dir  # noqa: F401 - a fixture
+from tests.device.flow.test_control import reflect
 from tests.faults.support import census
 from tests.rig import ROOT
 
