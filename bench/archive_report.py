@@ -23,7 +23,7 @@ def main(argv: list[str]) -> int:
     rows = report.archive_rows(result["archive"])
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
-    note = (f"The rows at {', '.join(f'{a:,}' for a in answers)} answers: `python -m bench.archive_report "
+    note = (f"{report.PARTIAL_NOTE}{', '.join(f'{a:,}' for a in answers)} answers: `python -m bench.archive_report "
             f"{' '.join(map(str, answers))}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit}, "
             f"same machine, not the run above; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
             "when it ended.")

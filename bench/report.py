@@ -283,16 +283,24 @@ def archive_rows(archive: dict) -> list[dict]:
     return rows
 
 
+PARTIAL_NOTE = "The rows at "
+"""How the note of a partial archive run begins (bench.archive_report)."""
+
+
 def replace_rows(text: str, rows: list[dict], note: str) -> str:
     """REPORT.md's text with these rows put in place of the rows of the same figure (new ones after the last of
-    their kind), and `note` added below the table: a partial run's figures beside the full run's."""
-    lines = text.splitlines()
+    their kind), and `note` below the table in place of an earlier partial run's: a partial run beside the full one."""
+    lines = [line for line in text.splitlines() if not line.startswith(PARTIAL_NOTE)]
     new = dict(zip((r["figure"] for r in rows), table(rows)[2:]))
+    archive_rows = [i for i, line in enumerate(lines) if line.startswith(("| list (", "| search two"))]
     kept = [line for line in lines if not any(line.startswith(f"| {figure} |") for figure in new)]
-    kind = max(i for i, line in enumerate(kept) if line.startswith("| list (") or line.startswith("| search two"))
+    kind = max((i for i, line in enumerate(kept) if line.startswith(("| list (", "| search two"))),
+               default=archive_rows[0] - 1)
     kept[kind + 1:kind + 1] = new.values()
-    end = next(i for i in range(kind + 1, len(kept)) if not kept[i].startswith("|"))
-    return "\n".join(kept[:end] + ["", note] + kept[end:]) + "\n"
+    table_end = end = next(i for i in range(kind + 1, len(kept)) if not kept[i].startswith("|"))
+    while end < len(kept) and not kept[end].strip():
+        end += 1
+    return "\n".join(kept[:table_end] + ["", note, ""] + kept[end:]) + "\n"
 
 
 def figures_json(results: dict) -> dict:
