@@ -174,7 +174,8 @@ def cmd_open(args, config) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from device.notes import backup_commands, brief, review_commands
+    from device.notes import backup_commands, brief
+    from device.setup import review_cli
 
     verbose = argparse.ArgumentParser(add_help=False)
     verbose.add_argument("-v", "--verbose", action="store_true", help="log more detail")
@@ -249,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     setter.set_defaults(func=cmd_clock_set, keeps_root=True)
     clock.add_parser("status", parents=[common], help="whether the clock is trusted, and why").set_defaults(
         func=cmd_clock_status)
-    review_commands.register(sub, [common])
+    review_cli.register(sub, [common])
     backup_commands.register(sub, [common])
     brief.register(sub, [common])
     return parser
