@@ -114,6 +114,12 @@ def shown(at: datetime, trusted: bool) -> str:
     return f"about {local:%a} {local.day} {local:%b %Y, %H:%M} (clock not set)"
 
 
+def in_words(at: datetime, trusted: bool) -> str:
+    """A date as transcript.md gives it ("Sunday 06 December 2026, 14:03"), or as a guess when the clock was not set."""
+    when = f"{at:%A %d %B %Y, %H:%M}"
+    return when if trusted else f"about {when} (clock not set)"
+
+
 def parse_set_time(text: str) -> datetime:
     """A local time for `reflect clock set`; ClockNotSet in one line if it is not one."""
     for fmt in SET_FORMATS:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from common.errors import ExportRefused
 from common.files import FILE_MODE, atomic_write_text, output_dir, private_dir
-from device.clock import shown
+from device.clock import in_words
 from device.notes.archive import audio_path, audio_problem
 from device.notes.durations import clock
 from device.notes.pattern_chart import Period, pattern_svg
@@ -16,12 +16,18 @@ from device.notes.record import Answer, Session
 
 FORMATS = ("md", "html")
 PAGE_NAMES = {"md": "notes.md", "html": "index.html"}
-MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~-])")
+MD_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
+"""What Markdown reads as markup anywhere in a line: emphasis, code, links, raw HTML, tables, strikethrough."""
+MD_LINE_START = re.compile(r"^([#>+=-]|\d+[.)])")
+"""What it reads as markup only at a line's start: a heading, a quote, a list, a setext underline."""
 
 STYLE = """
 body { font: 17px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
 .meta { color: #666; }
 section { border-top: 1px solid #ddd; padding: .5rem 0 1rem; }
+h2 { font-size: .95rem; font-weight: normal; color: #666; margin: .75rem 0 .5rem; }
+.said { font-size: 1.25rem; line-height: 1.6; margin: .75rem 0; }
+nav a { color: #666; }
 audio { width: 100%; }
 .w { cursor: pointer; border-radius: 3px; }
 .w:hover { background: #e8eefc; }
@@ -55,15 +61,22 @@ CSP = "default-src 'none'; media-src 'self' file:; style-src 'unsafe-inline'; sc
 
 
 def md_escape(text: str) -> str:
-    """Backslash-escape everything Markdown could read as markup, and keep it on one line."""
-    return MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    """Backslash-escape what Markdown could read as markup (and nothing else: dates stay 2026-12-06), on one line."""
+    line = MD_INLINE.sub(r"\\\1", " ".join(text.split())).replace("\\](", "\\]\\(")  # no "](" left to read as a link
+    return MD_LINE_START.sub(_escaped_line_start, line)
+
+
+def _escaped_line_start(match: re.Match[str]) -> str:
+    """`# `, `- `, ... as `\\# `, `\\- `; a number's `1.` as `1\\.`."""
+    mark = match.group(1)
+    return mark[:-1] + "\\" + mark[-1] if mark[0].isdigit() else "\\" + mark
 
 
 def _heading(session: Session) -> tuple[str, str]:
     """The page title and the one-line summary under it."""
     spoken = sum(a.duration_s for a in session.answers if a.audio)
     said = sum(1 for a in session.answers if a.status != "skipped")
-    when = shown(session.started_at, session.clock_trusted)
+    when = in_words(session.started_at, session.clock_trusted)
     return session.pack_title, f"{when} · {session.status.replace('_', ' ')} · {said} answers · {clock(spoken)} spoken"
 
 
@@ -96,8 +109,9 @@ def _markdown(session: Session, folder: Path) -> str:
     return "\n".join(lines)
 
 
-def _html(session: Session, folder: Path) -> str:
-    """The session as one static page: an <audio> per answer, each word a seek target."""
+def _html(session: Session, folder: Path, contents: bool = False) -> str:
+    """The session as one static page: an <audio> per answer, each word a seek target; the person's words large,
+    the question small above them; with `contents`, a link back to the contents page beside the folder."""
     esc = html.escape
     title, meta = _heading(session)
     parts = [
@@ -107,6 +121,8 @@ def _html(session: Session, folder: Path) -> str:
         f"<title>{esc(title)} · {esc(session.id)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{esc(title)}</h1>", f'<p class="meta">{esc(meta)}</p>',
     ]
+    if contents:
+        parts.insert(-2, '<nav><a href="../index.html">← All notes</a></nav>')
     for answer in session.answers:
         name, problem = copy_audio(session, answer, folder)
         parts.append(f'<section class="answer" id="answer-{answer.index}"><h2>{answer.index}. {esc(answer.question)}</h2>')
@@ -116,9 +132,9 @@ def _html(session: Session, folder: Path) -> str:
             parts.append(f'<p class="note">{esc(problem)}</p>')
         if answer.words:
             words = " ".join(f'<span class="w" data-t="{w.start:.3f}" title="{clock(w.start)}">{esc(w.word)}</span>' for w in answer.words)
-            parts.append(f'<p class="words">{words}</p>')
+            parts.append(f'<p class="said words">{words}</p>')
         else:
-            parts.append(f"<p>{esc(answer.transcript) if answer.transcript else f'<em>({esc(answer.status)})</em>'}</p>")
+            parts.append(f"<p class=\"said\">{esc(answer.transcript) if answer.transcript else f'<em>({esc(answer.status)})</em>'}</p>")
         parts.append("</section>")
     parts += [f"<script>{SCRIPT}</script>", "</body></html>"]
     return "\n".join(parts)
@@ -132,19 +148,21 @@ def _contents_page(sessions: list[Session]) -> str:
         f'<li><a href="{html.escape(s.id)}/index.html">{html.escape(_heading(s)[1])} · {html.escape(s.pack_title)}</a></li>'
         for s in sessions
     )
-    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{CSP}">'
+    lang = html.escape(sessions[0].language or "en")
+    return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
             f"<title>Reflect notes</title><style>{STYLE}</style></head><body><h1>Reflect notes</h1><figure>{chart}</figure>"
             f"<ul>{links}</ul></body></html>")
 
 
-def _export_one(session: Session, out: Path, fmt: str) -> Path:
+def _export_one(session: Session, out: Path, fmt: str, contents: bool) -> Path:
     """Build one session's folder beside its final place, then swap it in."""
     final = out / session.id
     building = private_dir(out / f".{session.id}.building")
     for leftover in building.iterdir():
         leftover.unlink()
-    render = _markdown if fmt == "md" else _html
-    atomic_write_text(building / PAGE_NAMES[fmt], render(session, building))
+    page = _markdown(session, building) if fmt == "md" else _html(session, building, contents)
+    atomic_write_text(building / PAGE_NAMES[fmt], page)
     if final.exists():
         old = out / f".{session.id}.old"
         shutil.rmtree(old, ignore_errors=True)
@@ -179,7 +197,7 @@ def export(sessions: Session | Iterable[Session], out_dir: Path, fmt: str = "md"
     if not force:
         refuse_replacing([out / s.id for s in chosen] + [out / "index.html"] * contents)
     output_dir(out)
-    pages = [_export_one(session, out, fmt) for session in chosen]
+    pages = [_export_one(session, out, fmt, contents) for session in chosen]
     if contents:
         atomic_write_text(out / "index.html", _contents_page(chosen))
     return pages

@@ -18,7 +18,7 @@ from audio.recognizer import Transcript, Word
 from common.errors import SessionDamaged, SessionNotFound
 from common.files import PART_SUFFIX, atomic_write_bytes, atomic_write_text
 from content.packs import Pack
-from device.clock import ClockStatus
+from device.clock import ClockStatus, in_words
 
 Raw = dict[str, Any]
 """A session record as session.json holds it (read by `read`, changed only by this module's functions)."""
@@ -535,8 +535,7 @@ def write_transcript(folder: Path, record: Raw) -> None:
 
 def transcript_markdown(record: Raw) -> str:
     """A readable transcript, question by question."""
-    started = datetime.fromisoformat(record["started_at"])
-    when = f"{started:%A %d %B %Y, %H:%M}" if clock_trusted(record) else f"about {started:%A %d %B %Y, %H:%M} (clock not set)"
+    when = in_words(datetime.fromisoformat(record["started_at"]), clock_trusted(record))
     lines = [f"# {record['pack']['title']}", "", when, ""]
     answers = {a["index"]: a for a in record["answers"]}
     for index, question in enumerate(record["questions"], start=1):

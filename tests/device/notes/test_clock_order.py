@@ -102,11 +102,11 @@ def test_dates_from_an_unset_clock_show_as_about_in_notes_show_transcript_and_ex
     assert [(r["seq"], r["clock_trusted"]) for r in rows] == [(2, False), (1, True)]
     assert about in review_commands.show(archive, guessed.id).splitlines()[0]
     assert "about" not in review_commands.show(archive, right.id)
-    assert (guessed.folder / "transcript.md").read_text().splitlines()[2] == \
-        f"about {FRIDAY:%A %d %B %Y, %H:%M} (clock not set)"
+    in_words = f"about {FRIDAY:%A %d %B %Y, %H:%M} (clock not set)"
+    assert (guessed.folder / "transcript.md").read_text().splitlines()[2] == in_words
     pages = export([archive.load(s.id) for s in archive.sessions()], tmp_path / "out", "html")
     assert [p.parent.name for p in pages] == [guessed.id, right.id]
-    assert about in pages[0].read_text() and "about" not in pages[1].read_text()
+    assert in_words in pages[0].read_text() and "about" not in pages[1].read_text()  # as transcript.md says it
     contents = (tmp_path / "out" / "index.html").read_text()
     assert contents.index(guessed.id) < contents.index(right.id)  # newest by number first, not by date
 

@@ -54,6 +54,44 @@ def test_markdown_export_escapes_text_and_links_copied_audio(session, tmp_path):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
+def test_markdown_reads_cleanly_with_the_date_in_words(tmp_path):
+    data = tmp_path / "data"
+    write_session(data, datetime(2026, 12, 6, 14, 3, tzinfo=timezone.utc), [["on", "2026-12-06", "it", "felt", "safe"]])
+    [page] = export(Archive(data).load("latest"), tmp_path / "usb", "md")
+    text = page.read_text()
+    assert "Sunday 06 December 2026, 14:03" in text  # as transcript.md says it
+    assert "on 2026-12-06 it felt safe" in text and "\\-" not in text
+
+
+def test_markdown_escapes_only_what_would_be_markup():
+    assert md_escape("- a list? # a heading? 1. a number? 2026-12-06 (fine)") == \
+        "\\- a list? # a heading? 1. a number? 2026-12-06 (fine)"
+    assert md_escape("12. one") == "12\\. one" and md_escape("# tag") == "\\# tag"
+    assert md_escape("[x](http://e) *b* `c` <i>") == "\\[x\\]\\(http://e) \\*b\\* \\`c\\` \\<i\\>"
+
+
+def test_html_pages_link_back_to_their_contents_in_the_pack_language(tmp_path):
+    data = tmp_path / "data"
+    for day in (3, 4):
+        write_session(data, datetime(2026, 12, day, 9, 0, tzinfo=timezone.utc), [["ich", "bin", "hier"]])
+    for folder in (data / "sessions").iterdir():
+        doc = json.loads((folder / "session.json").read_text())
+        doc["pack"]["language"] = "de"
+        (folder / "session.json").write_text(json.dumps(doc))
+    archive = Archive(data)
+    out = tmp_path / "usb"
+    pages = export([archive.load(s.id) for s in archive.sessions()], out, "html")
+    contents = (out / "index.html").read_text()
+    assert contents.startswith('<!DOCTYPE html><html lang="de">')
+    for page in pages:
+        text = page.read_text()
+        assert '<a href="../index.html">' in text and '<html lang="de">' in text
+        assert (page.parent / "../index.html").resolve() == out / "index.html"
+        assert '<p class="said words">' in text  # the person's words, set larger than the question above them
+    [single] = export(archive.load("latest"), tmp_path / "one", "html")
+    assert "../index.html" not in single.read_text()  # no contents page beside a single session
+
+
 def test_reexport_replaces_the_old_copy_only_with_force(session, tmp_path):
     out = tmp_path / "usb"
     export(session, out, "html")
