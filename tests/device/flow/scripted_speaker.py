@@ -66,15 +66,18 @@ class ScriptedSpeaker:
     new clip started over it. Queued clips dropped before they started were never heard.
 
     With `gesture` and `moment` = (DURING or AFTER, n), it puts that gesture on the inbox once: while the
-    nth clip to start is playing (when the flow first waits during it), or right after the nth clip ended."""
+    nth clip to start is playing (when the flow first waits during it), or right after the nth clip ended;
+    `then`, a second (gesture, moment), is scripted the same way once the first has come."""
 
     def __init__(self, inbox: ClockedInbox, name_of: Callable[[Clip], str | None], rate: int,
-                 gesture: Gesture | None = None, moment: tuple[str, int] | None = None):
+                 gesture: Gesture | None = None, moment: tuple[str, int] | None = None,
+                 then: tuple[Gesture, tuple[str, int]] | None = None):
         self.inbox = inbox
         self.name_of = name_of
         self.rate = rate
         self.gesture = gesture
         self.moment = moment
+        self.then = then
         self.heard: list[tuple[str, str]] = []
         self.gestured = False
         self._queue: deque[_Queued] = deque()  # the first one is playing
@@ -129,8 +132,11 @@ class ScriptedSpeaker:
         return not self.gestured and self.moment == (when, self._playing_number) and bool(self._queue)
 
     def _gesture(self) -> None:
-        self.gestured = True
         put_gesture(self.inbox, self.gesture)
+        if self.then is None:
+            self.gestured = True
+        else:
+            (self.gesture, self.moment), self.then = self.then, None
 
     def _name(self, clip: Clip) -> str:
         base = self.name_of(clip) or "?"

@@ -31,12 +31,12 @@ def earlier(data, day=datetime(2026, 11, 6, 19, 0, tzinfo=timezone.utc), clock=C
     dated_session(data, day, {2: "a month ago"}, tag=1000, clock=clock)
 
 
-def run(data, settings=MONTH, gesture=None, moment=None):
+def run(data, settings=MONTH, gesture=None, moment=None, then=None):
     inbox = ClockedInbox()
     prompts = NamedPrompts(spoken_names(PACK) | {EARLIER: "earlier date"}, RATE)
     tones = tone_names(RATE)
     speaker = ScriptedSpeaker(inbox, lambda clip: prompts.named.get(clip) or tones.get(clip) or recording_name(clip),
-                              RATE, gesture, moment)
+                              RATE, gesture, moment, then)
     microphone = ScriptedMicrophone([speech(0.6, RATE) + silence(0.6, RATE) for _ in range(QUESTIONS)], rate=RATE)
     transcriber = Transcriber(FakeRecognizer)
     try:
@@ -120,3 +120,20 @@ def test_a_double_press_at_the_offer_plays_it_and_marks_the_answer_just_given(tm
     [folder] = [p for p in (tmp_path / "data" / "sessions").iterdir() if p.name.startswith("2026-12-06")]
     marked = [a["index"] for a in json.loads((folder / "session.json").read_text())["answers"] if a["for_therapist"]]
     assert marked == [2] and status == "complete"
+
+
+@pytest.mark.parametrize("clip", ["earlier date", "recording 1002"])
+@pytest.mark.parametrize("gesture", [Gesture.PRESS, Gesture.HOLD])
+def test_while_the_earlier_answer_plays_a_press_skips_on_and_a_hold_ends_the_session(tmp_path, clip, gesture):
+    earlier(tmp_path / "probe")
+    number = offer_number(tmp_path / "probe")
+    earlier(tmp_path / "data")
+    during = number + (1 if clip == "earlier date" else 2)  # after the offer: its date, then the recording
+    names, heard, status = run(tmp_path / "data", gesture=Gesture.PRESS, moment=(DURING, number),
+                               then=(gesture, (DURING, during)))
+    at = names.index(clip)
+    if gesture is Gesture.PRESS:
+        assert heard[at] == (clip, "skipped") and names[at + 1] == "question 3" and status == "complete"
+    else:
+        assert heard[at] == (clip, "stopped") and status == "ended_early" and names[-1] == "goodbye"
+    assert "recording 1002" not in names[at + 1:]
