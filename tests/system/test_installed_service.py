@@ -1,6 +1,6 @@
 """The install path people run, for real: systemd/install.sh as root (no --prefix) on a booted Debian bookworm
 with systemd as PID 1, the hardened unit unchanged, a whole session through the audio rig, the watchdog, recovery
-after a restart mid-answer, installing again, upgrading from the previous commit, and uninstalling.
+after a restart mid-answer, delete beside the running service, installing again, upgrading from the previous commit, and uninstalling.
 
 The tests run in file order on one booted system; each one's steps build on the ones before.
 """
@@ -8,12 +8,14 @@ import re
 import subprocess
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from audio.compress import decode
 from audio.recognizer import decode_samples, load_model
+from bench.archive_factory import write_session
 from tests.rig import (
     ROOT,
     SpeakerRecording,
@@ -167,6 +169,18 @@ def test_a_command_run_as_root_on_the_notes_leaves_every_file_to_the_service(sys
         assert done.returncode == 0, (command, done.stderr)
     assert system.container.path(f"{STATE}/index.sqlite3").exists(), "the check cannot fail: nothing was rebuilt"
     assert system.container.run("find", STATE, "-not", "-user", "reflect").stdout.split() == []
+
+
+def test_delete_beside_the_running_service_is_done_by_the_service(system, journal):
+    before = system.wait_ready()
+    folder = write_session(system.container.path(STATE), datetime.now(timezone.utc), [["to", "be", "deleted"]])
+    system.container.run("chown", "-R", "reflect:reflect", f"{STATE}/sessions")  # as if the service had made it
+    done = system.reflect("delete", folder.name, "--yes", "--data-dir", STATE)
+    # The service holds the notes for its whole life: only it could have deleted the session.
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, f"Deleted session {folder.name}.", ""), done.stderr
+    assert folder.name not in system.sessions() and not folder.exists()
+    after = system.wait_ready()
+    assert after["MainPID"] == before["MainPID"]
 
 
 def test_install_sh_again_changes_no_file_and_keeps_the_config(system, journal):
