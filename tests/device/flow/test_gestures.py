@@ -265,3 +265,34 @@ def test_the_real_gpiozero_button_released_before_the_long_hold_gives_only_the_h
     finally:
         button.close()
         factory.reset()
+
+
+def press(detector: GestureDetector, down: float, up: float):
+    detector.pressed(down)
+    return detector.released(up)
+
+
+def test_a_second_press_released_within_the_window_is_a_double_press_and_a_third_starts_over():
+    detector = GestureDetector(min_press_s=0.03, double_press_s=0.5)
+    assert press(detector, 1.0, 1.125) == GestureEvent(Gesture.PRESS, 1.125)
+    assert press(detector, 1.5, 1.625) == GestureEvent(Gesture.DOUBLE_PRESS, 1.625)  # exactly 0.5 s after: inside
+    assert press(detector, 1.75, 1.875) == GestureEvent(Gesture.PRESS, 1.875)
+
+
+def test_a_second_press_released_after_the_window_is_a_press():
+    detector = GestureDetector(min_press_s=0.03, double_press_s=0.5)
+    assert press(detector, 1.0, 1.125) == GestureEvent(Gesture.PRESS, 1.125)
+    assert press(detector, 1.5, 1.75) == GestureEvent(Gesture.PRESS, 1.75)  # 0.625 s after: outside
+    assert press(detector, 2.0, 2.25) == GestureEvent(Gesture.DOUBLE_PRESS, 2.25)
+
+
+def test_a_hold_between_two_presses_keeps_them_apart_and_without_a_window_no_press_is_double():
+    detector = GestureDetector(min_press_s=0.03, double_press_s=0.5)
+    assert press(detector, 1.0, 1.125) == GestureEvent(Gesture.PRESS, 1.125)
+    detector.pressed(1.25)
+    assert detector.held(1.375) == GestureEvent(Gesture.HOLD, 1.375)
+    assert detector.released(1.5) is None
+    assert press(detector, 1.5, 1.625) == GestureEvent(Gesture.PRESS, 1.625)
+    plain = GestureDetector(min_press_s=0.03)
+    assert [press(plain, t, t + 0.125) for t in (1.0, 1.25)] == [GestureEvent(Gesture.PRESS, 1.125),
+                                                                  GestureEvent(Gesture.PRESS, 1.375)]

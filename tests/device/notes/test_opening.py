@@ -220,3 +220,13 @@ def test_a_folder_inside_a_session_is_left_out_of_its_opened_copy(tmp_path, key)
     (folder / "stray").mkdir()
     assert open_archive(data, key, tmp_path / "opened") == 1
     assert "stray" not in [p.name for p in (tmp_path / "opened" / "sessions" / folder.name).iterdir()]
+
+
+def test_open_into_a_full_folder_names_three_of_what_it_holds(tmp_path, key, capsys):
+    full = tmp_path / "full"
+    full.mkdir()
+    for name in ("a", "b", "c", "d"):
+        (full / name).write_text(name)
+    assert cli.main(["open", str(tmp_path), "--identity", str(key), "--out", str(full)]) == 2
+    assert capsys.readouterr().err == f"reflect: {full} already exists and holds a, b, c ...; choose a new folder, " \
+                                      "or add --force to replace an opened archive\n"

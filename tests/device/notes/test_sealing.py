@@ -10,10 +10,12 @@ import pytest
 from pyrage import x25519
 
 from common.errors import KeyInvalid
+from device.clock import ClockStatus
 from device.notes import record, review_commands
 from device.notes.archive import Archive
 from device.notes.recovery import recover
 from device.notes.sealing import is_due, recipient, seal_due, settle
+from tests.device.notes.dated_sessions import dated_session
 from tests.device.notes.sealing_support import (
     LATER,
     SECRET_WORDS,
@@ -311,3 +313,23 @@ def test_the_sealed_count_passes_over_a_folder_not_yet_a_session(tmp_path, key):
     seal_due(data, owner_of(key), 0, now=LATER)
     (data / "sessions" / "2026-03-04_100000").mkdir()  # a session being started: no session.json yet
     assert Archive(data).sealed_count() == 1
+
+
+@pytest.mark.parametrize("trust, sealed", [("no", True), ("yes", False)])
+def test_sealing_asks_the_clock_with_the_configured_trust(tmp_path, key, trust, sealed):
+    # Begun by a clock that was not set: its dates count only while the clock is still not set (they would
+    # overcount once it is), so four days after it ended it is due with clock.trust "no" and waits with "yes".
+    notes = dated_session(tmp_path, datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc), {1: "words"},
+                          clock=ClockStatus(False, "test"))
+    later = datetime.fromisoformat(notes.record["ended_at"]) + timedelta(days=4)
+    report = seal_due(tmp_path, owner_of(key), 24, now=later, trust=trust)
+    assert bool(report.sealed) is sealed
+
+
+def test_a_session_not_yet_due_does_not_stop_a_later_one_from_being_sealed(tmp_path, key):
+    waiting = dated_session(tmp_path, datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc), {1: "words"},
+                            clock=ClockStatus(False, "test"))  # its dates cannot be counted by a set clock
+    due = dated_session(tmp_path, datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc), {1: "words"}, tag=2000)
+    later = datetime.fromisoformat(due.record["ended_at"]) + timedelta(days=4)
+    report = seal_due(tmp_path, owner_of(key), 24, now=later, now_trusted=True)
+    assert report.sealed == [due.folder.name] and waiting.folder.name < due.folder.name
