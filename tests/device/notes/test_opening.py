@@ -230,3 +230,13 @@ def test_open_into_a_full_folder_names_three_of_what_it_holds(tmp_path, key, cap
     assert cli.main(["open", str(tmp_path), "--identity", str(key), "--out", str(full)]) == 2
     assert capsys.readouterr().err == f"reflect: {full} already exists and holds a, b, c ...; choose a new folder, " \
                                       "or add --force to replace an opened archive\n"
+
+
+def test_open_says_one_line_for_a_file_that_is_no_archive_and_for_an_out_that_is_a_file(tmp_path, key, capsys):
+    junk = tmp_path / "junk.tar"
+    junk.write_text("not a tar")
+    assert cli.main(["open", str(junk), "--identity", str(key), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err == f"reflect: {junk} is neither an archive folder nor a readable tar file " \
+                                      "(copy the device's data dir, or a tar of it, and open that)\n"
+    assert cli.main(["open", str(tmp_path), "--identity", str(key), "--out", str(junk)]) == 2
+    assert capsys.readouterr().err == f"reflect: {junk} already exists and is not a folder\n"

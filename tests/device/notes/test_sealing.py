@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -14,7 +15,7 @@ from device.clock import ClockStatus
 from device.notes import record, review_commands
 from device.notes.archive import Archive
 from device.notes.recovery import recover
-from device.notes.sealing import is_due, recipient, seal_due, settle
+from device.notes.sealing import is_due, recipient, seal_due, sealer, settle
 from tests.device.notes.dated_sessions import dated_session
 from tests.device.notes.sealing_support import (
     LATER,
@@ -333,3 +334,13 @@ def test_a_session_not_yet_due_does_not_stop_a_later_one_from_being_sealed(tmp_p
     later = datetime.fromisoformat(due.record["ended_at"]) + timedelta(days=4)
     report = seal_due(tmp_path, owner_of(key), 24, now=later, now_trusted=True)
     assert report.sealed == [due.folder.name] and waiting.folder.name < due.folder.name
+
+
+@pytest.mark.parametrize("trust, sealed", [("no", True), ("yes", False)])
+def test_the_device_sealer_asks_the_clock_with_the_configured_trust(tmp_path, key, trust, sealed):
+    # Readable for 3.6 ms: by the wall clock of a session begun with the clock not set, only while it is not set.
+    notes = dated_session(tmp_path, datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc), {1: "words"},
+                          clock=ClockStatus(False, "test"))
+    time.sleep(0.05)
+    sealer(tmp_path, str(owner_of(key)), 1e-6, trust=trust)()
+    assert record.is_sealed(record.read(notes.folder)) is sealed
