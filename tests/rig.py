@@ -92,6 +92,31 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
     return row[-1] / len(ref)
 
 
+CHUNK_S = 0.1
+ALIGNMENTS = 10
+"""A saved answer starts at the lead before its onset, so the microphone's 0.1 s chunks, which the live recognizer
+was fed, begin anywhere in the file's first 0.1 s; and Vosk, whose endpointing is checked once per chunk, may
+segment (and so word) the same audio differently when the boundaries fall elsewhere: 6 of 10 words differed once
+here, 5 of 13 in CI. A direct decode is tried with its boundaries at each 10 ms (a recognizer frame)."""
+
+
+def closest_direct_decode(model, samples: np.ndarray, rate: int, live: str) -> tuple[float, str]:
+    """(word error rate, text) of the direct decode of `samples` closest to the `live` transcript, over the
+    ALIGNMENTS places the live chunk boundaries can have fallen; fails if any decode heard nothing."""
+    from audio.recognizer import AnswerRecognizer, transcribe_whole
+
+    step = int(rate * CHUNK_S)
+    closest = (float("inf"), "")
+    for n in range(1, ALIGNMENTS + 1):
+        first = step * n // ALIGNMENTS
+        recognizer = AnswerRecognizer(model, rate)
+        recognizer.feed(samples[:first])
+        text = transcribe_whole(recognizer, samples[first:], rate, CHUNK_S).text
+        assert text, "the recognizer heard nothing in the saved answer"
+        closest = min(closest, (word_error_rate(text, live), text))
+    return closest
+
+
 def locate(source: np.ndarray, source_rate: int, recording: np.ndarray, rate: int) -> tuple[float, float]:
     """Where `source` best appears in a longer `recording`: (offset in seconds, normalized correlation there)."""
     a = resample_poly(source.astype(np.float64), rate, source_rate)

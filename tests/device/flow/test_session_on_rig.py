@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from audio.compress import decode
-from audio.recognizer import decode_samples, load_model
+from audio.recognizer import load_model
 from tests.rig import (
     ROOT,
+    closest_direct_decode,
     korean_model,
     pass_on_stalls,
     read_int16,
     similarity,
-    word_error_rate,
 )
 
 pytestmark = pytest.mark.usefixtures("audio_rig")
@@ -64,19 +64,18 @@ def test_saved_audio_holds_what_was_played(finished_session):
 
 
 def test_live_transcript_matches_a_direct_decode_of_the_saved_file(finished_session):
-    """Two decodes of the same audio, fed in different chunks, differ by a word or two (DESIGN.md §3), and by up
-    to 5 of 13 where the recognizer is unsure of a whole phrase (seen once in CI): so each answer may differ by
-    half, which no transcript of other audio does, and all of them together by a quarter."""
+    """The live transcript against the direct decode whose chunks fall where the microphone's did (tests/rig.py):
+    each answer may differ by half, which no transcript of other audio does, and all of them together by a
+    quarter."""
     record, folder, _, model, _ = finished_session
     edits = words = 0
     for answer in record["answers"]:
         if answer["status"] != "answered":
             continue
-        direct = decode_samples(model, *decode(folder / answer["audio"]))
-        assert direct.text, "the recognizer heard nothing in the saved answer"
-        error_rate, heard = word_error_rate(direct.text, answer["transcript"]), len(direct.text.split())
-        print(f"answer {answer['index']}: {error_rate:.2f} of {heard} words differ")
-        assert error_rate <= 0.5, (direct.text, answer["transcript"])
+        error_rate, direct = closest_direct_decode(model, *decode(folder / answer["audio"]), answer["transcript"])
+        heard = len(direct.split())
+        print(f"answer {answer['index']}: {error_rate:.2f} of {heard} words differ from the closest direct decode")
+        assert error_rate <= 0.5, (direct, answer["transcript"])
         edits, words = edits + error_rate * heard, words + heard
         assert answer["words"] and all(0 <= w["start"] <= w["end"] <= answer["duration_s"] + 0.5 for w in answer["words"])
     assert edits / words <= 0.25, (edits, words)
