@@ -30,8 +30,13 @@ def threads_cpu_s() -> dict[str, float]:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (ru_maxrss, KiB on Linux), in MB (10^6 bytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+    """Peak resident memory of this process's own memory so far (VmHWM, KiB), in MB (10^6 bytes).
+
+    Not ru_maxrss: Linux carries that across execve, so a probe started by a process holding a loaded model (a
+    test that had loaded Vosk) reported the parent's 749 MB whatever it used itself."""
+    with open("/proc/self/status") as status:
+        kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    return kb * 1024 / 1e6
 
 
 def now() -> float:

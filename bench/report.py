@@ -229,7 +229,7 @@ def figures(mode: dict) -> list[dict]:
                   "flat out (bench/detection_probe.py)")
     session_rss = median(r["session"]["peak_rss_mb"] for r in runs)
     bare_rss = median(r["bare"]["peak_rss_mb"] for r in runs)
-    row("Peak resident memory of a whole session (process ru_maxrss)", session_rss, "MB",
+    row("Peak resident memory of a whole session (process VmHWM)", session_rss, "MB",
         f"bare vosk.Model() + decode of the same audio: {bare_rss:.0f} MB", f"≤ bare + 40 MB = {bare_rss + 40:.0f} MB",
         session_rss <= bare_rss + 40)
     ready = median(r["service"]["ready_s"] for r in runs)
