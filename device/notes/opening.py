@@ -20,6 +20,7 @@ from common.errors import ExportRefused, KeyInvalid, SealedUnreadable
 from common.files import FILE_MODE, atomic_write_bytes, output_dir, private_dir
 from device.notes import record
 from device.notes.record import RECORD_NAME, SAID_NAME, SEALED_SUFFIX, DataLayout
+from device.notes.tar_data import extract_data
 
 LOSS_WARNING = ("Keep this file safe and off the device. Whoever has it can open your sealed notes; "
                 "if you lose it, your sealed notes are gone for good: nobody can open them.")
@@ -151,7 +152,7 @@ class _unpacked:
         self.temp = tempfile.TemporaryDirectory()
         try:
             with tarfile.open(self.source) as tar:
-                tar.extractall(self.temp.name, filter="data")
+                extract_data(tar, self.temp.name)
         except (tarfile.TarError, OSError):
             self.temp.cleanup()
             raise SealedUnreadable(f"{self.source} is neither an archive folder nor a readable tar file "
