@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Pi twin's wheelhouse: every Python package Reflect installs, as aarch64 wheels for the
-# Pi's Python 3.11, plus what building Reflect's own wheel needs. systemd/install.sh takes
-# them offline (--wheelhouse). Kept in DIR (default /var/cache/reflect-pi-twin-wheels) and
+# Pi's Python 3.11, plus what building Reflect's own wheel needs, plus the test tools the arm64
+# hermetic sample runs with (ARM64_TEST_TOOLS). systemd/install.sh takes them offline (--wheelhouse). Kept in DIR (default /var/cache/reflect-pi-twin-wheels) and
 # made again when pyproject.toml's dependencies change.
 #   scripts/pi-twin-wheels.sh [DIR]
 set -euo pipefail
@@ -9,11 +9,13 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DIR=${1:-/var/cache/reflect-pi-twin-wheels}
 PY=${PYTHON:-python3}
 
+ARM64_TEST_TOOLS="pytest hypothesis scipy"
 deps=$("$PY" -c '
-import sys, tomllib
+import re, sys, tomllib
 project = tomllib.load(open(sys.argv[1], "rb"))
-print("\n".join(project["project"]["dependencies"] + project["build-system"]["requires"] + ["wheel"]))
-' "$REPO/pyproject.toml")
+tools = [r for r in project["project"]["optional-dependencies"]["test"] if re.split("[=<>]", r)[0] in sys.argv[2:]]
+print("\n".join(project["project"]["dependencies"] + project["build-system"]["requires"] + ["wheel"] + tools))
+' "$REPO/pyproject.toml" $ARM64_TEST_TOOLS)
 key=$(printf '%s\n' "$deps" | sha256sum | cut -c1-16)
 [[ $(cat "$DIR/.complete" 2>/dev/null) == "$key" ]] && exit 0
 

@@ -1,0 +1,41 @@
+"""The hermetic tests that touch what differs on arm64, run inside the twin on its aarch64 wheels, so an ARM-only
+failure (a native library's behaviour, a missing shared library, byte order or alignment in the audio code) shows
+in `make twin`. The whole hermetic tier would take too long under TCG for CI; this sample is its audio,
+files, notes, sealing and search-index tests: the parts built on native code (numpy, soxr, libsndfile, webrtcvad,
+pyrage, SQLite) and on the file system's guarantees."""
+import pytest
+
+from tests.twin.device import SHARE
+from tests.twin.machine import Twin
+
+pytestmark = pytest.mark.twin
+
+HERMETIC = "not rig and not system and not root and not slow and not twin"
+"""The hermetic tier's marker expression, as `make check` selects it."""
+ARM64_SAMPLE = ("tests/audio/test_wavfile.py", "tests/audio/test_voice_activity.py", "tests/common",
+                "tests/device/notes/test_sealing.py", "tests/device/notes/test_opening.py",
+                "tests/device/notes/test_tar_data.py")
+"""About 150 tests: 10 s on this x86, about 4 minutes under TCG (the first, wider sample of 300 took 7 min 40 s
+and found `reflect open` broken on bookworm's Python 3.11.2: device/notes/tar_data.py)."""
+NEEDS_THE_AGE_TOOL = (
+    "tests/device/notes/test_sealing.py::test_sealing_leaves_nothing_said_in_the_data_dir_and_age_opens_every_sealed_file",
+    "tests/device/notes/test_opening.py::test_keys_new_writes_a_private_identity_once_and_warns_about_losing_it",
+    "tests/device/notes/test_opening.py::test_age_keygen_identities_work_too",
+)
+"""Tests that check the notes against the standard `age` tool, which a Pi install does not have (pyrage seals);
+they run on x86 in `make test`."""
+TEST_TOOLS = "pytest hypothesis scipy"
+"""What the sample needs beyond the installed device's own venv, which it runs in (so the tests meet the very
+packages install.sh put there); their aarch64 wheels come with the rest (scripts/pi-twin-wheels.sh)."""
+
+
+def test_the_hermetic_sample_passes_on_arm64(installed):
+    twin: Twin = installed[0]
+    out = twin.run(f"""
+/opt/reflect/venv/bin/python -m pip install -q --no-index --find-links {SHARE}/wheels --target /root/test-tools \
+    {TEST_TOOLS}
+cd {SHARE}/repo
+CI=true PYTHONPATH=/root/test-tools /opt/reflect/venv/bin/python -m pytest -p no:cacheprovider -q \
+    -m "{HERMETIC}" {" ".join(ARM64_SAMPLE)} {" ".join(f"--deselect={test}" for test in NEEDS_THE_AGE_TOOL)} 2>&1
+""", timeout=3600)
+    print(f"\narm64 hermetic sample: {out.strip().splitlines()[-1]}")
