@@ -143,7 +143,11 @@ def cut_when_written(twin, pattern: str, mode: str, tag: str) -> tuple[str, floa
     moment = wait_frozen(twin, watcher)
     ready_s = cut_and_boot(twin)
     name, session, _ = the_new_session(twin, before, tag)
-    assert [a["status"] for a in session["answers"]] == ["answered"]
+    first, *rest = session["answers"]
+    assert first["status"] == "answered", session["answers"]
+    # The hold lands while question 2 is asked or, when `reflect hold` starts slowly under TCG, while it listens:
+    # then answer 2 is noted as skipped. Either way nothing else was said.
+    assert [a["status"] for a in rest] in ([], ["skipped"]), session["answers"]
     saved[name] = 1
     return moment, ready_s
 
