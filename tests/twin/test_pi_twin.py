@@ -67,7 +67,6 @@ def test_an_unset_clock_is_reported_and_its_dates_marked(installed):
     assert "about" in notes, notes
 
 
-@pytest.mark.twin_pending
 def test_the_recognizer_on_arm64_hears_what_it_hears_on_x86(installed, answers):
     """The aarch64 Vosk in the twin decodes the long answer as the x86 one does here; its load time and real-time
     factor are printed for bench/REPORT.md (emulated figures: TCG is not a Pi's speed)."""

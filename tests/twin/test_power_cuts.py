@@ -134,9 +134,22 @@ def test_a_cut_right_after_the_saved_tone_keeps_the_answer(installed):
     kept["right after the saved tone"] = f"answer 1 kept whole; READY {ready_s:.0f} s after power-on"
 
 
+def wait_caught_up(twin, timeout: float = 1200) -> None:
+    """Until every answer of every session has its transcript and its compressed audio: after a cut, recovery
+    queues both for the cut session, and the twin's emulated CPU takes minutes over them."""
+    deadline = time.monotonic() + timeout
+    while not all(a["transcript"] is not None and (a["audio"] or ".flac").endswith(".flac")
+                  for s in device.sessions(twin).values() for a in s["answers"]):
+        assert time.monotonic() < deadline, "the recognizer never caught up"
+        time.sleep(5)
+
+
 def cut_when_written(twin, pattern: str, mode: str, tag: str) -> tuple[str, float]:
     """A one-answer session; the power is cut the moment its writer makes a file matching `pattern` (or, with
-    `mode` "transcript", writes a transcript): what was being written, and the seconds to READY."""
+    `mode` "transcript", writes a transcript): what was being written, and the seconds to READY. The earlier
+    cuts' transcripts and compressions are let finish first, or the watcher would freeze the service at one of
+    those (a run here froze it at recovery's compression of the last cut session, and the watchdog restarted it)."""
+    wait_caught_up(twin)
     before = set(device.sessions(twin))
     watcher = freeze_when(twin, pattern, mode, service_pid(twin))
     one_answer_then_hold(twin)
@@ -152,7 +165,6 @@ def cut_when_written(twin, pattern: str, mode: str, tag: str) -> tuple[str, floa
     return moment, ready_s
 
 
-@pytest.mark.twin_pending
 def test_a_cut_during_a_transcript_write_keeps_the_answer(installed):
     twin, _, _ = installed
     moment, ready_s = cut_when_written(twin, r"^session\.json$", "transcript", "transcript")
@@ -161,6 +173,8 @@ def test_a_cut_during_a_transcript_write_keeps_the_answer(installed):
 
 @pytest.mark.twin_pending
 def test_a_cut_during_compression_keeps_the_answer(installed):
+    """Pending: it failed in both twin runs of 12-06, first on the hold's timing, then frozen at an earlier
+    session's compression (both fixed since, in cut_when_written); it joins `make twin` once seen passing whole."""
     twin, _, _ = installed
     moment, ready_s = cut_when_written(twin, r"\.flac\.part$", "create", "compression")
     kept["during compression"] = f"{moment}; the answer kept whole; READY {ready_s:.0f} s"
@@ -183,11 +197,7 @@ def test_every_answer_saved_before_a_cut_is_whole_and_in_order(installed, answer
     compressed audio as long as what was said, and the sessions list in the order they were made, whatever the
     restored clock said."""
     twin, _, _ = installed
-    deadline = time.monotonic() + 1200
-    while not all(a["transcript"] is not None and (a["audio"] or ".flac").endswith(".flac")
-                  for s in device.sessions(twin).values() for a in s["answers"]):
-        assert time.monotonic() < deadline, "the recognizer never caught up"
-        time.sleep(5)
+    wait_caught_up(twin)
     folder = device.fetch_notes(twin, twin.workdir / "notes-caught-up")
     spoken, spoken_rate = read_int16(answers[0])
     for name, number in saved.items():
@@ -201,7 +211,6 @@ def test_every_answer_saved_before_a_cut_is_whole_and_in_order(installed, answer
     print("\nsessions by sequence: " + ", ".join(f"{s['seq']}: {s['started_at']}" for _, s in made))
 
 
-@pytest.mark.twin_pending
 def test_a_cut_during_sealing_leaves_nothing_plain(installed):
     twin, _, _ = installed
     identity = subprocess.run(["age-keygen"], capture_output=True, text=True, check=True).stdout
@@ -237,7 +246,6 @@ EOF""")
     return json.loads(out)
 
 
-@pytest.mark.twin_pending
 def test_a_long_hold_says_it_is_safe_to_unplug_and_powers_off(installed):
     """Safe to unplug: the button kept down in the ready state (here `reflect hold --long`) powers the twin off
     through logind, which the polkit rule allows the service's user."""
