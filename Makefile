@@ -37,8 +37,11 @@ check: setup lint
 	$(BIN)/python -m pytest -n auto -m "not rig and not system and not root and not slow and not twin"
 
 # Everything but the twin, the long-haul runs as a seeded sample; with CI set a skipped test fails the run.
+# First what needs no rig and no systemd, on every core (a file's tests on one worker, as they share fixtures);
+# then, one at a time, what plays into the rig's microphone, boots systemd or measures the machine's CPU.
 test: setup rig
-	$(BIN)/python -m pytest -m "not twin"
+	$(BIN)/python -m pytest -n auto --dist loadfile -m "not rig and not system and not serial and not twin"
+	$(BIN)/python -m pytest -m "(rig or system or serial) and not twin"
 
 # The long-haul runs in full: the 300-session soak, all 36 kill rounds, kill -9 while sealing, the bench runs.
 soak: setup rig

@@ -22,6 +22,7 @@ def busy(stop: threading.Event) -> None:
 
 
 @pytest.mark.root
+@pytest.mark.serial
 def test_only_the_added_thread_is_held_to_its_share_of_a_core():
     stop = threading.Event()
     threads = [threading.Thread(target=busy, args=(stop,)) for _ in range(2)]
