@@ -1,5 +1,6 @@
 """One answer from microphone chunks: written to disk and to the recognizer as it arrives, trimmed to the
 speech, ended when due."""
+
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +36,15 @@ class AnswerCapture:
     crash keeps it) and trimmed when the answer is finished.
     """
 
-    def __init__(self, path: Path, rate: int, detector: SpeechDetector, endpointer: AnswerEndpointer,
-                 recognition: Recognition, settings: CaptureSettings = CaptureSettings()):
+    def __init__(
+        self,
+        path: Path,
+        rate: int,
+        detector: SpeechDetector,
+        endpointer: AnswerEndpointer,
+        recognition: Recognition,
+        settings: CaptureSettings = CaptureSettings(),
+    ):
         self.path = path
         self.rate = rate
         self.detector = detector
@@ -97,7 +105,7 @@ class AnswerCapture:
         self._file_start = max(first, onset - int(self.settings.lead_s * self.rate))
         self._recent.clear()
         self.writer = WavWriter(self.path, self.rate)
-        self._keep(joined[self._file_start - first:])
+        self._keep(joined[self._file_start - first :])
 
     def _keep(self, samples: np.ndarray) -> None:
         assert self.writer is not None  # opened by _start before anything is kept

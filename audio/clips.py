@@ -1,4 +1,5 @@
 """Audio clips in memory: mono float32 samples at a known rate, read from WAV and resampled."""
+
 import wave
 from dataclasses import dataclass
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Compress a finished answer's WAV to Ogg Opus (or FLAC) crash-safely, and decode any answer file."""
+
 import os
 import warnings
 from pathlib import Path
@@ -44,7 +45,9 @@ def compress_answer(wav_path: Path, codec: str = "opus") -> Path:
             options = {"format": "OGG", "subtype": "OPUS", "compression_level": OPUS_LEVEL}
         else:
             if codec == "opus":
-                warnings.warn("this libsndfile cannot write Opus; answers are kept as FLAC", DegradedWarning, stacklevel=2)
+                warnings.warn(
+                    "this libsndfile cannot write Opus; answers are kept as FLAC", DegradedWarning, stacklevel=2
+                )
             target = wav_path.with_suffix(".flac")
             rate = source.samplerate
             options = {"format": "FLAC", "subtype": "PCM_16"}

@@ -5,6 +5,7 @@ A device is named by a part of its name as `reflect devices` lists it ("USB"), b
 PortAudio's ALSA host API lists each card's device as "<card name>: <pcm name> (hw:<card>,<device>)".
 Every function takes `portaudio`, the sounddevice module or a stand-in with its query/check functions.
 """
+
 import logging
 import re
 from pathlib import Path
@@ -19,8 +20,9 @@ FALLBACK_RATES = (48000, 44100)
 """Tried, in order, when a device refuses its default or the configured rate: what USB devices offer."""
 ASOUND = Path("/proc/asound")
 """Where the kernel links each sound card's id to its number (/proc/asound/Mic -> card2)."""
-ALSA_NAME = re.compile(r"(?P<plug>plug)?hw:(?:CARD=)?(?P<card>[^,]+)(?:,(?:DEV=)?(?P<device>\d+))?(?:,\d+)?",
-                       re.IGNORECASE)
+ALSA_NAME = re.compile(
+    r"(?P<plug>plug)?hw:(?:CARD=)?(?P<card>[^,]+)(?:,(?:DEV=)?(?P<device>\d+))?(?:,\d+)?", re.IGNORECASE
+)
 LISTED_ALSA = re.compile(r"\((?P<plug>plug)?hw:(?P<card>\d+),(?P<device>\d+)\)$")
 BUSY_SIGNS = ("-9985", "device unavailable", "busy")
 """How PortAudio says a device is open elsewhere: "Device unavailable [PaErrorCode -9985]" (ALSA: EBUSY)."""
@@ -70,7 +72,8 @@ def _alsa_device(alsa: re.Match[str], name: str, usable: list[Any], what: str, a
             if alsa["plug"] and not found["plug"]:
                 raise AudioDeviceMissing(
                     f"PortAudio opens {name!r} (ALSA's converting plug layer) only with PA_ALSA_PLUGHW=1 in its "
-                    f"environment; or name it hw:{card},{device}, and Reflect picks a rate the card accepts.")
+                    f"environment; or name it hw:{card},{device}, and Reflect picks a rate the card accepts."
+                )
             return int(listed["index"])
     raise AudioDeviceMissing(f"No {what} is ALSA's {name!r} (available: {_names(usable)}).")
 
@@ -114,8 +117,9 @@ def pick_rate(index: int, kind: str, wanted: int, dtype: str, portaudio: Any = N
         if rate != first:
             log.warning("the %s refuses %d Hz (%s); using %d Hz", what, first, refusal, rate)
         return rate
-    raise AudioDeviceMissing(f"The {what} accepts none of {', '.join(map(str, dict.fromkeys((first, *FALLBACK_RATES))))} "
-                             f"Hz ({refusal}).")
+    raise AudioDeviceMissing(
+        f"The {what} accepts none of {', '.join(map(str, dict.fromkeys((first, *FALLBACK_RATES))))} Hz ({refusal})."
+    )
 
 
 def rescan() -> None:

@@ -1,4 +1,5 @@
 """When an answer is over: a pure decision fed chunk durations and speech/no-speech, no clock."""
+
 from dataclasses import dataclass
 from enum import Enum
 

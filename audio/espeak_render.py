@@ -4,6 +4,7 @@ pyttsx3's espeak driver can return from runAndWait before the audio is written,
 and is known to hang on a Pi; a child process with a deadline contains both.
 Input on stdin: {"voice": str|null, "rate": int|null, "jobs": [[text, path], ...]}.
 """
+
 import contextlib
 import io
 import json

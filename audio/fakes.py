@@ -1,4 +1,5 @@
 """Fakes shipped beside the real speaker, microphone, recognizer and PortAudio, for fast tests and simulations."""
+
 from collections.abc import Callable, Iterable
 from types import SimpleNamespace
 from typing import Any
@@ -105,15 +106,26 @@ class FakeRecognizer:
 
 def portaudio_device(index: int, name: str, inputs: int, outputs: int, rate: float = 44100.0) -> dict[str, Any]:
     """One device as sounddevice.query_devices() describes it."""
-    return {"index": index, "name": name, "max_input_channels": inputs, "max_output_channels": outputs,
-            "default_samplerate": rate}
+    return {
+        "index": index,
+        "name": name,
+        "max_input_channels": inputs,
+        "max_output_channels": outputs,
+        "default_samplerate": rate,
+    }
 
 
 class FakePortAudio:
     """sounddevice's query and check functions over a fixed device list; `refuses` are rates the device rejects,
     `busy` makes every check fail as PortAudio does for a device open elsewhere."""
 
-    def __init__(self, devices: list[dict[str, Any]], default: tuple[int, int] = (-1, -1), refuses: Iterable[int] = (), busy: bool = False):
+    def __init__(
+        self,
+        devices: list[dict[str, Any]],
+        default: tuple[int, int] = (-1, -1),
+        refuses: Iterable[int] = (),
+        busy: bool = False,
+    ):
         self.devices, self.refuses, self.busy = devices, set(refuses), busy
         self.default = SimpleNamespace(device=default)
         self.checked: list[int] = []

@@ -1,4 +1,5 @@
 """Sound in: the Microphone seam and its PortAudio implementation, whose callback only hands chunks on."""
+
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -49,9 +50,16 @@ class SoundDeviceMicrophone:
             if self._stream is not None:
                 on_error("the microphone stream stopped")
 
-        stream = sd.InputStream(device=self.index, samplerate=self.rate, channels=1, dtype="int16",
-                                blocksize=self.chunk_frames, latency=CAPTURE_BUFFER_S, callback=callback,
-                                finished_callback=finished)
+        stream = sd.InputStream(
+            device=self.index,
+            samplerate=self.rate,
+            channels=1,
+            dtype="int16",
+            blocksize=self.chunk_frames,
+            latency=CAPTURE_BUFFER_S,
+            callback=callback,
+            finished_callback=finished,
+        )
         self._stream = stream
         try:
             stream.start()

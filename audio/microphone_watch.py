@@ -12,6 +12,7 @@ stream, so the speaker's stream is closed first and reopened on its next clip.
   next clip; with no speaker at all, clips "play" silently for their length and
   that is logged once (a warning), so a session still records and saves.
 """
+
 import logging
 import threading
 import time
@@ -35,8 +36,12 @@ SPEAKER_RETRY_S = 5.0
 class MicrophoneWatch:
     """Callable as `SessionParts.open_microphone`; re-reads the device list when the microphone went away."""
 
-    def __init__(self, open_microphone: Callable[[], Microphone], rescan: Callable[[], None] = devices.rescan,
-                 before_rescan: Callable[[], None] = lambda: None):
+    def __init__(
+        self,
+        open_microphone: Callable[[], Microphone],
+        rescan: Callable[[], None] = devices.rescan,
+        before_rescan: Callable[[], None] = lambda: None,
+    ):
         self.open_microphone = open_microphone
         self.rescan = rescan
         self.before_rescan = before_rescan
@@ -112,8 +117,13 @@ class _WatchedMicrophone:
 class RecoveringSpeaker:
     """A speaker that reopens its stream after the audio system comes back, and stays quiet (logged) meanwhile."""
 
-    def __init__(self, open_speaker: Callable[[], Speaker], rate: int = 22050, retry_s: float = SPEAKER_RETRY_S,
-                 without: str | None = None):
+    def __init__(
+        self,
+        open_speaker: Callable[[], Speaker],
+        rate: int = 22050,
+        retry_s: float = SPEAKER_RETRY_S,
+        without: str | None = None,
+    ):
         self.open_speaker = open_speaker
         self.retry_s = retry_s
         self.without = without or "carrying on silently: sessions still record"

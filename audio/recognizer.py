@@ -1,4 +1,5 @@
 """Speech recognition with Vosk: model loading in the background, one recognizer per answer."""
+
 import json
 import threading
 from dataclasses import dataclass
@@ -99,8 +100,9 @@ class ModelLoader:
 
 
 def _words(result: dict[str, Any]) -> list[Word]:
-    return [Word(w["word"], round(w["start"], 3), round(w["end"], 3), round(w["conf"], 3))
-            for w in result.get("result", [])]
+    return [
+        Word(w["word"], round(w["start"], 3), round(w["end"], 3), round(w["conf"], 3)) for w in result.get("result", [])
+    ]
 
 
 class AnswerRecognizer:
@@ -133,5 +135,5 @@ def transcribe_whole(recognizer: AnswerRecognizer, samples: np.ndarray, rate: in
     transcript."""
     step = max(1, int(rate * chunk_s))
     for start in range(0, len(samples), step):
-        recognizer.feed(samples[start:start + step])
+        recognizer.feed(samples[start : start + step])
     return recognizer.finish()

@@ -1,5 +1,6 @@
 """How loud is the room? The noise floor speech detection will follow, measured for `reflect doctor` and the
 service's log, with what to do when it is beyond what detection handles."""
+
 import queue
 import threading
 import time
@@ -23,7 +24,7 @@ def noise_floor_dbfs(samples: np.ndarray, rate: int) -> float:
     n = len(samples) // frame
     if n == 0:
         raise ValueError("no audio to measure")
-    levels = level_dbfs(samples[:n * frame].reshape(n, frame))
+    levels = level_dbfs(samples[: n * frame].reshape(n, frame))
     return float(np.percentile(levels, DetectorSettings().floor_percentile))
 
 
@@ -64,10 +65,14 @@ def verdict(floor_dbfs: float) -> tuple[str, str]:
     """("OK" or "WARN", what the floor means and, when it is a problem, the fix)."""
     said = f"room noise floor {floor_dbfs:.0f} dBFS"
     if floor_dbfs > LOUDEST_HANDLED_DBFS:
-        return "WARN", (f"{said}, louder than speech detection handles ({LOUDEST_HANDLED_DBFS:.0f} dBFS): answers may "
-                        "not end on their own. Move the device away from the fan, fridge or TV, or lower the "
-                        "microphone's gain (alsamixer)")
+        return "WARN", (
+            f"{said}, louder than speech detection handles ({LOUDEST_HANDLED_DBFS:.0f} dBFS): answers may "
+            "not end on their own. Move the device away from the fan, fridge or TV, or lower the "
+            "microphone's gain (alsamixer)"
+        )
     if floor_dbfs < QUIETEST_MIC_DBFS:
-        return "WARN", (f"{said}: the microphone hears almost nothing, not even a quiet room's hiss. Check that it "
-                        "is plugged in and not muted, and raise its gain (alsamixer)")
+        return "WARN", (
+            f"{said}: the microphone hears almost nothing, not even a quiet room's hiss. Check that it "
+            "is plugged in and not muted, and raise its gain (alsamixer)"
+        )
     return "OK", f"{said} (detection handles up to {LOUDEST_HANDLED_DBFS:.0f})"

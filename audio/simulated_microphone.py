@@ -1,4 +1,5 @@
 """A microphone fed by code (the demo's simulated person): queued speech comes out in real time, silence otherwise."""
+
 import threading
 import time
 
@@ -37,7 +38,7 @@ class SimulatedMicrophone:
         next_at = time.monotonic()
         while not self._stopped.is_set():
             with self._lock:
-                chunk, self._pending = self._pending[:self.chunk], self._pending[self.chunk:]
+                chunk, self._pending = self._pending[: self.chunk], self._pending[self.chunk :]
                 if not len(self._pending):
                     self._drained.set()
             if len(chunk) < self.chunk:

@@ -1,4 +1,5 @@
 """Sound out: the Speaker seam and its PortAudio implementation (one stream kept open)."""
+
 import logging
 import threading
 import time
@@ -71,8 +72,14 @@ class SoundDeviceSpeaker:
         self._overlay: np.ndarray | None = None  # a short clip mixed over the queue (see overlay)
         self._frames_out = 0
         self._last_fill_at: float | None = None
-        self._stream = sd.OutputStream(device=index, samplerate=self.rate, channels=1, dtype="float32",
-                                       latency=OUTPUT_LATENCY_S, callback=self._fill)
+        self._stream = sd.OutputStream(
+            device=index,
+            samplerate=self.rate,
+            channels=1,
+            dtype="float32",
+            latency=OUTPUT_LATENCY_S,
+            callback=self._fill,
+        )
         try:
             self._stream.start()
         except BaseException:
@@ -122,8 +129,8 @@ class SoundDeviceSpeaker:
                 sounding = self._queue[0]
                 if self._position == 0:
                     sounding.first_sample_at, sounding.first_frame = called_at, self._frames_out + filled
-                chunk = sounding.samples[self._position:self._position + frames - filled]
-                outdata[filled:filled + len(chunk), 0] = chunk
+                chunk = sounding.samples[self._position : self._position + frames - filled]
+                outdata[filled : filled + len(chunk), 0] = chunk
                 filled += len(chunk)
                 self._position += len(chunk)
                 if self._position >= len(sounding.samples):
@@ -133,7 +140,7 @@ class SoundDeviceSpeaker:
             outdata[filled:] = 0
             if self._overlay is not None:
                 mixed = self._overlay[:frames]
-                outdata[:len(mixed), 0] = np.clip(outdata[:len(mixed), 0] + mixed, -1.0, 1.0)
+                outdata[: len(mixed), 0] = np.clip(outdata[: len(mixed), 0] + mixed, -1.0, 1.0)
                 self._overlay = self._overlay[frames:] if len(self._overlay) > frames else None
         for sounding in finished:
             sounding.on_done()

@@ -1,4 +1,5 @@
 """Speech out: every prompt rendered once by pyttsx3 (espeak-ng) to a cached WAV, keyed by text, voice and rate."""
+
 import hashlib
 import json
 import os
@@ -80,18 +81,27 @@ class PromptCache:
             return
         jobs = [(text, self.path_for(text)) for text in texts]
         temps = [path.with_name(f".{path.name}.{os.getpid()}.tmp") for _, path in jobs]
-        request = {"voice": self.voice, "rate": self.rate,
-                   "jobs": [[text, str(tmp)] for (text, _), tmp in zip(jobs, temps)]}
+        request = {
+            "voice": self.voice,
+            "rate": self.rate,
+            "jobs": [[text, str(tmp)] for (text, _), tmp in zip(jobs, temps)],
+        }
         try:
-            result = subprocess.run([sys.executable, "-m", "audio.espeak_render"], input=json.dumps(request),
-                                    capture_output=True, text=True, timeout=RENDER_TIMEOUT_S * (1 + len(jobs)))
+            result = subprocess.run(
+                [sys.executable, "-m", "audio.espeak_render"],
+                input=json.dumps(request),
+                capture_output=True,
+                text=True,
+                timeout=RENDER_TIMEOUT_S * (1 + len(jobs)),
+            )
         except subprocess.TimeoutExpired:
             result = None
         for (text, path), tmp in zip(jobs, temps):
             if not tmp.exists() or tmp.stat().st_size <= 44:
                 tmp.unlink(missing_ok=True)
                 detail = "it timed out" if result is None else (result.stderr.strip().splitlines() or ["no output"])[-1]
-                raise SynthesisFailed(f"Speech synthesis produced no audio for {text[:40]!r} ({detail}). "
-                                      "Is espeak-ng installed?")
+                raise SynthesisFailed(
+                    f"Speech synthesis produced no audio for {text[:40]!r} ({detail}). Is espeak-ng installed?"
+                )
             os.chmod(tmp, FILE_MODE)
             os.replace(tmp, path)

@@ -1,4 +1,5 @@
 """The device's soft signal sounds, generated rather than shipped: chime, listening, saved."""
+
 from functools import cache
 
 import numpy as np

@@ -1,4 +1,5 @@
 """The one worker thread that recognizes answers, so capture and saving never wait for Vosk."""
+
 import logging
 import queue
 import threading

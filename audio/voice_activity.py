@@ -6,6 +6,7 @@ and sits in the pauses between words while someone speaks). Speech starts only a
 frames within `onset_window_s` (a cough or a door is shorter), with a higher margin to start than to go on
 (hysteresis), and stops after `release_s` without a voiced frame.
 """
+
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,8 +80,9 @@ class NoiseFloor:
 class SpeechDetector:
     """Follows a stream of int16 mono chunks at `rate` and says, chunk by chunk, whether a person speaks."""
 
-    def __init__(self, rate: int, settings: DetectorSettings = DetectorSettings(),
-                 vad: Callable[[bytes], bool] | None = None):
+    def __init__(
+        self, rate: int, settings: DetectorSettings = DetectorSettings(), vad: Callable[[bytes], bool] | None = None
+    ):
         """`vad` says whether 10 ms of 16 kHz int16 audio is speech; WebRTC's by default."""
         self.settings = settings
         self.frame = max(1, round(rate * FRAME_S))
@@ -144,15 +146,14 @@ class SpeechDetector:
         """The chunk's whole 10 ms frames at `rate`, a part frame carried to the next chunk."""
         joined = np.concatenate([self._pending, samples])
         n = len(joined) // self.frame
-        self._pending = joined[n * self.frame:]
-        return joined[:n * self.frame].reshape(n, self.frame)
+        self._pending = joined[n * self.frame :]
+        return joined[: n * self.frame].reshape(n, self.frame)
 
     def _vad_frames(self, samples: np.ndarray, count: int) -> list[bool]:
         """The VAD's verdict on `count` frames of the stream at 16 kHz (a frame it has not had yet is no speech)."""
         audio = samples if self._resampler is None else self._resampler.resample_chunk(samples)
         joined = np.concatenate([self._pending_vad, audio.astype(np.int16)])
         n = min(count, len(joined) // VAD_FRAME)
-        self._pending_vad = joined[n * VAD_FRAME:]
-        verdicts = [self._vad(joined[i * VAD_FRAME:(i + 1) * VAD_FRAME].tobytes())
-                    for i in range(n)]
+        self._pending_vad = joined[n * VAD_FRAME :]
+        verdicts = [self._vad(joined[i * VAD_FRAME : (i + 1) * VAD_FRAME].tobytes()) for i in range(n)]
         return verdicts + [False] * (count - n)

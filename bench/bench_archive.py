@@ -1,4 +1,5 @@
 """Time listing and search on generated archives of 1,000 and 10,000 answers, and Opus bytes per minute of speech."""
+
 import statistics
 import sys
 import tempfile
@@ -12,9 +13,11 @@ from bench.archive_factory import espeak_samples, make_archive, write_wav  # noq
 from device.notes.archive import Archive  # noqa: E402 (after the sys.path line: it runs as a script)
 
 RUNS = 7
-SPEECH = ("I have been thinking about what my therapist said last week. It felt strange at first, but I think "
-          "she was right that I keep people at a distance when things get hard. This week I tried to tell my "
-          "sister how I really felt, and it went better than I expected. I want to keep practising that.")
+SPEECH = (
+    "I have been thinking about what my therapist said last week. It felt strange at first, but I think "
+    "she was right that I keep people at a distance when things get hard. This week I tried to tell my "
+    "sister how I really felt, and it went better than I expected. I want to keep practising that."
+)
 
 
 def median_ms(operation) -> float:
@@ -51,13 +54,17 @@ def opus_bytes_per_minute() -> float:
 
 def main() -> None:
     """Print the table."""
-    print(f"{'answers':>8} {'first list (build)':>19} {'list':>8} {'search':>8} {'list, new Archive':>18}   (ms, median of {RUNS})")
+    print(
+        f"{'answers':>8} {'first list (build)':>19} {'list':>8} {'search':>8} {'list, new Archive':>18}   (ms, median of {RUNS})"
+    )
     for answers in (1000, 10000):
         cold, listing, search, fresh = bench_archive(answers)
         print(f"{answers:>8} {cold:>19.0f} {listing:>8.1f} {search:>8.1f} {fresh:>18.1f}")
     wav_rate = 44100 * 2 * 60
     opus = opus_bytes_per_minute()
-    print(f"Opus: {opus / 1000:.0f} kB per minute of espeak-ng speech (16-bit WAV at 44.1 kHz: {wav_rate / 1000:.0f} kB/min)")
+    print(
+        f"Opus: {opus / 1000:.0f} kB per minute of espeak-ng speech (16-bit WAV at 44.1 kHz: {wav_rate / 1000:.0f} kB/min)"
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 On a Raspberry Pi one core decodes Vosk at one and a half to two times real time; the recognizer's thread
 limited to 0.3 of a core here behaves alike, while the audio, button and flow threads stay free.
 """
+
 import os
 from pathlib import Path
 

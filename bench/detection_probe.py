@@ -3,6 +3,7 @@ recognizer, in the very chunks it got. Reports its CPU seconds per second of aud
 
 Usage: python -m bench.detection_probe SPEC.json RESULT.json
 """
+
 import time
 
 from bench.probes import read_spec, write_result

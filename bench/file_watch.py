@@ -4,6 +4,7 @@ The session's notes are written atomically (temp file, fsync, rename), so a file
 "moved to" its final name is a finished write. This sees that without touching the
 project's code and without polling (no CPU while nothing happens).
 """
+
 import ctypes
 import ctypes.util
 import os
@@ -45,7 +46,7 @@ class FolderWatch:
             offset = 0
             while offset < len(data):
                 wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
-                name = data[offset + _EVENT.size:offset + _EVENT.size + length].rstrip(b"\0").decode()
+                name = data[offset + _EVENT.size : offset + _EVENT.size + length].rstrip(b"\0").decode()
                 offset += _EVENT.size + length
                 folder = self._folders.get(wd, "?")
                 self.events.append((at, folder, mask, name))
@@ -54,8 +55,14 @@ class FolderWatch:
 
     def landed(self, name: str, after: float) -> float | None:
         """When a file called `name` was first renamed into place (or created) after `after`."""
-        return next((at for at, _, mask, file in self.events
-                     if file == name and at >= after and mask & (IN_MOVED_TO | IN_CREATE)), None)
+        return next(
+            (
+                at
+                for at, _, mask, file in self.events
+                if file == name and at >= after and mask & (IN_MOVED_TO | IN_CREATE)
+            ),
+            None,
+        )
 
     def close(self) -> None:
         os.close(self._fd)

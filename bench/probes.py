@@ -1,4 +1,5 @@
 """Small helpers the probe processes share: CPU time, peak memory, JSON in and out, the repo on sys.path."""
+
 import json
 import os
 import resource

@@ -3,6 +3,7 @@ endpointer at 44.1 kHz, over several noise seeds and chunk phases, to see how re
 
 `python -m bench.room_replay [setting=value ...]` overrides DetectorSettings (e.g. margin_db=8.0);
 env SEEDS="1 2 3" picks the noise seeds, ONLY=soft one scenario. Figures: bench/VAD_SOFT_SPEAKER.md."""
+
 import os
 import sys
 
@@ -36,7 +37,7 @@ def run(mix: np.ndarray, settings: EndpointSettings, detector: DetectorSettings,
     pcm = np.clip(np.round(mix[phase:]), -32768, 32767).astype(np.int16)
     heard, ends, chunk, onset = SpeechDetector(RATE, detector), AnswerEndpointer(settings), RATE // 10, None
     for i in range(0, len(pcm), chunk):
-        part = pcm[i:i + chunk]
+        part = pcm[i : i + chunk]
         h = heard.hear(part)
         onset = h.onset_frame / 100 if onset is None and h.onset_frame is not None else onset
         if (reason := ends.process(len(part) / RATE, h.speech)) is not None:
@@ -45,7 +46,11 @@ def run(mix: np.ndarray, settings: EndpointSettings, detector: DetectorSettings,
 
 
 def noise(kind: str, seconds: float, seed: int) -> np.ndarray:
-    return babble(seconds, RATE) if kind == "babble" else {"fan": fan_noise, "pink": pink_noise}[kind](seconds, RATE, seed=seed)
+    return (
+        babble(seconds, RATE)
+        if kind == "babble"
+        else {"fan": fan_noise, "pink": pink_noise}[kind](seconds, RATE, seed=seed)
+    )
 
 
 def answer(detector, kind, dbfs, seed, phase, peak=-10.0, pauses=(), after=SILENCE_AFTER_S, meter=False):
@@ -56,29 +61,39 @@ def answer(detector, kind, dbfs, seed, phase, peak=-10.0, pauses=(), after=SILEN
     mix = room + placed(speech, LEAD_S, len(room) / RATE, RATE)
     reason, end, onset = run(mix, EndpointSettings(after, NO_SPEECH_S, max_length_s=length), detector, phase)
     late = end - (LEAD_S + len(speech) / RATE - phase / RATE)
-    ok = (reason is EndReason.SILENCE and after - 0.3 <= late <= after + SLACK_S
-          and onset is not None and onset <= LEAD_S - phase / RATE + 0.1)
+    ok = (
+        reason is EndReason.SILENCE
+        and after - 0.3 <= late <= after + SLACK_S
+        and onset is not None
+        and onset <= LEAD_S - phase / RATE + 0.1
+    )
     return ok, f"{reason and reason.value} {late:.2f} s after the last word, onset {onset}"
 
 
 def nothing(detector, room, phase):
     """No answer in the room: passes if skipped as no speech."""
-    reason, _, onset = run(room, EndpointSettings(SILENCE_AFTER_S, NO_SPEECH_S, max_length_s=NO_SPEECH_S + 5),
-                           detector, phase)
+    reason, _, onset = run(
+        room, EndpointSettings(SILENCE_AFTER_S, NO_SPEECH_S, max_length_s=NO_SPEECH_S + 5), detector, phase
+    )
     return reason is EndReason.NO_SPEECH, f"{reason and reason.value}, onset {onset}"
 
 
 def door_and_cough(detector, seed, phase):
     length = NO_SPEECH_S + 3
-    room = (at_rms_dbfs(pink_noise(length, RATE, seed=seed), -50)
-            + placed(at_peak_dbfs(door_slam(RATE), -3), LEAD_S, length, RATE)
-            + placed(at_peak_dbfs(cough(RATE), -6), LEAD_S + 2.0, length, RATE))
+    room = (
+        at_rms_dbfs(pink_noise(length, RATE, seed=seed), -50)
+        + placed(at_peak_dbfs(door_slam(RATE), -3), LEAD_S, length, RATE)
+        + placed(at_peak_dbfs(cough(RATE), -6), LEAD_S + 2.0, length, RATE)
+    )
     return nothing(detector, room, phase)
 
 
 def scenarios():
-    steady = [(f"{kind} {db} dBFS", lambda d, s, p, kind=kind, db=db: answer(d, kind, db, s, p))
-              for kind in ("fan", "pink") for db in (-60, -50, -44, -38, -35)]
+    steady = [
+        (f"{kind} {db} dBFS", lambda d, s, p, kind=kind, db=db: answer(d, kind, db, s, p))
+        for kind in ("fan", "pink")
+        for db in (-60, -50, -44, -38, -35)
+    ]
     return steady + [
         ("babble -45 dBFS", lambda d, s, p: answer(d, "babble", -45, s, p)),
         ("soft speaker", lambda d, s, p: answer(d, "pink", -50, s, p, peak=-30.0, meter=True)),

@@ -1,5 +1,6 @@
 """Sounds of a real room, made reproducibly: steady fan and pink noise, babble, a door slam, a cough,
 and speech mixed into them at a chosen level. Used by the VAD comparison and the rig's room scenarios."""
+
 import subprocess
 import tempfile
 import wave
@@ -76,7 +77,7 @@ def espeak(text: str, rate: int, voice: str = "ko", speed: int | None = None) ->
             source_rate = wav.getframerate()
     samples = soxr.resample(samples, source_rate, rate)
     loud = np.flatnonzero(np.abs(samples) > 30)
-    return samples[loud[0]:loud[-1] + 1] if len(loud) else samples
+    return samples[loud[0] : loud[-1] + 1] if len(loud) else samples
 
 
 def babble(seconds: float, rate: int) -> np.ndarray:
@@ -88,7 +89,7 @@ def babble(seconds: float, rate: int) -> np.ndarray:
         voice_samples = np.concatenate([voice_samples, np.zeros(int(0.3 * rate))])
         looped = np.tile(voice_samples, n // len(voice_samples) + 2)
         start = offset * len(voice_samples) // len(BABBLE_LINES)
-        mixed += at_rms_dbfs(looped[start:start + n], -20)
+        mixed += at_rms_dbfs(looped[start : start + n], -20)
     return mixed
 
 
@@ -96,7 +97,7 @@ def door_slam(rate: int, seed: int = 3) -> np.ndarray:
     """A door slam: a sharp broadband thud with a low body, dying away within about 0.3 s."""
     t = np.arange(int(0.4 * rate)) / rate
     noise = np.random.default_rng(seed).standard_normal(len(t))
-    return (noise * np.exp(-t / 0.03) + 2 * np.sin(2 * np.pi * 70 * t) * np.exp(-t / 0.08))
+    return noise * np.exp(-t / 0.03) + 2 * np.sin(2 * np.pi * 70 * t) * np.exp(-t / 0.08)
 
 
 def cough(rate: int, seed: int = 4) -> np.ndarray:
@@ -105,7 +106,7 @@ def cough(rate: int, seed: int = 4) -> np.ndarray:
     t = np.arange(n) / rate
     spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(n))
     freqs = np.fft.rfftfreq(n, 1 / rate)
-    shape = sum(np.exp(-((freqs - f) / 250.0) ** 2) for f in (500, 1500, 2500)) + 0.05
+    shape = sum(np.exp(-(((freqs - f) / 250.0) ** 2)) for f in (500, 1500, 2500)) + 0.05
     burst = np.fft.irfft(spectrum * shape, n)
     return burst * np.minimum(1.0, t / 0.01) * np.exp(-t / 0.08)
 
@@ -114,7 +115,7 @@ def placed(sound: np.ndarray, at_s: float, total_s: float, rate: int) -> np.ndar
     """`sound` placed at `at_s` in a track of silence `total_s` long."""
     track = np.zeros(int(total_s * rate))
     start = int(at_s * rate)
-    track[start:start + len(sound)] = sound[:len(track) - start]
+    track[start : start + len(sound)] = sound[: len(track) - start]
     return track
 
 
@@ -143,8 +144,12 @@ SLACK_S = 1.5
 NO_SPEECH_S = 5.0
 
 
-def speech_parts(rate: int, peak_dbfs: float, pauses_s: tuple[float, ...] = (), meter: bool = False,
-                 ) -> tuple[np.ndarray, list[float]]:
+def speech_parts(
+    rate: int,
+    peak_dbfs: float,
+    pauses_s: tuple[float, ...] = (),
+    meter: bool = False,
+) -> tuple[np.ndarray, list[float]]:
     """Real espeak-ng speech at a peak level (its sample peak, or with `meter` its loudest 100 ms as a level meter
     shows it), said once more after each pause; with where each part starts."""
     voice = espeak(WORDS, rate)

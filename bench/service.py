@@ -1,4 +1,5 @@
 """`reflect run` started as systemd starts it: how long until it says READY=1 over $NOTIFY_SOCKET."""
+
 import os
 import socket
 import subprocess
@@ -10,18 +11,36 @@ from bench.probes import ROOT, now
 START = "import sys; from device.setup.cli import main; sys.exit(main())"
 
 
-def service_start(model: Path, work: Path, cache_dir: Path, packs_dir: Path, pack: str, pin: bool,
-                  timeout_s: float = 60.0) -> dict:
+def service_start(
+    model: Path, work: Path, cache_dir: Path, packs_dir: Path, pack: str, pin: bool, timeout_s: float = 60.0
+) -> dict:
     """Seconds from spawning `reflect run --keyboard` to its READY=1 and to its first "ready" status."""
     work.mkdir(parents=True)
     address = work / "notify.sock"
     config = work / "config.toml"  # only this (empty) config file: no /etc/reflect or ~/.config/reflect
     config.write_text("")
-    env = {**os.environ, "NOTIFY_SOCKET": str(address),
-           "REFLECT_STORAGE_CACHE_DIR": str(cache_dir), "REFLECT_CONTENT_PACKS_DIR": str(packs_dir)}
+    env = {
+        **os.environ,
+        "NOTIFY_SOCKET": str(address),
+        "REFLECT_STORAGE_CACHE_DIR": str(cache_dir),
+        "REFLECT_CONTENT_PACKS_DIR": str(packs_dir),
+    }
     env.pop("WATCHDOG_USEC", None)
-    command = [sys.executable, "-c", START, "run", "--keyboard", "--config", str(config), "--model", str(model),
-               "--data-dir", str(work / "data"), "--pack", pack]
+    command = [
+        sys.executable,
+        "-c",
+        START,
+        "run",
+        "--keyboard",
+        "--config",
+        str(config),
+        "--model",
+        str(model),
+        "--data-dir",
+        str(work / "data"),
+        "--pack",
+        pack,
+    ]
     if pin:
         command = ["taskset", "-c", "0", *command]
     marks: dict[str, float] = {}
@@ -29,7 +48,9 @@ def service_start(model: Path, work: Path, cache_dir: Path, packs_dir: Path, pac
         sock.bind(str(address))
         sock.settimeout(0.2)
         spawned_at = now()
-        service = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT)
+        service = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             while ("status_ready_at" not in marks or "ready_at" not in marks) and service.poll() is None:
                 try:
@@ -52,6 +73,8 @@ def service_start(model: Path, work: Path, cache_dir: Path, packs_dir: Path, pac
                 service.wait()
     if "ready_at" not in marks:
         raise RuntimeError(f"reflect run never said READY=1:\n{(work / 'service.log').read_text()[-2000:]}")
-    return {"ready_s": marks["ready_at"] - spawned_at,
-            "status_ready_s": marks.get("status_ready_at", float("nan")) - spawned_at,
-            "exit_code": service.returncode}
+    return {
+        "ready_s": marks["ready_at"] - spawned_at,
+        "status_ready_s": marks.get("status_ready_at", float("nan")) - spawned_at,
+        "exit_code": service.returncode,
+    }

@@ -12,6 +12,7 @@ is saved, while its transcripts may still be in the making.
 
 Usage: python -m bench.session_probe SPEC.json RESULT.json
 """
+
 import threading
 import time
 from pathlib import Path
@@ -35,8 +36,7 @@ class TimedSpeaker:
         self._hand_over(self.inner.play_next, clip, on_done)
 
     def _hand_over(self, play, clip, on_done) -> None:
-        entry = {"duration_s": clip.duration_s, "play_at": now(),
-                 "first_sample_at": None, "done_at": None}
+        entry = {"duration_s": clip.duration_s, "play_at": now(), "first_sample_at": None, "done_at": None}
         self.clips.append(entry)
 
         def done() -> None:
@@ -81,8 +81,13 @@ class TimedTranscriber:
 
     def begin(self, rate: int):
         handle = self.inner.begin(rate)
-        job = {"rate": rate, "chunks": [], "begin_at": now(), "session": self.session,
-               "index": 1 + sum(j["session"] == self.session for j in self.jobs)}
+        job = {
+            "rate": rate,
+            "chunks": [],
+            "begin_at": now(),
+            "session": self.session,
+            "index": 1 + sum(j["session"] == self.session for j in self.jobs),
+        }
         self.jobs.append(job)
         self._by_handle[id(handle)] = job
         return handle
@@ -134,13 +139,17 @@ def main() -> None:
     from device.setup.demo import MockButton
     from device.setup.simulated_person import Ending, SimulatedPerson
     from device.setup.wiring import build_device
+
     imported_at = now()
 
-    config = load_config(env={}, overrides={
-        "storage": {"data_dir": spec["data_dir"], "cache_dir": spec["cache_dir"]},
-        "model": {"path": spec["model"]},
-        "content": {"pack": spec["pack"], "packs_dir": spec["packs_dir"]},
-    })
+    config = load_config(
+        env={},
+        overrides={
+            "storage": {"data_dir": spec["data_dir"], "cache_dir": spec["cache_dir"]},
+            "model": {"path": spec["model"]},
+            "content": {"pack": spec["pack"], "packs_dir": spec["packs_dir"]},
+        },
+    )
     answers = [np.load(path) for path in spec["answers"]]
     microphone = SimulatedMicrophone(spec["mic_rate"], config.audio.chunk_s)
     events: list[dict] = []
@@ -154,8 +163,9 @@ def main() -> None:
         speaker = SoundDeviceSpeaker(config.audio.output_device, config.audio.output_rate)
     except Exception as error:
         raise SystemExit(f"no PortAudio speaker ({error}): start the rig (bash scripts/audio-rig.sh start)")
-    speaker_threads = {tid: Path(f"/proc/self/task/{tid}/comm").read_text().strip()
-                       for tid in set(threads_cpu_s()) - before_speaker}  # PortAudio's callback, the audio library's
+    speaker_threads = {
+        tid: Path(f"/proc/self/task/{tid}/comm").read_text().strip() for tid in set(threads_cpu_s()) - before_speaker
+    }  # PortAudio's callback, the audio library's
     speaker = TimedSpeaker(speaker)
     device = build_device(config, speaker=speaker, open_microphone=lambda: microphone)
     built_at = now()
@@ -166,11 +176,18 @@ def main() -> None:
     transcriber = TimedTranscriber(device.parts.transcriber)
     device.parts.transcriber = transcriber
     button = MockButton(config, lambda gesture: (gestures.append(gesture.at), device.parts.inbox.put(gesture)))
-    person = SimulatedPerson(lambda question: microphone.speak(answers[(question - 1) % len(answers)]),
-                             button.press, button.hold, plan=(Ending.PRESS,), think_s=spec["think_s"])
+    person = SimulatedPerson(
+        lambda question: microphone.speak(answers[(question - 1) % len(answers)]),
+        button.press,
+        button.hold,
+        plan=(Ending.PRESS,),
+        think_s=spec["think_s"],
+    )
 
     def on_event(event) -> None:
-        events.append({"phase": event.phase.value, "kind": event.kind.value, "question": event.question, "at": event.at})
+        events.append(
+            {"phase": event.phase.value, "kind": event.kind.value, "question": event.question, "at": event.at}
+        )
         if event.phase is Phase.LISTENING:
             listening.append({"question": event.question, "at": event.at, "cpu": cpu_s(), "threads": threads_cpu_s()})
         if event.phase is Phase.READY:
@@ -241,15 +258,31 @@ def main() -> None:
         job["fed_s"] = sum(len(c) for c in chunks) / job["rate"]
         audio.append(path)
     sessions = sorted((config.data_dir / "sessions").iterdir())
-    write_result({
-        "spawned_at": spec["spawned_at"], "main_at": main_at, "imported_at": imported_at, "built_at": built_at,
-        "ready_at": next(e["at"] for e in events if e["phase"] == "ready"),
-        **marks, "idle_cpu_per_s": idle_rate, "speaker_threads": speaker_threads, "flow_thread": str(flow.native_id),
-        "peak_rss_mb": peak,
-        "speaker_rate": speaker.rate, "gestures": gestures, "clips": speaker.clips, "events": events, "listening": listening,
-        "jobs": transcriber.jobs, "fed_audio": audio, "session_dir": str(sessions[-1]),
-        "session_dirs": [str(s) for s in sessions], "presses": presses, "recognizer_throttled_s": throttled_s,
-    })
+    write_result(
+        {
+            "spawned_at": spec["spawned_at"],
+            "main_at": main_at,
+            "imported_at": imported_at,
+            "built_at": built_at,
+            "ready_at": next(e["at"] for e in events if e["phase"] == "ready"),
+            **marks,
+            "idle_cpu_per_s": idle_rate,
+            "speaker_threads": speaker_threads,
+            "flow_thread": str(flow.native_id),
+            "peak_rss_mb": peak,
+            "speaker_rate": speaker.rate,
+            "gestures": gestures,
+            "clips": speaker.clips,
+            "events": events,
+            "listening": listening,
+            "jobs": transcriber.jobs,
+            "fed_audio": audio,
+            "session_dir": str(sessions[-1]),
+            "session_dirs": [str(s) for s in sessions],
+            "presses": presses,
+            "recognizer_throttled_s": throttled_s,
+        }
+    )
 
 
 if __name__ == "__main__":

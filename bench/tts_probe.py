@@ -18,6 +18,7 @@ buffer), so these are lower bounds on the references' time to first sound.
 
 Usage: python -m bench.tts_probe SPEC.json RESULT.json
 """
+
 import os
 import queue
 import shutil
@@ -103,8 +104,15 @@ def pyttsx3_runs(text: str, rate: int, runs: int, work: Path, aplay: str) -> lis
         returned_at = now()
         run = watcher.runs.get(timeout=30)
         if n:
-            results.append({"say_at": say_at, **run, "returned_at": returned_at,
-                            "first_write_s": run["setup_at"] - say_at, "aplay_started_s": run["exec_at"] - say_at})
+            results.append(
+                {
+                    "say_at": say_at,
+                    **run,
+                    "returned_at": returned_at,
+                    "first_write_s": run["setup_at"] - say_at,
+                    "aplay_started_s": run["exec_at"] - say_at,
+                }
+            )
     return results
 
 
@@ -112,10 +120,12 @@ def espeak_aplay_runs(text: str, rate: int, runs: int, aplay: str) -> list[dict]
     results = []
     for n in range(runs + 1):  # the first is a warm-up
         start = now()
-        espeak = subprocess.Popen(["espeak-ng", "-s", str(rate), "--stdout", text if n else "Ready."],
-                                  stdout=subprocess.PIPE)
-        player = subprocess.Popen([aplay, "-q", "-v", "-D", "default", "-"], stdin=subprocess.PIPE,
-                                  stderr=subprocess.PIPE)
+        espeak = subprocess.Popen(
+            ["espeak-ng", "-s", str(rate), "--stdout", text if n else "Ready."], stdout=subprocess.PIPE
+        )
+        player = subprocess.Popen(
+            [aplay, "-q", "-v", "-D", "default", "-"], stdin=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         arrivals: list[tuple[float, int]] = []
 
         def relay() -> None:
@@ -146,9 +156,16 @@ def espeak_aplay_runs(text: str, rate: int, runs: int, aplay: str) -> list[dict]
             continue
         needed = 44 + 2 * (period_frames or 0)
         period_at = next((at for at, total in arrivals if total >= needed), arrivals[-1][0])
-        results.append({"start_at": start, "setup_s": setup_at - start, "first_audio_s": arrivals[0][0] - start,
-                        "first_period_s": period_at - start, "period_frames": period_frames,
-                        "first_write_s": max(setup_at, period_at) - start})
+        results.append(
+            {
+                "start_at": start,
+                "setup_s": setup_at - start,
+                "first_audio_s": arrivals[0][0] - start,
+                "first_period_s": period_at - start,
+                "period_frames": period_frames,
+                "first_write_s": max(setup_at, period_at) - start,
+            }
+        )
     return results
 
 
@@ -159,8 +176,10 @@ def main() -> None:
         write_result({"error": "aplay is not installed (Debian package alsa-utils)"})
         return
     with tempfile.TemporaryDirectory() as tmp:
-        result = {"pyttsx3": pyttsx3_runs(spec["text"], spec["rate"], spec["runs"], Path(tmp), aplay),
-                  "espeak_aplay": espeak_aplay_runs(spec["text"], spec["rate"], spec["runs"], aplay)}
+        result = {
+            "pyttsx3": pyttsx3_runs(spec["text"], spec["rate"], spec["runs"], Path(tmp), aplay),
+            "espeak_aplay": espeak_aplay_runs(spec["text"], spec["rate"], spec["runs"], aplay),
+        }
     write_result(result)
 
 

@@ -5,6 +5,7 @@ Each hears the same real espeak-ng speech mixed into the issue's room sounds at 
 against the clean speech's own frames it gives the share of speech heard and of room-only time called speech,
 and the CPU seconds it spends per second of audio. No rig needed (nothing is played).
 """
+
 import time
 from pathlib import Path
 
@@ -54,8 +55,8 @@ def frames_of(decider, audio: np.ndarray) -> tuple[np.ndarray, float]:
     decided = np.zeros(len(pcm) // FRAME, dtype=bool)
     start = time.process_time()
     for at in range(0, len(pcm) - decider.window + 1, decider.window):
-        if decider.decide(pcm[at:at + decider.window]):
-            decided[at // FRAME:(at + decider.window) // FRAME] = True
+        if decider.decide(pcm[at : at + decider.window]):
+            decided[at // FRAME : (at + decider.window) // FRAME] = True
     return decided, time.process_time() - start
 
 
@@ -63,7 +64,7 @@ def truth(speech: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The 10 ms frames where the clean speech is within 35 dB of its loudest frame, and the room-only frames:
     those more than 0.5 s from any speech (a VAD's hangover after a word is no fault)."""
     n = len(speech) // FRAME
-    level = np.sqrt(np.mean(np.square(speech[:n * FRAME].reshape(n, FRAME)), axis=1))
+    level = np.sqrt(np.mean(np.square(speech[: n * FRAME].reshape(n, FRAME)), axis=1))
     spoken = level > max(level.max(), 1e-9) * 10 ** (-35 / 20)
     near = np.convolve(spoken, np.ones(101), mode="same") > 0
     return spoken, ~near
@@ -84,8 +85,9 @@ def scenarios() -> list[tuple[str, np.ndarray, np.ndarray]]:
     rooms.append(("soft speech (peak -30) over pink -50", at_rms_dbfs(pink_noise(seconds, RATE), -50), soft))
     rooms.append(("pink -44 dBFS only", at_rms_dbfs(pink_noise(seconds, RATE), -44), silence))
     rooms.append(("babble -45 dBFS only", at_rms_dbfs(babble(seconds, RATE), -45), silence))
-    bangs = placed(at_peak_dbfs(door_slam(RATE), -6), 3.0, seconds, RATE) + placed(at_peak_dbfs(cough(RATE), -10),
-                                                                                  7.0, seconds, RATE)
+    bangs = placed(at_peak_dbfs(door_slam(RATE), -6), 3.0, seconds, RATE) + placed(
+        at_peak_dbfs(cough(RATE), -10), 7.0, seconds, RATE
+    )
     rooms.append(("door slam + cough over pink -50", at_rms_dbfs(pink_noise(seconds, RATE), -50) + bangs, silence))
     return [(name, room + speech, speech) for name, room, speech in rooms]
 
@@ -97,7 +99,7 @@ def detector_spans(audio: np.ndarray) -> str:
     detector, spans = SpeechDetector(RATE), []
     pcm = np.clip(np.round(audio), -32768, 32767).astype(np.int16)
     for at in range(0, len(pcm), RATE // 10):
-        heard = detector.hear(pcm[at:at + RATE // 10])
+        heard = detector.hear(pcm[at : at + RATE // 10])
         if heard.onset_frame is not None:
             spans.append([heard.onset_frame / 100, heard.onset_frame / 100])
         if heard.speech:
@@ -127,7 +129,7 @@ def detector_cost() -> float:
         detector, pcm = SpeechDetector(RATE), np.clip(np.round(audio), -32768, 32767).astype(np.int16)
         start = time.process_time()
         for at in range(0, len(pcm), RATE // 10):
-            detector.hear(pcm[at:at + RATE // 10])
+            detector.hear(pcm[at : at + RATE // 10])
         used += time.process_time() - start
         seconds += len(pcm) / RATE
     return used / seconds
@@ -141,8 +143,8 @@ def main() -> None:
         cells = []
         for decider in deciders:
             decided, used = frames_of(decider, audio)
-            false = f"{decided[room_only[:len(decided)]].mean():.0%}"
-            cells.append(f"{decided[spoken[:len(decided)]].mean():.0%} / {false}" if spoken.any() else f"– / {false}")
+            false = f"{decided[room_only[: len(decided)]].mean():.0%}"
+            cells.append(f"{decided[spoken[: len(decided)]].mean():.0%} / {false}" if spoken.any() else f"– / {false}")
             cpu[decider.name][0] += used
             cpu[decider.name][1] += len(audio) / RATE
         loud = np.flatnonzero(np.abs(speech) > 30)
@@ -150,13 +152,23 @@ def main() -> None:
         rows.append(f"| {name} | " + " | ".join(cells) + f" | {spoken_at} | {detector_spans(audio)} |")
     header = "| room | " + " | ".join(d.name for d in deciders) + " | speech played | this project's detector |"
     cost = "| CPU s per s of audio | " + " | ".join(f"{c / s:.4f}" for c, s in cpu.values()) + " |"
-    lines = ["# VAD candidates in the issue's rooms", "",
-             "Written by `python -m bench.vad_comparison` (real espeak-ng speech, synthetic room sounds from",
-             "bench/room_sounds.py, 16 kHz). Each cell: share of the speech's 10 ms frames called speech /",
-             "share of the room-only frames (over 0.5 s from any speech) called speech. CPU on this machine, one thread.",
-             "The last column: where the project's detector (WebRTC mode 1 behind the room's noise floor, 0.3 s to",
-             "start, chunks of 0.1 s) found speech: it should match the speech played, and find none without it.", "",
-             header, "|" + "---|" * (len(deciders) + 3), *rows, cost + f" | {detector_cost():.4f} |", "", WHEELS, ""]
+    lines = [
+        "# VAD candidates in the issue's rooms",
+        "",
+        "Written by `python -m bench.vad_comparison` (real espeak-ng speech, synthetic room sounds from",
+        "bench/room_sounds.py, 16 kHz). Each cell: share of the speech's 10 ms frames called speech /",
+        "share of the room-only frames (over 0.5 s from any speech) called speech. CPU on this machine, one thread.",
+        "The last column: where the project's detector (WebRTC mode 1 behind the room's noise floor, 0.3 s to",
+        "start, chunks of 0.1 s) found speech: it should match the speech played, and find none without it.",
+        "",
+        header,
+        "|" + "---|" * (len(deciders) + 3),
+        *rows,
+        cost + f" | {detector_cost():.4f} |",
+        "",
+        WHEELS,
+        "",
+    ]
     OUT.write_text("\n".join(lines))
     print("\n".join(lines))
 

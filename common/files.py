@@ -1,4 +1,5 @@
 """Private, crash-safe file writes (directories 0700, files 0600, atomic replace with fsync), and free space."""
+
 import errno
 import os
 import shutil
@@ -66,7 +67,7 @@ def atomic_write_bytes(path: Path, data: bytes, tmp: Path | None = None) -> None
         os.fchmod(fd, FILE_MODE)
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     except BaseException:
         os.close(fd)

@@ -11,4 +11,4 @@ def counted(number: int, noun: str, plural: str | None = None) -> str:
 
 def quoted(text: str) -> str:
     """`text` as Python quotes it, cut to QUOTED_MAX characters with an ellipsis when longer."""
-    return repr(text if len(text) <= QUOTED_MAX else text[:QUOTED_MAX - 1] + "…")
+    return repr(text if len(text) <= QUOTED_MAX else text[: QUOTED_MAX - 1] + "…")

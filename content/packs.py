@@ -1,4 +1,5 @@
 """Question packs: TOML files saying what the device speaks, loaded and validated."""
+
 import dataclasses
 import logging
 import re
@@ -69,7 +70,9 @@ def _texts(value: Any) -> tuple[str, ...]:
 
 def _pack_id(value: Any) -> str:
     if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise ValueError("must be a lowercase slug like 'therapy-relationship' (a-z, 0-9 and '-', at most 64 characters)")
+        raise ValueError(
+            "must be a lowercase slug like 'therapy-relationship' (a-z, 0-9 and '-', at most 64 characters)"
+        )
     return value
 
 

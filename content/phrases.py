@@ -1,4 +1,5 @@
 """The device's own sentences, said in the pack's voice: endings and every failure a person can fix."""
+
 from dataclasses import dataclass, fields
 
 

@@ -6,6 +6,7 @@ something set it for real: the kernel says it is synchronised (timesyncd, which 
 show -p NTPSynchronized` reports), a battery-backed RTC set it at boot (`hctosys`), or a person set it with
 `reflect clock set` during this boot. Every source is a parameter, so tests never read the system.
 """
+
 import ctypes
 import json
 import os
@@ -84,9 +85,14 @@ def set_by_hand(marker: Path, boot_id_path: Path = BOOT_ID) -> bool:
         return False
 
 
-def clock_status(trust: str = "auto", marker: Path = MARKER, rtc: Path = RTC, boot_id_path: Path = BOOT_ID,
-                 timesyncd_flag: Path = TIMESYNCD_FLAG,
-                 synced: Callable[[], bool | None] = kernel_synced) -> ClockStatus:
+def clock_status(
+    trust: str = "auto",
+    marker: Path = MARKER,
+    rtc: Path = RTC,
+    boot_id_path: Path = BOOT_ID,
+    timesyncd_flag: Path = TIMESYNCD_FLAG,
+    synced: Callable[[], bool | None] = kernel_synced,
+) -> ClockStatus:
     """Whether the wall clock is real now: forced by `trust`, or read from the RTC, timesyncd, the kernel and
     `marker`, in that order."""
     if trust == "yes":
@@ -127,7 +133,7 @@ def parse_set_time(text: str) -> datetime:
             return datetime.strptime(text.strip(), fmt)
         except ValueError:
             continue
-    raise ClockNotSet(f"{text[:40]!r} is not a date and time like \"2026-12-06 19:30\"")
+    raise ClockNotSet(f'{text[:40]!r} is not a date and time like "2026-12-06 19:30"')
 
 
 Runner = Callable[[Sequence[str]], subprocess.CompletedProcess]
@@ -150,8 +156,9 @@ def _check(done: subprocess.CompletedProcess) -> None:
         raise ClockNotSet(f"timedatectl could not set the clock: {said}")
 
 
-def set_clock(text: str, is_root: bool, run: Runner = _run, marker: Path = MARKER,
-              boot_id_path: Path = BOOT_ID) -> datetime:
+def set_clock(
+    text: str, is_root: bool, run: Runner = _run, marker: Path = MARKER, boot_id_path: Path = BOOT_ID
+) -> datetime:
     """Set the system clock through `timedatectl set-time` (as root) and note that it was set in this boot."""
     when = parse_set_time(text)
     if not is_root:

@@ -2,6 +2,7 @@
 
 Each default is defined once: the listening and speech-margin defaults are the audio modules' own
 (EndpointSettings, DetectorSettings); the rest are here, and the runtime settings read them."""
+
 import dataclasses
 import logging
 import os
@@ -26,8 +27,7 @@ MB = 1_000_000
 """storage.min_free_mb is in these bytes (decimal megabytes, as `df -H` counts)."""
 
 
-def setting(default, doc: str, low: float | None = None, high: float | None = None, choices: tuple = (),
-            check=None):
+def setting(default, doc: str, low: float | None = None, high: float | None = None, choices: tuple = (), check=None):
     """A config field with its one-line description and allowed range or values (`check(value)`: why not, or None)."""
     return field(default=default, metadata={"doc": doc, "low": low, "high": high, "choices": choices, "check": check})
 
@@ -40,40 +40,68 @@ def _recipient_problem(value: str) -> str | None:
 
 @dataclass(frozen=True)
 class AudioSettings:
-    input_device: str = setting("", "Microphone: part of its name as `reflect devices` lists it; empty = the default device.")
+    input_device: str = setting(
+        "", "Microphone: part of its name as `reflect devices` lists it; empty = the default device."
+    )
     output_device: str = setting("", "Speaker: part of its name; empty = the default device.")
-    input_rate: int = setting(0, "Capture rate in Hz; 0 = the microphone's native rate (USB mics: usually 44100 or 48000).", 0, 192000)
+    input_rate: int = setting(
+        0, "Capture rate in Hz; 0 = the microphone's native rate (USB mics: usually 44100 or 48000).", 0, 192000
+    )
     output_rate: int = setting(0, "Playback rate in Hz; 0 = the speaker's native rate.", 0, 192000)
     chunk_s: float = setting(0.1, "Seconds of audio per chunk handed to the recorder and recognizer.", 0.02, 0.5)
-    speech_margin_db: float = setting(DetectorSettings.margin_db, "How far (dB) speech must stand above the room's own noise level to count; "
-                                      "the noise level is followed as it changes.", 3, 30)
+    speech_margin_db: float = setting(
+        DetectorSettings.margin_db,
+        "How far (dB) speech must stand above the room's own noise level to count; "
+        "the noise level is followed as it changes.",
+        3,
+        30,
+    )
 
 
 RETIRED = {
     ("audio", "speech_threshold_dbfs"): "speech is now told from the room by a VAD over a noise floor that follows "
-                                        "the room; the setting is ignored (remove it; audio.speech_margin_db is the "
-                                        "new knob)",
+    "the room; the setting is ignored (remove it; audio.speech_margin_db is the "
+    "new knob)",
 }
 """Settings a config may still hold from an earlier version: ignored, each with a warning saying why."""
 
 
 @dataclass(frozen=True)
 class ListeningSettings:
-    silence_after_speech_s: float = setting(EndpointSettings.silence_after_speech_s, "Silence after speech that ends an answer; reflective pauses are long.", 0.5, 600)
-    no_speech_s: float = setting(EndpointSettings.no_speech_s, "With no speech at all for this long, the question is skipped.", 1, 3600)
-    max_answer_s: float = setting(EndpointSettings.max_length_s, "Longest answer; it ends (and is kept) at this length.", 5, 7200)
+    silence_after_speech_s: float = setting(
+        EndpointSettings.silence_after_speech_s,
+        "Silence after speech that ends an answer; reflective pauses are long.",
+        0.5,
+        600,
+    )
+    no_speech_s: float = setting(
+        EndpointSettings.no_speech_s, "With no speech at all for this long, the question is skipped.", 1, 3600
+    )
+    max_answer_s: float = setting(
+        EndpointSettings.max_length_s, "Longest answer; it ends (and is kept) at this length.", 5, 7200
+    )
 
 
 @dataclass(frozen=True)
 class ButtonSettings:
     pin: int = setting(17, "GPIO (BCM) pin of the button, wired to ground; the internal pull-up is used.", 0, 27)
     hold_s: float = setting(2.0, "Seconds a press must last to count as a hold.", 0.3, 10)
-    off_hold_s: float = setting(10.0, "Seconds to hold the button in the ready state to shut down (then safe to "
-                                      "unplug); the replay a hold starts stops first.", 5, 60)
+    off_hold_s: float = setting(
+        10.0,
+        "Seconds to hold the button in the ready state to shut down (then safe to "
+        "unplug); the replay a hold starts stops first.",
+        5,
+        60,
+    )
     led_pin: int = setting(0, "GPIO (BCM) pin of the optional status LED; 0 = no LED.", 0, 27)
-    double_press_s: float = setting(0.4, "Seconds within which a second press makes a double press (in the ready "
-                                         "state: hear a question across time); a press there waits this long "
-                                         "before it starts a session.", 0.15, 1.5)
+    double_press_s: float = setting(
+        0.4,
+        "Seconds within which a second press makes a double press (in the ready "
+        "state: hear a question across time); a press there waits this long "
+        "before it starts a session.",
+        0.15,
+        1.5,
+    )
 
 
 @dataclass(frozen=True)
@@ -87,8 +115,12 @@ class StorageSettings:
     data_dir: str = setting("", "Where notes are kept; empty = $XDG_DATA_HOME/reflect (~/.local/share/reflect).")
     cache_dir: str = setting("", "Where rendered prompts are cached; empty = $XDG_CACHE_HOME/reflect.")
     min_free_mb: int = setting(200, "A session does not start with less free space than this (MB).", 0, 1_000_000)
-    audio_format: str = setting("opus", "How finished answers are kept: opus (about 0.2 MB a minute), flac (every "
-                                "sample, about 10x larger) or wav (as recorded).", choices=(*COMPRESSED_FORMATS, "wav"))
+    audio_format: str = setting(
+        "opus",
+        "How finished answers are kept: opus (about 0.2 MB a minute), flac (every "
+        "sample, about 10x larger) or wav (as recorded).",
+        choices=(*COMPRESSED_FORMATS, "wav"),
+    )
 
 
 @dataclass(frozen=True)
@@ -104,24 +136,39 @@ class ContentSettings:
 
 @dataclass(frozen=True)
 class PrivacySettings:
-    recipient: str = setting("", "Your age public key (age1…) from `reflect keys new`: finished sessions are sealed so only "
-                             "your identity, kept off the device, opens them; empty = notes stay readable.",
-                             check=_recipient_problem)
-    readable_for_h: float = setting(24.0, "Hours a finished session stays readable (for hold-to-replay) before it is "
-                                    "sealed; 0 = seal as soon as it is transcribed.", 0, 8760)
+    recipient: str = setting(
+        "",
+        "Your age public key (age1…) from `reflect keys new`: finished sessions are sealed so only "
+        "your identity, kept off the device, opens them; empty = notes stay readable.",
+        check=_recipient_problem,
+    )
+    readable_for_h: float = setting(
+        24.0,
+        "Hours a finished session stays readable (for hold-to-replay) before it is "
+        "sealed; 0 = seal as soon as it is transcribed.",
+        0,
+        8760,
+    )
 
 
 @dataclass(frozen=True)
 class ClockSettings:
-    trust: str = setting("auto", "Whether the wall clock is right: auto = ask the system (synchronised, a battery-backed "
-                         "clock, or `reflect clock set` this boot); yes or no force the answer.", choices=TRUST_CHOICES)
+    trust: str = setting(
+        "auto",
+        "Whether the wall clock is right: auto = ask the system (synchronised, a battery-backed "
+        "clock, or `reflect clock set` this boot); yes or no force the answer.",
+        choices=TRUST_CHOICES,
+    )
 
 
 @dataclass(frozen=True)
 class ReflectionSettings:
-    look_back: str = setting("off", "After an answer is saved, offer once an earlier answer to the same question from "
-                             "about a month or a year before (press to hear it): off, month or year.",
-                             choices=LOOK_BACK_CHOICES)
+    look_back: str = setting(
+        "off",
+        "After an answer is saved, offer once an earlier answer to the same question from "
+        "about a month or a year before (press to hear it): off, month or year.",
+        choices=LOOK_BACK_CHOICES,
+    )
 
 
 @dataclass(frozen=True)
@@ -243,11 +290,11 @@ def _from_environment(env: dict[str, str]) -> dict:
     for var, value in env.items():
         if not var.startswith(ENV_PREFIX):
             continue
-        rest = var[len(ENV_PREFIX):].lower()
+        rest = var[len(ENV_PREFIX) :].lower()
         section = next((s for s in sections if rest.startswith(s + "_")), None)
         if section is None:
             raise ConfigInvalid(f"environment: unknown variable {var} (expected REFLECT_<SECTION>_<KEY>)")
-        data.setdefault(section, {})[rest[len(section) + 1:]] = value
+        data.setdefault(section, {})[rest[len(section) + 1 :]] = value
     return data
 
 
@@ -256,8 +303,9 @@ def user_config_path(env: dict[str, str]) -> Path:
     return Path(base) / "reflect" / "config.toml"
 
 
-def load_config(path: Path | None = None, env: dict[str, str] | None = None,
-                overrides: dict[str, dict[str, Any]] | None = None) -> Config:
+def load_config(
+    path: Path | None = None, env: dict[str, str] | None = None, overrides: dict[str, dict[str, Any]] | None = None
+) -> Config:
     """Defaults, then the config file(s), then REFLECT_* variables, then CLI flags."""
     env = dict(os.environ) if env is None else env
     config = Config()

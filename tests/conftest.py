@@ -6,6 +6,7 @@ is repeated, at most RIG_RETRIES times, and the stall is reported; a failure wit
 
 With CI set in the environment a skipped test fails the run: there, nothing is allowed to skip.
 """
+
 import os
 
 import pytest
@@ -86,8 +87,10 @@ def pytest_runtest_protocol(item, nextitem):
         child_stalls = rig.stalls_by_module.get(rig.current_module, 0) - before
         if not failed or attempt == RIG_RETRIES or not _stalled(reports, child_stalls):
             break
-        stalls.append(f"{item.nodeid}: the rig stalled and the test failed ({_failure(reports)}); "
-                      f"running it again ({attempt + 1} of {RIG_RETRIES})")
+        stalls.append(
+            f"{item.nodeid}: the rig stalled and the test failed ({_failure(reports)}); "
+            f"running it again ({attempt + 1} of {RIG_RETRIES})"
+        )
         item.config.get_terminal_writer().line(f"\nrig stall: {stalls[-1]}")
         _forget_module_fixtures(item)
     for report in reports:
@@ -103,7 +106,9 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
     skipped = terminalreporter.stats.get("skipped", [])
     if os.environ.get("CI") and skipped:
         config.stash[SKIPPED_IN_CI] = len(skipped)
-        terminalreporter.write_line(f"CI is set and {len(skipped)} tests skipped; a skip is never a pass here:", red=True)
+        terminalreporter.write_line(
+            f"CI is set and {len(skipped)} tests skipped; a skip is never a pass here:", red=True
+        )
         for report in skipped:
             terminalreporter.write_line(f"  {report.nodeid}")
 

@@ -1,4 +1,5 @@
 """The real audio rig for integration tests: PulseAudio null sinks, espeak-ng answers, the Korean Vosk model."""
+
 import os
 import subprocess
 import sys
@@ -20,6 +21,8 @@ OUTPUT_GAP_SIGN = "audio output stalled"
 def is_stall(text: str) -> bool:
     """True if `text` holds an objective sign of a rig stall: ALSA's underrun line or an output-callback gap."""
     return STALL_SIGN in text or OUTPUT_GAP_SIGN in text
+
+
 stalls_by_module: dict[str, int] = {}
 """Stall lines seen in each test module's child processes (conftest repeats a rig test that failed after one)."""
 current_module = ""
@@ -122,7 +125,7 @@ def locate(source: np.ndarray, source_rate: int, recording: np.ndarray, rate: in
     a = resample_poly(source.astype(np.float64), rate, source_rate)
     b = np.pad(recording.astype(np.float64), (0, max(0, len(a) - len(recording))))  # at least as long as `a`
     lag = int(np.argmax(correlate(b, a, mode="valid", method="fft")))
-    segment = b[lag:lag + len(a)]
+    segment = b[lag : lag + len(a)]
     return lag / rate, float(np.dot(a, segment) / (np.linalg.norm(a) * np.linalg.norm(segment) + 1e-9))
 
 
@@ -138,7 +141,8 @@ class SpeakerRecording:
         self.file = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             ["parec", "--device=speaker.monitor", "--raw", "--format=s16le", f"--rate={self.RATE}", "--channels=1"],
-            stdout=self.file)
+            stdout=self.file,
+        )
         deadline = time.monotonic() + 5
         while os.fstat(self.file.fileno()).st_size == 0 and time.monotonic() < deadline:
             time.sleep(0.02)  # until the recording is really running

@@ -1,4 +1,5 @@
 """With CI set in the environment a skipped test fails the run (xfail and deselection are not skips)."""
+
 import pytest
 
 from tests.rig import ROOT
@@ -6,7 +7,7 @@ from tests.rig import ROOT
 pytest_plugins = ["pytester"]
 
 CONFTEST = "from tests.conftest import *  # noqa: F401,F403 - the project's own hooks\n"
-TESTS = '''
+TESTS = """
 import pytest
 
 def test_passes():
@@ -19,11 +20,14 @@ def test_known_to_fail():
 @pytest.mark.rig
 def test_deselected():
     pass
-'''
-SKIPPING = TESTS + '''
+"""
+SKIPPING = (
+    TESTS
+    + """
 def test_skips():
     pytest.skip("no rig here")
-'''
+"""
+)
 
 
 @pytest.fixture
@@ -46,8 +50,9 @@ def test_with_ci_set_a_skipped_test_fails_the_run_and_is_named(project, monkeypa
     result = run(project, *workers)
     result.assert_outcomes(passed=1, skipped=1, xfailed=1)  # xdist does not count the deselected one
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["CI is set and 1 tests skipped; a skip is never a pass here:",
-                                 "  test_some.py::test_skips"])
+    result.stdout.fnmatch_lines(
+        ["CI is set and 1 tests skipped; a skip is never a pass here:", "  test_some.py::test_skips"]
+    )
 
 
 def test_with_ci_set_a_run_with_no_skip_passes(project, monkeypatch):

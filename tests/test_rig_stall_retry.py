@@ -1,4 +1,5 @@
 """A rig test is repeated only after an objective rig stall, at most twice, and the stall is counted."""
+
 import pytest
 
 from tests.rig import ROOT
@@ -6,7 +7,7 @@ from tests.rig import ROOT
 pytest_plugins = ["pytester"]
 
 CONFTEST = "from tests.conftest import *  # noqa: F401,F403 - the project's own hooks\n"
-STALLING = '''
+STALLING = """
 import sys
 import pytest
 
@@ -32,7 +33,7 @@ def test_flaky(audio_rig, shared_recording):
         from tests.rig import pass_on_stalls
         pass_on_stalls("INFO starting\\nALSA lib pcm.c:8570:(snd_pcm_recover) underrun occurred\\n")
     assert len(RUNS) > {fails}, f"run {{len(RUNS)}}"
-'''
+"""
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """The physical button (gpiozero) and its keyboard stand-in; both only hand gestures on."""
+
 import sys
 import threading
 import time
@@ -15,14 +16,22 @@ class ButtonGestures:
     long holds: gpiozero then repeats its hold signal every `hold_s` while the button is down, and the first one at
     least `long_hold_s` after the press is the long hold (with a 2 s hold and a 10 s long hold: at 10 s)."""
 
-    def __init__(self, pin: int, hold_s: float, on_gesture: OnGesture, pin_factory=None,
-                 long_hold_s: float | None = None, double_press_s: float | None = None):
+    def __init__(
+        self,
+        pin: int,
+        hold_s: float,
+        on_gesture: OnGesture,
+        pin_factory=None,
+        long_hold_s: float | None = None,
+        double_press_s: float | None = None,
+    ):
         from gpiozero import Button
 
         self.detector = GestureDetector(long_hold_s=long_hold_s, double_press_s=double_press_s)
         self.on_gesture = on_gesture
-        self.button = Button(pin, pull_up=True, hold_time=hold_s, hold_repeat=long_hold_s is not None,
-                             pin_factory=pin_factory)
+        self.button = Button(
+            pin, pull_up=True, hold_time=hold_s, hold_repeat=long_hold_s is not None, pin_factory=pin_factory
+        )
         self.button.when_pressed = lambda: self.detector.pressed(time.monotonic())
         self.button.when_held = lambda: self._emit(self.detector.held(time.monotonic()))
         self.button.when_released = lambda: self._emit(self.detector.released(time.monotonic()))

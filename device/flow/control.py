@@ -13,6 +13,7 @@ button kept down past `button.off_hold_s`, a HOLD and then a LONG_HOLD; a double
 DOUBLE_PRESS. A job goes to `on_job` (device.flow.owner_jobs), which answers once it is done, or "later" if a
 session is under way.
 """
+
 import logging
 import os
 import socket
@@ -33,8 +34,12 @@ SOCKET_NAME = "control.sock"
 SOCKET_MODE = 0o600
 SYSTEMD_RUNTIME_DIR = Path("/run/reflect")
 """Where the installed unit's RuntimeDirectory=reflect puts it; a client run from a shell looks there too."""
-WORDS = {"press": (Gesture.PRESS,), "double-press": (Gesture.PRESS, Gesture.DOUBLE_PRESS), "hold": (Gesture.HOLD,),
-         "long-hold": (Gesture.HOLD, Gesture.LONG_HOLD)}
+WORDS = {
+    "press": (Gesture.PRESS,),
+    "double-press": (Gesture.PRESS, Gesture.DOUBLE_PRESS),
+    "hold": (Gesture.HOLD,),
+    "long-hold": (Gesture.HOLD, Gesture.LONG_HOLD),
+}
 JOB_WORDS = ("delete", "reindex", "recover")
 """The owner's jobs the service does when idle, for commands that cannot own the notes while it runs."""
 MAX_REQUEST = 64
@@ -87,8 +92,13 @@ def _read_line(conn: socket.socket) -> bytes:
 class ControlServer:
     """Accepts press/hold requests on one thread and hands them to `on_gesture` (the inbox's put)."""
 
-    def __init__(self, folder: Path, on_gesture: Callable[[GestureEvent], None],
-                 allowed_uids: frozenset[int] | None = None, on_job: Callable[[str], str] | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        on_gesture: Callable[[GestureEvent], None],
+        allowed_uids: frozenset[int] | None = None,
+        on_job: Callable[[str], str] | None = None,
+    ):
         self.on_gesture = on_gesture
         self.on_job = on_job
         """Does a job request ("delete ID", ...) and returns the answer; None where there is no one to do it."""
@@ -168,8 +178,9 @@ def _read_reply(conn: socket.socket) -> bytes:
     return data[:MAX_REPLY]
 
 
-def request(data_dir: Path, word: str, env: Mapping[str, str] = os.environ,
-            wait_s: float = TIMEOUT_S + 1) -> tuple[str, str]:
+def request(
+    data_dir: Path, word: str, env: Mapping[str, str] = os.environ, wait_s: float = TIMEOUT_S + 1
+) -> tuple[str, str]:
     """Send `word` to the running service and return its (status, text), waiting up to `wait_s` for the answer;
     ServiceUnreachable if none runs, ControlRefused if it says no."""
     for path in socket_candidates(data_dir, env):
@@ -180,8 +191,10 @@ def request(data_dir: Path, word: str, env: Mapping[str, str] = os.environ,
             except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
                 continue  # not there, or left by a service that is gone
             except PermissionError:
-                raise ControlRefused(f"not allowed to reach the service at {path}: only its own user and root "
-                                     "may drive the device (try sudo)") from None
+                raise ControlRefused(
+                    f"not allowed to reach the service at {path}: only its own user and root "
+                    "may drive the device (try sudo)"
+                ) from None
             try:
                 try:
                     client.sendall(f"{word}\n".encode())
@@ -194,5 +207,7 @@ def request(data_dir: Path, word: str, env: Mapping[str, str] = os.environ,
         if status in ("ok", "later", "failed"):
             return status, text
         raise ControlRefused(f"the service refused: {status.removeprefix('refused: ')}")
-    raise ServiceUnreachable(f"The device is not running, so there is nothing to {word.split('-')[-1]}; start it "
-                             "with `sudo systemctl start reflect` (or `reflect run`).")
+    raise ServiceUnreachable(
+        f"The device is not running, so there is nothing to {word.split('-')[-1]}; start it "
+        "with `sudo systemctl start reflect` (or `reflect run`)."
+    )

@@ -1,4 +1,5 @@
 """What the session announces as it goes: the LED, the logs, the status line and the demo timeline follow these."""
+
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -73,11 +74,16 @@ TEXT = {
 
 
 PHASE_OF = {
-    EventKind.WAITING: Phase.READY, EventKind.SESSION_SAVED: Phase.READY,
-    EventKind.GREETING: Phase.SPEAKING, EventKind.QUESTION: Phase.SPEAKING,
-    EventKind.CLOSING: Phase.SPEAKING, EventKind.ENDING_EARLY: Phase.SPEAKING,
-    EventKind.LISTENING: Phase.LISTENING, EventKind.SAVING: Phase.SAVING,
-    EventKind.REPLAY_SESSION: Phase.REPLAYING, EventKind.REPLAY_QUESTION: Phase.REPLAYING,
+    EventKind.WAITING: Phase.READY,
+    EventKind.SESSION_SAVED: Phase.READY,
+    EventKind.GREETING: Phase.SPEAKING,
+    EventKind.QUESTION: Phase.SPEAKING,
+    EventKind.CLOSING: Phase.SPEAKING,
+    EventKind.ENDING_EARLY: Phase.SPEAKING,
+    EventKind.LISTENING: Phase.LISTENING,
+    EventKind.SAVING: Phase.SAVING,
+    EventKind.REPLAY_SESSION: Phase.REPLAYING,
+    EventKind.REPLAY_QUESTION: Phase.REPLAYING,
     EventKind.REPLAY_ANSWER: Phase.REPLAYING,
     EventKind.SHUTTING_DOWN: Phase.SHUTTING_DOWN,
 }

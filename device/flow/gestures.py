@@ -1,4 +1,5 @@
 """Button gestures from raw edges: a press, a double press, a hold, or a long hold, with stray bounce edges ignored."""
+
 from dataclasses import dataclass
 from enum import Enum
 
@@ -31,8 +32,9 @@ class GestureDetector:
     button is not down, and a release after a hold.
     """
 
-    def __init__(self, min_press_s: float = 0.03, long_hold_s: float | None = None,
-                 double_press_s: float | None = None):
+    def __init__(
+        self, min_press_s: float = 0.03, long_hold_s: float | None = None, double_press_s: float | None = None
+    ):
         self.min_press_s = min_press_s
         self.long_hold_s = long_hold_s
         self.double_press_s = double_press_s
@@ -60,8 +62,11 @@ class GestureDetector:
         self._down_at, self._held, self._held_long = None, False, False
         if down_at is None or held or at - down_at < self.min_press_s:
             return None
-        if self.double_press_s is not None and self._pressed_at is not None \
-                and at - self._pressed_at <= self.double_press_s:
+        if (
+            self.double_press_s is not None
+            and self._pressed_at is not None
+            and at - self._pressed_at <= self.double_press_s
+        ):
             self._pressed_at = None
             return GestureEvent(Gesture.DOUBLE_PRESS, at)
         self._pressed_at = at

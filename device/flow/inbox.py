@@ -1,5 +1,6 @@
 """The flow thread's inbox: gestures, playback endings and microphone chunks on one queue, with the
 watchdog's heartbeat while the flow waits, and one counter for the tokens that tell playbacks and captures apart."""
+
 import itertools
 import queue
 import time

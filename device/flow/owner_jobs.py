@@ -7,6 +7,7 @@ session starts while a job runs, and no job runs while a session does. Asked dur
 the service answers at once that it will do the job after it; a job it had no time for before it stopped is
 not done (the command can be run again).
 """
+
 import functools
 import logging
 import queue
@@ -24,8 +25,10 @@ from device.notes.recovery import recovered
 
 log = logging.getLogger(__name__)
 
-SERVICE_SILENT = ("The service owns the notes but does not answer on its control socket; stop it "
-                  "(sudo systemctl stop reflect) and try again.")
+SERVICE_SILENT = (
+    "The service owns the notes but does not answer on its control socket; stop it "
+    "(sudo systemctl stop reflect) and try again."
+)
 ANSWER_WAIT_S = 30.0
 """How long the service keeps a command waiting for an idle job's answer before saying it is still working."""
 WHAT = {"delete": "delete session {}", "reindex": "rebuild the search index", "recover": "recover the notes"}
@@ -83,8 +86,13 @@ class OwnerJobs:
         """Do one job and set its answer; a failure is the answer, never the worker's end."""
         word, _, argument = job.request.partition(" ")
         try:
-            job.answer = self._delete(argument) if word == "delete" else self._reindex() if word == "reindex" \
+            job.answer = (
+                self._delete(argument)
+                if word == "delete"
+                else self._reindex()
+                if word == "reindex"
                 else self._recover()
+            )
         except ReflectError as error:
             job.answer = f"refused: {error}"
         except Exception as error:  # noqa: BLE001 - the service goes on; the journal has the detail

@@ -1,4 +1,5 @@
 """What the flow thread talks to: speaker, microphone, prompts, recognizer, its inbox and its listeners."""
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,4 +26,3 @@ class SessionParts:
     """Seals the sessions that are due (device.notes.sealing.sealer); run on the transcriber's worker."""
     wall_clock: Callable[[], datetime] = datetime.now
     """The date and time a session starts at (tests set it to dates across months)."""
-

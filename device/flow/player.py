@@ -1,4 +1,5 @@
 """Speaking and playing on the flow thread, interruptible by a gesture from the inbox."""
+
 import logging
 import time
 from collections.abc import Callable
@@ -30,8 +31,14 @@ class Player:
     A double press goes to `on_double_press` while the clip plays on (its first press already acted); with none,
     it is one more press."""
 
-    def __init__(self, speaker: Speaker, prompts: PromptCache, inbox: Inbox, hears_long_hold: bool = False,
-                 on_double_press: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        speaker: Speaker,
+        prompts: PromptCache,
+        inbox: Inbox,
+        hears_long_hold: bool = False,
+        on_double_press: Callable[[], None] | None = None,
+    ):
         self.speaker = speaker
         self.prompts = prompts
         self.inbox = inbox

@@ -1,5 +1,6 @@
 """Hearing saved notes again through the device's own speaker: each question, then the person's recording; or
 one question across time, each answer introduced by its date in words."""
+
 import logging
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -25,8 +26,13 @@ ANSWER_INTRO = "{date}. You said:"
 class Replay:
     """Replays on the flow thread: a press skips to the next answer, a hold stops."""
 
-    def __init__(self, archive: Archive, player: Player, on_event: Callable[[Event], None] = lambda event: None,
-                 today: Callable[[], date] = date.today):
+    def __init__(
+        self,
+        archive: Archive,
+        player: Player,
+        on_event: Callable[[Event], None] = lambda event: None,
+        today: Callable[[], date] = date.today,
+    ):
         self.archive = archive
         self.player = player
         self.on_event = on_event
@@ -73,17 +79,24 @@ class Replay:
         if stopped is None:
             today = self.today()
             stopped = self._play_items(
-                (ANSWER_INTRO.format(date=date_in_words(heard.session.started_at, today, heard.session.clock_trusted)),
-                 item)
-                for heard in found.answers for item in self.archive.replay(heard.session, heard.answer.index))
+                (
+                    ANSWER_INTRO.format(
+                        date=date_in_words(heard.session.started_at, today, heard.session.clock_trusted)
+                    ),
+                    item,
+                )
+                for heard in found.answers
+                for item in self.archive.replay(heard.session, heard.answer.index)
+            )
         if stopped is None:
             stopped = _stopped(self.player.say(PHRASES.across_time_end))
         return stopped
 
     def play(self, session, only: int | None = None, with_questions: bool = True) -> Gesture | None:
         """Play a session's answers (or answer `only`); returns the hold or long hold that stopped it, if one did."""
-        return self._play_items((item.question if with_questions else None, item)
-                                for item in self.archive.replay(session, only))
+        return self._play_items(
+            (item.question if with_questions else None, item) for item in self.archive.replay(session, only)
+        )
 
     def _play_items(self, items: Iterable[tuple[str | None, Playback]]) -> Gesture | None:
         """Say each intro (a press skips past its recording), then play the recording; a hold stops everything."""

@@ -1,4 +1,5 @@
 """The service loop: ready for a press, forever; one thread owns the flow."""
+
 import logging
 import queue
 import threading
@@ -40,9 +41,16 @@ class ServiceLoop:
     """Idle press starts a session; idle double press replays a question across time; idle hold replays the latest
     session; kept down to the long hold, it shuts down."""
 
-    def __init__(self, device: Device, data_dir: Path, replay: Callable[[], Gesture | None],
-                 shut_down: Callable[[], None] | None = None, jobs: OwnerJobs | None = None,
-                 across_time: Callable[[], Gesture | None] | None = None, double_press_s: float = 0.0):
+    def __init__(
+        self,
+        device: Device,
+        data_dir: Path,
+        replay: Callable[[], Gesture | None],
+        shut_down: Callable[[], None] | None = None,
+        jobs: OwnerJobs | None = None,
+        across_time: Callable[[], Gesture | None] | None = None,
+        double_press_s: float = 0.0,
+    ):
         self.device = device
         self.jobs = jobs
         """The owner's jobs (delete, reindex, recover) asked for over the control socket, done while idle."""
@@ -104,7 +112,7 @@ class ServiceLoop:
                 self._held_in_ready = stopped_by is None
                 long_hold_in_ready = stopped_by is Gesture.LONG_HOLD
             elif gesture.gesture is Gesture.LONG_HOLD:  # of the hold whose replay ended by itself, or else of one
-                long_hold_in_ready = held_in_ready     # begun outside ready
+                long_hold_in_ready = held_in_ready  # begun outside ready
             if long_hold_in_ready and self.shut_down is not None:
                 self.shut_down()
                 self.stopping.set()  # the power-off is asked for: the loop ends and the LED goes out

@@ -1,4 +1,5 @@
 """One spoken reflection, read as a script: chime, greeting, each question and answer, closing."""
+
 import logging
 import time
 from dataclasses import dataclass
@@ -82,7 +83,9 @@ class Session:
             if microphone is not None:
                 self._record(microphone, chime)
         finally:
-            self._emit(Event(EventKind.SESSION_SAVED, session=self.notes.id) if self.notes else Event(EventKind.WAITING))
+            self._emit(
+                Event(EventKind.SESSION_SAVED, session=self.notes.id) if self.notes else Event(EventKind.WAITING)
+            )
         return self.notes
 
     def _preflight(self) -> Microphone | None:
@@ -103,8 +106,9 @@ class Session:
     def _record(self, microphone: Microphone, chime: Playing) -> None:
         try:
             clock = clock_status(self.settings.clock_trust)
-            notes = self.notes = SessionNotes.begin(self.data_dir, self.pack, microphone.rate,
-                                                    now=self.parts.wall_clock(), clock=clock)
+            notes = self.notes = SessionNotes.begin(
+                self.data_dir, self.pack, microphone.rate, now=self.parts.wall_clock(), clock=clock
+            )
         except OSError as error:
             if not is_disk_full(error):
                 raise
@@ -173,7 +177,9 @@ class Session:
             if held:
                 return self._end_early()
         closing = self.player.start_next(self.player.prompt(self.pack.closing))
-        if before is None or self.player.wait(before) is not Gesture.HOLD:  # a hold once every answer is saved just silences the rest
+        if (
+            before is None or self.player.wait(before) is not Gesture.HOLD
+        ):  # a hold once every answer is saved just silences the rest
             self._emit(Event(EventKind.CLOSING))
             self.player.wait(closing)
         return SessionStatus.COMPLETE
@@ -195,8 +201,12 @@ class Session:
             log.info("looking back stays silent: the clock was not set when this session began, so no date is sure")
             return False, saved_tone
         try:
-            earlier = earlier_answer(self.data_dir, self.pack.questions[index - 1], self.parts.wall_clock().astimezone(),
-                                     self.settings.look_back)
+            earlier = earlier_answer(
+                self.data_dir,
+                self.pack.questions[index - 1],
+                self.parts.wall_clock().astimezone(),
+                self.settings.look_back,
+            )
         except Exception as error:  # the session goes on without it
             log.error("could not look back: %s", error)
             return False, saved_tone
@@ -232,7 +242,9 @@ class Session:
         if self._answering is not None:
             self._answering.marked = True
             index = self._answering.index
-        elif self._just_given is not None and self.notes is not None and self.notes.mark_for_therapist(self._just_given):
+        elif (
+            self._just_given is not None and self.notes is not None and self.notes.mark_for_therapist(self._just_given)
+        ):
             index = self._just_given
         else:
             log.info("a double press with no answer just given: nothing to mark")
@@ -267,8 +279,10 @@ class Session:
         """Feed the answer the microphone's chunks until it ends; returns how it ended."""
         inbox = self.parts.inbox
         try:
-            microphone.start(lambda samples: inbox.put(AudioChunk(capture_id, samples)),
-                             lambda reason: inbox.put(MicFailed(capture_id, reason)))
+            microphone.start(
+                lambda samples: inbox.put(AudioChunk(capture_id, samples)),
+                lambda reason: inbox.put(MicFailed(capture_id, reason)),
+            )
             last_audio = time.monotonic()
             while True:
                 item = inbox.next_item(last_audio + self.settings.mic_silent_after_s)
@@ -307,9 +321,13 @@ class _AnswerInProgress:
         assert session.notes is not None  # answers are recorded only into begun notes
         self.notes = session.notes
         self.capture = AnswerCapture(
-            self.notes.audio_path(index), rate,
+            self.notes.audio_path(index),
+            rate,
             SpeechDetector(rate, settings.detector),
-            AnswerEndpointer(settings.endpoint), self.job, settings.capture)
+            AnswerEndpointer(settings.endpoint),
+            self.job,
+            settings.capture,
+        )
 
     def add(self, samples: np.ndarray) -> EndedBy | None:
         """Take a chunk; returns DISK_FULL or the end reason when the answer ends, else None."""
@@ -351,7 +369,6 @@ class _AnswerInProgress:
             self.job.end(self._transcribed)
         return ended_by
 
-
     @property
     def saved_path(self) -> Path:
         """The answer's file, once it is kept."""
@@ -364,7 +381,11 @@ class _AnswerInProgress:
         try:
             self.notes.set_transcript(self.index, transcript)
         except Exception as error:
-            log.error("could not save the transcript of answer %d: %s", self.index, getattr(error, "strerror", None) or type(error).__name__)
+            log.error(
+                "could not save the transcript of answer %d: %s",
+                self.index,
+                getattr(error, "strerror", None) or type(error).__name__,
+            )
 
     def compress(self) -> None:
         """On the recognizer's thread, after the session: compress the answer (the WAV stays until that is complete)."""
@@ -381,4 +402,8 @@ class _AnswerInProgress:
         try:
             notes.set_audio(self.index, compressed.name)
         except Exception as error:  # the archive finds the compressed file anyway; recovery fixes the note
-            log.error("could not note the compressed answer %d: %s", self.index, getattr(error, "strerror", None) or type(error).__name__)
+            log.error(
+                "could not note the compressed answer %d: %s",
+                self.index,
+                getattr(error, "strerror", None) or type(error).__name__,
+            )

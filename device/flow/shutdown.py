@@ -2,6 +2,7 @@
 
 The power-off is logind's PowerOff over D-Bus (`busctl`), which the unit's user may call through the polkit rule
 systemd/reflect-poweroff.rules; the service then stops with the rest of the system and its LED goes out."""
+
 import logging
 import os
 import subprocess
@@ -13,8 +14,16 @@ from device.flow.player import Player
 
 log = logging.getLogger(__name__)
 
-LOGIND_POWER_OFF = ("busctl", "call", "org.freedesktop.login1", "/org/freedesktop/login1",
-                    "org.freedesktop.login1.Manager", "PowerOff", "b", "false")
+LOGIND_POWER_OFF = (
+    "busctl",
+    "call",
+    "org.freedesktop.login1",
+    "/org/freedesktop/login1",
+    "org.freedesktop.login1.Manager",
+    "PowerOff",
+    "b",
+    "false",
+)
 """PowerOff(interactive=false): polkit decides at once, never asks a password."""
 POWER_OFF_TIMEOUT_S = 30
 
@@ -29,8 +38,13 @@ def power_off_through_logind() -> None:
 class ShutDown:
     """Say it is safe to unplug once the light is out, flush the disks, then `power_off` (called once)."""
 
-    def __init__(self, player: Player, on_event: Callable[[Event], None],
-                 power_off: Callable[[], None] = power_off_through_logind, sync: Callable[[], None] = os.sync):
+    def __init__(
+        self,
+        player: Player,
+        on_event: Callable[[Event], None],
+        power_off: Callable[[], None] = power_off_through_logind,
+        sync: Callable[[], None] = os.sync,
+    ):
         self.player = player
         self.on_event = on_event
         self.power_off = power_off

@@ -1,4 +1,5 @@
 """The optional status LED: one visibly different pattern per session phase."""
+
 import warnings
 from itertools import cycle
 

@@ -1,4 +1,5 @@
 """systemd's readiness and watchdog protocol (sd_notify), spoken directly over $NOTIFY_SOCKET."""
+
 import os
 import socket
 import threading

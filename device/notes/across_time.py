@@ -1,4 +1,5 @@
 """One question across time: every answer given to it, oldest first, found in the saved sessions."""
+
 from dataclasses import dataclass
 from datetime import date
 

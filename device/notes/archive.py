@@ -1,4 +1,5 @@
 """The saved notes on disk: list, resolve, load, replay and delete sessions; damaged ones are set aside."""
+
 import logging
 import os
 import shutil
@@ -68,8 +69,11 @@ def audio_problem(session: Session, answer: Answer) -> str | None:
     try:
         info = sf.info(str(path))
     except (sf.SoundFileError, OSError):
-        return f"answer {answer.index}: audio file {answer.audio} is missing" if not path.exists() \
+        return (
+            f"answer {answer.index}: audio file {answer.audio} is missing"
+            if not path.exists()
             else f"answer {answer.index}: audio file {path.name} is unreadable"
+        )
     if info.frames / info.samplerate < answer.duration_s - TRUNCATED_BY_S:
         return f"answer {answer.index}: audio file {path.name} is truncated ({info.frames / info.samplerate:.1f} s of {answer.duration_s:.1f} s)"
     return None
@@ -155,7 +159,9 @@ class Archive:
             raise SessionDamaged(f"session {name} is damaged; it was set aside in {self.layout.damaged / name}")
         if not matches:
             raise SessionNotFound(f"no saved session matches {name!r}; try `reflect notes` to list them")
-        shown = ", ".join(matches[:MAX_CANDIDATES]) + (f" and {len(matches) - MAX_CANDIDATES} more" if len(matches) > MAX_CANDIDATES else "")
+        shown = ", ".join(matches[:MAX_CANDIDATES]) + (
+            f" and {len(matches) - MAX_CANDIDATES} more" if len(matches) > MAX_CANDIDATES else ""
+        )
         raise SessionAmbiguous(f"{name!r} matches {len(matches)} sessions: {shown}")
 
     def load(self, name: str) -> Session:
@@ -167,10 +173,13 @@ class Archive:
         try:
             return record.parse(folder)
         except OSError as exc:
-            raise SessionDamaged(f"session {folder.name} cannot be read ({exc.strerror}: {exc.filename}); "
-                                 "check its permissions") from None
+            raise SessionDamaged(
+                f"session {folder.name} cannot be read ({exc.strerror}: {exc.filename}); check its permissions"
+            ) from None
         except SessionDamaged as exc:
-            raise SessionDamaged(f"session {folder.name} is damaged ({exc}); {self._set_aside(folder, str(exc))}") from None
+            raise SessionDamaged(
+                f"session {folder.name} is damaged ({exc}); {self._set_aside(folder, str(exc))}"
+            ) from None
 
     def read_answer_audio(self, session: Session, n: int) -> tuple[np.ndarray, int]:
         """The recorded samples (int16, mono) and rate of answer `n`; AudioCorrupt if there are none or they are bad."""

@@ -6,6 +6,7 @@ SHA-256. DEST/reflect-backup.json, the manifest, lists every file the backups wr
 time: a later run copies only what changed since, and removes or replaces only files it lists.
 A session being recorded is skipped; one the device no longer has stays in the backup.
 """
+
 import json
 import os
 import time
@@ -27,7 +28,7 @@ SAVE_EVERY_S = 5.0
 
 
 def plural(count: int, noun: str) -> str:
-    """"1 session", "2 sessions"."""
+    """ "1 session", "2 sessions"."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
@@ -59,8 +60,9 @@ class Manifest:
         """DEST's manifest; BackupRefused for a folder with sessions no backup wrote."""
         manifest = cls.read(dest)
         if not manifest.path.exists() and DataLayout(Path(dest)).sessions.exists():
-            raise BackupRefused(f"{dest} holds sessions that no `reflect backup` wrote; "
-                                "choose a new or empty folder for backups")
+            raise BackupRefused(
+                f"{dest} holds sessions that no `reflect backup` wrote; choose a new or empty folder for backups"
+            )
         return manifest
 
     def save(self) -> None:
@@ -70,7 +72,7 @@ class Manifest:
     def of_session(self, session_id: str) -> dict[str, FileCopy]:
         """The listed files of one session, by file name."""
         prefix = session_id + "/"
-        return {key[len(prefix):]: copy for key, copy in self.files.items() if key.startswith(prefix)}
+        return {key[len(prefix) :]: copy for key, copy in self.files.items() if key.startswith(prefix)}
 
     def sessions(self) -> set[str]:
         return {key.split("/", 1)[0] for key in self.files}
@@ -93,16 +95,23 @@ class BackupReport:
         lines = [f"Backing up {self.source} to {self.dest}:"]
         lines += [f"  copied  {session_id}: {plural(n, 'file')}, {megabytes(b)}" for session_id, n, b in self.copied]
         lines += [f"  skipped {line}" for line in self.skipped]
-        lines.append(f"Copied {plural(files, 'file')} ({megabytes(size)}) of {plural(len(self.copied), 'session')}; "
-                     "each was read back from the backup and verified (size and SHA-256)." if files else
-                     "Copied nothing new.")
+        lines.append(
+            f"Copied {plural(files, 'file')} ({megabytes(size)}) of {plural(len(self.copied), 'session')}; "
+            "each was read back from the backup and verified (size and SHA-256)."
+            if files
+            else "Copied nothing new."
+        )
         lines.append(f"Unchanged since the last backup: {plural(self.unchanged, 'session')} (same size and time).")
         if self.skipped:
-            lines.append(f"Skipped {plural(len(self.skipped), 'session')} (above); the next backup takes "
-                         f"{'it' if len(self.skipped) == 1 else 'them'} once finished.")
+            lines.append(
+                f"Skipped {plural(len(self.skipped), 'session')} (above); the next backup takes "
+                f"{'it' if len(self.skipped) == 1 else 'them'} once finished."
+            )
         if self.kept:
-            lines.append(f"Kept in the backup: {plural(len(self.kept), 'session')} no longer in the notes "
-                         "(a backup never deletes a session).")
+            lines.append(
+                f"Kept in the backup: {plural(len(self.kept), 'session')} no longer in the notes "
+                "(a backup never deletes a session)."
+            )
         return lines
 
 
@@ -161,17 +170,24 @@ def backup(data_dir: Path, dest: Path, clock: Callable[[], float] = time.monoton
     return report
 
 
-def back_up_session(folder: Path, backed: Path, manifest: Manifest, report: BackupReport) -> tuple[str, int, int] | tuple[()] | None:
+def back_up_session(
+    folder: Path, backed: Path, manifest: Manifest, report: BackupReport
+) -> tuple[str, int, int] | tuple[()] | None:
     """Bring one session's copy up to date: (id, files, bytes) copied, () if nothing changed, None if skipped."""
     listed = manifest.of_session(folder.name)
     before = os.stat(folder / RECORD_NAME)
     if not backed.exists():
         new_private_dir(backed)
     names = session_files(folder)
-    strangers = [name for name in names if name not in listed and (backed / name).exists()
-                 and not same_bytes(folder / name, backed / name)]
+    strangers = [
+        name
+        for name in names
+        if name not in listed and (backed / name).exists() and not same_bytes(folder / name, backed / name)
+    ]
     if strangers:
-        report.skipped.append(f"{folder.name}: the backup holds a different {strangers[0]} that no backup wrote; left alone")
+        report.skipped.append(
+            f"{folder.name}: the backup holds a different {strangers[0]} that no backup wrote; left alone"
+        )
         return None
     count = size = 0
     try:
@@ -180,7 +196,11 @@ def back_up_session(folder: Path, backed: Path, manifest: Manifest, report: Back
             entry = manifest.files.get(key)
             if entry is None and (backed / name).exists():  # copied by a run cut short before its manifest was saved
                 manifest.files[key] = FileCopy(st.st_size, file_sha256(backed / name), st.st_mtime_ns)
-            elif not (entry and (entry.size, entry.mtime_ns) == (st.st_size, st.st_mtime_ns) and _size(backed / name) == entry.size):
+            elif not (
+                entry
+                and (entry.size, entry.mtime_ns) == (st.st_size, st.st_mtime_ns)
+                and _size(backed / name) == entry.size
+            ):
                 manifest.files[key] = copy_verified(folder / name, backed / name)
                 count, size = count + 1, size + manifest.files[key].size
     except FileNotFoundError as exc:

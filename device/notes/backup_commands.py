@@ -1,4 +1,5 @@
 """The `reflect backup DEST` and `reflect restore SRC` subcommands."""
+
 import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,13 +25,21 @@ def _run_restore(args: argparse.Namespace, config: "Config") -> int:
     return 0
 
 
-def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]", parents: list[argparse.ArgumentParser]) -> None:
+def register(
+    subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]", parents: list[argparse.ArgumentParser]
+) -> None:
     """Add backup and restore to the `reflect` command line."""
-    p = subparsers.add_parser("backup", parents=parents,
-                              help="copy the finished sessions to a folder (a USB stick), verified; again copies what changed")
+    p = subparsers.add_parser(
+        "backup",
+        parents=parents,
+        help="copy the finished sessions to a folder (a USB stick), verified; again copies what changed",
+    )
     p.add_argument("dest", type=Path, help="the backup folder (created 0700 if needed; kept as it is if not)")
     p.set_defaults(func=_run_backup, reads_notes=True)
-    p = subparsers.add_parser("restore", parents=parents,
-                              help="bring back the sessions of a backup that the notes lack; never writes over one")
+    p = subparsers.add_parser(
+        "restore",
+        parents=parents,
+        help="bring back the sessions of a backup that the notes lack; never writes over one",
+    )
     p.add_argument("source", type=Path, help="the folder `reflect backup` wrote (or a copied data dir)")
     p.set_defaults(func=_run_restore)

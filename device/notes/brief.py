@@ -1,6 +1,7 @@
 """`reflect brief`: one calm page for the therapy room, in HTML and Markdown: the answers marked "for my therapist"
 (or every answer) since a date, each with its question, date, transcript and recording, opened by the pattern.
 The dates of each brief are kept in the data dir, for `--since-last-brief`."""
+
 import argparse
 import html
 import json
@@ -58,9 +59,15 @@ class BriefHistory:
         except FileNotFoundError:
             return []
         except (OSError, ValueError) as error:
-            raise ExportRefused(f"{self.path} cannot be read ({error}); move it aside to start the history afresh") from None
+            raise ExportRefused(
+                f"{self.path} cannot be read ({error}); move it aside to start the history afresh"
+            ) from None
         briefs = saved.get("briefs") if isinstance(saved, dict) else None
-        return [b for b in briefs if isinstance(b, dict) and isinstance(b.get("at"), str)] if isinstance(briefs, list) else []
+        return (
+            [b for b in briefs if isinstance(b, dict) and isinstance(b.get("at"), str)]
+            if isinstance(briefs, list)
+            else []
+        )
 
     def last(self) -> datetime | None:
         """When the last brief was written, or None if none was."""
@@ -69,8 +76,12 @@ class BriefHistory:
 
     def note(self, at: datetime, since: datetime | None, answers: int, everything: bool) -> None:
         """Add one brief's dates (and what it held) to the history."""
-        entry = {"at": at.isoformat(timespec="seconds"), "since": since.isoformat(timespec="seconds") if since else None,
-                 "answers": answers, "marked_only": not everything}
+        entry = {
+            "at": at.isoformat(timespec="seconds"),
+            "since": since.isoformat(timespec="seconds") if since else None,
+            "answers": answers,
+            "marked_only": not everything,
+        }
         atomic_write_text(self.path, json.dumps({"briefs": self.entries() + [entry]}, indent=2) + "\n")
 
 
@@ -80,13 +91,19 @@ def chosen(sessions: list[Session], since: datetime | None, everything: bool) ->
     for session in sorted(sessions, key=lambda s: (s.started_at.timestamp(), s.seq)):
         if since is not None and session.started_at < since:
             continue
-        found += [Heard(session, a) for a in session.answers
-                  if a.audio is not None and (everything or a.for_therapist)]
+        found += [Heard(session, a) for a in session.answers if a.audio is not None and (everything or a.for_therapist)]
     return found
 
 
-def write_brief(sessions: list[Session], out: Path, since: datetime | None, everything: bool, now: datetime,
-                data_dir: Path, force: bool = False) -> list[Heard]:
+def write_brief(
+    sessions: list[Session],
+    out: Path,
+    since: datetime | None,
+    everything: bool,
+    now: datetime,
+    data_dir: Path,
+    force: bool = False,
+) -> list[Heard]:
     """Write brief.html, brief.md and their recordings into `out` (made 0700 if new; kept as it is if not);
     nothing already there is replaced without `force`, and nothing else in `out` is touched. Returns the answers
     it holds."""
@@ -99,7 +116,9 @@ def write_brief(sessions: list[Session], out: Path, since: datetime | None, ever
     if not force:
         refuse_replacing([out / HTML_PAGE, out / MD_PAGE, out / RECORDINGS])
     folder = private_dir(output_dir(out) / RECORDINGS)
-    copied = {id(h): copy_audio(h.session, h.answer, folder, recordings[id(h)]) for h in answers if not h.session.sealed}
+    copied = {
+        id(h): copy_audio(h.session, h.answer, folder, recordings[id(h)]) for h in answers if not h.session.sealed
+    }
     start = since.date() if since else min((s.started_at.date() for s in sessions), default=now.date())
     period = Period(start, now.date())
     in_period = [s for s in sessions if since is None or s.started_at >= since]
@@ -119,20 +138,33 @@ def _when(heard: Heard, today: date) -> str:
     return f"{date_in_words(heard.session.started_at, today, heard.session.clock_trusted)} · {clock(heard.answer.duration_s)}"
 
 
-def _html(title: str, answers: list[Heard], copied: dict[int, tuple[str | None, str | None]], period: Period, everything: bool, chart: str,
-          today: date) -> str:
+def _html(
+    title: str,
+    answers: list[Heard],
+    copied: dict[int, tuple[str | None, str | None]],
+    period: Period,
+    everything: bool,
+    chart: str,
+    today: date,
+) -> str:
     esc = html.escape
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
-             f"<title>{esc(title)}</title><style>{STYLE}</style></head><body>",
-             f"<h1>{esc(title)}</h1>", f'<p class="meta">{esc(_summary(answers, period, everything))}</p>',
-             f"<figure>{chart}</figure>"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        f"<title>{esc(title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>{esc(title)}</h1>",
+        f'<p class="meta">{esc(_summary(answers, period, everything))}</p>',
+        f"<figure>{chart}</figure>",
+    ]
     if not answers:
         parts.append('<p class="note">No answers in this period.</p>')
     for n, heard in enumerate(answers, 1):
-        parts.append(f'<article id="answer-{n}"><h2>{esc(heard.answer.question)}</h2>'
-                     f'<p class="when">{esc(_when(heard, today))}</p>')
+        parts.append(
+            f'<article id="answer-{n}"><h2>{esc(heard.answer.question)}</h2>'
+            f'<p class="when">{esc(_when(heard, today))}</p>'
+        )
         name, problem = copied.get(id(heard), (None, None))
         if name:
             parts.append(f'<audio controls preload="metadata" src="{RECORDINGS}/{esc(name)}"></audio>')
@@ -142,15 +174,24 @@ def _html(title: str, answers: list[Heard], copied: dict[int, tuple[str | None, 
             parts.append(f'<p class="note">{esc(problem)}</p>')
         said = heard.answer.transcript
         if not heard.session.sealed:
-            parts.append(f'<p class="said">{esc(said)}</p>' if said else '<p class="note">(no words recognised; '
-                         'the recording is kept)</p>')
+            parts.append(
+                f'<p class="said">{esc(said)}</p>'
+                if said
+                else '<p class="note">(no words recognised; the recording is kept)</p>'
+            )
         parts.append("</article>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def _markdown(title: str, answers: list[Heard], copied: dict[int, tuple[str | None, str | None]], period: Period, everything: bool,
-              today: date) -> str:
+def _markdown(
+    title: str,
+    answers: list[Heard],
+    copied: dict[int, tuple[str | None, str | None]],
+    period: Period,
+    everything: bool,
+    today: date,
+) -> str:
     lines = [f"# {md_escape(title)}", "", f"*{md_escape(_summary(answers, period, everything))}*", ""]
     if not answers:
         lines += ["*No answers in this period.*", ""]
@@ -164,13 +205,25 @@ def _markdown(title: str, answers: list[Heard], copied: dict[int, tuple[str | No
             continue
         if problem:
             lines += [f"*{md_escape(problem)}*", ""]
-        lines += [md_escape(heard.answer.transcript) if heard.answer.transcript else
-                  "*(no words recognised; the recording is kept)*", ""]
+        lines += [
+            md_escape(heard.answer.transcript)
+            if heard.answer.transcript
+            else "*(no words recognised; the recording is kept)*",
+            "",
+        ]
     return "\n".join(lines)
 
 
-def brief_command(data_dir: Path, out: Path, since: datetime | None, since_last: bool, everything: bool,
-                  identity: Path | None, force: bool, now: datetime) -> str:
+def brief_command(
+    data_dir: Path,
+    out: Path,
+    since: datetime | None,
+    since_last: bool,
+    everything: bool,
+    identity: Path | None,
+    force: bool,
+    now: datetime,
+) -> str:
     """Write the brief and note its dates; with `identity`, sealed notes are opened first (into a private
     temporary folder, removed afterwards). Returns what to tell the person."""
     with own(data_dir, "brief"):
@@ -182,37 +235,58 @@ def brief_command(data_dir: Path, out: Path, since: datetime | None, since_last:
         else:
             with tempfile.TemporaryDirectory(prefix="reflect-opened-") as folder:
                 open_archive(data_dir, identity, Path(folder) / "notes")
-                answers = _brief_of(Archive(Path(folder) / "notes", sets_aside=False), out, since, everything, now,
-                                    data_dir, force)
+                answers = _brief_of(
+                    Archive(Path(folder) / "notes", sets_aside=False), out, since, everything, now, data_dir, force
+                )
         history.note(now, since, len(answers), everything)
     start = f"since {since:%-d %B %Y}" if since else "from the first session"
-    return (f"Wrote a brief of {len(answers)} answer(s), {start}, to {Path(out).expanduser().resolve()}: "
-            f"{HTML_PAGE} and {MD_PAGE}.")
+    return (
+        f"Wrote a brief of {len(answers)} answer(s), {start}, to {Path(out).expanduser().resolve()}: "
+        f"{HTML_PAGE} and {MD_PAGE}."
+    )
 
 
-def _brief_of(archive: Archive, out: Path, since: datetime | None, everything: bool, now: datetime, data_dir: Path,
-              force: bool) -> list[Heard]:
+def _brief_of(
+    archive: Archive, out: Path, since: datetime | None, everything: bool, now: datetime, data_dir: Path, force: bool
+) -> list[Heard]:
     return write_brief([archive.load(s.id) for s in archive.sessions()], out, since, everything, now, data_dir, force)
 
 
 def _run(args: argparse.Namespace, config: "Config") -> int:
     """`reflect brief`: print what was written, return the exit code."""
     since = datetime.combine(parse_date(args.since), datetime.min.time()).astimezone() if args.since else None
-    print(brief_command(config.data_dir, args.out, since, args.since_last_brief, args.all, args.identity, args.force,
-                        datetime.now().astimezone()))
+    print(
+        brief_command(
+            config.data_dir,
+            args.out,
+            since,
+            args.since_last_brief,
+            args.all,
+            args.identity,
+            args.force,
+            datetime.now().astimezone(),
+        )
+    )
     return 0
 
 
-def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]", parents: list[argparse.ArgumentParser]) -> None:
+def register(
+    subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]", parents: list[argparse.ArgumentParser]
+) -> None:
     """Add `brief` to the `reflect` command line."""
-    p = subparsers.add_parser("brief", parents=parents, help="one calm page (HTML and Markdown) of the answers "
-                              "marked for your therapist, with their recordings and the pattern over time")
+    p = subparsers.add_parser(
+        "brief",
+        parents=parents,
+        help="one calm page (HTML and Markdown) of the answers "
+        "marked for your therapist, with their recordings and the pattern over time",
+    )
     when = p.add_mutually_exclusive_group()
     when.add_argument("--since", metavar="DATE", help="answers from this date on (YYYY-MM-DD); default: all")
     when.add_argument("--since-last-brief", action="store_true", help="answers since the last brief was written")
     p.add_argument("--all", action="store_true", help="every answer, not only those marked for your therapist")
-    p.add_argument("--out", type=Path, required=True, help="folder to write into (created 0700 if needed; kept as "
-                   "it is if not)")
+    p.add_argument(
+        "--out", type=Path, required=True, help="folder to write into (created 0700 if needed; kept as it is if not)"
+    )
     p.add_argument("--force", action="store_true", help="replace a brief already in --out")
     p.add_argument("--identity", type=Path, help="your identity file, to include sealed notes (reflect keys new)")
     p.set_defaults(func=_run, reads_notes=True)

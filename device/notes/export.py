@@ -1,4 +1,5 @@
 """Export sessions to carry away: Markdown, or a self-contained HTML page whose words seek the audio."""
+
 import html
 import os
 import re
@@ -115,26 +116,37 @@ def _html(session: Session, folder: Path, contents: bool = False) -> str:
     esc = html.escape
     title, meta = _heading(session)
     parts = [
-        "<!DOCTYPE html>", f'<html lang="{esc(session.language or "en")}"><head><meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        f'<html lang="{esc(session.language or "en")}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         f"<title>{esc(title)} · {esc(session.id)}</title><style>{STYLE}</style></head><body>",
-        f"<h1>{esc(title)}</h1>", f'<p class="meta">{esc(meta)}</p>',
+        f"<h1>{esc(title)}</h1>",
+        f'<p class="meta">{esc(meta)}</p>',
     ]
     if contents:
         parts.insert(-2, '<nav><a href="../index.html">← All notes</a></nav>')
     for answer in session.answers:
         name, problem = copy_audio(session, answer, folder)
-        parts.append(f'<section class="answer" id="answer-{answer.index}"><h2>{answer.index}. {esc(answer.question)}</h2>')
+        parts.append(
+            f'<section class="answer" id="answer-{answer.index}"><h2>{answer.index}. {esc(answer.question)}</h2>'
+        )
         if name:
-            parts.append(f'<audio controls preload="metadata" src="{esc(name)}" data-duration="{answer.duration_s:.3f}"></audio>')
+            parts.append(
+                f'<audio controls preload="metadata" src="{esc(name)}" data-duration="{answer.duration_s:.3f}"></audio>'
+            )
         if problem:
             parts.append(f'<p class="note">{esc(problem)}</p>')
         if answer.words:
-            words = " ".join(f'<span class="w" data-t="{w.start:.3f}" title="{clock(w.start)}">{esc(w.word)}</span>' for w in answer.words)
+            words = " ".join(
+                f'<span class="w" data-t="{w.start:.3f}" title="{clock(w.start)}">{esc(w.word)}</span>'
+                for w in answer.words
+            )
             parts.append(f'<p class="said words">{words}</p>')
         else:
-            parts.append(f"<p class=\"said\">{esc(answer.transcript) if answer.transcript else f'<em>({esc(answer.status)})</em>'}</p>")
+            parts.append(
+                f'<p class="said">{esc(answer.transcript) if answer.transcript else f"<em>({esc(answer.status)})</em>"}</p>'
+            )
         parts.append("</section>")
     parts += [f"<script>{SCRIPT}</script>", "</body></html>"]
     return "\n".join(parts)
@@ -149,10 +161,12 @@ def _contents_page(sessions: list[Session]) -> str:
         for s in sessions
     )
     lang = html.escape(sessions[0].language or "en")
-    return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
-            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-            f"<title>Reflect notes</title><style>{STYLE}</style></head><body><h1>Reflect notes</h1><figure>{chart}</figure>"
-            f"<ul>{links}</ul></body></html>")
+    return (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        f"<title>Reflect notes</title><style>{STYLE}</style></head><body><h1>Reflect notes</h1><figure>{chart}</figure>"
+        f"<ul>{links}</ul></body></html>"
+    )
 
 
 def _export_one(session: Session, out: Path, fmt: str, contents: bool) -> Path:

@@ -1,6 +1,7 @@
 """Looking back (opt-in, `reflection.look_back`): an earlier answer to the question just answered, from about a
 month or a year ago, offered once. Never a sealed answer, never one dated by an unset clock, never one offered
 before (the offers are kept in the data dir)."""
+
 import json
 import logging
 from dataclasses import dataclass
@@ -34,7 +35,9 @@ class OffersMade:
         except (OSError, ValueError) as error:
             log.warning("cannot read the look-back offers (%s); offering none this time", error)
             return {"*"}
-        return {item for item in saved.get("offered", []) if isinstance(item, str)} if isinstance(saved, dict) else set()
+        return (
+            {item for item in saved.get("offered", []) if isinstance(item, str)} if isinstance(saved, dict) else set()
+        )
 
     def add(self, heard: Heard) -> None:
         made = sorted(self.made() - {"*"} | {key(heard)})
@@ -61,8 +64,11 @@ def earlier_answer(data_dir: Path, question: str, now: datetime, ago: str) -> He
         session = archive.load(summary.id)
         if session.sealed or not session.clock_trusted:
             continue
-        found += [Heard(session, a) for a in session.answers
-                  if a.question == question and a.audio is not None and key(Heard(session, a)) not in made]
+        found += [
+            Heard(session, a)
+            for a in session.answers
+            if a.question == question and a.audio is not None and key(Heard(session, a)) not in made
+        ]
     if not found:
         return None
     chosen = min(found, key=lambda h: abs(now - h.session.started_at - target))

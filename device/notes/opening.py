@@ -5,6 +5,7 @@ of any of those) into an ordinary archive folder that every review command reads
 whole result beside its destination and renames it into place at the end, so a wrong key or a
 damaged file leaves nothing written half-way.
 """
+
 import json
 import os
 import shutil
@@ -22,8 +23,10 @@ from device.notes import record
 from device.notes.record import RECORD_NAME, SAID_NAME, SEALED_SUFFIX, DataLayout
 from device.notes.tar_data import extract_data
 
-LOSS_WARNING = ("Keep this file safe and off the device. Whoever has it can open your sealed notes; "
-                "if you lose it, your sealed notes are gone for good: nobody can open them.")
+LOSS_WARNING = (
+    "Keep this file safe and off the device. Whoever has it can open your sealed notes; "
+    "if you lose it, your sealed notes are gone for good: nobody can open them."
+)
 WRONG_KEY = "No matching keys found"
 
 
@@ -54,7 +57,9 @@ def identities(path: Path) -> list[x25519.Identity]:
     try:
         lines = Path(path).read_bytes().decode().splitlines()
     except (OSError, UnicodeDecodeError) as error:
-        raise KeyInvalid(f"cannot read the identity file {path} ({getattr(error, 'strerror', None) or 'not text'})") from None
+        raise KeyInvalid(
+            f"cannot read the identity file {path} ({getattr(error, 'strerror', None) or 'not text'})"
+        ) from None
     try:
         found = [x25519.Identity.from_str(line.strip()) for line in lines if line.strip().startswith("AGE-SECRET-KEY-")]
     except (pyrage.IdentityError, ValueError):
@@ -71,8 +76,10 @@ def unseal(path: Path, keys: list[x25519.Identity]) -> bytes:
         return plain
     except pyrage.DecryptError as error:
         if str(error) == WRONG_KEY:
-            raise KeyInvalid(f"{path.name} of session {path.parent.name} was sealed to another key; "
-                             "use the identity whose public key is in this device's config") from None
+            raise KeyInvalid(
+                f"{path.name} of session {path.parent.name} was sealed to another key; "
+                "use the identity whose public key is in this device's config"
+            ) from None
         raise SealedUnreadable(f"{path.name} of session {path.parent.name} is damaged and cannot be opened") from None
     except OSError as error:
         raise SealedUnreadable(f"cannot read {path} ({error.strerror})") from None
@@ -122,7 +129,9 @@ def _check_out(out: Path, force: bool) -> None:
         return
     inside = sorted(p.name for p in out.iterdir()) if out.is_dir() else None
     if inside is None or inside and not (force and inside == [DataLayout(out).sessions.name]):
-        held = "is not a folder" if inside is None else f"holds {', '.join(inside[:3])}{' ...' if len(inside) > 3 else ''}"
+        held = (
+            "is not a folder" if inside is None else f"holds {', '.join(inside[:3])}{' ...' if len(inside) > 3 else ''}"
+        )
         hint = "" if inside is None or force else "; choose a new folder, or add --force to replace an opened archive"
         raise ExportRefused(f"{out} already exists and {held}{hint}")
 
@@ -155,8 +164,10 @@ class _unpacked:
                 extract_data(tar, self.temp.name)
         except (tarfile.TarError, OSError):
             self.temp.cleanup()
-            raise SealedUnreadable(f"{self.source} is neither an archive folder nor a readable tar file "
-                                   "(copy the device's data dir, or a tar of it, and open that)") from None
+            raise SealedUnreadable(
+                f"{self.source} is neither an archive folder nor a readable tar file "
+                "(copy the device's data dir, or a tar of it, and open that)"
+            ) from None
         return Path(self.temp.name)
 
     def __exit__(self, *exc: object) -> None:

@@ -6,6 +6,7 @@ the work instead: device.flow.owner_jobs). The lock file also says who holds it
 (role and pid), so a process that cannot have it can say why. The kernel drops the lock when its holder
 exits, however it exits (kill -9 included), so a stale lock cannot outlive its process.
 """
+
 import fcntl
 import os
 import time
@@ -57,8 +58,14 @@ def _holder(fd: int) -> str:
     return words[0] if words else ""
 
 
-def own(data_dir: Path, role: str, wait_s: float = COMMAND_WAIT_S, *,
-        clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> Owner:
+def own(
+    data_dir: Path,
+    role: str,
+    wait_s: float = COMMAND_WAIT_S,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Owner:
     """Take the data dir for `role` ("service", "session", "demo" or a command's name) or raise NotesBusy.
 
     The device (service, session, demo) is refused at once; another command is waited for up to `wait_s`."""

@@ -1,5 +1,6 @@
 """The pattern of reflections as one inline SVG: days reflected per week, minutes spoken per question, and the
 answers marked for the therapist. No script and no network; plain shapes and text that print in grey."""
+
 import html
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -36,8 +37,10 @@ def _week(day: date) -> date:
 
 
 def _text(x: float, y: float, words: str, anchor: str = "start", size: int = 12, weight: str = "normal") -> str:
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" font-weight="{weight}" '
-            f'fill="{INK}">{html.escape(words)}</text>')
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" font-weight="{weight}" '
+        f'fill="{INK}">{html.escape(words)}</text>'
+    )
 
 
 def pattern_svg(sessions: list[Session], period: Period) -> str:
@@ -71,13 +74,17 @@ def pattern_svg(sessions: list[Session], period: Period) -> str:
         x = LEFT + n * step
         height = WEEK_HEIGHT * count / 7
         if count:
-            parts.append(f'<rect x="{x + step * 0.15:.1f}" y="{bottom - height:.1f}" width="{step * 0.7:.1f}" '
-                         f'height="{height:.1f}" fill="{BAR}"><title>week of {monday:%d %b %Y}: {count} '
-                         f'day{"s" * (count != 1)}</title></rect>')
+            parts.append(
+                f'<rect x="{x + step * 0.15:.1f}" y="{bottom - height:.1f}" width="{step * 0.7:.1f}" '
+                f'height="{height:.1f}" fill="{BAR}"><title>week of {monday:%d %b %Y}: {count} '
+                f"day{'s' * (count != 1)}</title></rect>"
+            )
         if marks.get(monday):
             cx, cy = x + step / 2, top - 9
-            parts.append(f'<path d="M{cx:.1f} {cy - 5:.1f} l5 5 l-5 5 l-5 -5 z" fill="{MARK}"><title>'
-                         f'{marks[monday]} marked for your therapist in the week of {monday:%d %b}</title></path>')
+            parts.append(
+                f'<path d="M{cx:.1f} {cy - 5:.1f} l5 5 l-5 5 l-5 -5 z" fill="{MARK}"><title>'
+                f"{marks[monday]} marked for your therapist in the week of {monday:%d %b}</title></path>"
+            )
     for n in sorted({0, len(weeks) // 2, len(weeks) - 1}):  # the ends aligned inside the chart, never cut off
         anchor = "start" if n == 0 else "end" if n == len(weeks) - 1 else "middle"
         x = {"start": LEFT + n * step, "end": LEFT + (n + 1) * step, "middle": LEFT + (n + 0.5) * step}[anchor]
@@ -94,20 +101,25 @@ def pattern_svg(sessions: list[Session], period: Period) -> str:
     most = max(spoken.values(), default=0.0) or 1.0
     bar_left = WIDTH * 0.55
     for question, seconds in sorted(spoken.items(), key=lambda item: -item[1]):
-        label = question if len(question) <= LABEL_CHARS else question[:LABEL_CHARS - 1] + "…"
+        label = question if len(question) <= LABEL_CHARS else question[: LABEL_CHARS - 1] + "…"
         width = (WIDTH - bar_left - 50) * seconds / most
         parts.append(_text(bar_left - 8, y + 15, label, "end", 11))
-        parts.append(f'<rect x="{bar_left:.1f}" y="{y + 4:.1f}" width="{max(width, 1):.1f}" height="{BAR_ROW - 8}" '
-                     f'fill="{BAR}"><title>{html.escape(question)}</title></rect>')
+        parts.append(
+            f'<rect x="{bar_left:.1f}" y="{y + 4:.1f}" width="{max(width, 1):.1f}" height="{BAR_ROW - 8}" '
+            f'fill="{BAR}"><title>{html.escape(question)}</title></rect>'
+        )
         parts.append(_text(bar_left + width + 6, y + 15, clock(seconds), size=11))
         y += BAR_ROW
     if not spoken:
         parts.append(_text(0, y + 15, "No recorded answers in this period.", size=11))
         y += BAR_ROW
     height = y + 10
-    summary = (f"{sum(len(d) for d in days.values())} days reflected from {period.start:%d %B %Y} to "
-               f"{period.end:%d %B %Y}; {sum(marks.values())} answers marked for your therapist")
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="pattern" role="img" viewBox="0 0 {WIDTH} {height:.0f}" '
-            f'width="100%" style="max-width:{WIDTH}px" font-family="system-ui, sans-serif">'
-            f"<title>Your reflections over time</title><desc>{html.escape(summary)}</desc>"
-            + "".join(parts) + "</svg>")
+    summary = (
+        f"{sum(len(d) for d in days.values())} days reflected from {period.start:%d %B %Y} to "
+        f"{period.end:%d %B %Y}; {sum(marks.values())} answers marked for your therapist"
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="pattern" role="img" viewBox="0 0 {WIDTH} {height:.0f}" '
+        f'width="100%" style="max-width:{WIDTH}px" font-family="system-ui, sans-serif">'
+        f"<title>Your reflections over time</title><desc>{html.escape(summary)}</desc>" + "".join(parts) + "</svg>"
+    )

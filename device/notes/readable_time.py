@@ -11,6 +11,7 @@ Two measures, each a lower bound of the real time, and sealing takes the larger:
 So a session is never sealed early (both undercount), and never kept plain forever (the count grows while the
 device runs, whatever the wall clock says).
 """
+
 import json
 import math
 from dataclasses import dataclass
@@ -64,4 +65,6 @@ class ReadableCount:
         if not counted:
             self.path.unlink(missing_ok=True)
             return
-        atomic_write_text(self.path, json.dumps({"boot_id": self.boot_id, "at_s": self.at_s, "counted": counted}) + "\n")
+        atomic_write_text(
+            self.path, json.dumps({"boot_id": self.boot_id, "at_s": self.at_s, "counted": counted}) + "\n"
+        )

@@ -3,6 +3,7 @@
 The one module that builds, reads, validates, changes and writes session.json; the writer (session_notes),
 the archive, recovery, the search index and export all go through it.
 """
+
 import json
 import os
 import re
@@ -186,8 +187,8 @@ class Session:
 
 # -- building ---------------------------------------------------------------------------------------
 
-def new_session(session_id: str, pack: Pack, started: datetime, sample_rate: int, seq: int,
-                clock: ClockStatus) -> Raw:
+
+def new_session(session_id: str, pack: Pack, started: datetime, sample_rate: int, seq: int, clock: ClockStatus) -> Raw:
     """The record of a session that has just begun: number `seq`, dated by a clock that is `clock`."""
     return {
         "version": FORMAT_VERSION,
@@ -204,8 +205,9 @@ def new_session(session_id: str, pack: Pack, started: datetime, sample_rate: int
     }
 
 
-def new_answer(index: int, question: str, audio: str | None, duration_s: float,
-               status: AnswerStatus, ended_by: EndedBy) -> Raw:
+def new_answer(
+    index: int, question: str, audio: str | None, duration_s: float, status: AnswerStatus, ended_by: EndedBy
+) -> Raw:
     """One answer's entry; its transcript is null until the recognizer (or recovery) fills it in."""
     return {
         "index": index,
@@ -239,6 +241,7 @@ def is_file_name(name: object) -> bool:
 
 
 # -- changing (the only edits made to a record, by the writer and by recovery) ---------------------------
+
 
 def append_answer(raw: Raw, answer: Raw) -> None:
     """Note a new answer's entry (from `new_answer`)."""
@@ -286,6 +289,7 @@ def sort_answers(raw: Raw) -> None:
 
 # -- reading and validating -------------------------------------------------------------------------
 
+
 def read(folder: Path) -> Raw:
     """The parsed session.json of `folder`, checked to be a JSON object of our version; else SessionDamaged."""
     try:
@@ -305,13 +309,16 @@ def read(folder: Path) -> Raw:
 def being_written(folder: Path, raw: Raw) -> bool:
     """True while a session is not finished: its status is in progress or a file is half-written (`.part`)."""
     return raw.get("status") == SessionStatus.IN_PROGRESS or any(
-        name.endswith(PART_SUFFIX) or name == RESERVE_NAME for name in os.listdir(folder))
+        name.endswith(PART_SUFFIX) or name == RESERVE_NAME for name in os.listdir(folder)
+    )
 
 
 def session_folders(sessions_dir: Path) -> list[Path]:
     """The session folders under a sessions folder, by name (hidden ones, a writer's temporaries, left out)."""
     try:
-        return sorted(p for p in sessions_dir.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+        return sorted(
+            p for p in sessions_dir.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+        )
     except FileNotFoundError:
         return []
 
@@ -340,16 +347,20 @@ def parse(folder: Path) -> Session:
         raise SessionDamaged("session: unknown status")
     ended = raw.get("ended_at")
     return Session(
-        id=folder.name, path=folder,
-        pack_id=_need(pack, "id", str, "pack"), pack_title=_need(pack, "title", str, "pack"),
+        id=folder.name,
+        path=folder,
+        pack_id=_need(pack, "id", str, "pack"),
+        pack_title=_need(pack, "title", str, "pack"),
         language=pack.get("language") if isinstance(pack.get("language"), str) else "",
         started_at=_time(_need(raw, "started_at", str, "session"), "started_at"),
         ended_at=_time(ended, "ended_at") if isinstance(ended, str) else None,
-        status=status, sample_rate=_need(raw, "sample_rate", int, "session"),
+        status=status,
+        sample_rate=_need(raw, "sample_rate", int, "session"),
         questions=tuple(q for q in _need(raw, "questions", list, "session") if isinstance(q, str)),
         answers=tuple(_answer(a, n) for n, a in enumerate(_need(raw, "answers", list, "session"), 1)),
         sealed=is_sealed(raw),
-        seq=_seq(raw), clock_trusted=clock_trusted(raw),
+        seq=_seq(raw),
+        clock_trusted=clock_trusted(raw),
     )
 
 
@@ -419,8 +430,12 @@ def _time(text: str, where: str) -> datetime:
 def _word(raw: Raw, where: str) -> Word:
     """Validate one timed word; a missing confidence counts as certain."""
     conf = raw.get("conf", 1.0) if isinstance(raw, dict) else 1.0
-    return Word(_need(raw, "word", str, where), float(_need(raw, "start", (int, float), where)),
-                float(_need(raw, "end", (int, float), where)), float(conf) if isinstance(conf, (int, float)) else 1.0)
+    return Word(
+        _need(raw, "word", str, where),
+        float(_need(raw, "start", (int, float), where)),
+        float(_need(raw, "end", (int, float), where)),
+        float(conf) if isinstance(conf, (int, float)) else 1.0,
+    )
 
 
 def _answer(raw: Raw, n: int) -> Answer:
@@ -434,16 +449,20 @@ def _answer(raw: Raw, n: int) -> Answer:
         raise SessionDamaged(f"{where}: 'audio' is not a file name")
     words = tuple(_word(w, where) for w in _need(raw, "words", list, where)) if raw.get("words") is not None else ()
     return Answer(
-        index=_need(raw, "index", int, where), question=_need(raw, "question", str, where), audio=audio,
+        index=_need(raw, "index", int, where),
+        question=_need(raw, "question", str, where),
+        audio=audio,
         duration_s=float(_need(raw, "duration_s", (int, float), where)) if raw.get("duration_s") is not None else 0.0,
         transcript=transcript if isinstance(transcript := raw.get("transcript"), str) else "",
-        words=words, status=status,
+        words=words,
+        status=status,
         ended_by=raw.get("ended_by") if isinstance(raw.get("ended_by"), str) else None,
         for_therapist=raw.get("for_therapist") is True,
     )
 
 
 # -- sealing ---------------------------------------------------------------------------------------
+
 
 def is_sealed(raw: Raw) -> bool:
     """True if the record says its session was sealed (its "sealed" entry lists the sealed files)."""
@@ -479,13 +498,16 @@ def opened(raw: Raw, said_json: Raw) -> Raw:
     for answer in raw["answers"]:
         entry = dict(answer)
         if isinstance(entry.get("audio"), str) and entry["audio"].endswith(SEALED_SUFFIX):
-            entry["audio"] = entry["audio"][:-len(SEALED_SUFFIX)]
-        entry.update({key: words.get(answer.get("index"), {}).get(key, [] if key == "words" else "") for key in SAID_KEYS})
+            entry["audio"] = entry["audio"][: -len(SEALED_SUFFIX)]
+        entry.update(
+            {key: words.get(answer.get("index"), {}).get(key, [] if key == "words" else "") for key in SAID_KEYS}
+        )
         answers.append(entry)
     return {key: value for key, value in raw.items() if key != "sealed"} | {"answers": answers}
 
 
 # -- writing ----------------------------------------------------------------------------------------
+
 
 def write(folder: Path, record: Raw, noted: bool = True) -> None:
     """Replace session.json atomically, then say so in the data dir's change token (unless not `noted`: a new

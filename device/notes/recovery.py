@@ -20,6 +20,7 @@ Every change is a rename, an atomic write or a repair that is redone the same
 way, so recovery can itself be killed at any point and run again; running it
 on recovered notes changes nothing.
 """
+
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -33,7 +34,6 @@ from device.notes.record import DataLayout, is_sealed
 from device.notes.session_repair import SessionRepair
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass
@@ -60,18 +60,36 @@ class RecoveryReport:
 
     @property
     def changed(self) -> bool:
-        return any((self.repaired, self.noted, self.interrupted, self.transcribed, self.compressed,
-                    self.removed, self.set_aside, self.unindexed))
+        return any(
+            (
+                self.repaired,
+                self.noted,
+                self.interrupted,
+                self.transcribed,
+                self.compressed,
+                self.removed,
+                self.set_aside,
+                self.unindexed,
+            )
+        )
 
     def summary(self) -> str:
-        parts = [f"{len(v)} {k.replace('_', ' ')}" for k, v in vars(self).items() if v and k not in ("problems", "sessions")]
+        parts = [
+            f"{len(v)} {k.replace('_', ' ')}" for k, v in vars(self).items() if v and k not in ("problems", "sessions")
+        ]
         if self.problems:
             parts.append(counted(len(self.problems), "problem"))
         return "recovery: " + (", ".join(parts) if parts else "nothing to do")
 
 
-def recover(data_dir: Path, model: ModelLoader | None = None, *, new_recognizer: NewRecognizer | None = None,
-            audio_format: str = "wav", only: Collection[str] | None = None) -> RecoveryReport:
+def recover(
+    data_dir: Path,
+    model: ModelLoader | None = None,
+    *,
+    new_recognizer: NewRecognizer | None = None,
+    audio_format: str = "wav",
+    only: Collection[str] | None = None,
+) -> RecoveryReport:
     """Repair every session under `data_dir` (or only the folders named in `only`); return what was done.
 
     `model` is a ModelLoader (or anything with `.get()` returning a Vosk model), or
@@ -115,8 +133,14 @@ def recover(data_dir: Path, model: ModelLoader | None = None, *, new_recognizer:
     return report
 
 
-def recover_at_start(data_dir: Path, transcriber: Transcriber | None = None, model: ModelLoader | None = None, *,
-                     new_recognizer: NewRecognizer | None = None, audio_format: str = "wav") -> RecoveryReport:
+def recover_at_start(
+    data_dir: Path,
+    transcriber: Transcriber | None = None,
+    model: ModelLoader | None = None,
+    *,
+    new_recognizer: NewRecognizer | None = None,
+    audio_format: str = "wav",
+) -> RecoveryReport:
     """Start-up: repair the notes now (fast, no model), then on the recognizer's worker (`transcriber.later`),
     after the model has loaded, transcribe what is missing and compress to `audio_format` what is still WAV,
     only for the sessions that existed now."""
@@ -124,8 +148,9 @@ def recover_at_start(data_dir: Path, transcriber: Transcriber | None = None, mod
     later = model is not None or new_recognizer is not None or audio_format != "wav"
     if transcriber is not None and later and report.sessions:
         sessions = frozenset(report.sessions)
-        transcriber.later(lambda: recover(data_dir, model, new_recognizer=new_recognizer,
-                                          audio_format=audio_format, only=sessions))
+        transcriber.later(
+            lambda: recover(data_dir, model, new_recognizer=new_recognizer, audio_format=audio_format, only=sessions)
+        )
     return report
 
 
@@ -140,6 +165,9 @@ def recover_command(data_dir: Path, model: ModelLoader | None = None, audio_form
 def recovered(data_dir: Path, model: ModelLoader | None = None, audio_format: str = "wav") -> tuple[int, str]:
     """Recover now; return the exit code (1 on problems) and the summary, each folder set aside and each problem."""
     report = recover(data_dir, model, audio_format=audio_format)
-    lines = ([report.summary()] + [f"  set aside: {line}" for line in report.set_aside]
-             + [f"  problem: {line}" for line in report.problems])
+    lines = (
+        [report.summary()]
+        + [f"  set aside: {line}" for line in report.set_aside]
+        + [f"  problem: {line}" for line in report.problems]
+    )
     return (1 if report.problems else 0), "\n".join(lines)

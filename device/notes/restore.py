@@ -4,6 +4,7 @@ Nothing is written over: a session already in the notes must match the backup by
 restore is refused before anything is written. Each session is copied into a hidden folder beside the others,
 verified (and checked against the SHA-256 the backup recorded), then renamed into place whole.
 """
+
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -33,8 +34,12 @@ class RestoreReport:
         lines = [f"Restoring {self.source} into {self.data_dir}:"]
         lines += [f"  restored {session_id}: {plural(n, 'file')}, {megabytes(b)}" for session_id, n, b in self.restored]
         lines += [f"  skipped  {line}" for line in self.skipped]
-        lines.append(f"Restored {plural(len(self.restored), 'session')}; each file was read back and verified "
-                     "(size and SHA-256)." if self.restored else "Restored nothing.")
+        lines.append(
+            f"Restored {plural(len(self.restored), 'session')}; each file was read back and verified "
+            "(size and SHA-256)."
+            if self.restored
+            else "Restored nothing."
+        )
         lines.append(f"Already in the notes, the same byte for byte: {plural(self.present, 'session')}.")
         return lines
 
@@ -68,9 +73,11 @@ def restore(src: Path, data_dir: Path) -> RestoreReport:
         else:
             report.present += 1
     if clashes:
-        raise BackupRefused(f"{plural(len(clashes), 'session')} in {target.root} differ from the backup: "
-                            f"{', '.join(clashes[:3])}{' ...' if len(clashes) > 3 else ''}; nothing was restored "
-                            "(move them out of the notes first, or restore into a new --data-dir)")
+        raise BackupRefused(
+            f"{plural(len(clashes), 'session')} in {target.root} differ from the backup: "
+            f"{', '.join(clashes[:3])}{' ...' if len(clashes) > 3 else ''}; nothing was restored "
+            "(move them out of the notes first, or restore into a new --data-dir)"
+        )
     output_dir(target.sessions)
     for folder in todo:
         report.restored.append(restore_session(folder, target.sessions, manifest, len(report.restored)))
@@ -90,8 +97,10 @@ def restore_session(folder: Path, sessions: Path, manifest: Manifest, done: int)
         recorded = manifest.files.get(f"{folder.name}/{name}")
         if recorded and (recorded.size, recorded.sha256) != (copied.size, copied.sha256):
             shutil.rmtree(temp)
-            raise BackupRefused(f"{folder / name} does not match the SHA-256 its backup recorded; the backup's disk "
-                                f"may be failing ({plural(done, 'session')} restored before it)")
+            raise BackupRefused(
+                f"{folder / name} does not match the SHA-256 its backup recorded; the backup's disk "
+                f"may be failing ({plural(done, 'session')} restored before it)"
+            )
         size += copied.size
     os.rename(temp, sessions / folder.name)
     fsync_dir(sessions)

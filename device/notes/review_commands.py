@@ -1,4 +1,5 @@
 """The review subcommands: notes, show, search, reindex, export and delete, as text-returning functions."""
+
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -26,30 +27,47 @@ def notes(archive: Archive, as_json: bool, limit: int | None = None, since: date
     listing = archive.listing()
     sessions = [s for s in listing.sessions if since is None or s.started_at.astimezone().date() >= since][:limit]
     if as_json:
-        rows = [{"id": s.id, "started_at": s.started_at.isoformat(), "pack": s.pack_title, "answers": s.answers,
-                 "spoken_s": round(s.spoken_s, 2), "status": s.status, "problems": list(s.problems),
-                 "seq": s.seq, "clock_trusted": s.clock_trusted} for s in sessions]
+        rows = [
+            {
+                "id": s.id,
+                "started_at": s.started_at.isoformat(),
+                "pack": s.pack_title,
+                "answers": s.answers,
+                "spoken_s": round(s.spoken_s, 2),
+                "status": s.status,
+                "problems": list(s.problems),
+                "seq": s.seq,
+                "clock_trusted": s.clock_trusted,
+            }
+            for s in sessions
+        ]
         return json.dumps({"sessions": rows, "notices": listing.notices}, ensure_ascii=False, indent=2)
     if not sessions:
         lines = ["No saved sessions yet." if not listing.sessions else "No sessions match."]
     else:
         lines = [f"{'SESSION':<20} {'DATE':<16}  {'ANSWERS':>7}  {'SPOKEN':>7}  {'STATUS':<11}  PACK"]
-        lines += [f"{s.id:<20} {_when(s.started_at, s.clock_trusted):<16}  {s.answers:>7}  {clock(s.spoken_s):>7}  {s.status.replace('_', ' '):<11}  {s.pack_title}"
-                  for s in sessions]
+        lines += [
+            f"{s.id:<20} {_when(s.started_at, s.clock_trusted):<16}  {s.answers:>7}  {clock(s.spoken_s):>7}  {s.status.replace('_', ' '):<11}  {s.pack_title}"
+            for s in sessions
+        ]
     return "\n".join(lines + listing.notices)
 
 
 def show(archive: Archive, name: str) -> str:
     """One session's transcript, question by question."""
     session = archive.load(name)
-    lines = [f"{session.pack_title} · {_when(session.started_at, session.clock_trusted)} · {session.status.replace('_', ' ')} ({session.id})"]
+    lines = [
+        f"{session.pack_title} · {_when(session.started_at, session.clock_trusted)} · {session.status.replace('_', ' ')} ({session.id})"
+    ]
     for answer in session.answers:
         lines += ["", f"{answer.index}. {answer.question}"]
         if answer.status == "skipped":
             lines.append("   (skipped)")
             continue
         said = "(sealed)" if session.sealed else answer.transcript or "(no words recognized)"
-        lines.append(f"   [{clock(answer.duration_s)}{', interrupted' if answer.status == 'interrupted' else ''}] {said}")
+        lines.append(
+            f"   [{clock(answer.duration_s)}{', interrupted' if answer.status == 'interrupted' else ''}] {said}"
+        )
         problem = audio_problem(session, answer)
         if problem:
             lines.append(f"   ! {problem}")
@@ -61,12 +79,19 @@ def search(archive: Archive, words: list[str], limit: int = 50) -> str:
     hits = archive.search(words, limit + 1)
     sealed = archive.sealed_count()
     were = "was" if sealed == 1 else "were"
-    unsearched = [f"{counted(sealed, 'sealed session')} {were} not searched; open them with `reflect open` to search them."] if sealed else []
+    unsearched = (
+        [f"{counted(sealed, 'sealed session')} {were} not searched; open them with `reflect open` to search them."]
+        if sealed
+        else []
+    )
     if not hits:
         return "\n".join([f"No answers contain {quoted(' '.join(words))}."] + unsearched)
     lines = []
     for hit in hits[:limit]:
-        lines += [f"{hit.session_id}  answer {hit.answer} at {clock(hit.time_s, tenths=True)}  {hit.question}", f"    {hit.snippet}"]
+        lines += [
+            f"{hit.session_id}  answer {hit.answer} at {clock(hit.time_s, tenths=True)}  {hit.question}",
+            f"    {hit.snippet}",
+        ]
     if len(hits) > limit:
         lines.append(f"Showing the first {limit} matches; add words to narrow the search.")
     return "\n".join(lines + unsearched)
@@ -78,8 +103,14 @@ def reindex(archive: Archive) -> str:
     return f"Indexed {counted(answers, 'answer')} in {counted(sessions, 'session')}."
 
 
-def export_cmd(archive: Archive, names: list[str] | None, fmt: str, out_dir: Path, force: bool = False,
-               writing: Callable[[], AbstractContextManager[None]] = nullcontext) -> str:
+def export_cmd(
+    archive: Archive,
+    names: list[str] | None,
+    fmt: str,
+    out_dir: Path,
+    force: bool = False,
+    writing: Callable[[], AbstractContextManager[None]] = nullcontext,
+) -> str:
     """Export the named sessions (or all when `names` is None) and say where they went; the pages are written
     within `writing()` (the command line: as the caller, when root reads as the notes' owner)."""
     ids = [s.id for s in archive.sessions()] if names is None else [archive.resolve(n) for n in names]

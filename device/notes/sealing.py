@@ -8,6 +8,7 @@ forgets the session's words; then session.json says the session is sealed; only 
 removed. `settle` (run by recovery) finishes either way: a sealed record loses its plain leftovers, an
 unsealed one its orphaned `.age` files; recovery also removes any words of a sealed session the index holds.
 """
+
 import json
 import logging
 import math
@@ -37,8 +38,10 @@ def recipient(text: str) -> x25519.Recipient:
     try:
         return x25519.Recipient.from_str(text.strip())
     except (pyrage.RecipientError, ValueError):
-        raise KeyInvalid(f"{text[:16]!r} is not an age recipient (age1 and 58 more letters, "
-                         "as `reflect keys new` or age-keygen prints it)") from None
+        raise KeyInvalid(
+            f"{text[:16]!r} is not an age recipient (age1 and 58 more letters, "
+            "as `reflect keys new` or age-keygen prints it)"
+        ) from None
 
 
 def recipient_problem(text: str) -> str | None:
@@ -63,8 +66,11 @@ class SealReport:
 
 def is_ready(raw: Raw) -> bool:
     """True for a session that is over, transcribed and not yet sealed."""
-    return (not record.is_sealed(raw) and raw.get("status") != SessionStatus.IN_PROGRESS
-            and all(a.get("transcript") is not None for a in raw["answers"]))
+    return (
+        not record.is_sealed(raw)
+        and raw.get("status") != SessionStatus.IN_PROGRESS
+        and all(a.get("transcript") is not None for a in raw["answers"])
+    )
 
 
 def is_due(raw: Raw, readable_for_h: float, now: datetime, counted_s: float = 0.0, now_trusted: bool = False) -> bool:
@@ -79,9 +85,15 @@ def is_due(raw: Raw, readable_for_h: float, now: datetime, counted_s: float = 0.
     return max(counted_s, -math.inf if wall is None else wall) >= readable_for_h * 3600
 
 
-def seal_due(data_dir: Path, owner: x25519.Recipient, readable_for_h: float,
-             now: datetime | None = None, now_trusted: bool | None = None, since_boot: Uptime | None = None,
-             trust: str = "auto") -> SealReport:
+def seal_due(
+    data_dir: Path,
+    owner: x25519.Recipient,
+    readable_for_h: float,
+    now: datetime | None = None,
+    now_trusted: bool | None = None,
+    since_boot: Uptime | None = None,
+    trust: str = "auto",
+) -> SealReport:
     """Seal every session under `data_dir` that is due; then index them again, as sealed.
 
     `now`, `now_trusted` (the wall clock is set) and `since_boot` are read from the system unless given."""
@@ -93,7 +105,9 @@ def seal_due(data_dir: Path, owner: x25519.Recipient, readable_for_h: float,
     report = SealReport()
     archive = Archive(data_dir)
     try:
-        folders = sorted(p for p in DataLayout(Path(data_dir)).sessions.iterdir() if p.is_dir() and not p.name.startswith("."))
+        folders = sorted(
+            p for p in DataLayout(Path(data_dir)).sessions.iterdir() if p.is_dir() and not p.name.startswith(".")
+        )
     except FileNotFoundError:
         return report
     for folder in folders:

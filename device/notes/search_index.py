@@ -1,4 +1,5 @@
 """A rebuildable SQLite FTS5 cache of session summaries and word-timed answers, for listing and search."""
+
 import json
 import logging
 import os
@@ -39,6 +40,7 @@ CREATE INDEX sessions_newest_first ON sessions(seq DESC, started DESC, id DESC);
 CREATE TABLE synced(one INTEGER PRIMARY KEY CHECK (one = 1), stamp TEXT NOT NULL, notices TEXT NOT NULL);
 PRAGMA user_version = {SCHEMA_VERSION};
 """
+
 
 def newest_first(table: str = "") -> str:
     """The order of sessions: by the device's numbers; unnumbered (version 1) sessions below them, by start time."""
@@ -102,8 +104,7 @@ def phrases(words: list[str]) -> list[tuple[list[str], bool]]:
 def fts_query(words: list[str]) -> str:
     """An FTS5 query that needs every word and phrase (a trailing * makes a prefix); each is an FTS5 string, so no
     user text is read as a query operator (a double quote, the one character special inside one, ends a phrase)."""
-    return " ".join('"' + " ".join(tokens) + '"' + ("*" if prefix else "")
-                    for tokens, prefix in phrases(words))
+    return " ".join('"' + " ".join(tokens) + '"' + ("*" if prefix else "") for tokens, prefix in phrases(words))
 
 
 def _hit_from(row: sqlite3.Row) -> Hit:
@@ -117,14 +118,23 @@ def _hit_from(row: sqlite3.Row) -> Hit:
             matched.append((token.replace(MARK_START, "").replace(MARK_END, ""), start))
         inside = inside and MARK_END not in token.rsplit(MARK_START, 1)[-1]
     first = next(i for i, t in enumerate(tokens) if MARK_START in t)
-    window = tokens[max(0, first - SNIPPET_WORDS):first + SNIPPET_WORDS + 1]
+    window = tokens[max(0, first - SNIPPET_WORDS) : first + SNIPPET_WORDS + 1]
     snippet = " ".join(window).replace(MARK_START, SHOWN_START).replace(MARK_END, SHOWN_END)
     if first > SNIPPET_WORDS:
         snippet = "… " + snippet
     if first + SNIPPET_WORDS + 1 < len(tokens):
         snippet += " …"
-    return Hit(row["id"], datetime.fromisoformat(row["started_at"]), row["pack_title"], row["idx"],
-               row["question"], matched[0][1], tuple(matched), snippet, bool(row["clock_trusted"]))
+    return Hit(
+        row["id"],
+        datetime.fromisoformat(row["started_at"]),
+        row["pack_title"],
+        row["idx"],
+        row["question"],
+        matched[0][1],
+        tuple(matched),
+        snippet,
+        bool(row["clock_trusted"]),
+    )
 
 
 class SearchIndex:
@@ -170,9 +180,16 @@ class SearchIndex:
 
     def sync(self, stamps: Mapping[str, Stamp], load: Loader) -> None:
         """Make the cache match the session files: drop sessions gone or changed, add new or changed ones."""
-        known = {row["id"]: (row["n"], (row["mtime_ns"], row["size"])) for row in self.conn.execute("SELECT n, id, mtime_ns, size FROM sessions")}
+        known = {
+            row["id"]: (row["n"], (row["mtime_ns"], row["size"]))
+            for row in self.conn.execute("SELECT n, id, mtime_ns, size FROM sessions")
+        }
         gone = [n for session_id, (n, stamp) in known.items() if stamps.get(session_id) != stamp]
-        fresh = [session_id for session_id, stamp in stamps.items() if session_id not in known or known[session_id][1] != stamp]
+        fresh = [
+            session_id
+            for session_id, stamp in stamps.items()
+            if session_id not in known or known[session_id][1] != stamp
+        ]
         if not gone and not fresh:
             return
         with self._writing():
@@ -204,10 +221,14 @@ class SearchIndex:
 
     def worded(self) -> list[str]:
         """The ids of the sessions whose words the index holds."""
-        return [row[0] for row in self.conn.execute(
-            "SELECT id FROM sessions AS s WHERE EXISTS"
-            " (SELECT 1 FROM answer_text WHERE rowid BETWEEN s.n * ? AND s.n * ? + ?)",
-            (MAX_ANSWERS, MAX_ANSWERS, MAX_ANSWERS - 1))]
+        return [
+            row[0]
+            for row in self.conn.execute(
+                "SELECT id FROM sessions AS s WHERE EXISTS"
+                " (SELECT 1 FROM answer_text WHERE rowid BETWEEN s.n * ? AND s.n * ? + ?)",
+                (MAX_ANSWERS, MAX_ANSWERS, MAX_ANSWERS - 1),
+            )
+        ]
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -224,7 +245,10 @@ class SearchIndex:
     def _drop(self, numbers: list[int]) -> None:
         """Delete these sessions' rows and words; with secure_delete and a merge, their words leave the file's bytes."""
         for n in numbers:
-            self.conn.execute("DELETE FROM answer_text WHERE rowid BETWEEN ? AND ?", (n * MAX_ANSWERS, n * MAX_ANSWERS + MAX_ANSWERS - 1))
+            self.conn.execute(
+                "DELETE FROM answer_text WHERE rowid BETWEEN ? AND ?",
+                (n * MAX_ANSWERS, n * MAX_ANSWERS + MAX_ANSWERS - 1),
+            )
             self.conn.execute("DELETE FROM sessions WHERE n = ?", (n,))
         if numbers:
             self.conn.execute("INSERT INTO answer_text(answer_text) VALUES ('optimize')")
@@ -236,9 +260,20 @@ class SearchIndex:
         n = self.conn.execute(
             "INSERT INTO sessions(id, mtime_ns, size, started, started_at, pack_title, status, answers, spoken_s, problems, sealed, seq, clock_trusted)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (session.id, *stamp, session.started_at.timestamp(), session.started_at.isoformat(), session.pack_title,
-             session.status, said, spoken, json.dumps(problems), int(session.sealed),
-             session.seq, int(session.clock_trusted)),
+            (
+                session.id,
+                *stamp,
+                session.started_at.timestamp(),
+                session.started_at.isoformat(),
+                session.pack_title,
+                session.status,
+                said,
+                spoken,
+                json.dumps(problems),
+                int(session.sealed),
+                session.seq,
+                int(session.clock_trusted),
+            ),
         ).lastrowid
         assert n is not None  # an INSERT has a row id
         for answer in () if session.sealed else session.answers:  # a sealed session's words never enter
@@ -246,17 +281,35 @@ class SearchIndex:
                 text = " ".join("\u00a0".join(w.word.split()) or "_" for w in answer.words)
                 self.conn.execute(
                     "INSERT INTO answer_text(rowid, text, session_n, idx, question, starts) VALUES (?, ?, ?, ?, ?, ?)",
-                    (n * MAX_ANSWERS + answer.index, text, n, answer.index, answer.question, json.dumps([w.start for w in answer.words])),
+                    (
+                        n * MAX_ANSWERS + answer.index,
+                        text,
+                        n,
+                        answer.index,
+                        answer.question,
+                        json.dumps([w.start for w in answer.words]),
+                    ),
                 )
 
     def summaries(self, sessions_dir: Path) -> list[SessionSummary]:
         """Every indexed session, newest first: by number, never by the clock alone (it may have gone back)."""
         rows = self.conn.execute(
             "SELECT id, pack_title, started_at, status, answers, spoken_s, problems, seq, clock_trusted FROM sessions"
-            f" ORDER BY {newest_first()}")
+            f" ORDER BY {newest_first()}"
+        )
         return [
-            SessionSummary(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], r[5], sessions_dir,
-                           tuple(json.loads(r[6])) if r[6] != "[]" else (), r[7], bool(r[8]))
+            SessionSummary(
+                r[0],
+                r[1],
+                datetime.fromisoformat(r[2]),
+                r[3],
+                r[4],
+                r[5],
+                sessions_dir,
+                tuple(json.loads(r[6])) if r[6] != "[]" else (),
+                r[7],
+                bool(r[8]),
+            )
             for r in rows
         ]
 
@@ -280,5 +333,7 @@ class SearchIndex:
 
     def counts(self) -> tuple[int, int]:
         """(sessions, word-timed answers) in the index."""
-        return (self.conn.execute("SELECT count(*) FROM sessions").fetchone()[0],
-                self.conn.execute("SELECT count(*) FROM answer_text").fetchone()[0])
+        return (
+            self.conn.execute("SELECT count(*) FROM sessions").fetchone()[0],
+            self.conn.execute("SELECT count(*) FROM answer_text").fetchone()[0],
+        )

@@ -1,4 +1,5 @@
 """One session's notes on disk: a folder of answer recordings, session.json and transcript.md."""
+
 import logging
 import os
 import threading
@@ -40,8 +41,9 @@ class SessionNotes:
         self._lock = threading.Lock()
 
     @classmethod
-    def begin(cls, data_dir: Path, pack: Pack, sample_rate: int, now: datetime | None = None,
-              clock: ClockStatus | None = None) -> "SessionNotes":
+    def begin(
+        cls, data_dir: Path, pack: Pack, sample_rate: int, now: datetime | None = None, clock: ClockStatus | None = None
+    ) -> "SessionNotes":
         """A new session's folder and record: the next number, the start time, and whether the clock was trusted
         (`clock`; by default read from the system)."""
         started = (now or datetime.now()).astimezone()
@@ -97,12 +99,17 @@ class SessionNotes:
     def audio_path(self, index: int) -> Path:
         return self.folder / answer_audio_name(index)
 
-    def add_answer(self, index: int, audio: str | None, duration_s: float,
-                   status: AnswerStatus, ended_by: EndedBy) -> None:
+    def add_answer(
+        self, index: int, audio: str | None, duration_s: float, status: AnswerStatus, ended_by: EndedBy
+    ) -> None:
         """Record a finished answer; its transcript follows later (null until then)."""
         with self._lock:
-            session_record.append_answer(self.record, session_record.new_answer(
-                index, self.record["questions"][index - 1], audio, duration_s, status, ended_by))
+            session_record.append_answer(
+                self.record,
+                session_record.new_answer(
+                    index, self.record["questions"][index - 1], audio, duration_s, status, ended_by
+                ),
+            )
             self._save()
 
     def set_transcript(self, index: int, transcript: Transcript | None) -> None:
@@ -152,4 +159,3 @@ class SessionNotes:
     def _write_files(self) -> None:
         session_record.write(self.folder, self.record)
         session_record.write_transcript(self.folder, self.record)
-

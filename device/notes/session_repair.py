@@ -1,5 +1,6 @@
 """Repairs one session folder after a crash: seals unfinished answers, notes orphans, settles
 compressed copies, marks the session interrupted, transcribes and compresses what is missing."""
+
 import logging
 import re
 from datetime import datetime
@@ -51,8 +52,14 @@ def _mtime_iso(paths: list[Path]) -> str | None:
 class SessionRepair:
     """Repairs one session folder, noting what it did in `report` (a recovery.RecoveryReport)."""
 
-    def __init__(self, data_dir: Path, folder: Path, report: "RecoveryReport", new_recognizer: NewRecognizer | None,
-                 audio_format: str):
+    def __init__(
+        self,
+        data_dir: Path,
+        folder: Path,
+        report: "RecoveryReport",
+        new_recognizer: NewRecognizer | None,
+        audio_format: str,
+    ):
         self.data_dir = data_dir
         self.folder = folder
         self.report = report
@@ -95,7 +102,7 @@ class SessionRepair:
             doomed = (name.startswith(".") and name.endswith(".tmp")) or name == RESERVE_NAME
             if compressed_part:
                 source = self.folder / f"{compressed_part.group(1)}.wav"
-                if source.exists() or (self.folder / name[:-len(PART_SUFFIX)]).exists():
+                if source.exists() or (self.folder / name[: -len(PART_SUFFIX)]).exists():
                     doomed = True  # the WAV (or the finished copy) is the answer; the part is a copy cut short
                 else:
                     self.report.problems.append(f"{self._rel(path)}: compressed part without its source; left alone")
@@ -160,15 +167,19 @@ class SessionRepair:
     # -- answers --------------------------------------------------------------------------------
 
     def _answers(self) -> dict[int, Raw]:
-        return {a["index"]: a for a in self.record["answers"] if isinstance(a, dict) and isinstance(a.get("index"), int)}
+        return {
+            a["index"]: a for a in self.record["answers"] if isinstance(a, dict) and isinstance(a.get("index"), int)
+        }
 
     def _question(self, index: int) -> str:
         questions = self.record["questions"]
         return questions[index - 1] if 0 < index <= len(questions) and isinstance(questions[index - 1], str) else ""
 
     def _add_interrupted(self, index: int, audio: str | None, duration_s: float) -> None:
-        session_record.append_answer(self.record, new_answer(index, self._question(index), audio, duration_s,
-                                                              AnswerStatus.INTERRUPTED, EndedBy.INTERRUPTED))
+        session_record.append_answer(
+            self.record,
+            new_answer(index, self._question(index), audio, duration_s, AnswerStatus.INTERRUPTED, EndedBy.INTERRUPTED),
+        )
 
     def _seal_parts(self) -> bool:
         changed = False
@@ -184,14 +195,20 @@ class SessionRepair:
             frames = seal_part(part, final, self.record["sample_rate"])
             answer = self._answers().get(index)
             if frames is None:
-                log.info("answer %d of session %s was interrupted before any audio was written", index, self.folder.name)
+                log.info(
+                    "answer %d of session %s was interrupted before any audio was written", index, self.folder.name
+                )
                 self.report.removed.append(self._rel(part))
                 if answer is None:
                     self._add_interrupted(index, None, 0.0)
                     changed = True
                 continue
-            log.info("answer %d of session %s was interrupted; sealed %.1f s of audio",
-                     index, self.folder.name, frames / _rate_of(final))
+            log.info(
+                "answer %d of session %s was interrupted; sealed %.1f s of audio",
+                index,
+                self.folder.name,
+                frames / _rate_of(final),
+            )
             self.report.repaired.append(self._rel(final))
             if answer is None:
                 self._add_interrupted(index, final.name, frames / _rate_of(final))
@@ -209,16 +226,20 @@ class SessionRepair:
                 continue
             stem = audio.split(".")[0]
             wav = self.folder / f"{stem}.wav"
-            compressed = next((p for p in (self.folder / f"{stem}{suffix}" for suffix in COMPRESSED_SUFFIXES)
-                               if p.exists()), None)
+            compressed = next(
+                (p for p in (self.folder / f"{stem}{suffix}" for suffix in COMPRESSED_SUFFIXES) if p.exists()), None
+            )
             if compressed is None:
                 continue
             kept = compressed
             if wav.exists():
                 complete = _same_length(wav, compressed)
                 if not complete:
-                    log.warning("answer %s of session %s: the compressed copy is incomplete; keeping the WAV",
-                                stem, self.folder.name)
+                    log.warning(
+                        "answer %s of session %s: the compressed copy is incomplete; keeping the WAV",
+                        stem,
+                        self.folder.name,
+                    )
                 kept, doomed = (compressed, wav) if complete else (wav, compressed)
                 doomed.unlink()
                 fsync_dir(self.folder)
@@ -269,8 +290,12 @@ class SessionRepair:
                 samples, rate = decode(path)
                 transcript = transcribe_whole(self.new_recognizer(rate), samples, rate, FEED_S)
             except Exception as error:
-                log.error("could not transcribe answer %s of session %s: %s",
-                          answer["index"], self.folder.name, type(error).__name__)
+                log.error(
+                    "could not transcribe answer %s of session %s: %s",
+                    answer["index"],
+                    self.folder.name,
+                    type(error).__name__,
+                )
                 self.report.problems.append(f"{self._rel(path)}: not transcribed ({type(error).__name__})")
                 continue
             session_record.set_transcript(answer, transcript)

@@ -1,5 +1,6 @@
 """A tar of notes taken as plain data: Python's "data" extraction filter (PEP 706), or the same refusal by hand
 where that Python has none."""
+
 import os
 import tarfile
 

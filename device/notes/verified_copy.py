@@ -1,4 +1,5 @@
 """Copy one file so that a crash leaves the old target or the whole new one, then prove the copy by reading it back."""
+
 import hashlib
 import os
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ def copy_verified(source: Path, target: Path) -> FileCopy:
                 size += len(chunk)
                 view = memoryview(chunk)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
             os.fsync(fd)
             os.utime(fd, ns=(mtime_ns, mtime_ns))
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # the check below reads the disk, not the cache

@@ -1,4 +1,5 @@
 """The `reflect` command: run the device, a session, the demo, and look after packs, model and config."""
+
 import argparse
 import logging
 import os
@@ -142,9 +143,11 @@ def cmd_keys_new(args, config) -> int:
     to_stdout = str(args.out) == "-"
     public = new_identity(args.out)
     where = "standard output" if to_stdout else args.out
-    print(f"Wrote your identity to {where}.\n{LOSS_WARNING}\n"
-          f"Put this public key in the device's config, [privacy] recipient = \"{public}\":\n{public}",
-          file=sys.stderr if to_stdout else sys.stdout)  # stdout holds the identity alone
+    print(
+        f"Wrote your identity to {where}.\n{LOSS_WARNING}\n"
+        f'Put this public key in the device\'s config, [privacy] recipient = "{public}":\n{public}',
+        file=sys.stderr if to_stdout else sys.stdout,
+    )  # stdout holds the identity alone
     return 0
 
 
@@ -180,7 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     verbose = argparse.ArgumentParser(add_help=False)
     verbose.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     common = argparse.ArgumentParser(add_help=False, parents=[verbose])
-    common.add_argument("--config", type=Path, help="config file (default: /etc/reflect/config.toml, then ~/.config/reflect/config.toml)")
+    common.add_argument(
+        "--config",
+        type=Path,
+        help="config file (default: /etc/reflect/config.toml, then ~/.config/reflect/config.toml)",
+    )
     common.add_argument("--data-dir", type=Path, help="where notes are kept")
     with_pack = argparse.ArgumentParser(add_help=False)
     with_pack.add_argument("--pack", help="question pack id")
@@ -198,58 +205,115 @@ def build_parser() -> argparse.ArgumentParser:
     session.add_argument("--keyboard", action="store_true", help="use the keyboard instead of the GPIO button")
     session.set_defaults(func=cmd_session, logs_progress=True)
     demo = sub.add_parser("demo", parents=[common, with_model], help="a whole simulated session, no hardware needed")
-    demo.add_argument("--answer", action="append", metavar="TEXT", help="an answer for the simulated person (repeat): they go, in order, to the questions "
-                      "it answers (all but the third); with fewer, the rest are skipped")
-    demo.add_argument("--answer-voice", metavar="VOICE", help="espeak-ng voice for the answers (default: the pack's language)")
+    demo.add_argument(
+        "--answer",
+        action="append",
+        metavar="TEXT",
+        help="an answer for the simulated person (repeat): they go, in order, to the questions "
+        "it answers (all but the third); with fewer, the rest are skipped",
+    )
+    demo.add_argument(
+        "--answer-voice", metavar="VOICE", help="espeak-ng voice for the answers (default: the pack's language)"
+    )
     demo.add_argument("--json", action="store_true", help="print the finished session.json on stdout")
     demo.set_defaults(func=cmd_demo, logs_progress=True)
     sub.add_parser("packs", parents=[common, with_pack], help="list question packs").set_defaults(func=cmd_packs)
 
-    model = sub.add_parser("model", help="the speech model").add_subparsers(dest="action", required=True, metavar="ACTION")
-    install = model.add_parser("install", parents=[common, with_model], help="download (or --from a zip), verify and install")
-    install.add_argument("--from", dest="source_zip", type=Path, metavar="FILE.zip", help="install from a downloaded zip, offline")
+    model = sub.add_parser("model", help="the speech model").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    install = model.add_parser(
+        "install", parents=[common, with_model], help="download (or --from a zip), verify and install"
+    )
+    install.add_argument(
+        "--from", dest="source_zip", type=Path, metavar="FILE.zip", help="install from a downloaded zip, offline"
+    )
     install.set_defaults(func=cmd_model_install)
-    model.add_parser("status", parents=[common, with_model], help="what is installed").set_defaults(func=cmd_model_status)
+    model.add_parser("status", parents=[common, with_model], help="what is installed").set_defaults(
+        func=cmd_model_status
+    )
 
-    sub.add_parser("config", parents=[common, with_model], help="print the effective settings").set_defaults(func=cmd_config)
+    sub.add_parser("config", parents=[common, with_model], help="print the effective settings").set_defaults(
+        func=cmd_config
+    )
     sub.add_parser("devices", parents=[common], help="list audio devices").set_defaults(func=cmd_devices)
-    sub.add_parser("doctor", parents=[common, with_model], help="check every part and say how to fix it").set_defaults(func=cmd_doctor)
-    sub.add_parser("recover", parents=[common, with_model],
-                   help="repair notes a crash left unfinished and transcribe what is missing").set_defaults(func=cmd_recover, reads_notes=True)
+    sub.add_parser("doctor", parents=[common, with_model], help="check every part and say how to fix it").set_defaults(
+        func=cmd_doctor
+    )
+    sub.add_parser(
+        "recover",
+        parents=[common, with_model],
+        help="repair notes a crash left unfinished and transcribe what is missing",
+    ).set_defaults(func=cmd_recover, reads_notes=True)
     press = sub.add_parser("press", parents=[common], help="a short press of the button, sent to the running service")
-    press.add_argument("--double", action="store_const", const="double-press", default="press", dest="word",
-                       help="two presses in quick succession: in the ready state, hear a question across time")
+    press.add_argument(
+        "--double",
+        action="store_const",
+        const="double-press",
+        default="press",
+        dest="word",
+        help="two presses in quick succession: in the ready state, hear a question across time",
+    )
     press.set_defaults(func=cmd_control)
     hold = sub.add_parser("hold", parents=[common], help="a hold of the button, sent to the running service")
-    hold.add_argument("--long", action="store_const", const="long-hold", default="hold", dest="word",
-                      help="kept down past button.off_hold_s: in the ready state, the device powers off")
+    hold.add_argument(
+        "--long",
+        action="store_const",
+        const="long-hold",
+        default="hold",
+        dest="word",
+        help="kept down past button.off_hold_s: in the ready state, the device powers off",
+    )
     hold.set_defaults(func=cmd_control)
-    play = sub.add_parser("play", parents=[common, with_pack],
-                          help="play a session's answers (or one), or one question's answers across time")
+    play = sub.add_parser(
+        "play",
+        parents=[common, with_pack],
+        help="play a session's answers (or one), or one question's answers across time",
+    )
     play.add_argument("session", nargs="?", help="folder name, unique prefix, or 'latest'")
     play.add_argument("answer", nargs="?", type=int, help="only this answer number")
     play.add_argument("--no-question", action="store_true", help="don't read the question first")
-    play.add_argument("--question", type=int, metavar="N", help="instead of a session: your answers to question N of "
-                      "the latest session, oldest first, each introduced by its date")
+    play.add_argument(
+        "--question",
+        type=int,
+        metavar="N",
+        help="instead of a session: your answers to question N of "
+        "the latest session, oldest first, each introduced by its date",
+    )
     play.add_argument("--since", metavar="DATE", help="with --question: only answers from this date on (YYYY-MM-DD)")
     play.set_defaults(func=cmd_play, reads_notes=True)
-    keys = sub.add_parser("keys", help="the owner's key for sealed notes").add_subparsers(dest="action", required=True, metavar="ACTION")
-    new = keys.add_parser("new", parents=[verbose], help="make an identity (on your computer, not the device) and print its public key")
-    new.add_argument("--out", type=Path, required=True, help="file to write the identity to (never overwritten; - for standard output)")
+    keys = sub.add_parser("keys", help="the owner's key for sealed notes").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    new = keys.add_parser(
+        "new", parents=[verbose], help="make an identity (on your computer, not the device) and print its public key"
+    )
+    new.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="file to write the identity to (never overwritten; - for standard output)",
+    )
     new.set_defaults(func=cmd_keys_new)
-    opener = sub.add_parser("open", parents=[common], help="turn a copied archive with sealed notes into an ordinary one")
+    opener = sub.add_parser(
+        "open", parents=[common], help="turn a copied archive with sealed notes into an ordinary one"
+    )
     opener.add_argument("source", type=Path, help="a copied data dir, sessions folder, session folder, or a tar of one")
-    opener.add_argument("--identity", type=Path, required=True, help="your identity file (reflect keys new, age-keygen)")
+    opener.add_argument(
+        "--identity", type=Path, required=True, help="your identity file (reflect keys new, age-keygen)"
+    )
     opener.add_argument("--out", type=Path, required=True, help="new (or empty) folder for the opened archive")
     opener.add_argument("--force", action="store_true", help="replace an archive already opened into --out")
     opener.set_defaults(func=cmd_open)
     clock = sub.add_parser("clock", help="the device's clock (a Pi 4 has no battery-backed one)").add_subparsers(
-        dest="action", required=True, metavar="ACTION")
+        dest="action", required=True, metavar="ACTION"
+    )
     setter = clock.add_parser("set", parents=[common], help='set the date and time, as root: "2026-12-06 19:30"')
     setter.add_argument("time", help="the real local time, YYYY-MM-DD HH:MM")
     setter.set_defaults(func=cmd_clock_set, keeps_root=True)
     clock.add_parser("status", parents=[common], help="whether the clock is trusted, and why").set_defaults(
-        func=cmd_clock_status)
+        func=cmd_clock_status
+    )
     review_cli.register(sub, [common])
     backup_commands.register(sub, [common])
     brief.register(sub, [common])
@@ -262,8 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file-size limit must be an EFBIG error the session handles
     args = build_parser().parse_args(argv)
     quiet = logging.INFO if getattr(args, "logs_progress", False) else logging.WARNING  # the rest say it on stdout
-    logging.basicConfig(level=logging.DEBUG if args.verbose else quiet,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else quiet, format="%(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)  # degraded-but-working states are logged once each, as warnings
     try:
         config = _config(args)

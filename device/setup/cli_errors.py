@@ -1,4 +1,5 @@
 """How the `reflect` command reports what went wrong: one line on stderr with the path and the fix, exit 2."""
+
 import errno
 import os
 import sys

@@ -1,4 +1,5 @@
 """What a config can get wrong beyond one setting's value: the pack it names, its packs folder, clashing pins."""
+
 from common.errors import ConfigInvalid, ReflectError
 from content.packs import Pack, find_pack
 from device.config import Config
@@ -9,11 +10,15 @@ def config_problems(config: Config) -> list[str]:
     problems = []
     button = config.button
     if button.led_pin and button.led_pin == button.pin:
-        problems.append(f"button.led_pin and button.pin are both GPIO {button.pin}; "
-                        "wire the LED to another pin and set led_pin to it (0 for no LED)")
+        problems.append(
+            f"button.led_pin and button.pin are both GPIO {button.pin}; "
+            "wire the LED to another pin and set led_pin to it (0 for no LED)"
+        )
     if config.content.packs_dir and not config.packs_dir.is_dir():
-        problems.append(f"content.packs_dir {config.packs_dir} is not a folder; create it, "
-                        "or leave packs_dir empty for <data_dir>/packs")
+        problems.append(
+            f"content.packs_dir {config.packs_dir} is not a folder; create it, "
+            "or leave packs_dir empty for <data_dir>/packs"
+        )
     else:
         try:
             find_pack(config.content.pack, [config.packs_dir])

@@ -1,4 +1,5 @@
 """`reflect demo`: a whole session with no hardware: a simulated button, a synthesized person, the real recognizer."""
+
 import json
 import logging
 import subprocess
@@ -32,8 +33,9 @@ NO_SPEAKER = "the demo runs without a speaker, in silence (each thing the device
 STOCK_ANSWER = "This is a simulated answer."
 
 
-def answer_script(questions: int, answers: Sequence[str], sample_answers: Sequence[str],
-                  plan: Sequence[Ending] = DEFAULT_PLAN) -> dict[int, str]:
+def answer_script(
+    questions: int, answers: Sequence[str], sample_answers: Sequence[str], plan: Sequence[Ending] = DEFAULT_PLAN
+) -> dict[int, str]:
     """What the simulated person says to each question it answers, by question number; it lets the others
     pass in silence (skipped).
 
@@ -83,8 +85,13 @@ class MockButton:
 
         self.factory = MockFactory()
         self.hold_s = config.button.hold_s
-        self.gestures = ButtonGestures(config.button.pin, self.hold_s, on_gesture, pin_factory=self.factory,
-                                       double_press_s=config.button.double_press_s)
+        self.gestures = ButtonGestures(
+            config.button.pin,
+            self.hold_s,
+            on_gesture,
+            pin_factory=self.factory,
+            double_press_s=config.button.double_press_s,
+        )
         self.pin = self.factory.pin(config.button.pin)
         self.announce = announce
 
@@ -119,8 +126,11 @@ def run_demo(config: Config, answers: list[str], answer_voice: str | None, out: 
     questions = len(device.pack.questions)
     script = answer_script(questions, answers, device.pack.sample_answers)
     if len(answers) > len(script):
-        timeline.say("person", f"has {len(answers)} answers for the {len(script)} questions it answers; the last "
-                               f"{len(answers) - len(script)} go unsaid")
+        timeline.say(
+            "person",
+            f"has {len(answers)} answers for the {len(script)} questions it answers; the last "
+            f"{len(answers) - len(script)} go unsaid",
+        )
     voice = answer_voice or device.pack.language
     spoken = {question: synthesize_answer(text, voice, microphone.rate) for question, text in script.items()}
     plan = [DEFAULT_PLAN[(q - 1) % len(DEFAULT_PLAN)] if q in script else Ending.SKIP for q in range(1, questions + 1)]
@@ -132,6 +142,7 @@ def run_demo(config: Config, answers: list[str], answer_voice: str | None, out: 
         microphone.speak(samples)
 
     person = SimulatedPerson(speak, button.press, button.hold, plan)
+
     def on_event(event: Event) -> None:
         timeline.on_event(event)
         person.on_event(event)
@@ -154,7 +165,10 @@ def run_demo(config: Config, answers: list[str], answer_voice: str | None, out: 
 
 def print_summary(session: dict, said: dict[int, str], out: TextIO) -> None:
     """Each answer as saved, what the simulated person said beside what the recognizer heard."""
-    print(f"\nSaved session {session['id']} ({session['status']}{', sealed' if record.is_sealed(session) else ''}):", file=out)
+    print(
+        f"\nSaved session {session['id']} ({session['status']}{', sealed' if record.is_sealed(session) else ''}):",
+        file=out,
+    )
     for answer in session["answers"]:
         print(f"  {answer['index']}. {answer['question']}", file=out)
         if answer["status"] == "skipped":

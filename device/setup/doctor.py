@@ -1,4 +1,5 @@
 """`reflect doctor`: checks the device's parts and says, for each, OK / WARN / FAIL and the fix."""
+
 import os
 import stat
 import warnings
@@ -31,13 +32,17 @@ class Finding:
 
 def in_use_by_service(what: str, name: str) -> str:
     """The one line for a device the running service holds (an ALSA hw: device admits one process at a time)."""
-    return (f"{what} {name!r} is in use by the Reflect service (it has the {what} while it runs); "
-            "stop it with `sudo systemctl stop reflect` to test it")
+    return (
+        f"{what} {name!r} is in use by the Reflect service (it has the {what} while it runs); "
+        "stop it with `sudo systemctl stop reflect` to test it"
+    )
 
 
-SERVICE_HAS_AUDIO = ("The Reflect service is running and has its microphone and speaker while it runs: a hw: device it "
-                     "holds is listed with 0 channels or not at all, and opens for nothing else; stop it with "
-                     "`sudo systemctl stop reflect` to test them.")
+SERVICE_HAS_AUDIO = (
+    "The Reflect service is running and has its microphone and speaker while it runs: a hw: device it "
+    "holds is listed with 0 channels or not at all, and opens for nothing else; stop it with "
+    "`sudo systemctl stop reflect` to test them."
+)
 
 
 def devices_report(portaudio, service_running: Callable[[], bool]) -> str:
@@ -66,8 +71,11 @@ def audio_finding(config: Config, kind: str, portaudio, service_running: Callabl
         if isinstance(error, AudioDeviceMissing) and name and service_running():
             # PortAudio leaves out a hw: device another process holds when it lists them.
             return Finding("WARN", what, in_use_by_service(what, name))
-        return Finding("FAIL", what, f"{error} Set audio.{kind}_device to part of a name `reflect devices` lists, "
-                                     "or to its ALSA name (hw:1,0).")
+        return Finding(
+            "FAIL",
+            what,
+            f"{error} Set audio.{kind}_device to part of a name `reflect devices` lists, or to its ALSA name (hw:1,0).",
+        )
     device = portaudio.query_devices(index)
     check = portaudio.check_input_settings if kind == "input" else portaudio.check_output_settings
     accepted = []
@@ -78,13 +86,16 @@ def audio_finding(config: Config, kind: str, portaudio, service_running: Callabl
         except Exception as error:
             if is_busy(error):
                 return _busy(what, device["name"], error, service_running)
-    detail = (f"{device['name']!r}, native {int(device['default_samplerate'])} Hz, "
-              f"accepts {', '.join(accepted) or 'none of the usual rates'}")
+    detail = (
+        f"{device['name']!r}, native {int(device['default_samplerate'])} Hz, "
+        f"accepts {', '.join(accepted) or 'none of the usual rates'}"
+    )
     return Finding("OK" if accepted else "FAIL", what, detail)
 
 
-def room_finding(config: Config, open_microphone: Callable[[], Microphone],
-                 service_running: Callable[[], bool]) -> Finding:
+def room_finding(
+    config: Config, open_microphone: Callable[[], Microphone], service_running: Callable[[], bool]
+) -> Finding:
     """Listen for a few seconds: the room's noise floor, and whether speech detection can work in it."""
     from audio import room_check
 
@@ -92,8 +103,11 @@ def room_finding(config: Config, open_microphone: Callable[[], Microphone],
         microphone = open_microphone()
     except (AudioDeviceBusy, AudioDeviceMissing) as error:  # held, or (held) left out of PortAudio's list
         if service_running():
-            return Finding("WARN", "room", "not measured: " + in_use_by_service("microphone", config.audio.input_device
-                                                                                 or "default"))
+            return Finding(
+                "WARN",
+                "room",
+                "not measured: " + in_use_by_service("microphone", config.audio.input_device or "default"),
+            )
         return Finding("FAIL", "room", f"not measured: {error}")
     measured = room_check.measure(microphone)
     assert measured is not None  # nothing stops it early here
@@ -107,7 +121,9 @@ def _model(config: Config) -> Finding:
     except ReflectError as error:
         return Finding("FAIL", "speech model", str(error))
     except Exception as error:
-        return Finding("FAIL", "speech model", f"{config.model_path} does not load ({error}). Reinstall: reflect model install")
+        return Finding(
+            "FAIL", "speech model", f"{config.model_path} does not load ({error}). Reinstall: reflect model install"
+        )
     return Finding("OK", "speech model", f"loads from {config.model_path}")
 
 
@@ -127,8 +143,12 @@ def _gpio(config: Config) -> Iterator[Finding]:
             warnings.simplefilter("ignore")
             button = Button(config.button.pin, pull_up=True)
     except Exception as error:
-        yield Finding("FAIL", "GPIO", f"no usable pin factory ({error}). On a Pi install python3-lgpio; "
-                                      "on a laptop use `reflect run --keyboard`.")
+        yield Finding(
+            "FAIL",
+            "GPIO",
+            f"no usable pin factory ({error}). On a Pi install python3-lgpio; "
+            "on a laptop use `reflect run --keyboard`.",
+        )
         return
     factory = type(Device.pin_factory).__name__
     try:
@@ -148,8 +168,12 @@ def _space(config: Config) -> Finding:
     free_mb = free_bytes(config.data_dir) // MB
     floor = config.storage.min_free_mb
     if free_mb < floor:
-        return Finding("FAIL", "free space", f"{free_mb} MB free, below the {floor} MB floor: sessions will not start. "
-                                             "Export and delete old notes, or use a larger card.")
+        return Finding(
+            "FAIL",
+            "free space",
+            f"{free_mb} MB free, below the {floor} MB floor: sessions will not start. "
+            "Export and delete old notes, or use a larger card.",
+        )
     return Finding("OK", "free space", f"{free_mb} MB free (floor {floor} MB)")
 
 
@@ -168,7 +192,9 @@ def _data_dir(config: Config) -> Finding:
         if len(problems) >= 3:
             break
     if problems:
-        return Finding("FAIL", "data dir", "; ".join(problems) + f". Fix: chmod -R go-rwx {data} (and chown to this user)")
+        return Finding(
+            "FAIL", "data dir", "; ".join(problems) + f". Fix: chmod -R go-rwx {data} (and chown to this user)"
+        )
     return Finding("OK", "data dir", f"{data}: owned by this user, private (0700/0600)")
 
 
@@ -177,8 +203,11 @@ def _network() -> Finding:
     routes = Path("/proc/self/net/route").read_text().splitlines()[1:]
     interfaces = sorted({line.split()[0] for line in routes if line.split()})
     if interfaces:
-        return Finding("WARN", "network", f"reachable through {', '.join(interfaces)}; "
-                                          "under the systemd unit it is not (PrivateNetwork=yes)")
+        return Finding(
+            "WARN",
+            "network",
+            f"reachable through {', '.join(interfaces)}; under the systemd unit it is not (PrivateNetwork=yes)",
+        )
     return Finding("OK", "network", "none reachable: the device is offline")
 
 
@@ -187,7 +216,8 @@ def _clock(config: Config, status: ClockStatus | None = None) -> Finding:
     status = status or clock_status(config.clock.trust)
     if status.trusted:
         return Finding("OK", "clock", f"{status.reason}; session dates are real")
-    return Finding("WARN", "clock", f"{status.reason}, so new sessions are dated \"about\". Fix: {CLOCK_FIX}")
+    return Finding("WARN", "clock", f'{status.reason}, so new sessions are dated "about". Fix: {CLOCK_FIX}')
+
 
 def pack_findings(config: Config) -> Iterator[Finding]:
     """The config's problems (pack, packs folder, pins), then each broken pack file in the owner's folder."""
@@ -203,23 +233,31 @@ def pack_findings(config: Config) -> Iterator[Finding]:
             yield Finding("WARN", "pack file", f"{entry} (fix it, or move it out of the packs folder)")
 
 
-def findings(config: Config, portaudio=None, open_microphone=None,
-             service_running: Callable[[], bool] | None = None) -> Iterator[Finding]:
+def findings(
+    config: Config, portaudio=None, open_microphone=None, service_running: Callable[[], bool] | None = None
+) -> Iterator[Finding]:
     """Every check's findings; PortAudio, the microphone and whether the service runs are the real ones unless given."""
     from audio.devices import sounddevice
     from audio.microphone import SoundDeviceMicrophone
     from device.flow.control import service_running as control_socket_live
 
     audio = config.audio
-    open_microphone = open_microphone or (lambda: SoundDeviceMicrophone(audio.input_device, audio.input_rate,
-                                                                        audio.chunk_s, portaudio))
+    open_microphone = open_microphone or (
+        lambda: SoundDeviceMicrophone(audio.input_device, audio.input_rate, audio.chunk_s, portaudio)
+    )
     service_running = service_running or (lambda: control_socket_live(config.data_dir))
     checks: list[Callable[[], Finding | Iterator[Finding]]] = [
         lambda: audio_finding(config, "input", portaudio or sounddevice(), service_running),
         lambda: room_finding(config, open_microphone, service_running),
         lambda: audio_finding(config, "output", portaudio or sounddevice(), service_running),
-        lambda: _model(config), lambda: pack_findings(config),
-        lambda: _gpio(config), lambda: _space(config), lambda: _data_dir(config), lambda: _clock(config), _network]
+        lambda: _model(config),
+        lambda: pack_findings(config),
+        lambda: _gpio(config),
+        lambda: _space(config),
+        lambda: _data_dir(config),
+        lambda: _clock(config),
+        _network,
+    ]
     for check in checks:
         try:
             result = check()

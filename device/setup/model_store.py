@@ -1,4 +1,5 @@
 """The Vosk speech model on disk: check it, install it (verified, extracted aside, renamed in), report it."""
+
 import fcntl
 import hashlib
 import http.client

@@ -6,6 +6,7 @@ service would then fail on them. So a root process whose data dir belongs to ano
 (with its groups, e.g. audio and gpio, and its home for the default cache) before it does anything else.
 `reflect export` stays root underneath, for writing its pages where root asked (a stick the owner cannot write).
 """
+
 import os
 import pwd
 from collections.abc import Iterator

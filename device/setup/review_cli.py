@@ -1,5 +1,6 @@
 """The notes commands on the command line (notes, show, search, reindex, export, delete): their arguments, and
 who does the work (beside the running service, the service; root exporting, the caller writes)."""
+
 import argparse
 import tempfile
 from datetime import date
@@ -78,8 +79,7 @@ def _run_export(args: argparse.Namespace, config: Config) -> int:
     with tempfile.TemporaryDirectory(prefix="reflect-opened-") as folder:
         opened = Path(folder) / "notes"
         open_archive(config.data_dir, args.identity, opened)
-        print(export_cmd(Archive(opened, sets_aside=False), names, args.format, args.out, args.force,
-                         as_the_caller))
+        print(export_cmd(Archive(opened, sets_aside=False), names, args.format, args.out, args.force, as_the_caller))
     return 0
 
 
@@ -90,13 +90,16 @@ def _run_delete(args: argparse.Namespace, config: Config) -> int:
     if session_id is None:
         print(NOTHING_DELETED)
         return 1
-    code, text = do_or_ask(config.data_dir, "delete", f"delete {session_id}",
-                           lambda: (0, deleted(archive.delete(session_id))))
+    code, text = do_or_ask(
+        config.data_dir, "delete", f"delete {session_id}", lambda: (0, deleted(archive.delete(session_id)))
+    )
     print(text)
     return code
 
 
-def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]", parents: list[argparse.ArgumentParser]) -> None:
+def register(
+    subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]", parents: list[argparse.ArgumentParser]
+) -> None:
     """Add notes, show, search, reindex, export and delete to the `reflect` command line."""
     p = subparsers.add_parser("notes", parents=parents, help="list saved sessions, newest first")
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
@@ -111,12 +114,16 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]", 
     p.set_defaults(func=_run_search, reads_notes=True)
     p = subparsers.add_parser("reindex", parents=parents, help="rebuild the search index from the session files")
     p.set_defaults(func=_run_reindex, reads_notes=True)
-    p = subparsers.add_parser("export", parents=parents, help="export sessions as Markdown or HTML pages with their audio")
+    p = subparsers.add_parser(
+        "export", parents=parents, help="export sessions as Markdown or HTML pages with their audio"
+    )
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("session", nargs="?", help="folder name, a unique prefix, or 'latest'")
     which.add_argument("--all", action="store_true", help="export every session")
     p.add_argument("--format", choices=("md", "html"), default="md")
-    p.add_argument("--out", type=Path, required=True, help="folder to write into (created 0700 if needed; kept as it is if not)")
+    p.add_argument(
+        "--out", type=Path, required=True, help="folder to write into (created 0700 if needed; kept as it is if not)"
+    )
     p.add_argument("--force", action="store_true", help="replace session folders (and index.html) already in --out")
     p.add_argument("--identity", type=Path, help="your identity file, to export sealed notes (reflect keys new)")
     p.set_defaults(func=_run_export, reads_notes=True, writes_for_caller=True)

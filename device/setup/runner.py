@@ -1,4 +1,5 @@
 """Running the real device: the service forever, one session now, or replay from the command line."""
+
 import logging
 import threading
 import time
@@ -53,11 +54,17 @@ def _gestures(config: Config, device: Device, keyboard: bool, on_eof):
         print(KEYBOARD_HELP, flush=True)
         return KeyboardGestures(device.parts.inbox.put, on_eof)
     try:
-        return ButtonGestures(config.button.pin, config.button.hold_s, device.parts.inbox.put,
-                              long_hold_s=config.button.off_hold_s, double_press_s=config.button.double_press_s)
+        return ButtonGestures(
+            config.button.pin,
+            config.button.hold_s,
+            device.parts.inbox.put,
+            long_hold_s=config.button.off_hold_s,
+            double_press_s=config.button.double_press_s,
+        )
     except Exception as error:
-        raise GpioUnavailable(f"Cannot use the button on GPIO {config.button.pin} ({error}). "
-                              "On a laptop, use --keyboard.") from None
+        raise GpioUnavailable(
+            f"Cannot use the button on GPIO {config.button.pin} ({error}). On a laptop, use --keyboard."
+        ) from None
 
 
 def run_forever(config: Config, keyboard: bool = False, power_off=power_off_through_logind) -> int:
@@ -77,8 +84,15 @@ def _serve(config: Config, keyboard: bool, power_off) -> int:
     player = Player(parts.speaker, parts.prompts, parts.inbox, hears_long_hold=True)  # what the idle hold starts
     replay = Replay(Archive(config.data_dir), player, on_event)
     jobs = OwnerJobs(config.data_dir, device.model, config.storage.audio_format)
-    loop = ServiceLoop(device, config.data_dir, replay=replay.latest, shut_down=ShutDown(player, on_event, power_off),
-                       jobs=jobs, across_time=replay.question, double_press_s=config.button.double_press_s)
+    loop = ServiceLoop(
+        device,
+        config.data_dir,
+        replay=replay.latest,
+        shut_down=ShutDown(player, on_event, power_off),
+        jobs=jobs,
+        across_time=replay.question,
+        double_press_s=config.button.double_press_s,
+    )
     button = _gestures(config, device, keyboard, loop.stopping.set)
     control = _control(config, parts.inbox.put, jobs.ask)
     room_stop = threading.Event()
@@ -137,7 +151,8 @@ def _one_session(config: Config, keyboard: bool) -> int:
     button = _gestures(config, device, keyboard, on_eof=lambda: None)
     try:
         notes = ServiceLoop(device, config.data_dir, replay=lambda: None).handle(
-            GestureEvent(Gesture.PRESS, time.monotonic()))
+            GestureEvent(Gesture.PRESS, time.monotonic())
+        )
         device.parts.transcriber.drain()
     finally:
         button.close()
@@ -159,8 +174,10 @@ def play_notes(config: Config, name: str, answer: int | None, with_questions: bo
     def play(replay: Replay) -> None:
         if session.sealed:  # nothing of it can be heard here: said once, then the command stops
             replay.player.say(PHRASES.notes_sealed)
-            raise SealedUnreadable(f"session {session.id} is sealed, so it cannot be played on the device; "
-                                   "open it on your computer (reflect open --identity YOUR-KEY)")
+            raise SealedUnreadable(
+                f"session {session.id} is sealed, so it cannot be played on the device; "
+                "open it on your computer (reflect open --identity YOUR-KEY)"
+            )
         replay.play(session, answer, with_questions)
 
     _through_speaker(config, play, archive)
@@ -179,7 +196,9 @@ def _through_speaker(config: Config, play, archive: Archive) -> None:
     """Run `play(replay)` with a Replay on the configured speaker and the pack's voice."""
     pack = load_pack(config)
     speaker = open_speaker(config)
-    prompts = PromptCache(config.cache_dir / "prompts", config.speech.voice or pack.voice, config.speech.rate or pack.rate)
+    prompts = PromptCache(
+        config.cache_dir / "prompts", config.speech.voice or pack.voice, config.speech.rate or pack.rate
+    )
     try:
         play(Replay(archive, Player(speaker, prompts, Inbox())))
     finally:

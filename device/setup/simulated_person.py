@@ -1,4 +1,5 @@
 """A scripted person for the demo and the rig tests: answers each question, then presses, waits, or stays silent."""
+
 import logging
 import queue
 import threading
@@ -26,8 +27,14 @@ DEFAULT_PLAN = (Ending.PRESS, Ending.SILENCE, Ending.SKIP, Ending.PRESS)
 class SimulatedPerson:
     """Reacts to the device's events on its own thread, like a person would."""
 
-    def __init__(self, speak: Callable[[int], None], press: Callable[[], None], hold: Callable[[], None],
-                 plan: Sequence[Ending] = DEFAULT_PLAN, think_s: float = 0.5):
+    def __init__(
+        self,
+        speak: Callable[[int], None],
+        press: Callable[[], None],
+        hold: Callable[[], None],
+        plan: Sequence[Ending] = DEFAULT_PLAN,
+        think_s: float = 0.5,
+    ):
         self.speak = speak  # speak(question_number): say the answer, returning when it has been said
         self.press = press
         self.hold = hold

@@ -1,4 +1,5 @@
 """Builds the real device from the config: speaker, microphone, prompts, recognizer, session settings."""
+
 import logging
 import sys
 import threading
@@ -31,6 +32,7 @@ GIL_SWITCH_INTERVAL_S = 0.0005
 callback and the flow thread must not wait that long behind a busy thread: a press would be answered late and
 the speaker would underrun."""
 
+
 def session_settings(config: Config) -> SessionSettings:
     listening = config.listening
     return SessionSettings(
@@ -43,17 +45,21 @@ def session_settings(config: Config) -> SessionSettings:
         look_back=config.reflection.look_back,
     )
 
+
 def load_pack(config: Config) -> Pack:
     """The configured pack; a config problem (pack, packs folder, pins) is a one-line error first."""
     return checked_pack(config)
 
+
 def prompt_cache(config: Config, pack: Pack) -> PromptCache:
     """The prompt cache for this pack's voice, already rendering every prompt in the background."""
-    cache = PromptCache(config.cache_dir / "prompts", config.speech.voice or pack.voice,
-                        config.speech.rate or pack.rate)
+    cache = PromptCache(
+        config.cache_dir / "prompts", config.speech.voice or pack.voice, config.speech.rate or pack.rate
+    )
     texts = pack.prompts + PHRASES.all()
     threading.Thread(target=_render_quietly, args=(cache, texts), name="prompt-render", daemon=True).start()
     return cache
+
 
 def _render_quietly(cache: PromptCache, texts) -> None:
     try:
@@ -61,15 +67,19 @@ def _render_quietly(cache: PromptCache, texts) -> None:
     except Exception as error:  # the session renders (and reports) any prompt still missing
         log.error("could not render the prompts ahead of time: %s", error)
 
+
 def open_speaker(config: Config, without: str | None = None) -> RecoveringSpeaker:
     """The configured speaker, reopened when it comes back; silent (sessions still record) while there is none,
     which is said once (`without`: what that means)."""
-    return RecoveringSpeaker(lambda: SoundDeviceSpeaker(config.audio.output_device, config.audio.output_rate),
-                             without=without)
+    return RecoveringSpeaker(
+        lambda: SoundDeviceSpeaker(config.audio.output_device, config.audio.output_rate), without=without
+    )
+
 
 def microphone_opener(config: Config):
     audio = config.audio
     return lambda: SoundDeviceMicrophone(audio.input_device, audio.input_rate, audio.chunk_s)
+
 
 def build_device(config: Config, speaker=None, open_microphone=None, without_speaker: str | None = None) -> Device:
     """Check the model and pack, repair what a crash left, then load the model and render prompts in the background.
@@ -83,8 +93,8 @@ def build_device(config: Config, speaker=None, open_microphone=None, without_spe
     tones.prepare(speaker.rate)
     parts = SessionParts(
         speaker=speaker,
-        open_microphone=open_microphone or MicrophoneWatch(microphone_opener(config),
-                                                           before_rescan=getattr(speaker, "release", lambda: None)),
+        open_microphone=open_microphone
+        or MicrophoneWatch(microphone_opener(config), before_rescan=getattr(speaker, "release", lambda: None)),
         prompts=prompt_cache(config, pack),
         transcriber=Transcriber.for_model(model),
         inbox=Inbox(),

@@ -1,4 +1,5 @@
 """Compression of finished answers: real espeak-ng speech, real files, a real kill -9 mid-encode."""
+
 import os
 import signal
 import subprocess
@@ -77,7 +78,9 @@ def test_kill_9_while_encoding_keeps_the_wav_whole(tmp_path):
     long = np.tile(tone_samples(40, 44100), 15)
     write_wav(wav, long, 44100)
     original = wav.read_bytes()
-    child = subprocess.Popen([sys.executable, "-c", f"from audio.compress import compress_answer; compress_answer({str(wav)!r})"])
+    child = subprocess.Popen(
+        [sys.executable, "-c", f"from audio.compress import compress_answer; compress_answer({str(wav)!r})"]
+    )
     part = tmp_path / "05.opus.part"
     deadline = time.monotonic() + 30
     while not (part.exists() and part.stat().st_size > 20000) and time.monotonic() < deadline:

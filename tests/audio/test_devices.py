@@ -1,5 +1,6 @@
 """Devices as a Raspberry Pi's PortAudio (ALSA, no sound server) lists them: named by a part of the name, a
 whole name or an ALSA name, opened at a rate they accept, and a busy one told apart."""
+
 import logging
 
 import pytest
@@ -36,26 +37,29 @@ def asound(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("devices, name, kind, index", [
-    (PI_USB_MIC, "hw:1,0", "input", 1),
-    (PI_USB_MIC, "hw:1", "input", 1),
-    (PI_USB_MIC, "hw:CARD=Device,DEV=0", "input", 1),
-    (PI_USB_MIC, "hw:Device,0", "input", 1),
-    (PI_USB_MIC, "hw:0,0", "output", 0),
-    (PI_USB_MIC, "hw:CARD=Headphones,DEV=0", "output", 0),
-    (PI_USB_MIC, "bcm2835", "output", 0),
-    (PI_USB_MIC, "USB", "input", 1),
-    (PI_USB_MIC, "dsnoop", "input", 4),
-    (PI_USB_MIC, "dmix", "output", 3),
-    (PI_USB_MIC, "default", "output", 5),  # the whole name, not "sysdefault" listed before it
-    (LOOPBACK, "hw:2,1", "input", 1),
-    (LOOPBACK, "hw:Loopback,1,0", "input", 1),  # card, device, subdevice
-    (LOOPBACK, "hw:Loopback,0", "output", 0),
-    (LOOPBACK, "hw:CARD=Spk,DEV=0", "output", 2),
-    (LOOPBACK, "hw:3,0", "input", 2),
-    (PLUGHW, "plughw:1,0", "input", 0),
-    (PLUGHW, "plughw:CARD=Device,DEV=0", "input", 0),
-])
+@pytest.mark.parametrize(
+    "devices, name, kind, index",
+    [
+        (PI_USB_MIC, "hw:1,0", "input", 1),
+        (PI_USB_MIC, "hw:1", "input", 1),
+        (PI_USB_MIC, "hw:CARD=Device,DEV=0", "input", 1),
+        (PI_USB_MIC, "hw:Device,0", "input", 1),
+        (PI_USB_MIC, "hw:0,0", "output", 0),
+        (PI_USB_MIC, "hw:CARD=Headphones,DEV=0", "output", 0),
+        (PI_USB_MIC, "bcm2835", "output", 0),
+        (PI_USB_MIC, "USB", "input", 1),
+        (PI_USB_MIC, "dsnoop", "input", 4),
+        (PI_USB_MIC, "dmix", "output", 3),
+        (PI_USB_MIC, "default", "output", 5),  # the whole name, not "sysdefault" listed before it
+        (LOOPBACK, "hw:2,1", "input", 1),
+        (LOOPBACK, "hw:Loopback,1,0", "input", 1),  # card, device, subdevice
+        (LOOPBACK, "hw:Loopback,0", "output", 0),
+        (LOOPBACK, "hw:CARD=Spk,DEV=0", "output", 2),
+        (LOOPBACK, "hw:3,0", "input", 2),
+        (PLUGHW, "plughw:1,0", "input", 0),
+        (PLUGHW, "plughw:CARD=Device,DEV=0", "input", 0),
+    ],
+)
 def test_a_device_is_found_by_its_alsa_name_or_its_name(asound, devices, name, kind, index):
     assert find_device(name, kind, FakePortAudio(devices), asound) == index
 
@@ -64,14 +68,17 @@ def test_a_card_named_as_portaudio_lists_it_needs_no_proc_asound(tmp_path):
     assert find_device("hw:Loopback,1", "input", FakePortAudio(LOOPBACK), tmp_path / "none") == 1
 
 
-@pytest.mark.parametrize("devices, name, kind, said", [
-    (PI_USB_MIC, "hw:1,0", "output", "No speaker is ALSA's 'hw:1,0'"),  # a microphone only
-    (PI_USB_MIC, "hw:4,0", "input", "No microphone is ALSA's 'hw:4,0'"),
-    (PI_USB_MIC, "hw:CARD=Nothing,DEV=0", "input", "No microphone is ALSA's 'hw:CARD=Nothing,DEV=0'"),
-    (LOOPBACK, "hw:2,2", "input", "(available: 'Loopback: PCM (hw:2,0)'"),
-    (PI_USB_MIC, "plughw:1,0", "input", "PA_ALSA_PLUGHW=1"),
-    (PI_USB_MIC, "speex", "input", "No microphone matches 'speex'"),
-])
+@pytest.mark.parametrize(
+    "devices, name, kind, said",
+    [
+        (PI_USB_MIC, "hw:1,0", "output", "No speaker is ALSA's 'hw:1,0'"),  # a microphone only
+        (PI_USB_MIC, "hw:4,0", "input", "No microphone is ALSA's 'hw:4,0'"),
+        (PI_USB_MIC, "hw:CARD=Nothing,DEV=0", "input", "No microphone is ALSA's 'hw:CARD=Nothing,DEV=0'"),
+        (LOOPBACK, "hw:2,2", "input", "(available: 'Loopback: PCM (hw:2,0)'"),
+        (PI_USB_MIC, "plughw:1,0", "input", "PA_ALSA_PLUGHW=1"),
+        (PI_USB_MIC, "speex", "input", "No microphone matches 'speex'"),
+    ],
+)
 def test_a_name_that_names_no_usable_device_is_one_line_with_the_choices(asound, devices, name, kind, said):
     with pytest.raises(AudioDeviceMissing) as raised:
         find_device(name, kind, FakePortAudio(devices), asound)
@@ -103,7 +110,8 @@ def test_a_refused_default_rate_falls_back_to_48000_then_44100_with_one_log_line
     portaudio = FakePortAudio(LOOPBACK, refuses={44100})  # the loopback: default 44.1 kHz, locked to 48 kHz
     assert pick_rate(1, "input", 0, "int16", portaudio) == 48000
     assert [r.getMessage() for r in caplog.records] == [
-        "the microphone refuses 44100 Hz (Invalid sample rate [PaErrorCode -9997]); using 48000 Hz"]
+        "the microphone refuses 44100 Hz (Invalid sample rate [PaErrorCode -9997]); using 48000 Hz"
+    ]
     caplog.clear()
     assert pick_rate(1, "input", 16000, "int16", FakePortAudio(LOOPBACK, refuses={16000, 48000})) == 44100
     assert len(caplog.records) == 1 and "refuses 16000 Hz" in caplog.records[0].getMessage()
@@ -125,12 +133,15 @@ def test_a_busy_device_is_busy_not_a_refused_rate():
     assert portaudio.checked == [48000]  # no other rate is tried on a device that is not free
 
 
-@pytest.mark.parametrize("message, busy", [
-    ("Error opening InputStream: Device unavailable [PaErrorCode -9985]", True),
-    ("Error querying device: Device or resource busy", True),
-    ("Error opening InputStream: Invalid sample rate [PaErrorCode -9997]", False),
-    ("Error querying device -1", False),
-])
+@pytest.mark.parametrize(
+    "message, busy",
+    [
+        ("Error opening InputStream: Device unavailable [PaErrorCode -9985]", True),
+        ("Error querying device: Device or resource busy", True),
+        ("Error opening InputStream: Invalid sample rate [PaErrorCode -9997]", False),
+        ("Error querying device -1", False),
+    ],
+)
 def test_busy_is_told_from_portaudio_s_message(message, busy):
     assert is_busy(Exception(message)) is busy
 

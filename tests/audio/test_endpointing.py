@@ -1,4 +1,5 @@
 """End of an answer: long silence after speech, no speech at all, or the longest answer, each at its exact edge."""
+
 from fractions import Fraction
 
 from hypothesis import given, settings

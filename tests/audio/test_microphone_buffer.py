@@ -1,4 +1,5 @@
 """The microphone's stream holds a second of audio, so a stalled process loses none of an answer."""
+
 import sounddevice as sd
 
 from audio import microphone

@@ -1,4 +1,5 @@
 """The room check of `reflect doctor` and the service's start: the floor it measures and what it says of it."""
+
 import threading
 import time
 
@@ -20,7 +21,7 @@ def test_the_floor_of_steady_noise_is_a_little_below_its_rms_level(dbfs):
 
 def test_speech_in_a_quiet_room_leaves_the_floor_at_the_room():
     room = at_rms_dbfs(pink_noise(3, RATE), -55)
-    room[RATE:2 * RATE] += 8000 * np.sin(2 * np.pi * 200 * np.arange(RATE) / RATE)
+    room[RATE : 2 * RATE] += 8000 * np.sin(2 * np.pi * 200 * np.arange(RATE) / RATE)
     assert noise_floor_dbfs(as_int16(room), RATE) < -50
 
 

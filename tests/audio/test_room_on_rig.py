@@ -1,6 +1,7 @@
 """Listening in a real room, on the PulseAudio rig: room noise played into the microphone under real espeak-ng
 speech, heard through PortAudio by the real capture (detector, endpointer, WAV writer). For each room: how the
 answer ended, when, and that the saved file holds every bit of the speech that was played."""
+
 import queue
 import subprocess
 from dataclasses import dataclass
@@ -51,8 +52,9 @@ class Listening:
         self.microphone = SoundDeviceMicrophone()
         self.rate = self.microphone.rate
         self.path = tmp / "answer.wav"
-        self.capture = AnswerCapture(self.path, self.rate, SpeechDetector(self.rate), AnswerEndpointer(settings),
-                                     recognition=_Nowhere())
+        self.capture = AnswerCapture(
+            self.path, self.rate, SpeechDetector(self.rate), AnswerEndpointer(settings), recognition=_Nowhere()
+        )
 
     def hear(self, played: Path, timeout_s: float) -> Heard:
         """Listen while `played` plays into the rig's microphone. The rig's sink is digital silence until then,
@@ -121,8 +123,15 @@ def last_word_s(heard: Heard, mix: np.ndarray, speech_len: int) -> float:
     return offset + len(stretch) / heard.rate - 0.05
 
 
-def answer_in_room(tmp, kind: str, dbfs: float, peak_dbfs: float = -10.0, pauses_s=(), silence_after_s=SILENCE_AFTER_S,
-                   meter: bool = False):
+def answer_in_room(
+    tmp,
+    kind: str,
+    dbfs: float,
+    peak_dbfs: float = -10.0,
+    pauses_s=(),
+    silence_after_s=SILENCE_AFTER_S,
+    meter: bool = False,
+):
     rate = SoundDeviceMicrophone().rate
     speech, _ = speech_parts(rate, peak_dbfs, pauses_s, meter)
     length_s = LEAD_S + len(speech) / rate + silence_after_s + SLACK_S + 2.0
@@ -163,8 +172,9 @@ def test_a_soft_speaker_peaking_at_minus_30_over_minus_50_noise_is_recorded_and_
 
 
 def test_thinking_pauses_of_5_s_do_not_end_an_answer_with_the_default_7_s(tmp_path):
-    heard, mix, speech_len, after = answer_in_room(tmp_path, "fan", -44, pauses_s=(5.0, 5.0),
-                                                   silence_after_s=EndpointSettings().silence_after_speech_s)
+    heard, mix, speech_len, after = answer_in_room(
+        tmp_path, "fan", -44, pauses_s=(5.0, 5.0), silence_after_s=EndpointSettings().silence_after_speech_s
+    )
     assert_ended_by_silence_in_time(heard, mix, speech_len, after)
     assert_all_speech_saved(heard, mix, speech_len)
 

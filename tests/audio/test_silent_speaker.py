@@ -1,4 +1,5 @@
 """The silent stand-in speaker keeps real time: queued clips in turn, skip and stop like the PortAudio one."""
+
 import threading
 import time
 

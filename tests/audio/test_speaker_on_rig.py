@@ -1,4 +1,5 @@
 """The PortAudio speaker on the PulseAudio rig: queued clips follow each other without a gap; skip and stop."""
+
 import threading
 
 import numpy as np
@@ -40,7 +41,7 @@ def running_speaker() -> SoundDeviceSpeaker:
 
 def sounding_part(samples: np.ndarray) -> np.ndarray:
     loud = np.flatnonzero(np.abs(samples.astype(np.int32)) >= 200)
-    return samples[loud[0]:loud[-1] + 1]
+    return samples[loud[0] : loud[-1] + 1]
 
 
 def test_a_queued_clip_follows_the_playing_one_without_a_gap():

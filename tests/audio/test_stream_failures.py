@@ -1,4 +1,5 @@
 """A PortAudio stream that opens but will not start is closed at once, never left open behind an error."""
+
 import pytest
 import sounddevice as sd
 

@@ -1,4 +1,5 @@
 """The prompt cache: a press never waits behind a whole first-boot batch of renders."""
+
 import threading
 
 import numpy as np

@@ -1,4 +1,5 @@
 """The recognizer's worker: answers in order, and the transcript goes out before the recognizer is freed."""
+
 import weakref
 
 import numpy as np

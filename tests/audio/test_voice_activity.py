@@ -1,4 +1,5 @@
 """Speech detection: the real WebRTC VAD, a noise floor that follows the room, hysteresis, 0.3 s to start."""
+
 import numpy as np
 import pytest
 
@@ -26,7 +27,7 @@ def buzz(seconds: float, dbfs: float, rate: int = RATE) -> np.ndarray:
 
 
 def chunks(samples: np.ndarray, size: int = CHUNK) -> list[np.ndarray]:
-    return [samples[i:i + size] for i in range(0, len(samples), size)]
+    return [samples[i : i + size] for i in range(0, len(samples), size)]
 
 
 def hear_all(detector: SpeechDetector, parts) -> list[Heard]:
@@ -37,8 +38,7 @@ def speech_chunks(heard: list[Heard]) -> list[int]:
     return [i for i, h in enumerate(heard) if h.speech]
 
 
-@pytest.mark.parametrize("rate, frame", [(16000, 160), (44100, 441), (48000, 480), (8000, 80), (22050, 220),
-                                         (100, 1)])
+@pytest.mark.parametrize("rate, frame", [(16000, 160), (44100, 441), (48000, 480), (8000, 80), (22050, 220), (100, 1)])
 def test_a_frame_is_10_ms_at_the_microphones_rate_and_at_least_a_sample(rate, frame):
     assert SpeechDetector(rate).frame == frame
 
@@ -108,8 +108,8 @@ def test_speech_after_silence_starts_at_its_first_frame_once_03_s_are_voiced():
 
 def test_a_cough_or_a_door_is_not_speech():
     room = at_rms_dbfs(pink_noise(4, RATE), -50)
-    room[int(1 * RATE):int(1 * RATE) + int(0.4 * RATE)] += at_peak_dbfs(door_slam(RATE), -6)
-    room[int(2.5 * RATE):int(2.5 * RATE) + int(0.25 * RATE)] += at_peak_dbfs(cough(RATE), -10)
+    room[int(1 * RATE) : int(1 * RATE) + int(0.4 * RATE)] += at_peak_dbfs(door_slam(RATE), -6)
+    room[int(2.5 * RATE) : int(2.5 * RATE) + int(0.25 * RATE)] += at_peak_dbfs(cough(RATE), -10)
     heard = hear_all(SpeechDetector(RATE), chunks(as_int16(room)))
     assert [h for h in heard if h.speech or h.onset_frame is not None] == []
 
@@ -120,7 +120,7 @@ def test_steady_noise_is_never_speech_and_speech_over_it_is(dbfs):
     noise_only = hear_all(SpeechDetector(RATE), chunks(as_int16(room)))
     assert speech_chunks(noise_only) == []
     voice = np.concatenate(speech(2.0))
-    room[4 * RATE:6 * RATE] += voice
+    room[4 * RATE : 6 * RATE] += voice
     heard = hear_all(SpeechDetector(RATE), chunks(as_int16(room)))
     assert speech_chunks(heard)[0] in range(40, 46) and speech_chunks(heard)[-1] == 59
 

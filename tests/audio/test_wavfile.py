@@ -3,6 +3,7 @@
 soundfile forgives a header that lies about its sizes, so these tests read the
 44 header bytes with struct and compare them with the file's real length.
 """
+
 import errno
 import os
 import stat
@@ -27,8 +28,21 @@ HEADER = "<4sI4s4sIHHIIHH4sI"
 
 def header_of(path: Path) -> dict:
     fields = struct.unpack(HEADER, path.read_bytes()[:HEADER_BYTES])
-    names = ("riff", "riff_size", "wave", "fmt", "fmt_size", "format", "channels", "rate", "byte_rate",
-             "block_align", "bits", "data", "data_size")
+    names = (
+        "riff",
+        "riff_size",
+        "wave",
+        "fmt",
+        "fmt_size",
+        "format",
+        "channels",
+        "rate",
+        "byte_rate",
+        "block_align",
+        "bits",
+        "data",
+        "data_size",
+    )
     return dict(zip(names, fields))
 
 
@@ -76,9 +90,18 @@ def test_header_rate_accepts_only_plausible_rates(rate, expected):
     assert header_rate(wav_header(rate, 100)) == expected
 
 
-@pytest.mark.parametrize("field,value", [
-    (0, b"RIFX"), (2, b"AVI "), (3, b"fmt\0"), (4, 18), (5, 3), (6, 2), (10, 8),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        (0, b"RIFX"),
+        (2, b"AVI "),
+        (3, b"fmt\0"),
+        (4, 18),
+        (5, 3),
+        (6, 2),
+        (10, 8),
+    ],
+)
 def test_header_rate_rejects_anything_but_our_own_format(field, value):
     fields = list(struct.unpack(HEADER, wav_header(RATE, 100)))
     fields[field] = value
@@ -130,7 +153,7 @@ def test_header_matches_the_data_after_every_sync_and_after_any_finish(tmp_path_
             assert assert_header_true(writer.part_path) == 2 * len(written)
             assert np.array_equal(samples_of(writer.part_path), written)
     result = writer.finish(keep)
-    expected = written if keep is None else written[:max(0, keep)]
+    expected = written if keep is None else written[: max(0, keep)]
     assert not writer.part_path.exists()
     if len(expected) == 0:
         assert result is None and not final.exists()
@@ -288,7 +311,9 @@ def test_a_new_part_is_made_durable_in_the_answer_folder_before_any_audio(tmp_pa
 
 def test_finish_makes_the_rename_durable_in_the_answer_folder(tmp_path, monkeypatch):
     synced = []
-    monkeypatch.setattr(wavfile, "fsync_dir", lambda path: synced.append((path, sorted(p.name for p in path.iterdir()))))
+    monkeypatch.setattr(
+        wavfile, "fsync_dir", lambda path: synced.append((path, sorted(p.name for p in path.iterdir())))
+    )
     writer = WavWriter(tmp_path / "01.wav", RATE)
     writer.write(noise(100))
     writer.finish()
@@ -346,6 +371,7 @@ def failing_fsync(monkeypatch, *codes):
             code = pending.pop(0)
             raise OSError(code, os.strerror(code))
         real(fd)
+
     monkeypatch.setattr(os, "fsync", fsync)
 
 
@@ -357,7 +383,9 @@ def test_when_the_final_seal_finds_the_disk_full_the_answer_keeps_what_was_synce
     writer.write(noise(RATE, 2))
     failing_fsync(monkeypatch, errno.ENOSPC)
     path = writer.finish()
-    assert [r.getMessage() for r in caplog.records] == ["disk full while sealing 01.wav.part; keeping the last synced audio"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "disk full while sealing 01.wav.part; keeping the last synced audio"
+    ]
     assert path == tmp_path / "01.wav" and not writer.part_path.exists()
     assert assert_header_true(path) == 2 * RATE
     assert np.array_equal(samples_of(path), synced)
@@ -469,7 +497,9 @@ def test_seal_part_removes_a_part_with_no_whole_sample(tmp_path, content, monkey
 def test_seal_part_makes_the_rename_durable(tmp_path, monkeypatch):
     part = crashed_part(tmp_path, noise(100))
     synced = []
-    monkeypatch.setattr(wavfile, "fsync_dir", lambda path: synced.append((path, sorted(p.name for p in path.iterdir()))))
+    monkeypatch.setattr(
+        wavfile, "fsync_dir", lambda path: synced.append((path, sorted(p.name for p in path.iterdir())))
+    )
     seal_part(part, tmp_path / "01.wav", RATE)
     assert synced == [(tmp_path, ["01.wav"])]
 

@@ -1,4 +1,5 @@
 """Keeps `python -m bench` working: one quick run on the rig, checked for a complete report (never for its times)."""
+
 import json
 import math
 import re
@@ -34,8 +35,13 @@ ROWS = (
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "REPORT.md"
-    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     pass_on_stalls(done.stderr)
     assert done.returncode == 0, done.stderr[-3000:]
     text = out.read_text()
@@ -59,8 +65,15 @@ def test_every_figure_is_measured_beside_its_target(quick_report):
 
 def test_the_report_names_the_machine_versions_and_command(quick_report):
     text, _ = quick_report
-    for wanted in ("python -m bench --quick", "logical CPUs", "vosk 0.3.45", "numpy", "PortAudio", "eSpeak NG",
-                   "## How each figure is measured"):
+    for wanted in (
+        "python -m bench --quick",
+        "logical CPUs",
+        "vosk 0.3.45",
+        "numpy",
+        "PortAudio",
+        "eSpeak NG",
+        "## How each figure is measured",
+    ):
         assert wanted in text, wanted
 
 

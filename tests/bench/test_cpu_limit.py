@@ -1,4 +1,5 @@
 """bench/cpu_limit.py limits one thread, and only that one, to its share of a core (a real cgroup-v1 quota)."""
+
 import hashlib
 import threading
 import time

@@ -3,6 +3,7 @@ slower than real time, as on a Raspberry Pi. Two sessions back to back, beside t
 test: the timeline and press latency do not change, every answer still gets its transcript (after the session),
 a slow recognizer costs no memory beyond the same sessions at full speed, and the second session starts while the first's transcripts are still being
 made and loses nothing. Timings are compared as ratios and tolerances, never against absolute numbers."""
+
 import json
 import statistics
 from pathlib import Path
@@ -34,10 +35,21 @@ pair alone spreads by the whole 12 MB, so the sample allows that again: it catch
 def session(work: Path, answers: list[str], name: str, share: float | None) -> dict:
     folder = work / name
     folder.mkdir()
-    spec = {"data_dir": str(folder / "data"), "cache_dir": str(work / "cache"), "model": str(korean_model()),
-            "pack": PACK, "packs_dir": str(PACKS_DIR), "answers": answers, "mic_rate": MIC_RATE, "think_s": 0.3,
-            "idle_s": 0.5, "timeout_s": 180, "work_dir": str(folder), "sessions": SESSIONS,
-            "recognizer_cpu_share": share}
+    spec = {
+        "data_dir": str(folder / "data"),
+        "cache_dir": str(work / "cache"),
+        "model": str(korean_model()),
+        "pack": PACK,
+        "packs_dir": str(PACKS_DIR),
+        "answers": answers,
+        "mic_rate": MIC_RATE,
+        "think_s": 0.3,
+        "idle_s": 0.5,
+        "timeout_s": 180,
+        "work_dir": str(folder),
+        "sessions": SESSIONS,
+        "recognizer_cpu_share": share,
+    }
     try:
         run = run_probe("session_probe", spec, folder, "session", pin=False)
     finally:
@@ -66,8 +78,13 @@ def runs(spoken):
     work, answers = spoken
     free = session(work, answers, "free", None)
     slow = session(work, answers, "slow", SHARE)
-    bare = run_probe("bare_probe", {"model": str(korean_model()), "fed_audio": slow["fed_audio"], "rate": MIC_RATE},
-                     work, "bare", pin=False)
+    bare = run_probe(
+        "bare_probe",
+        {"model": str(korean_model()), "fed_audio": slow["fed_audio"], "rate": MIC_RATE},
+        work,
+        "bare",
+        pin=False,
+    )
     return free, slow, bare
 
 
@@ -76,16 +93,20 @@ def peaks(runs, spoken) -> tuple[list[float], list[float]]:
     """Peak RSS (MB) of MEMORY_PAIRS runs at full speed and as many throttled, the first pair being `runs`'."""
     work, answers = spoken
     free, slow, _ = runs
-    pairs = [(free, slow)] + [(session(work, answers, f"free{n}", None), session(work, answers, f"slow{n}", SHARE))
-                              for n in range(2, MEMORY_PAIRS + 1)]
+    pairs = [(free, slow)] + [
+        (session(work, answers, f"free{n}", None), session(work, answers, f"slow{n}", SHARE))
+        for n in range(2, MEMORY_PAIRS + 1)
+    ]
     return [f["peak_rss_mb"] for f, _ in pairs], [s["peak_rss_mb"] for _, s in pairs]
 
 
 def session_events(run: dict) -> list[list[tuple]]:
     """Each session's events as (phase, kind, question, seconds since the press that started it)."""
     starts = [press["at"] for press in run["presses"]] + [float("inf")]
-    return [[(e["phase"], e["kind"], e["question"], e["at"] - start) for e in run["events"] if start <= e["at"] < end]
-            for start, end in zip(starts, starts[1:])]
+    return [
+        [(e["phase"], e["kind"], e["question"], e["at"] - start) for e in run["events"] if start <= e["at"] < end]
+        for start, end in zip(starts, starts[1:])
+    ]
 
 
 def test_the_recognizer_really_ran_slower_than_real_time(runs):
@@ -112,8 +133,10 @@ def test_every_answer_gets_its_transcript_after_the_session(runs):
     saved_at = [e["at"] for e in slow["events"] if e["kind"] == "session_saved"]
     assert len(saved_at) == SESSIONS and len(slow["jobs"]) == SESSIONS * 2
     assert slow["jobs"][-1]["saved_at"] > saved_at[-1], "the last transcript was not behind: nothing to show"
-    print(f"transcript lag at the end of a session: {transcript_lag_s(slow):.2f} s at {SHARE} of a core, "
-          f"{transcript_lag_s(free):.2f} s unthrottled")
+    print(
+        f"transcript lag at the end of a session: {transcript_lag_s(slow):.2f} s at {SHARE} of a core, "
+        f"{transcript_lag_s(free):.2f} s unthrottled"
+    )
     for job, unthrottled in zip(slow["jobs"], free["jobs"], strict=True):  # the same speech, heard the same way
         assert job["text"], job
         assert word_error_rate(unthrottled["text"], job["text"]) <= 0.35, (unthrottled["text"], job["text"])
@@ -129,8 +152,10 @@ def test_a_slow_recognizer_costs_no_memory(runs, peaks):
     (bare + MEMORY_OVER_BARE_MB) at any speed; the bench's own session figure is checked in bench/REPORT.md."""
     free, slow = peaks
     bare = runs[2]["peak_rss_mb"]
-    print(f"peak RSS (MB): throttled {slow}, at full speed {free}, bare Vosk {bare:.1f} "
-          f"(bench limit for one session: bare + {MEMORY_OVER_BARE_MB} MB)")
+    print(
+        f"peak RSS (MB): throttled {slow}, at full speed {free}, bare Vosk {bare:.1f} "
+        f"(bench limit for one session: bare + {MEMORY_OVER_BARE_MB} MB)"
+    )
     assert statistics.median(slow) <= statistics.median(free) + BACKLOG_ALLOWANCE_MB, (slow, free)
 
 

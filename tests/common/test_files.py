@@ -1,4 +1,5 @@
 """Private, crash-safe writes: 0700 folders and 0600 files whatever the umask; a crash leaves the old file or the new."""
+
 import errno
 import os
 import stat
@@ -107,8 +108,12 @@ def test_every_byte_is_written_even_when_the_kernel_takes_a_few_at_a_time(tmp_pa
     assert (tmp_path / "f").read_bytes() == data
 
 
-@given(old=st.binary(min_size=1, max_size=2000), new=st.binary(min_size=1, max_size=2000),
-       fail_after=st.integers(0, 2000), code=st.sampled_from([errno.ENOSPC, errno.EIO, errno.EFBIG]))
+@given(
+    old=st.binary(min_size=1, max_size=2000),
+    new=st.binary(min_size=1, max_size=2000),
+    fail_after=st.integers(0, 2000),
+    code=st.sampled_from([errno.ENOSPC, errno.EIO, errno.EFBIG]),
+)
 @settings(max_examples=40, deadline=None)
 def test_a_write_failing_mid_way_leaves_the_old_file_whole_and_no_temp(tmp_path_factory, old, new, fail_after, code):
     """os.write takes `fail_after` bytes in small pieces, then fails (a full disk, a dying card)."""
@@ -121,9 +126,10 @@ def test_a_write_failing_mid_way_leaves_the_old_file_whole_and_no_temp(tmp_path_
     def write(fd, data):
         if budget[0] <= 0:
             raise OSError(code, os.strerror(code))
-        n = real_write(fd, bytes(data[:min(budget[0], 97)]))
+        n = real_write(fd, bytes(data[: min(budget[0], 97)]))
         budget[0] -= n
         return n
+
     files.os.write = write
     try:
         atomic_write_bytes(path, new)
@@ -145,6 +151,7 @@ def test_a_failed_fsync_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
 
     def fsync(fd):
         raise OSError(errno.EIO, "I/O error")
+
     monkeypatch.setattr(os, "fsync", fsync)
     with pytest.raises(OSError):
         atomic_write_text(path, "new")
@@ -161,6 +168,7 @@ def test_an_interrupt_mid_write_leaves_the_old_file_and_no_temp(tmp_path, monkey
     def write(fd, data):
         real_write(fd, bytes(data[:3]))
         raise KeyboardInterrupt
+
     monkeypatch.setattr(os, "write", write)
     with pytest.raises(KeyboardInterrupt):
         atomic_write_text(path, "a new and longer text")
@@ -174,6 +182,7 @@ def test_a_failed_write_closes_its_descriptor(tmp_path, monkeypatch):
 
     def write(fd, data):
         raise OSError(errno.ENOSPC, "full")
+
     monkeypatch.setattr(os, "write", write)
     for _ in range(5):
         with pytest.raises(OSError):
@@ -201,6 +210,7 @@ class Recorder:
         def fsync_dir(path):
             self.calls.append(("fsync_dir", str(path)))
             real_fsync_dir(path)
+
         monkeypatch.setattr(os, "fsync", fsync)
         monkeypatch.setattr(os, "replace", replace)
         monkeypatch.setattr(files, "fsync_dir", fsync_dir)
@@ -235,6 +245,7 @@ def test_fsync_dir_refuses_a_file_and_closes_even_when_the_sync_fails(tmp_path, 
 
     def fsync(fd):
         raise OSError(errno.EIO, "I/O error")
+
     monkeypatch.setattr(os, "fsync", fsync)
     with pytest.raises(OSError):
         fsync_dir(tmp_path)
@@ -252,6 +263,7 @@ def test_a_reader_never_sees_a_half_written_file(tmp_path):
     def read():
         while not done.is_set():
             seen.add(path.read_bytes())
+
     reader = threading.Thread(target=read)
     reader.start()
     try:

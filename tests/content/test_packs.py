@@ -1,4 +1,5 @@
 """Question packs: the default pack, every validation error, discovery and lookup."""
+
 from pathlib import Path
 
 import pytest
@@ -97,8 +98,10 @@ def test_multiline_text_is_spoken_as_one_line(tmp_path):
     assert load_pack(write(tmp_path, "p.toml", text)).greeting == "Hello, take your time."
 
 
-MISSING = [(field, replace_line(field, None), f"field '{field}': missing")
-           for field in ("id", "title", "language", "greeting", "questions", "closing")]
+MISSING = [
+    (field, replace_line(field, None), f"field '{field}': missing")
+    for field in ("id", "title", "language", "greeting", "questions", "closing")
+]
 
 MALFORMED = [
     ("bad toml", 'id = "evening\n', "not valid TOML"),
@@ -106,28 +109,61 @@ MALFORMED = [
     *MISSING,
     ("title not a string", replace_line("title", "title = 3"), "field 'title': must be a non-empty string"),
     ("greeting blank", replace_line("greeting", 'greeting = "   "'), "field 'greeting': must be a non-empty string"),
-    ("closing a table", replace_line("closing", "[closing]\ntext = 'x'"), "field 'closing': must be a non-empty string"),
+    (
+        "closing a table",
+        replace_line("closing", "[closing]\ntext = 'x'"),
+        "field 'closing': must be a non-empty string",
+    ),
     ("voice empty", replace_line("voice", 'voice = ""'), "field 'voice': must be a non-empty string"),
-    ("questions a string", replace_line("questions", 'questions = "How?"'),
-     "field 'questions': must be a non-empty list of strings"),
-    ("questions of numbers", replace_line("questions", "questions = [1, 2]"),
-     "field 'questions': must be a non-empty list of strings"),
-    ("zero questions", replace_line("questions", "questions = []"),
-     "field 'questions': must be a non-empty list of strings"),
-    ("empty question", replace_line("questions", 'questions = ["How?", ""]'),
-     "field 'questions': entry 2 must be a non-empty string"),
-    ("too many questions", replace_line("questions", f"questions = {['Why?'] * 51!r}".replace("'", '"')),
-     "field 'questions': must have at most 50 entries"),
-    ("question too long", replace_line("questions", f'questions = ["{"a" * 1001}"]'),
-     "field 'questions': entry 1 must be at most 1000 characters"),
-    ("sample answers of numbers", replace_line("sample_answers", "sample_answers = [1]"),
-     "field 'sample_answers': must be a non-empty list of strings"),
+    (
+        "questions a string",
+        replace_line("questions", 'questions = "How?"'),
+        "field 'questions': must be a non-empty list of strings",
+    ),
+    (
+        "questions of numbers",
+        replace_line("questions", "questions = [1, 2]"),
+        "field 'questions': must be a non-empty list of strings",
+    ),
+    (
+        "zero questions",
+        replace_line("questions", "questions = []"),
+        "field 'questions': must be a non-empty list of strings",
+    ),
+    (
+        "empty question",
+        replace_line("questions", 'questions = ["How?", ""]'),
+        "field 'questions': entry 2 must be a non-empty string",
+    ),
+    (
+        "too many questions",
+        replace_line("questions", f"questions = {['Why?'] * 51!r}".replace("'", '"')),
+        "field 'questions': must have at most 50 entries",
+    ),
+    (
+        "question too long",
+        replace_line("questions", f'questions = ["{"a" * 1001}"]'),
+        "field 'questions': entry 1 must be at most 1000 characters",
+    ),
+    (
+        "sample answers of numbers",
+        replace_line("sample_answers", "sample_answers = [1]"),
+        "field 'sample_answers': must be a non-empty list of strings",
+    ),
     ("id uppercase", replace_line("id", 'id = "Evening"'), "field 'id': must be a lowercase slug"),
     ("id leading dash", replace_line("id", 'id = "-evening"'), "field 'id': must be a lowercase slug"),
     ("id with space", replace_line("id", 'id = "my pack"'), "field 'id': must be a lowercase slug"),
     ("id a number", replace_line("id", "id = 7"), "field 'id': must be a lowercase slug"),
-    ("language long name", replace_line("language", 'language = "English"'), "field 'language': must be a language code"),
-    ("language underscore", replace_line("language", 'language = "en_GB"'), "field 'language': must be a language code"),
+    (
+        "language long name",
+        replace_line("language", 'language = "English"'),
+        "field 'language': must be a language code",
+    ),
+    (
+        "language underscore",
+        replace_line("language", 'language = "en_GB"'),
+        "field 'language': must be a language code",
+    ),
     ("rate too slow", replace_line("rate", "rate = 79"), "field 'rate': must be a whole number of words per minute"),
     ("rate too fast", replace_line("rate", "rate = 401"), "field 'rate': must be a whole number of words per minute"),
     ("rate a float", replace_line("rate", "rate = 150.0"), "field 'rate': must be a whole number of words per minute"),
@@ -243,8 +279,10 @@ def toml_list(items: list[str]) -> str:
 
 AT_THE_EDGE = [
     *[(f"{field} of 1000 characters", field, f'{field} = "{"a" * 1000}"', "a" * 1000) for field in TEXT_FIELDS],
-    *[(f"{field} entry of 1000 characters", field, f"{field} = {toml_list(['a' * 1000])}", ("a" * 1000,))
-      for field in LIST_FIELDS],
+    *[
+        (f"{field} entry of 1000 characters", field, f"{field} = {toml_list(['a' * 1000])}", ("a" * 1000,))
+        for field in LIST_FIELDS
+    ],
     *[(f"50 {field}", field, f"{field} = {toml_list(['Why?'] * 50)}", ("Why?",) * 50) for field in LIST_FIELDS],
     ("1000 characters once spaces are squeezed", "greeting", f'greeting = "{"a " * 499}a   "', "a " * 499 + "a"),
     ("id of 64 characters", "id", f'id = "{"a" * 64}"', "a" * 64),
@@ -259,37 +297,87 @@ AT_THE_EDGE = [
 ]
 
 
-@pytest.mark.parametrize("field, line, value", [case[1:] for case in AT_THE_EDGE], ids=[case[0] for case in AT_THE_EDGE])
+@pytest.mark.parametrize(
+    "field, line, value", [case[1:] for case in AT_THE_EDGE], ids=[case[0] for case in AT_THE_EDGE]
+)
 def test_each_limit_is_accepted_at_its_edge(tmp_path, field, line, value):
     pack = load_pack(write(tmp_path, "p.toml", replace_line(field, line)))
     assert getattr(pack, field) == value
 
 
 ONE_PAST = [
-    *[(f"{field} of 1001 characters", field, f'{field} = "{"a" * 1001}"',
-       f"field '{field}': must be at most 1000 characters, not 1001") for field in TEXT_FIELDS],
-    *[(f"{field} entry of 1001 characters", field, f"{field} = {toml_list(['Why?', 'a' * 1001])}",
-       f"field '{field}': entry 2 must be at most 1000 characters, not 1001") for field in LIST_FIELDS],
-    *[(f"51 {field}", field, f"{field} = {toml_list(['Why?'] * 51)}",
-       f"field '{field}': must have at most 50 entries, not 51") for field in LIST_FIELDS],
-    *[(f"no {field}", field, f"{field} = []", f"field '{field}': must be a non-empty list of strings")
-      for field in LIST_FIELDS],
-    *[(f"{field} of text and a number", field, f'{field} = ["Why?", 2]',
-       f"field '{field}': must be a non-empty list of strings") for field in LIST_FIELDS],
-    ("id of 65 characters", "id", f'id = "{"a" * 65}"', "field 'id': must be a lowercase slug like 'therapy-relationship'"
-     " (a-z, 0-9 and '-', at most 64 characters)"),
+    *[
+        (
+            f"{field} of 1001 characters",
+            field,
+            f'{field} = "{"a" * 1001}"',
+            f"field '{field}': must be at most 1000 characters, not 1001",
+        )
+        for field in TEXT_FIELDS
+    ],
+    *[
+        (
+            f"{field} entry of 1001 characters",
+            field,
+            f"{field} = {toml_list(['Why?', 'a' * 1001])}",
+            f"field '{field}': entry 2 must be at most 1000 characters, not 1001",
+        )
+        for field in LIST_FIELDS
+    ],
+    *[
+        (
+            f"51 {field}",
+            field,
+            f"{field} = {toml_list(['Why?'] * 51)}",
+            f"field '{field}': must have at most 50 entries, not 51",
+        )
+        for field in LIST_FIELDS
+    ],
+    *[
+        (f"no {field}", field, f"{field} = []", f"field '{field}': must be a non-empty list of strings")
+        for field in LIST_FIELDS
+    ],
+    *[
+        (
+            f"{field} of text and a number",
+            field,
+            f'{field} = ["Why?", 2]',
+            f"field '{field}': must be a non-empty list of strings",
+        )
+        for field in LIST_FIELDS
+    ],
+    (
+        "id of 65 characters",
+        "id",
+        f'id = "{"a" * 65}"',
+        "field 'id': must be a lowercase slug like 'therapy-relationship' (a-z, 0-9 and '-', at most 64 characters)",
+    ),
     ("id empty", "id", 'id = ""', "field 'id': must be a lowercase slug"),
     ("id with an underscore", "id", 'id = "my_pack"', "field 'id': must be a lowercase slug"),
     ("id with a trailing newline", "id", 'id = "evening\\n"', "field 'id': must be a lowercase slug"),
-    ("one-letter language", "language", 'language = "e"', "field 'language': must be a language code like 'en', "
-     "'en-GB' or 'ko'"),
+    (
+        "one-letter language",
+        "language",
+        'language = "e"',
+        "field 'language': must be a language code like 'en', 'en-GB' or 'ko'",
+    ),
     ("four-letter language", "language", 'language = "engl"', "field 'language': must be a language code"),
     ("lowercase country", "language", 'language = "en-gb"', "field 'language': must be a language code"),
     ("one-letter country", "language", 'language = "en-G"', "field 'language': must be a language code"),
     ("four-digit region", "language", 'language = "es-4190"', "field 'language': must be a language code"),
     ("language a number", "language", "language = 1", "field 'language': must be a language code"),
-    ("rate one too slow", "rate", "rate = 79", "field 'rate': must be a whole number of words per minute from 80 to 400"),
-    ("rate one too fast", "rate", "rate = 401", "field 'rate': must be a whole number of words per minute from 80 to 400"),
+    (
+        "rate one too slow",
+        "rate",
+        "rate = 79",
+        "field 'rate': must be a whole number of words per minute from 80 to 400",
+    ),
+    (
+        "rate one too fast",
+        "rate",
+        "rate = 401",
+        "field 'rate': must be a whole number of words per minute from 80 to 400",
+    ),
 ]
 
 
@@ -310,8 +398,10 @@ def test_the_first_of_several_problems_is_the_one_reported(tmp_path):
     path = write(tmp_path, "p.toml", replace_line("title", "title = 3") + "zebra = 1\napple = 2\n")
     with pytest.raises(PackInvalid) as caught:
         load_pack(path)
-    assert str(caught.value) == (f"{path}: field 'apple': unknown field (allowed: id, title, language, voice, rate, "
-                                 "greeting, questions, closing, sample_answers)")
+    assert str(caught.value) == (
+        f"{path}: field 'apple': unknown field (allowed: id, title, language, voice, rate, "
+        "greeting, questions, closing, sample_answers)"
+    )
 
 
 def test_a_missing_field_error_says_it_is_required(tmp_path):
@@ -347,9 +437,11 @@ def test_a_pack_path_may_be_given_as_text(tmp_path):
 def test_three_files_with_one_id_each_name_the_other_two(tmp_path):
     paths = [write(tmp_path, f"{name}.toml", GOOD) for name in ("a", "b", "c")]
     errors = [str(e) for e in discover_packs([tmp_path]) if isinstance(e, PackInvalid)]
-    assert errors == [f"{paths[0]}: field 'id': 'evening' is also the id of {paths[1]}, {paths[2]}",
-                      f"{paths[1]}: field 'id': 'evening' is also the id of {paths[0]}, {paths[2]}",
-                      f"{paths[2]}: field 'id': 'evening' is also the id of {paths[0]}, {paths[1]}"]
+    assert errors == [
+        f"{paths[0]}: field 'id': 'evening' is also the id of {paths[1]}, {paths[2]}",
+        f"{paths[1]}: field 'id': 'evening' is also the id of {paths[0]}, {paths[2]}",
+        f"{paths[2]}: field 'id': 'evening' is also the id of {paths[0]}, {paths[1]}",
+    ]
     with pytest.raises(PackInvalid) as caught:
         find_pack("evening", [tmp_path])
     assert str(caught.value) == f"{paths[0]}: field 'id': 'evening' is also the id of {paths[1]}, {paths[2]}"
@@ -376,8 +468,7 @@ def test_an_unknown_id_counts_every_broken_file(tmp_path):
         write(tmp_path, f"{name}.toml", "id = ")
     with pytest.raises(PackNotFound) as caught:
         find_pack("morning", [tmp_path])
-    assert str(caught.value).endswith(
-        "(2 pack file(s) could not be loaded; `reflect packs` shows why)")
+    assert str(caught.value).endswith("(2 pack file(s) could not be loaded; `reflect packs` shows why)")
 
 
 def test_the_pack_found_is_the_one_with_that_id_not_the_first(tmp_path):

@@ -1,5 +1,6 @@
 """The clock: whether it is trusted, from sources given as paths and functions (never the host's), how dates
 from an untrusted one are shown, and `reflect clock set` through a fake timedatectl."""
+
 import json
 import os
 import subprocess
@@ -25,8 +26,14 @@ def system(tmp_path):
 
 
 def status(system: Path, trust="auto", synced=lambda: False) -> ClockStatus:
-    return clock_status(trust, marker=system / "marker", rtc=system / "rtc0", boot_id_path=system / "boot_id",
-                        timesyncd_flag=system / "synchronized", synced=synced)
+    return clock_status(
+        trust,
+        marker=system / "marker",
+        rtc=system / "rtc0",
+        boot_id_path=system / "boot_id",
+        timesyncd_flag=system / "synchronized",
+        synced=synced,
+    )
 
 
 def test_a_clock_restored_from_the_last_saved_time_is_not_trusted(system):
@@ -82,7 +89,9 @@ class Timedatectl:
 
 def test_clock_set_runs_timedatectl_set_time_and_marks_this_boot(system):
     run = Timedatectl((0, ""))
-    assert set_clock("2026-12-06 19:30", True, run, system / "marker", system / "boot_id") == datetime(2026, 12, 6, 19, 30)
+    assert set_clock("2026-12-06 19:30", True, run, system / "marker", system / "boot_id") == datetime(
+        2026, 12, 6, 19, 30
+    )
     assert run.calls == [["timedatectl", "set-time", "2026-12-06 19:30:00"]]
     assert json.loads((system / "marker").read_text())["boot_id"] == BOOT
     assert (system / "marker").stat().st_mode & 0o777 == 0o644  # the service's user reads it
@@ -92,8 +101,12 @@ def test_clock_set_runs_timedatectl_set_time_and_marks_this_boot(system):
 def test_clock_set_lets_timesyncd_go_for_a_moment_when_it_refuses(system):
     run = Timedatectl((1, "Failed to set time: Automatic time synchronization is enabled\n"), (0, ""), (0, ""), (0, ""))
     set_clock("2026-12-06 19:30:15", True, run, system / "marker", system / "boot_id")
-    assert run.calls == [["timedatectl", "set-time", "2026-12-06 19:30:15"], ["timedatectl", "set-ntp", "false"],
-                         ["timedatectl", "set-time", "2026-12-06 19:30:15"], ["timedatectl", "set-ntp", "true"]]
+    assert run.calls == [
+        ["timedatectl", "set-time", "2026-12-06 19:30:15"],
+        ["timedatectl", "set-ntp", "false"],
+        ["timedatectl", "set-time", "2026-12-06 19:30:15"],
+        ["timedatectl", "set-ntp", "true"],
+    ]
     (system / "marker").unlink()
     run = Timedatectl((1, "Automatic time synchronization is enabled"), (0, ""), (1, "Access denied"), (0, ""))
     with pytest.raises(ClockNotSet, match="^timedatectl could not set the clock: Access denied$"):
@@ -102,11 +115,14 @@ def test_clock_set_lets_timesyncd_go_for_a_moment_when_it_refuses(system):
     assert not (system / "marker").exists()
 
 
-@pytest.mark.parametrize("text, is_root, message", [
-    ("2026-12-32 19:30", True, "'2026-12-32 19:30' is not a date and time like \"2026-12-06 19:30\""),
-    ("tomorrow", True, "'tomorrow' is not a date and time like \"2026-12-06 19:30\""),
-    ("2026-12-06 19:30", False, "setting the clock needs root: run it with sudo"),
-])
+@pytest.mark.parametrize(
+    "text, is_root, message",
+    [
+        ("2026-12-32 19:30", True, "'2026-12-32 19:30' is not a date and time like \"2026-12-06 19:30\""),
+        ("tomorrow", True, "'tomorrow' is not a date and time like \"2026-12-06 19:30\""),
+        ("2026-12-06 19:30", False, "setting the clock needs root: run it with sudo"),
+    ],
+)
 def test_clock_set_refuses_in_one_line_before_running_anything(system, text, is_root, message):
     run = Timedatectl()
     with pytest.raises(ClockNotSet) as caught:
@@ -127,12 +143,37 @@ def _reflect_in_own_run(tmp_path: Path, *args: str) -> subprocess.CompletedProce
     bin_dir.mkdir(exist_ok=True)
     (bin_dir / "timedatectl").write_text(FAKE_TIMEDATECTL)
     (bin_dir / "timedatectl").chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "ARGV_OUT": str(tmp_path / "argv"),
-           "PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(tmp_path)}
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "ARGV_OUT": str(tmp_path / "argv"),
+        "PYTHONPATH": str(ROOT),
+        "XDG_CONFIG_HOME": str(tmp_path),
+    }
     script = 'mount -t tmpfs none /run && "$@"; code=$?; [ -e /run/reflect-clock-set ] && cat /run/reflect-clock-set >&2; exit $code'
-    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-                           sys.executable, "-m", "device.setup.cli", "clock", *args, "--data-dir", str(tmp_path / "data")],
-                          env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            sys.executable,
+            "-m",
+            "device.setup.cli",
+            "clock",
+            *args,
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.mark.root
@@ -144,4 +185,6 @@ def test_reflect_clock_set_on_the_command_line(tmp_path):
     assert done.stdout == "The clock is set to Sun 06 Dec 2026, 19:30; sessions from now on are dated by it.\n"
     assert json.loads(done.stderr)["set_to"] == "2026-12-06T19:30:00"  # the marker, in the private /run only
     bad = _reflect_in_own_run(tmp_path, "set", "6/12/2026")
-    assert bad.returncode == 2 and bad.stderr == "reflect: '6/12/2026' is not a date and time like \"2026-12-06 19:30\"\n"
+    assert (
+        bad.returncode == 2 and bad.stderr == "reflect: '6/12/2026' is not a date and time like \"2026-12-06 19:30\"\n"
+    )

@@ -1,5 +1,6 @@
 """Settings: every field takes its bounds and refuses one step past them (read from the schema itself),
 from a file, the environment or a flag, with one clear line; then the sources' order and the derived paths."""
+
 import math
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -12,8 +13,11 @@ from device.config import Config, load_config, setting
 
 def schema():
     """(section, key, type, metadata, default) for every setting, read from the Config dataclasses."""
-    return [(section.name, spec.name, spec.type, spec.metadata, spec.default)
-            for section in fields(Config) for spec in fields(section.default)]
+    return [
+        (section.name, spec.name, spec.type, spec.metadata, spec.default)
+        for section in fields(Config)
+        for spec in fields(section.default)
+    ]
 
 
 def numeric():
@@ -123,18 +127,23 @@ def test_not_a_number_is_refused_for_every_decimal_setting(tmp_path, setting_nam
     """NaN compares false with both bounds; a NaN silence limit would never end an answer."""
     section, key = setting_name.split(".")
     low, high = next((m["low"], m["high"]) for s, k, _, m, _ in numeric() if (s, k) == (section, key))
-    assert refused(env={f"REFLECT_{section}_{key}".upper(): "nan"}) == \
-        f"environment: {setting_name}: nan is out of range ({low} to {high})"
+    assert (
+        refused(env={f"REFLECT_{section}_{key}".upper(): "nan"})
+        == f"environment: {setting_name}: nan is out of range ({low} to {high})"
+    )
     path = write(tmp_path, f"[{section}]\n{key} = nan\n")
     assert refused(path=path, env={}) == f"{path}: {setting_name}: nan is out of range ({low} to {high})"
 
 
-@pytest.mark.parametrize("setting_name, value, message", [
-    ("button.pin", -1, "command line: button.pin: -1 is out of range (0 to 27)"),
-    ("storage.min_free_mb", -5, "command line: storage.min_free_mb: -5 is out of range (0 to 1000000)"),
-    ("audio.input_rate", -8000, "command line: audio.input_rate: -8000 is out of range (0 to 192000)"),
-    ("audio.chunk_s", 0.01, "command line: audio.chunk_s: 0.01 is out of range (0.02 to 0.5)"),
-])
+@pytest.mark.parametrize(
+    "setting_name, value, message",
+    [
+        ("button.pin", -1, "command line: button.pin: -1 is out of range (0 to 27)"),
+        ("storage.min_free_mb", -5, "command line: storage.min_free_mb: -5 is out of range (0 to 1000000)"),
+        ("audio.input_rate", -8000, "command line: audio.input_rate: -8000 is out of range (0 to 192000)"),
+        ("audio.chunk_s", 0.01, "command line: audio.chunk_s: 0.01 is out of range (0.02 to 0.5)"),
+    ],
+)
 def test_out_of_range_values_are_refused_with_the_range_in_one_line(setting_name, value, message):
     section, key = setting_name.split(".")
     assert refused(env={}, overrides={section: {key: value}}) == message
@@ -156,7 +165,9 @@ def test_free_text_settings_take_any_text_but_not_a_number():
             continue
         odd = ' "quoted" \\ and ünïcode '
         assert getattr(getattr(load_config(env={}, overrides={section: {key: odd}}), section), key) == odd
-        assert refused(env={}, overrides={section: {key: 3}}) == f"command line: {section}.{key}: expected str, got int 3"
+        assert (
+            refused(env={}, overrides={section: {key: 3}}) == f"command line: {section}.{key}: expected str, got int 3"
+        )
 
 
 # -- types ---------------------------------------------------------------------------------------
@@ -168,18 +179,25 @@ def test_a_whole_number_is_taken_for_a_decimal_setting_and_kept_as_a_float():
 
 
 def test_true_or_false_is_not_a_number():
-    assert refused(env={}, overrides={"button": {"pin": True}}) == "command line: button.pin: expected int, got bool True"
-    assert refused(env={}, overrides={"listening": {"no_speech_s": False}}) == \
-        "command line: listening.no_speech_s: expected float, got bool False"
+    assert (
+        refused(env={}, overrides={"button": {"pin": True}}) == "command line: button.pin: expected int, got bool True"
+    )
+    assert (
+        refused(env={}, overrides={"listening": {"no_speech_s": False}})
+        == "command line: listening.no_speech_s: expected float, got bool False"
+    )
 
 
 def test_a_decimal_is_not_taken_for_a_whole_number_setting():
-    assert refused(env={}, overrides={"button": {"pin": 17.0}}) == "command line: button.pin: expected int, got float 17.0"
+    assert (
+        refused(env={}, overrides={"button": {"pin": 17.0}}) == "command line: button.pin: expected int, got float 17.0"
+    )
 
 
 def test_environment_text_is_read_as_the_settings_type():
-    loaded = load_config(env={"REFLECT_BUTTON_PIN": "22", "REFLECT_LISTENING_NO_SPEECH_S": "60",
-                              "REFLECT_STORAGE_AUDIO_FORMAT": "flac"})
+    loaded = load_config(
+        env={"REFLECT_BUTTON_PIN": "22", "REFLECT_LISTENING_NO_SPEECH_S": "60", "REFLECT_STORAGE_AUDIO_FORMAT": "flac"}
+    )
     assert (loaded.button.pin, loaded.listening.no_speech_s, loaded.storage.audio_format) == (22, 60.0, "flac")
     assert type(loaded.listening.no_speech_s) is float
 
@@ -208,13 +226,17 @@ def refused_text(tmp_path: Path, text: str) -> str:
 def test_an_unknown_section_or_setting_is_refused_listing_the_known_ones(tmp_path):
     sections = ", ".join(f.name for f in fields(Config))
     assert refused_text(tmp_path, "[sound]\nrate = 1\n").endswith(f": unknown section [sound] (known: {sections})")
-    assert refused_text(tmp_path, "[button]\npins = 1\n").endswith(": unknown setting button.pins (known: pin, hold_s, off_hold_s, led_pin, double_press_s)")
+    assert refused_text(tmp_path, "[button]\npins = 1\n").endswith(
+        ": unknown setting button.pins (known: pin, hold_s, off_hold_s, led_pin, double_press_s)"
+    )
 
 
 def test_a_section_given_a_value_instead_of_settings_is_refused(tmp_path):
     assert refused_text(tmp_path, "button = 17\n").endswith(": [button] must be a table")
-    assert refused_text(tmp_path, "pin = 17\n").endswith(": unknown section [pin] (known: audio, listening, button, "
-                                                         "speech, storage, model, content, privacy, clock, reflection)")
+    assert refused_text(tmp_path, "pin = 17\n").endswith(
+        ": unknown section [pin] (known: audio, listening, button, "
+        "speech, storage, model, content, privacy, clock, reflection)"
+    )
 
 
 def test_sources_that_are_not_tables_are_refused():
@@ -229,8 +251,10 @@ def test_a_file_that_is_not_toml_or_cannot_be_read_is_refused(tmp_path):
 
 
 def test_environment_variables_name_a_section_and_a_setting():
-    assert refused(env={"REFLECT_SOUND_RATE": "1"}) == \
-        "environment: unknown variable REFLECT_SOUND_RATE (expected REFLECT_<SECTION>_<KEY>)"
+    assert (
+        refused(env={"REFLECT_SOUND_RATE": "1"})
+        == "environment: unknown variable REFLECT_SOUND_RATE (expected REFLECT_<SECTION>_<KEY>)"
+    )
     assert refused(env={"REFLECT_BUTTON": "1"}).startswith("environment: unknown variable REFLECT_BUTTON ")
     assert refused(env={"REFLECT_BUTTON_PINS": "1"}).startswith("environment: unknown setting button.pins")
 
@@ -250,7 +274,8 @@ def test_a_config_from_before_room_aware_detection_still_loads_and_says_its_thre
     assert config.audio.speech_margin_db == 12.0 and not hasattr(config.audio, "speech_threshold_dbfs")
     assert [record.getMessage() for record in caplog.records] == [
         f"{path}: audio.speech_threshold_dbfs is no longer used: speech is now told from the room by a VAD over a noise "
-        "floor that follows the room; the setting is ignored (remove it; audio.speech_margin_db is the new knob)"]
+        "floor that follows the room; the setting is ignored (remove it; audio.speech_margin_db is the new knob)"
+    ]
     with pytest.raises(ConfigInvalid, match="unknown setting listening.speech_threshold_dbfs"):
         load_config(None, env={"REFLECT_LISTENING_SPEECH_THRESHOLD_DBFS": "-40"})
 

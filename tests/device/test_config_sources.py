@@ -1,5 +1,6 @@
 """Settings, continued: where they come from and in which order, the paths derived from them, and
 `reflect config`'s description, which loads back as the same settings."""
+
 import tempfile
 import tomllib
 from dataclasses import fields
@@ -65,8 +66,9 @@ def test_a_folder_where_a_config_file_would_be_is_not_read(places):
 def test_the_environment_overrides_the_files_and_flags_override_the_environment(places):
     system, user, env = places
     user.write_text("[button]\npin = 6\nhold_s = 3.0\nled_pin = 4\n")
-    loaded = load_config(env={**env, "REFLECT_BUTTON_PIN": "7", "REFLECT_BUTTON_HOLD_S": "4"},
-                         overrides={"button": {"pin": 8}})
+    loaded = load_config(
+        env={**env, "REFLECT_BUTTON_PIN": "7", "REFLECT_BUTTON_HOLD_S": "4"}, overrides={"button": {"pin": 8}}
+    )
     assert (loaded.button.pin, loaded.button.hold_s, loaded.button.led_pin) == (8, 4.0, 4)
 
 
@@ -133,13 +135,15 @@ def test_describe_lists_every_setting_under_its_section_with_its_description(tmp
     lines = describe(Config()).splitlines()
     for section in fields(Config):
         start = lines.index(f"[{section.name}]")
-        block = lines[start + 1: start + 1 + 2 * len(fields(section.default))]
+        block = lines[start + 1 : start + 1 + 2 * len(fields(section.default))]
         for number, spec in enumerate(fields(section.default)):
             assert block[2 * number] == f"# {spec.metadata['doc']}"
             assert block[2 * number + 1].startswith(f"{spec.name} = ")
-    assert lines[-3:] == [f"# data dir: {tmp_path}/.local/share/reflect",
-                          f"# model: {tmp_path}/.local/share/reflect/models/vosk-model-small-en-us-0.15",
-                          f"# packs: {tmp_path}/.local/share/reflect/packs"]
+    assert lines[-3:] == [
+        f"# data dir: {tmp_path}/.local/share/reflect",
+        f"# model: {tmp_path}/.local/share/reflect/models/vosk-model-small-en-us-0.15",
+        f"# packs: {tmp_path}/.local/share/reflect/packs",
+    ]
     assert "pin = 17" in lines and 'audio_format = "opus"' in lines and "hold_s = 2.0" in lines
     assert lines[0] == "[audio]" and lines[lines.index("[listening]") - 1] == ""
 
@@ -155,9 +159,14 @@ TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), ma
 FOLDER = TEXT.filter(lambda text: not text.startswith("~"))  # ~user needs that user: see the test below
 
 
-@pytest.mark.parametrize("setting_name, value", [("storage.data_dir", "~no-such-user-here/notes"),
-                                                 ("model.path", "~no-such-user-here"),
-                                                 ("content.packs_dir", "~no-such-user-here/packs")])
+@pytest.mark.parametrize(
+    "setting_name, value",
+    [
+        ("storage.data_dir", "~no-such-user-here/notes"),
+        ("model.path", "~no-such-user-here"),
+        ("content.packs_dir", "~no-such-user-here/packs"),
+    ],
+)
 def test_a_home_folder_that_does_not_exist_is_one_clear_error(setting_name, value):
     section, key = setting_name.split(".")
     config = Config().replace(section, **{key: value})
@@ -170,8 +179,13 @@ def test_a_home_folder_that_does_not_exist_is_one_clear_error(setting_name, valu
 @given(FOLDER, TEXT, st.integers(0, 27), st.floats(0.5, 600))
 def test_what_describe_prints_is_a_config_file_that_loads_back_the_same(data_dir, pack, pin, silence):
     """`reflect config > config.toml` keeps every setting, quotes and backslashes included."""
-    config = Config().replace("storage", data_dir=data_dir).replace("content", pack=pack) \
-        .replace("button", pin=pin).replace("listening", silence_after_speech_s=silence)
+    config = (
+        Config()
+        .replace("storage", data_dir=data_dir)
+        .replace("content", pack=pack)
+        .replace("button", pin=pin)
+        .replace("listening", silence_after_speech_s=silence)
+    )
     text = describe(config)
     with tempfile.TemporaryDirectory() as folder:
         assert load_config(write(Path(folder), text), env={}) == config

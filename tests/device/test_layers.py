@@ -1,4 +1,5 @@
 """Who may import whom: the flow nothing from device.setup, the notes nothing from the flow or setup, nothing below device imports it, the bench no tests."""
+
 import ast
 from pathlib import Path
 
@@ -20,25 +21,33 @@ def imported_modules(package: str) -> dict[str, set[str]]:
 
 
 def test_the_flow_imports_nothing_from_setup():
-    offending = {path: sorted(n for n in names if n.startswith("device.setup"))
-                 for path, names in imported_modules("device/flow").items()}
+    offending = {
+        path: sorted(n for n in names if n.startswith("device.setup"))
+        for path, names in imported_modules("device/flow").items()
+    }
     assert {path: names for path, names in offending.items() if names} == {}
 
 
 def test_the_notes_import_nothing_from_the_flow_or_setup():
-    offending = {path: sorted(n for n in names if n.startswith(("device.flow", "device.setup")))
-                 for path, names in imported_modules("device/notes").items()}
+    offending = {
+        path: sorted(n for n in names if n.startswith(("device.flow", "device.setup")))
+        for path, names in imported_modules("device/notes").items()
+    }
     assert {path: names for path, names in offending.items() if names} == {}
 
 
 def test_nothing_below_device_imports_it():
     for package in ("audio", "common", "content"):
-        offending = {path: sorted(n for n in names if n == "device" or n.startswith("device."))
-                     for path, names in imported_modules(package).items()}
+        offending = {
+            path: sorted(n for n in names if n == "device" or n.startswith("device."))
+            for path, names in imported_modules(package).items()
+        }
         assert {path: names for path, names in offending.items() if names} == {}
 
 
 def test_the_bench_imports_nothing_from_the_tests():
-    offending = {path: sorted(n for n in names if n == "tests" or n.startswith("tests."))
-                 for path, names in imported_modules("bench").items()}
+    offending = {
+        path: sorted(n for n in names if n == "tests" or n.startswith("tests."))
+        for path, names in imported_modules("bench").items()
+    }
     assert {path: names for path, names in offending.items() if names} == {}

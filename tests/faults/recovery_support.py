@@ -1,4 +1,5 @@
 """Crashed sessions made on purpose, for the recovery tests: parts, finished answers, a whole crashed archive."""
+
 from datetime import datetime
 from pathlib import Path
 

@@ -13,6 +13,7 @@ into `ref_dir` so the parent can compare after compression replaced it), each
 compression, and each session sealed to an age key (settings "privacy"). Nothing it
 prints is transcript text.
 """
+
 import hashlib
 import json
 import logging
@@ -132,12 +133,15 @@ def main(settings: dict) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger().addHandler(Reporter(data_dir, ref_dir))
     emit(kind="started", pid=os.getpid())
-    config = load_config(env={}, overrides={
-        "storage": {"data_dir": str(data_dir), "cache_dir": settings["cache_dir"], "min_free_mb": 1},
-        "content": {"packs_dir": settings["packs_dir"], "pack": settings.get("pack", "tiny")},
-        "listening": settings.get("listening", {}),
-        "privacy": settings.get("privacy", {}),
-    })
+    config = load_config(
+        env={},
+        overrides={
+            "storage": {"data_dir": str(data_dir), "cache_dir": settings["cache_dir"], "min_free_mb": 1},
+            "content": {"packs_dir": settings["packs_dir"], "pack": settings.get("pack", "tiny")},
+            "listening": settings.get("listening", {}),
+            "privacy": settings.get("privacy", {}),
+        },
+    )
     if settings.get("sealing_pause_s"):
         slowed_sealing(settings["sealing_pause_s"])
     if settings.get("recover_at_start", True):
@@ -148,19 +152,30 @@ def main(settings: dict) -> int:
     counting: list[CountingMicrophone] = []
 
     def open_microphone():
-        counting[:] = [CountingMicrophone(SoundDeviceMicrophone(config.audio.input_device, config.audio.input_rate,
-                                                                config.audio.chunk_s))]
+        counting[:] = [
+            CountingMicrophone(
+                SoundDeviceMicrophone(config.audio.input_device, config.audio.input_rate, config.audio.chunk_s)
+            )
+        ]
         return counting[0]
 
     watch = MicrophoneWatch(open_microphone, before_rescan=speaker.release)
     parts = SessionParts(
-        speaker=speaker, open_microphone=watch,
-        prompts=ReportingPrompts(config.cache_dir / "prompts", config.speech.voice or pack.voice,
-                                 config.speech.rate or pack.rate),
+        speaker=speaker,
+        open_microphone=watch,
+        prompts=ReportingPrompts(
+            config.cache_dir / "prompts", config.speech.voice or pack.voice, config.speech.rate or pack.rate
+        ),
         transcriber=CountingTranscriber(lambda: counting[0].delivered if counting else 0),
         inbox=Inbox(),
-        on_event=lambda event: emit(kind="event", phase=event.phase.value, event=event.kind.value,
-                                    ended_by=event.ended_by, question=event.question, at=event.at),
+        on_event=lambda event: emit(
+            kind="event",
+            phase=event.phase.value,
+            event=event.kind.value,
+            ended_by=event.ended_by,
+            question=event.question,
+            at=event.at,
+        ),
         seal=sealer(data_dir, config.privacy.recipient, config.privacy.readable_for_h),
     )
     device = Device(pack, parts, session_settings(config), model=None)

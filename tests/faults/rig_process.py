@@ -1,4 +1,5 @@
 """The parent's side of tests/faults/rig_driver.py: spawn it, read its report lines, press, kill."""
+
 import json
 import os
 import signal
@@ -18,8 +19,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def prepare_dirs(tmp: Path) -> dict:
     """Data, cache, packs and reference folders, with every prompt of the tiny pack already rendered."""
-    settings = {"data_dir": str(tmp / "data"), "cache_dir": str(tmp / "cache"), "packs_dir": str(tmp / "packs"),
-                "ref_dir": str(tmp / "ref")}
+    settings = {
+        "data_dir": str(tmp / "data"),
+        "cache_dir": str(tmp / "cache"),
+        "packs_dir": str(tmp / "packs"),
+        "ref_dir": str(tmp / "ref"),
+    }
     pack = tiny_pack(tmp / "packs")
     (tmp / "ref").mkdir(exist_ok=True)
     PromptCache(tmp / "cache" / "prompts", pack.voice, pack.rate).render_all([*pack.prompts, *PHRASES.all()])
@@ -32,8 +37,13 @@ class DeviceProcess:
     def __init__(self, settings: dict, stderr_path: Path | None = None):
         self.started_at = time.monotonic()
         self._stderr = open(stderr_path, "ab") if stderr_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.faults.rig_driver", json.dumps(settings)],
-                                     cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.faults.rig_driver", json.dumps(settings)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+        )
         self.lines: list[dict] = []
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -71,9 +81,15 @@ class DeviceProcess:
                 self._changed.wait(remaining)
 
     def event(self, phase: str, kind: str | None = None, question: int | None = None, timeout: float = 15.0):
-        return self.wait_for(lambda entry: entry["kind"] == "event" and entry["phase"] == phase
-                             and (kind is None or entry["event"] == kind)
-                             and (question is None or entry["question"] == question), timeout)
+        return self.wait_for(
+            lambda entry: (
+                entry["kind"] == "event"
+                and entry["phase"] == phase
+                and (kind is None or entry["event"] == kind)
+                and (question is None or entry["question"] == question)
+            ),
+            timeout,
+        )
 
     def send(self, text: str) -> None:
         try:

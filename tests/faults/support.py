@@ -1,4 +1,5 @@
 """Shared pieces for the fault tests: a tiny pack, archive checks and a file census."""
+
 import hashlib
 import json
 import os
@@ -13,7 +14,7 @@ from audio.wavfile import WavWriter
 from content.packs import find_pack
 from device.notes.record import DataLayout
 
-TINY_PACK = '''
+TINY_PACK = """
 id = "tiny"
 title = "Tiny"
 language = "en"
@@ -21,7 +22,7 @@ rate = 300
 greeting = "Hi."
 questions = ["One?", "Two?"]
 closing = "Bye."
-'''
+"""
 SOAK_FULL = os.environ.get("REFLECT_SOAK") == "full"
 """`make soak` sets REFLECT_SOAK=full: the long-haul tests run every round. Otherwise (`make test`) they run a
 sample: their first rounds, which are the full run's first rounds, as every round is seeded or cycles."""
@@ -104,6 +105,7 @@ def fsynced(monkeypatch) -> list[str]:
     def fsync(fd: int) -> None:
         synced.append(os.readlink(f"/proc/self/fd/{fd}"))
         real_fsync(fd)
+
     monkeypatch.setattr(os, "fsync", fsync)
     return synced
 
@@ -135,8 +137,9 @@ def killed_part(final_path: Path, samples, rate: int, synced: int = 0) -> Path:
 def small_tmpfs(mount: Path, size: str):
     """A real size-limited tmpfs at `mount` (e.g. size "64k"); fails, never skips, where it cannot be mounted."""
     mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(mount)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     assert result.returncode == 0, f"cannot mount a size-limited tmpfs here: {result.stderr.strip()}"
     try:
         yield mount

@@ -1,4 +1,5 @@
 """Devices going away on fakes: no microphone at start, a microphone that dies or goes quiet, a speaker that never finishes."""
+
 import json
 import logging
 import time
@@ -100,8 +101,10 @@ def test_a_speaker_that_never_finishes_still_records_and_saves_and_is_logged(tmp
     fake_device = FakeDevice(tmp_path, speaker=DeadSpeaker())
     try:
         with caplog.at_level(logging.WARNING):
-            notes = fake_device.run([speech(1, RATE) + silence(8, RATE), speech(1, RATE) + [fake_device.press]],
-                            pack=tiny_pack(tmp_path / "packs"))
+            notes = fake_device.run(
+                [speech(1, RATE) + silence(8, RATE), speech(1, RATE) + [fake_device.press]],
+                pack=tiny_pack(tmp_path / "packs"),
+            )
     finally:
         fake_device.close()
     record = json.loads((notes.folder / "session.json").read_text())
@@ -203,5 +206,9 @@ def test_a_speaker_that_comes_back_and_goes_again_is_said_again(caplog):
         speaker.play(clip, lambda: None)
         speaker.close()
     messages = [(r.levelname, r.getMessage().split(" (")[0].split(";")[0]) for r in caplog.records]
-    assert messages == [("WARNING", "no speaker"), ("INFO", "speaker ready"),
-                        ("WARNING", "the speaker stopped working"), ("WARNING", "no speaker")]
+    assert messages == [
+        ("WARNING", "no speaker"),
+        ("INFO", "speaker ready"),
+        ("WARNING", "the speaker stopped working"),
+        ("WARNING", "no speaker"),
+    ]

@@ -1,4 +1,5 @@
 """A corpus of damaged archives: listing, replaying and recovering never crash or hang; nothing is deleted."""
+
 import json
 import logging
 import random
@@ -32,12 +33,12 @@ def _rewrite_json(folder: Path, change) -> None:
 
 def _patch(path: Path, offset: int, data: bytes) -> None:
     raw = bytearray(path.read_bytes())
-    raw[offset:offset + len(data)] = data
+    raw[offset : offset + len(data)] = data
     path.write_bytes(bytes(raw))
 
 
 AUDIO_DAMAGE = {
-    "truncated_wav": lambda f: _wav(f).write_bytes(_wav(f).read_bytes()[:len(_wav(f).read_bytes()) // 3]),
+    "truncated_wav": lambda f: _wav(f).write_bytes(_wav(f).read_bytes()[: len(_wav(f).read_bytes()) // 3]),
     "header_only_wav": lambda f: _wav(f).write_bytes(_wav(f).read_bytes()[:44]),
     "zero_length_wav": lambda f: _wav(f).write_bytes(b""),
     "zero_header": lambda f: _patch(_wav(f), 0, bytes(44)),
@@ -45,14 +46,19 @@ AUDIO_DAMAGE = {
     "odd_length": lambda f: _wav(f).write_bytes(_wav(f).read_bytes()[:-1]),
     "odd_length_plus_one": lambda f: _wav(f).write_bytes(_wav(f).read_bytes() + b"\x7f"),
     "junk_chunk_before_data": lambda f: _wav(f).write_bytes(
-        _wav(f).read_bytes()[:36] + b"JUNK" + struct.pack("<I", 0x7FFFFFF0) + bytes(64) + _wav(f).read_bytes()[36:]),
-    "junk_chunk_after_data": lambda f: _wav(f).write_bytes(_wav(f).read_bytes() + b"LIST" + struct.pack("<I", 0xFFFFFFFF) + b"INFO"),
+        _wav(f).read_bytes()[:36] + b"JUNK" + struct.pack("<I", 0x7FFFFFF0) + bytes(64) + _wav(f).read_bytes()[36:]
+    ),
+    "junk_chunk_after_data": lambda f: _wav(f).write_bytes(
+        _wav(f).read_bytes() + b"LIST" + struct.pack("<I", 0xFFFFFFFF) + b"INFO"
+    ),
     "huge_fmt_chunk": lambda f: _patch(_wav(f), 16, struct.pack("<I", 0xFFFFFF00)),
     "zero_rate": lambda f: _patch(_wav(f), 24, struct.pack("<I", 0)),
     "garbage_wav": lambda f: _wav(f).write_bytes(bytes(random.Random(7).randrange(256) for _ in range(4000))),
     "missing_audio": lambda f: _wav(f).unlink(),
     "audio_is_a_folder": lambda f: (_wav(f).unlink(), _wav_dir(f)),
-    "garbage_part": lambda f: (f / "04.wav.part").write_bytes(bytes(random.Random(5).randrange(256) for _ in range(3001))),
+    "garbage_part": lambda f: (f / "04.wav.part").write_bytes(
+        bytes(random.Random(5).randrange(256) for _ in range(3001))
+    ),
     "tiny_part": lambda f: (f / "04.wav.part").write_bytes(b"RIFF"),
     "stray_opus_part": lambda f: (f / "01.opus.part").write_bytes(b"OggS\x00"),
 }
@@ -73,7 +79,9 @@ JSON_DAMAGE = {
     "answer_not_object": lambda f: _rewrite_json(f, lambda d: d["answers"].append(7)),
     "missing_json": lambda f: (f / "session.json").unlink(),
     "bad_rate": lambda f: _rewrite_json(f, lambda d: d.update(sample_rate="fast")),
-    "audio_path_escapes": lambda f: _rewrite_json(f, lambda d: d["answers"][0].update(audio="../../../../etc/passwd", transcript=None)),
+    "audio_path_escapes": lambda f: _rewrite_json(
+        f, lambda d: d["answers"][0].update(audio="../../../../etc/passwd", transcript=None)
+    ),
 }
 
 ODD_BUT_READABLE = {
@@ -87,8 +95,9 @@ def build_corpus(data_dir: Path) -> dict[str, Path]:
     folders = {}
     kinds = {**AUDIO_DAMAGE, **JSON_DAMAGE, **ODD_BUT_READABLE}
     for n, (kind, damage) in enumerate(sorted(kinds.items())):
-        folder = write_session(data_dir, START + timedelta(days=n), [["i", "feel", "calm"], None, ["trust", "work"]],
-                               rate=16000)
+        folder = write_session(
+            data_dir, START + timedelta(days=n), [["i", "feel", "calm"], None, ["trust", "work"]], rate=16000
+        )
         damage(folder)
         folders[kind] = folder
     folders["healthy"] = write_session(data_dir, START + timedelta(days=len(kinds)), [["hopeful", "tired"]], rate=16000)
@@ -119,8 +128,14 @@ def test_damaged_archives_never_crash_or_hang_and_nothing_is_deleted(tmp_path, c
     caplog.set_level(logging.INFO)
     data = tmp_path / "data"
     folders = build_corpus(data)
-    originals = {name: sha256(path) for kind, folder in folders.items() for path in folder.iterdir() if path.is_file()
-                 for name in [f"{kind}:{path.name}"] if not path.name.endswith(".part") and path.name != "transcript.md"}
+    originals = {
+        name: sha256(path)
+        for kind, folder in folders.items()
+        for path in folder.iterdir()
+        if path.is_file()
+        for name in [f"{kind}:{path.name}"]
+        if not path.name.endswith(".part") and path.name != "transcript.md"
+    }
 
     report = within_deadline("recovery", lambda: recover(data, new_recognizer=FakeRecognizer))
     assert report.problems == []
@@ -148,8 +163,12 @@ def test_damaged_archives_never_crash_or_hang_and_nothing_is_deleted(tmp_path, c
     # (session.json may have been updated by recovery, e.g. an in-progress session marked interrupted).
     after = files_by_content(data)
     for name, digest in originals.items():
-        if name.endswith("session.json") and name.split(":")[0] in ("in_progress_no_parts", "garbage_part",
-                                                                     "tiny_part", "stray_opus_part"):
+        if name.endswith("session.json") and name.split(":")[0] in (
+            "in_progress_no_parts",
+            "garbage_part",
+            "tiny_part",
+            "stray_opus_part",
+        ):
             continue
         if name.split(":")[0] == "stray_opus_part" and name.endswith(".opus.part"):
             continue

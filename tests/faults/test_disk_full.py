@@ -1,4 +1,5 @@
 """A real full disk: a 2 MB tmpfs (ENOSPC) and RLIMIT_FSIZE on a session process (EFBIG)."""
+
 import json
 import os
 import subprocess
@@ -91,6 +92,7 @@ def test_enospc_when_even_the_notes_cannot_be_written_keeps_the_audio_for_recove
     def when_recording():
         """Runs in the microphone's script: wait (on a thread) for the answer's part to hold the 2 s said so far
         (the flow may still be writing them under load), then fill the disk."""
+
         def wait_then_fill():
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
@@ -101,6 +103,7 @@ def test_enospc_when_even_the_notes_cannot_be_written_keeps_the_audio_for_recove
             fill_the_disk()
             for chunk in speech(30, RATE):
                 fake_device.inbox.put(AudioChunk(capture_ids[0], chunk))
+
         threading.Thread(target=wait_then_fill).start()
 
     capture_ids = []
@@ -124,10 +127,12 @@ def test_enospc_when_even_the_notes_cannot_be_written_keeps_the_audio_for_recove
 
 def recording_capture_ids(put, ids):
     """Wraps inbox.put to learn the session's capture id from its first chunk."""
+
     def spy(item):
         if isinstance(item, AudioChunk) and not ids:
             ids.append(item.capture)
         put(item)
+
     return spy
 
 
@@ -161,8 +166,13 @@ EFBIG_SESSION = textwrap.dedent("""
 
 def test_efbig_from_rlimit_fsize_keeps_the_answer_and_the_next_session_works(tmp_path):
     limit = 600_000
-    result = subprocess.run([sys.executable, "-c", EFBIG_SESSION, str(tmp_path), str(limit)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", EFBIG_SESSION, str(tmp_path), str(limit)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     runs = json.loads(result.stdout.strip().splitlines()[-1])
     assert len(runs) == 2

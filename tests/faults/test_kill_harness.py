@@ -14,6 +14,7 @@ for it, every answer with audio has a transcript, and earlier sessions were not 
 All 36 rounds run in `make test` as in `make soak`: a sample of 12 or 24 rounds too often lands only
 one kill in some phase (a CI run saw "saving": 1 of 24) for the per-phase counts to mean anything.
 """
+
 import random
 import subprocess
 import time
@@ -87,8 +88,12 @@ def sleep_answering(person: Person, seconds: float) -> None:
 
 
 def event(phase, question=None, kinds=None):
-    return lambda entry: entry["kind"] == "event" and entry["phase"] == phase and (question is None or entry["question"] == question) \
+    return lambda entry: (
+        entry["kind"] == "event"
+        and entry["phase"] == phase
+        and (question is None or entry["question"] == question)
         and (kinds is None or entry["event"] in kinds)
+    )
 
 
 def kill_somewhere(device: DeviceProcess, person: Person, target: str, rng: random.Random) -> float:
@@ -148,13 +153,23 @@ def phase_at_kill(lines: list[dict], killed_at: float) -> str:
     before = [entry for entry in lines if entry.get("at", 0) <= killed_at]
     events = [entry for entry in before if entry["kind"] == "event"]
     saved = [entry for entry in before if entry["kind"] == "saved"]
-    if any(entry["event"] == "session_saved" for entry in events) and not any(entry["kind"] == "sealed" for entry in before) \
-            and len(saved) == sum(1 for entry in before if entry["kind"] == "compressed"):
+    if (
+        any(entry["event"] == "session_saved" for entry in events)
+        and not any(entry["kind"] == "sealed" for entry in before)
+        and len(saved) == sum(1 for entry in before if entry["kind"] == "compressed")
+    ):
         return "sealing"  # the session is over and compressed: the recognizer's worker is sealing it
     last_saved = next((entry for entry in reversed(before) if entry["kind"] == "saved"), None)
-    if last_saved and (not events or last_saved["at"] > events[-1]["at"]) and not any(
-            entry["kind"] == "compressed" and entry["index"] == last_saved["index"] and entry["session"] == last_saved["session"]
-            for entry in before):
+    if (
+        last_saved
+        and (not events or last_saved["at"] > events[-1]["at"])
+        and not any(
+            entry["kind"] == "compressed"
+            and entry["index"] == last_saved["index"]
+            and entry["session"] == last_saved["session"]
+            for entry in before
+        )
+    ):
         return "saving"
     if not events or events[-1]["phase"] == "ready" and len(events) == 1:
         return "start"
@@ -263,12 +278,16 @@ def test_kill_minus_nine_at_random_moments_loses_nothing_that_was_saved(tmp_path
             worst_loss_s = max(worst_loss_s, loss_s)
             assert loss_s <= MAX_LOSS_S + CHUNK_SLACK_S, (where, loss_s)
             interrupted_checked += 1
-        seal_due(data, recipient(settings["privacy"]["recipient"]), 0)  # as the next start would: old sessions stay as they are
+        seal_due(
+            data, recipient(settings["privacy"]["recipient"]), 0
+        )  # as the next start would: old sessions stay as they are
     elapsed = time.monotonic() - started
-    print(f"\nkill harness: {ROUNDS} kills in {elapsed:.0f} s, landed in {dict(landed)}; "
-          f"{checked} sealed answers checked ({identical} byte-identical, {via_decode} by decoding a completed "
-          f"compression), {interrupted_checked} interrupted answers sealed by recovery, "
-          f"worst audio loss {worst_loss_s:.3f} s")
+    print(
+        f"\nkill harness: {ROUNDS} kills in {elapsed:.0f} s, landed in {dict(landed)}; "
+        f"{checked} sealed answers checked ({identical} byte-identical, {via_decode} by decoding a completed "
+        f"compression), {interrupted_checked} interrupted answers sealed by recovery, "
+        f"worst audio loss {worst_loss_s:.3f} s"
+    )
     assert sum(landed.values()) >= 30
     assert all(landed[phase] >= 3 for phase in PHASES), landed
     assert checked >= 10 and interrupted_checked >= ROUNDS // len(PHASES)  # every mid-answer kill

@@ -1,6 +1,7 @@
 """kill -9 at random moments of sealing, then recovery: every answer is plain or sealed, never neither,
 and no plain copy of a sealed answer is left, in its folder or the search index. A real process seals a real
 archive and is really killed."""
+
 import json
 import os
 import random
@@ -63,7 +64,9 @@ def archive(data: Path) -> dict[tuple[str, int], tuple[bytes, dict]]:
 
 
 def sealer(data: Path, public: str) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-c", SEALER, str(data), public], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SEALER, str(data), public], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     assert process.stdout.readline() == "go\n"
     return process
 
@@ -133,8 +136,10 @@ def test_kill_minus_nine_while_sealing_leaves_every_answer_plain_or_sealed(tmp_p
         plain = [folder.name for folder, raw in session_records(data) if not record.is_sealed(raw)]
         assert seal_due(data, recipient(public), 0).sealed == plain, round_  # a later pass finishes the work
         assert check(data, key, original) == SESSIONS, round_
-    print(f"\nkill sealing: {ROUNDS} kills over a {whole_s:.2f} s pass ({time.monotonic() - started:.0f} s in all); "
-          f"{cut_short} left something for recovery to settle, {partly} landed between sessions")
+    print(
+        f"\nkill sealing: {ROUNDS} kills over a {whole_s:.2f} s pass ({time.monotonic() - started:.0f} s in all); "
+        f"{cut_short} left something for recovery to settle, {partly} landed between sessions"
+    )
     assert cut_short >= 3 and partly >= 2
 
 

@@ -1,4 +1,5 @@
 """Privacy at rest: 0700 folders and 0600 files whatever the umask; no transcript text in any log."""
+
 import logging
 import os
 
@@ -27,8 +28,10 @@ class SecretRecognizer:
         self.samples += len(samples)
 
     def finish(self):
-        words = tuple(Word(SECRET_WORDS[i % len(SECRET_WORDS)], i * 0.5, i * 0.5 + 0.4, 0.9)
-                      for i in range(max(1, int(self.samples / self.rate))))
+        words = tuple(
+            Word(SECRET_WORDS[i % len(SECRET_WORDS)], i * 0.5, i * 0.5 + 0.4, 0.9)
+            for i in range(max(1, int(self.samples / self.rate)))
+        )
         return Transcript(" ".join(w.word for w in words), words)
 
 
@@ -73,7 +76,9 @@ def test_logs_never_contain_what_was_said(tmp_path, caplog):
     fake_device.transcriber = Transcriber(SecretRecognizer)
     try:
         pack = tiny_pack(tmp_path / "packs")
-        notes = fake_device.run([speech(2, RATE) + [fake_device.press], speech(2, RATE) + [ScriptedMicrophone.LOSE]], pack=pack)
+        notes = fake_device.run(
+            [speech(2, RATE) + [fake_device.press], speech(2, RATE) + [ScriptedMicrophone.LOSE]], pack=pack
+        )
         # an interrupted answer transcribed by recovery, and the archive reading it all back
         writer = WavWriter(notes.folder / "09.wav", RATE)
         for chunk in speech(2, RATE):

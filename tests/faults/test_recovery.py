@@ -1,4 +1,5 @@
 """Start-up recovery on the states a crash really leaves: unfinished parts, unnoted answers, half compressions, temp files."""
+
 import json
 import os
 import random
@@ -99,8 +100,11 @@ def test_a_part_with_a_broken_header_is_rebuilt_from_the_session_rate(tmp_path, 
     samples = speech(1.0)
     part = unfinished(notes, 1, samples)
     raw = bytearray(part.read_bytes())
-    raw[:44] = {"zeros": bytes(44), "ffff": wav_header(RATE, 0)[:4] + b"\xff\xff\xff\xff" + wav_header(RATE, 0)[8:40] + b"\xff\xff\xff\xff",
-                "garbage": bytes(random.Random(3).randrange(256) for _ in range(44))}[header]
+    raw[:44] = {
+        "zeros": bytes(44),
+        "ffff": wav_header(RATE, 0)[:4] + b"\xff\xff\xff\xff" + wav_header(RATE, 0)[8:40] + b"\xff\xff\xff\xff",
+        "garbage": bytes(random.Random(3).randrange(256) for _ in range(44)),
+    }[header]
     part.write_bytes(bytes(raw))
     recover(data)
     got, rate = decode(notes.folder / "01.wav")
@@ -172,7 +176,6 @@ def test_ended_at_is_when_the_session_last_wrote(tmp_path):
     assert not part.exists()
 
 
-
 def test_recover_at_start_repairs_now_and_transcribes_later_on_the_worker(tmp_path):
     from audio.transcriber import Transcriber
     from device.notes.recovery import recover_at_start
@@ -192,7 +195,10 @@ def test_recover_at_start_repairs_now_and_transcribes_later_on_the_worker(tmp_pa
     finally:
         transcriber.close()
     assert (newer.folder / "01.wav.part").exists()
-    assert leftovers(data) == [f"sessions/{newer.id}/.reserve", f"sessions/{newer.id}/01.wav.part"]  # once the worker is done
+    assert leftovers(data) == [
+        f"sessions/{newer.id}/.reserve",
+        f"sessions/{newer.id}/01.wav.part",
+    ]  # once the worker is done
     records = dict((f.name, r) for f, r in session_records(data))
     assert records[newer.id]["status"] == "in_progress"
     old = [a for name, r in records.items() if name != newer.id for a in r["answers"] if a["audio"]]
@@ -200,7 +206,9 @@ def test_recover_at_start_repairs_now_and_transcribes_later_on_the_worker(tmp_pa
 
 
 @pytest.mark.parametrize("audio_format, suffix", [("opus", ".opus"), ("flac", ".flac")])
-def test_recovery_at_start_compresses_interrupted_answers_as_configured_after_transcribing_them(tmp_path, audio_format, suffix):
+def test_recovery_at_start_compresses_interrupted_answers_as_configured_after_transcribing_them(
+    tmp_path, audio_format, suffix
+):
     from audio.transcriber import Transcriber
     from device.notes.recovery import recover_at_start
 
@@ -234,5 +242,7 @@ def test_recovery_at_start_keeps_wav_answers_when_wav_is_configured(tmp_path):
     finally:
         transcriber.close()
     audio = [a["audio"] for _, r in session_records(data) for a in r["answers"] if a["audio"]]
-    assert audio and all(a["transcript"] is not None for _, r in session_records(data) for a in r["answers"] if a["audio"])
+    assert audio and all(
+        a["transcript"] is not None for _, r in session_records(data) for a in r["answers"] if a["audio"]
+    )
     assert sorted(name.rsplit(".", 1)[1] for name in audio) == ["opus", "wav", "wav", "wav", "wav", "wav"]

@@ -1,4 +1,5 @@
 """Recovery's promises, whatever a crash left: a finished answer is never replaced or shortened, and a second run changes nothing."""
+
 import stat
 from datetime import datetime
 from pathlib import Path
@@ -76,16 +77,30 @@ def test_a_stray_part_beside_an_answer_not_yet_noted_notes_the_answer_and_keeps_
     assert report.noted == [f"sessions/{notes.id}/02.wav"]
     [(_, record)] = session_records(data)
     [entry] = record["answers"]
-    assert (entry["audio"], entry["duration_s"], entry["status"], entry["question"]) == ("02.wav", 0.5, "interrupted", "Two?")
+    assert (entry["audio"], entry["duration_s"], entry["status"], entry["question"]) == (
+        "02.wav",
+        0.5,
+        "interrupted",
+        "Two?",
+    )
 
 
 # -- any crash state ----------------------------------------------------------------------------
 
-ANSWER_STATES = st.sampled_from([
-    "none", "finished", "finished_unnoted", "transcribed",
-    "part", "part_synced", "part_odd_byte", "part_header_only",
-    "finished_with_stray_part", "unnoted_with_stray_part",
-])
+ANSWER_STATES = st.sampled_from(
+    [
+        "none",
+        "finished",
+        "finished_unnoted",
+        "transcribed",
+        "part",
+        "part_synced",
+        "part_odd_byte",
+        "part_header_only",
+        "finished_with_stray_part",
+        "unnoted_with_stray_part",
+    ]
+)
 
 
 def build_session(notes: SessionNotes, states: list[str], seed: int, temp_file: bool) -> dict[str, bytes]:
@@ -114,12 +129,16 @@ def build_session(notes: SessionNotes, states: list[str], seed: int, temp_file: 
 
 
 @given(
-    sessions=st.lists(st.tuples(st.lists(ANSWER_STATES, min_size=1, max_size=2), st.booleans()), min_size=1, max_size=2),
+    sessions=st.lists(
+        st.tuples(st.lists(ANSWER_STATES, min_size=1, max_size=2), st.booleans()), min_size=1, max_size=2
+    ),
     transcribe=st.booleans(),
     seed=st.integers(0, 10_000),
 )
 @settings(max_examples=25, deadline=None)
-def test_recovery_never_touches_a_finished_answer_and_a_second_run_changes_nothing(tmp_path_factory, sessions, transcribe, seed):
+def test_recovery_never_touches_a_finished_answer_and_a_second_run_changes_nothing(
+    tmp_path_factory, sessions, transcribe, seed
+):
     root = tmp_path_factory.mktemp("crash")
     data = root / "data"
     sealed = {}
@@ -137,7 +156,7 @@ def test_recovery_never_touches_a_finished_answer_and_a_second_run_changes_nothi
             if answer["audio"]:
                 assert_header_true(folder / answer["audio"], RATE)
         strays = sorted(p.name for p in folder.glob("*.part"))
-        assert all((folder / name[:-len(".part")]) in sealed for name in strays)
+        assert all((folder / name[: -len(".part")]) in sealed for name in strays)
         assert len([p for p in first.problems if p.startswith(f"sessions/{folder.name}/")]) == len(strays)
         assert not list(folder.glob(".*.tmp"))
 

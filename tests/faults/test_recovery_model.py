@@ -1,6 +1,7 @@
 """The speech model loads only when something needs it (recovery: an answer without its transcript) or the device
 starts, and nothing exits while Kaldi is still loading on another thread (issue 19: `reflect recover` ended in
 SIGSEGV, exit 139, in 2 of 16 runs)."""
+
 import os
 import shutil
 import subprocess
@@ -46,8 +47,13 @@ def looks_like_a_model(folder):
 
 def config_for(tmp_path, data):
     """The settings from nothing but these folders, with a model that looks whole."""
-    return load_config(env={}, overrides={"storage": {"data_dir": str(data), "cache_dir": str(tmp_path / "cache")},
-                                          "model": {"path": str(looks_like_a_model(tmp_path / "model"))}})
+    return load_config(
+        env={},
+        overrides={
+            "storage": {"data_dir": str(data), "cache_dir": str(tmp_path / "cache")},
+            "model": {"path": str(looks_like_a_model(tmp_path / "model"))},
+        },
+    )
 
 
 def loads_recorded(monkeypatch, model="the model") -> list:
@@ -96,6 +102,7 @@ def test_a_loader_loads_once_whatever_asks_and_hands_a_failure_to_every_caller(t
 
     def broken(path):
         raise recognizer.ModelMissing("no model here")
+
     monkeypatch.setattr(recognizer, "load_model", broken)
     failing = recognizer.ModelLoader(tmp_path)
     for _ in range(2):  # to whoever asks
@@ -113,8 +120,9 @@ def test_the_device_starts_loading_the_model_as_it_is_built_so_a_press_never_wai
 
 def test_a_process_never_exits_beneath_a_model_load(tmp_path):
     """However a command ends (`reflect session` refused the button, a demo over at once), it waits for the load."""
-    done = subprocess.run([sys.executable, "-c", EXITS_AT_ONCE, str(tmp_path)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", EXITS_AT_ONCE, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert (done.returncode, done.stdout) == (0, "loaded\n"), done.stderr[-2000:]
 
 
@@ -125,8 +133,13 @@ def test_reflect_recover_with_the_real_model_always_exits_cleanly(tmp_path, vosk
     for length in LENGTHS:
         data = tmp_path / "data"
         write_session(data, T0, [["word"] * 3 * length] * 2, rate=RATE)
-        done = subprocess.run([sys.executable, "-m", "device.setup.cli", "recover", "--data-dir", str(data),
-                               "--model", str(vosk_model)], cwd=ROOT, env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "device.setup.cli", "recover", "--data-dir", str(data), "--model", str(vosk_model)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         runs.append((done.returncode, done.stdout))
         shutil.rmtree(data)
     codes = [code for code, _ in runs]

@@ -1,4 +1,5 @@
 """Recovery, in detail: the leftovers it removes and the compressed copies it trusts or not."""
+
 import logging
 import os
 
@@ -26,7 +27,13 @@ def test_leftovers_are_removed_but_a_compressed_part_without_its_source_is_kept_
     assert sorted(report.removed) == [f"{rel}/.transcript.md.tmp", f"{rel}/01.opus.part"]
     assert report.problems == [f"{rel}/02.flac.part: compressed part without its source; left alone"]
     assert sorted(p.name for p in notes.folder.iterdir()) == [
-        ".cache.tmp", "01.wav", "02.flac.part", "notes.tmp", "session.json", "transcript.md"]
+        ".cache.tmp",
+        "01.wav",
+        "02.flac.part",
+        "notes.tmp",
+        "session.json",
+        "transcript.md",
+    ]
 
 
 def test_a_compressed_part_beside_its_finished_copy_is_removed(tmp_path):
@@ -47,7 +54,7 @@ def test_an_incomplete_compressed_copy_is_removed_and_the_wav_kept(tmp_path):
     samples = speech(1.0)
     wav = finished(notes, 1, samples)
     short = WavWriter(notes.folder / "short.wav", RATE)
-    short.write(samples[:RATE * 9 // 10])  # 0.1 s short
+    short.write(samples[: RATE * 9 // 10])  # 0.1 s short
     copy = compress_answer(short.finish())
     os.replace(copy, notes.folder / f"01{copy.suffix}")
     notes.set_audio(1, f"01{copy.suffix}")  # noted before the check found it short (or it was cut)

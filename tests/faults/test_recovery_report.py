@@ -48,6 +48,7 @@ def test_a_search_index_recovery_cannot_check_is_one_problem_and_the_notes_are_s
 
     def locked(self, sealed):
         raise sqlite3.OperationalError("database is locked")
+
     monkeypatch.setattr(Archive, "forget_sealed", locked)
     data = tmp_path / "data"
     notes = begin(data, tmp_path)
@@ -87,7 +88,9 @@ def test_one_session_that_fails_to_recover_does_not_stop_the_others(tmp_path, ca
     assert report.problems == [f"{bad.id}: IsADirectoryError"]
     assert report.sessions == [bad.id, good.id]
     assert report.repaired == [f"sessions/{good.id}/01.wav"]
-    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [f"recovery of session {bad.id} failed"]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        f"recovery of session {bad.id} failed"
+    ]
 
 
 def test_an_answer_sealed_by_recovery_is_noted_with_its_question_length_and_no_transcript_yet(tmp_path):
@@ -100,8 +103,15 @@ def test_an_answer_sealed_by_recovery_is_noted_with_its_question_length_and_no_t
     assert report.noted == [] and report.interrupted == [f"sessions/{notes.id}"]
     [(_, record)] = session_records(data)
     assert record["answers"][1] == {
-        "index": 2, "question": "Two?", "audio": "02.wav", "duration_s": 1.234, "transcript": None, "words": [],
-        "status": "interrupted", "ended_by": "interrupted", "for_therapist": False,
+        "index": 2,
+        "question": "Two?",
+        "audio": "02.wav",
+        "duration_s": 1.234,
+        "transcript": None,
+        "words": [],
+        "status": "interrupted",
+        "ended_by": "interrupted",
+        "for_therapist": False,
     }
     assert "(still being transcribed)" in (notes.folder / "transcript.md").read_text()
 
@@ -114,7 +124,12 @@ def test_a_part_already_noted_keeps_its_entry_but_is_marked_interrupted_with_its
     recover(data)
     [(_, record)] = session_records(data)
     [answer] = record["answers"]
-    assert (answer["audio"], answer["status"], answer["duration_s"], answer["ended_by"]) == ("01.wav", "interrupted", 0.75, "press")
+    assert (answer["audio"], answer["status"], answer["duration_s"], answer["ended_by"]) == (
+        "01.wav",
+        "interrupted",
+        0.75,
+        "press",
+    )
     assert not part.exists()
 
 
@@ -125,10 +140,19 @@ def test_a_part_with_no_audio_is_removed_and_noted_as_an_answer_with_nothing_rec
     report = recover(data)
     assert report.removed == [f"sessions/{notes.id}/.reserve", f"sessions/{notes.id}/02.wav.part"]
     [(_, record)] = session_records(data)
-    assert record["answers"] == [{
-        "index": 2, "question": "Two?", "audio": None, "duration_s": 0.0, "transcript": "", "words": [],
-        "status": "interrupted", "ended_by": "interrupted", "for_therapist": False,
-    }]
+    assert record["answers"] == [
+        {
+            "index": 2,
+            "question": "Two?",
+            "audio": None,
+            "duration_s": 0.0,
+            "transcript": "",
+            "words": [],
+            "status": "interrupted",
+            "ended_by": "interrupted",
+            "for_therapist": False,
+        }
+    ]
 
 
 def test_an_empty_part_of_an_answer_already_noted_leaves_its_entry_alone(tmp_path):

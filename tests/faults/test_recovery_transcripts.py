@@ -1,5 +1,6 @@
 """Recovery, in detail: transcribing what is missing (at once or later on the worker), transcript.md, the
 records it sets aside, what it logs, and that every removal is durable."""
+
 import json
 import logging
 import os
@@ -38,8 +39,10 @@ def test_recovery_feeds_the_recognizer_every_sample_in_short_steps_and_saves_eac
     assert np.array_equal(np.concatenate(Recording.fed), samples)
     [(folder, record)] = session_records(data)
     assert record["answers"][0]["transcript"] == "word word"
-    assert record["answers"][0]["words"] == [{"word": "word", "start": 0.0, "end": 0.5, "conf": 1.0},
-                                             {"word": "word", "start": 1.0, "end": 1.5, "conf": 1.0}]
+    assert record["answers"][0]["words"] == [
+        {"word": "word", "start": 0.0, "end": 0.5, "conf": 1.0},
+        {"word": "word", "start": 1.0, "end": 1.5, "conf": 1.0},
+    ]
     assert "word word" in (folder / "transcript.md").read_text()
 
 
@@ -75,6 +78,7 @@ def test_a_model_is_used_through_its_loader_for_missing_transcripts(tmp_path, mo
     def answer_recognizer(model, rate):
         made.append((model, rate))
         return FakeRecognizer(rate)
+
     monkeypatch.setattr(recovery, "AnswerRecognizer", answer_recognizer)
     report = recover(data, Loader())
     assert made == [("the model", RATE)]
@@ -106,25 +110,26 @@ def test_a_record_transcript_md_cannot_be_made_from_is_reported_and_left(tmp_pat
     assert report.set_aside == []
 
 
-
-
-@pytest.mark.parametrize("change,reason", [
-    (lambda r: r.update(sample_rate=0), "'sample_rate' is not positive"),
-    (lambda r: r.update(sample_rate=-8000), "'sample_rate' is not positive"),
-    (lambda r: r.update(sample_rate=True), "'sample_rate' is missing or has the wrong type"),
-    (lambda r: r.update(questions="One?"), "'questions' is missing or has the wrong type"),
-    (lambda r: r.pop("answers"), "'answers' is missing or has the wrong type"),
-    (lambda r: r.update(answers=[{"index": True}]), "an answer has no index"),
-    (lambda r: r.update(answers=[{"index": "1"}]), "an answer has no index"),
-    (lambda r: r.update(answers=[{"audio": "01.wav"}]), "an answer has no index"),
-    (lambda r: r.update(answers=[{"index": 1, "audio": ""}]), "answer 1's audio is not a file name"),
-    (lambda r: r.update(answers=[{"index": 2, "audio": ".."}]), "answer 2's audio is not a file name"),
-    (lambda r: r.update(answers=[{"index": 1, "audio": "."}]), "answer 1's audio is not a file name"),
-    (lambda r: r.update(answers=[{"index": 1, "audio": "a/01.wav"}]), "answer 1's audio is not a file name"),
-    (lambda r: r.update(answers=[{"index": 1, "audio": 7}]), "answer 1's audio is not a file name"),
-    (lambda r: r.update(version=4), "unknown version 4"),
-    (lambda r: r.update(version="1" * 40), "unknown version '1111111111111111111"),
-])
+@pytest.mark.parametrize(
+    "change,reason",
+    [
+        (lambda r: r.update(sample_rate=0), "'sample_rate' is not positive"),
+        (lambda r: r.update(sample_rate=-8000), "'sample_rate' is not positive"),
+        (lambda r: r.update(sample_rate=True), "'sample_rate' is missing or has the wrong type"),
+        (lambda r: r.update(questions="One?"), "'questions' is missing or has the wrong type"),
+        (lambda r: r.pop("answers"), "'answers' is missing or has the wrong type"),
+        (lambda r: r.update(answers=[{"index": True}]), "an answer has no index"),
+        (lambda r: r.update(answers=[{"index": "1"}]), "an answer has no index"),
+        (lambda r: r.update(answers=[{"audio": "01.wav"}]), "an answer has no index"),
+        (lambda r: r.update(answers=[{"index": 1, "audio": ""}]), "answer 1's audio is not a file name"),
+        (lambda r: r.update(answers=[{"index": 2, "audio": ".."}]), "answer 2's audio is not a file name"),
+        (lambda r: r.update(answers=[{"index": 1, "audio": "."}]), "answer 1's audio is not a file name"),
+        (lambda r: r.update(answers=[{"index": 1, "audio": "a/01.wav"}]), "answer 1's audio is not a file name"),
+        (lambda r: r.update(answers=[{"index": 1, "audio": 7}]), "answer 1's audio is not a file name"),
+        (lambda r: r.update(version=4), "unknown version 4"),
+        (lambda r: r.update(version="1" * 40), "unknown version '1111111111111111111"),
+    ],
+)
 def test_a_session_json_recovery_cannot_trust_is_set_aside_with_the_reason_logged(tmp_path, caplog, change, reason):
     data = tmp_path / "data"
     notes = begin(data, tmp_path)
@@ -139,8 +144,18 @@ def test_a_session_json_recovery_cannot_trust_is_set_aside_with_the_reason_logge
 def test_a_session_json_with_odd_but_valid_answers_is_recovered(tmp_path):
     data = tmp_path / "data"
     notes = begin(data, tmp_path)
-    notes.record["answers"] = [{"index": 1, "question": "One?", "audio": None, "duration_s": 0.0, "transcript": "",
-                                "words": [], "status": "skipped", "ended_by": "press"}]
+    notes.record["answers"] = [
+        {
+            "index": 1,
+            "question": "One?",
+            "audio": None,
+            "duration_s": 0.0,
+            "transcript": "",
+            "words": [],
+            "status": "skipped",
+            "ended_by": "press",
+        }
+    ]
     notes.save()
     report = recover(data)
     assert report.set_aside == [] and report.interrupted == [f"sessions/{notes.id}"]
@@ -188,7 +203,9 @@ def test_every_removal_is_made_durable_in_its_folder(tmp_path, monkeypatch):
     empty.mkdir()
     synced = []
     real = recovery.fsync_dir
-    monkeypatch.setattr(recovery, "fsync_dir", lambda path: (synced.append((path, sorted(p.name for p in path.iterdir()))), real(path)))
+    monkeypatch.setattr(
+        recovery, "fsync_dir", lambda path: (synced.append((path, sorted(p.name for p in path.iterdir()))), real(path))
+    )
     recover(data)
     assert synced == [
         (notes.folder, ["01.flac", "01.wav", "session.json", "transcript.md"]),  # the temp file and reserve are gone
@@ -211,7 +228,9 @@ def test_recover_at_start_transcribes_later_with_the_model_it_is_given(tmp_path,
         def get(self):
             return "the model"
 
-    monkeypatch.setattr(recovery, "AnswerRecognizer", lambda model, rate: made.append((model, rate)) or FakeRecognizer(rate))
+    monkeypatch.setattr(
+        recovery, "AnswerRecognizer", lambda model, rate: made.append((model, rate)) or FakeRecognizer(rate)
+    )
     transcriber = Transcriber(FakeRecognizer)
     try:
         report = recover_at_start(data, transcriber, model=Loader())
@@ -233,6 +252,7 @@ def test_recover_at_start_without_a_model_or_sessions_queues_nothing(tmp_path):
 
         def later(self, work):
             self.queued.append(work)
+
     data = tmp_path / "data"
     recover_at_start(data, Worker(), model=object())  # no sessions yet
     begin(data, tmp_path)
@@ -262,7 +282,7 @@ def test_a_compressed_copy_within_20_ms_of_its_wav_counts_as_complete_and_replac
     samples = speech(0.04)
     wav = finished(notes, 1, samples)
     short = WavWriter(notes.folder / "short.wav", RATE)
-    short.write(samples[:len(samples) - RATE // 50])  # exactly 20 ms shorter
+    short.write(samples[: len(samples) - RATE // 50])  # exactly 20 ms shorter
     os.replace(compress_answer(short.finish(), codec="flac"), notes.folder / "01.flac")
     notes.finish("complete")
     report = recover(data)
@@ -283,6 +303,7 @@ def test_recover_command_transcribes_with_the_model_it_is_given(tmp_path, monkey
     class Loader:
         def get(self):
             return "the model"
+
     monkeypatch.setattr(recovery, "AnswerRecognizer", lambda model, rate: FakeRecognizer(rate))
     assert recover_command(data, Loader()) == 0
     assert capsys.readouterr().out == "recovery: 1 transcribed\n"

@@ -1,5 +1,6 @@
 """Done when (issue 14): a real session made on the rig is sealed before its process exits; the standard
 `age` opens every sealed file with the identity, and without it nothing said is anywhere in the data dir."""
+
 import json
 import subprocess
 import sys
@@ -18,8 +19,13 @@ pytestmark = pytest.mark.usefixtures("audio_rig")
 def test_a_session_made_on_the_rig_is_sealed_and_nothing_said_is_left_in_the_data_dir(tmp_path):
     key = tmp_path / "owner.key"
     public = new_identity(key)
-    result = subprocess.run([sys.executable, "-m", "tests.device.flow.rig_session_driver", str(tmp_path), public],
-                            cwd=ROOT, capture_output=True, text=True, timeout=400)
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.device.flow.rig_session_driver", str(tmp_path), public],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     pass_on_stalls(result.stderr)
     assert result.returncode == 0, result.stderr[-3000:]
     folder = Path(json.loads(result.stdout.splitlines()[-1])["folder"])
@@ -27,8 +33,13 @@ def test_a_session_made_on_the_rig_is_sealed_and_nothing_said_is_left_in_the_dat
     sealed = record.read(folder)
     assert record.is_sealed(sealed)
     assert sorted(p.name for p in folder.iterdir()) == sorted(record.sealed_files(sealed) + ["session.json"])
-    assert sorted(record.sealed_files(sealed)) == ["01.flac.age", "02.flac.age", "04.flac.age", "said.json.age",
-                                                   "transcript.md.age"]
+    assert sorted(record.sealed_files(sealed)) == [
+        "01.flac.age",
+        "02.flac.age",
+        "04.flac.age",
+        "said.json.age",
+        "transcript.md.age",
+    ]
 
     opened = {}
     for name in record.sealed_files(sealed):  # the standard tool opens every sealed file

@@ -5,6 +5,7 @@ real GestureDetector into the inbox), sealing each session as soon as it is tran
 (privacy.readable_for_h = 0). Invariants: at most one recording at a time; every saved answer has its
 audio (of the noted length), sealed, with no plain copy left; the flow never wedges (ready is always reachable).
 """
+
 import queue
 import shutil
 import tempfile
@@ -85,8 +86,14 @@ class DeviceOnFakes(RuleBasedStateMachine):
         self.microphone = LiveMicrophone()
         self.inbox = Inbox()
         self.transcriber = Transcriber(FakeRecognizer)
-        parts = SessionParts(speaker=FakeSpeaker(RATE), open_microphone=lambda: self.microphone, prompts=PROMPTS,
-                             transcriber=self.transcriber, inbox=self.inbox, seal=sealer(self.data, RECIPIENT, 0))
+        parts = SessionParts(
+            speaker=FakeSpeaker(RATE),
+            open_microphone=lambda: self.microphone,
+            prompts=PROMPTS,
+            transcriber=self.transcriber,
+            inbox=self.inbox,
+            seal=sealer(self.data, RECIPIENT, 0),
+        )
         self.loop = ServiceLoop(Device(PACK, parts, SETTINGS, model=None), self.data, replay=lambda: None)
         self.busy = threading.Event()
         self.stopping = threading.Event()
@@ -129,8 +136,10 @@ class DeviceOnFakes(RuleBasedStateMachine):
     def stray_release(self):
         self._edge("released", 0.3)
 
-    @rule(edges=st.lists(st.sampled_from(["pressed", "released", "held"]), min_size=1, max_size=4),
-          gap=st.floats(0.0, 0.05))
+    @rule(
+        edges=st.lists(st.sampled_from(["pressed", "released", "held"]), min_size=1, max_size=4),
+        gap=st.floats(0.0, 0.05),
+    )
     def bounce(self, edges, gap):
         for edge in edges:
             self._edge(edge, gap)
@@ -138,8 +147,11 @@ class DeviceOnFakes(RuleBasedStateMachine):
     def _when_listening(self) -> None:
         """A person speaks once the device listens (waits briefly for the microphone to open)."""
         deadline = time.monotonic() + 0.1
-        while (self.busy.is_set() or not self.inbox.empty()) and not self.microphone.open_now \
-                and time.monotonic() < deadline:
+        while (
+            (self.busy.is_set() or not self.inbox.empty())
+            and not self.microphone.open_now
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.005)
 
     @rule(chunks=st.integers(1, 12))
@@ -196,7 +208,9 @@ class DeviceOnFakes(RuleBasedStateMachine):
                 assert leftovers(self.data) == []
                 for folder, record in session_records(self.data):  # sealed, with nothing said left plain
                     assert is_sealed(record)
-                    assert not [p.name for p in folder.iterdir() if AUDIO_NAME.fullmatch(p.name) or p.name == TRANSCRIPT_NAME]
+                    assert not [
+                        p.name for p in folder.iterdir() if AUDIO_NAME.fullmatch(p.name) or p.name == TRANSCRIPT_NAME
+                    ]
                 assert open_archive(self.data, KEY, self.tmp / "opened") == len(session_records(self.data))
                 for folder, record in session_records(self.tmp / "opened"):
                     assert record["status"] in ("complete", "ended_early")
@@ -214,8 +228,9 @@ class DeviceOnFakes(RuleBasedStateMachine):
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-DeviceOnFakes.TestCase.settings = settings(max_examples=25, stateful_step_count=20, deadline=None,
-                                           suppress_health_check=[HealthCheck.too_slow])
+DeviceOnFakes.TestCase.settings = settings(
+    max_examples=25, stateful_step_count=20, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 TestDeviceOnFakes = DeviceOnFakes.TestCase
 
 
@@ -224,4 +239,3 @@ def test_the_machine_really_recorded_answers():
     if not SEEN["sessions"]:
         run_state_machine_as_test(DeviceOnFakes, settings=DeviceOnFakes.TestCase.settings)
     assert SEEN["sessions"] >= 10 and SEEN["answers with audio"] >= 10, SEEN
-

@@ -1,6 +1,7 @@
 """A soak: 300 sessions back to back in one process on fakes; memory, file descriptors and threads stay put.
 
 `make test` runs the first 90 of them (REFLECT_SOAK=full, `make soak`, all 300). Needs root for its tmpfs."""
+
 import gc
 import json
 import subprocess
@@ -70,9 +71,11 @@ def test_three_hundred_sessions_leave_no_growth_in_memory_fds_or_threads(tmp_pat
     assert statuses == {"complete", "ended_early"}
     assert leftovers(data) == []
     growth = rss_end - rss_after_warm_up
-    print(f"\nsoak: {SESSIONS} sessions in {elapsed:.0f} s; RSS {rss_after_warm_up / 1024:.1f} MB after {WARM_UP}, "
-          f"{rss_end / 1024:.1f} MB after {SESSIONS} (growth {growth / 1024:+.2f} MB); fds {base_fds} -> {fds}; "
-          f"threads {len(base_threads)} -> {len(threads)} (OS threads {base_os_threads} -> {os_threads})")
+    print(
+        f"\nsoak: {SESSIONS} sessions in {elapsed:.0f} s; RSS {rss_after_warm_up / 1024:.1f} MB after {WARM_UP}, "
+        f"{rss_end / 1024:.1f} MB after {SESSIONS} (growth {growth / 1024:+.2f} MB); fds {base_fds} -> {fds}; "
+        f"threads {len(base_threads)} -> {len(threads)} (OS threads {base_os_threads} -> {os_threads})"
+    )
     assert growth < MAX_GROWTH_KB
     assert fds <= base_fds
     assert [t.name for t in threads - base_threads] == [] and os_threads <= base_os_threads

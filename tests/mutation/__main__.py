@@ -9,6 +9,7 @@ counts as killed when a test fails or it times out (it hung the tests); a surviv
 in tests/mutation/equivalents.toml with a one-line reason, or fails the run. Exit 1 when a module
 is below THRESHOLD or a survivor is unexplained.
 """
+
 import argparse
 import json
 import os
@@ -31,8 +32,21 @@ THRESHOLD = 0.90
 MUTMUT = [sys.executable, "-m", "mutmut"]
 
 KILLED, SURVIVED, TIMEOUT, NO_TESTS, NOT_RUN = "killed", "survived", "timeout", "no tests", "not run"
-STATUS_BY_EXIT_CODE = {1: KILLED, 3: KILLED, -9: KILLED, -11: KILLED, 0: SURVIVED, 5: NO_TESTS, 33: NO_TESTS,
-                       36: TIMEOUT, 24: TIMEOUT, -24: TIMEOUT, 152: TIMEOUT, 255: TIMEOUT, None: NOT_RUN}
+STATUS_BY_EXIT_CODE = {
+    1: KILLED,
+    3: KILLED,
+    -9: KILLED,
+    -11: KILLED,
+    0: SURVIVED,
+    5: NO_TESTS,
+    33: NO_TESTS,
+    36: TIMEOUT,
+    24: TIMEOUT,
+    -24: TIMEOUT,
+    152: TIMEOUT,
+    255: TIMEOUT,
+    None: NOT_RUN,
+}
 """mutmut's exit codes (mutmut/stats.py); a crash of the test process (-9, -11) is a kill too."""
 
 
@@ -108,35 +122,54 @@ def scores(only: set[str] | None = None) -> list[ModuleScore]:
 
 
 def table(module_scores: list[ModuleScore]) -> list[str]:
-    lines = ["| module | mutants | killed | timed out | survived | no test reaches it | equivalent | score |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| module | mutants | killed | timed out | survived | no test reaches it | equivalent | score |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for m in module_scores:
         c = m.counts
-        lines.append(f"| `{m.path}` | {sum(c.values()) - c[NOT_RUN]} | {c[KILLED]} | {c[TIMEOUT]} | {c[SURVIVED]} | "
-                     f"{c[NO_TESTS]} | {len(m.equivalent)} | {m.score:.1%}{'' if m.passes else ' **below 90%**'} |")
+        lines.append(
+            f"| `{m.path}` | {sum(c.values()) - c[NOT_RUN]} | {c[KILLED]} | {c[TIMEOUT]} | {c[SURVIVED]} | "
+            f"{c[NO_TESTS]} | {len(m.equivalent)} | {m.score:.1%}{'' if m.passes else ' **below 90%**'} |"
+        )
     return lines
 
 
 def write_report(module_scores: list[ModuleScore], command: str, seconds: float | None) -> None:
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     took = f", in {seconds / 60:.1f} min" if seconds is not None else ""
-    lines = ["# Mutation testing", "",
-             f"Written by `{command}` on {when}{took}, with mutmut "
-             f"{_mutmut_version()}: each mutant ran only the tests that reach it, from the pool set in "
-             "pyproject.toml's `[tool.mutmut]` : the tests aimed at these modules' behaviour.", "",
-             "Score = (killed + timed out) / (mutants - equivalent). Target: at least 90% in every module. "
-             "CI runs a fixed, seeded sample (`python -m tests.mutation sample`).", ""]
+    lines = [
+        "# Mutation testing",
+        "",
+        f"Written by `{command}` on {when}{took}, with mutmut "
+        f"{_mutmut_version()}: each mutant ran only the tests that reach it, from the pool set in "
+        "pyproject.toml's `[tool.mutmut]` : the tests aimed at these modules' behaviour.",
+        "",
+        "Score = (killed + timed out) / (mutants - equivalent). Target: at least 90% in every module. "
+        "CI runs a fixed, seeded sample (`python -m tests.mutation sample`).",
+        "",
+    ]
     lines += table(module_scores)
-    lines += ["", "## Equivalent mutants", "",
-              "Survivors that cannot change what the device does, each with the reason "
-              "(kept in `tests/mutation/equivalents.toml`).", ""]
+    lines += [
+        "",
+        "## Equivalent mutants",
+        "",
+        "Survivors that cannot change what the device does, each with the reason "
+        "(kept in `tests/mutation/equivalents.toml`).",
+        "",
+    ]
     for m in module_scores:
         for name, reason in m.equivalent:
             lines.append(f"- `{m.path}` `{name}`: {reason}")
     stale = stale_equivalents(module_scores)
     if stale:
-        lines += ["", "## Listed as equivalent but no longer surviving", "",
-                  "These names in equivalents.toml were killed, or no longer exist; they can go from the list.", ""]
+        lines += [
+            "",
+            "## Listed as equivalent but no longer surviving",
+            "",
+            "These names in equivalents.toml were killed, or no longer exist; they can go from the list.",
+            "",
+        ]
         lines += [f"- `{path}` `{name}`" for path, name in stale]
     unexplained = [(m.path, name) for m in module_scores for name in m.unexplained]
     if unexplained:
@@ -206,8 +239,12 @@ def run_mutmut(*names: str) -> None:
         env["TMPDIR"] = tempfile.mkdtemp(prefix="reflect-mutation-", dir="/dev/shm")
     try:
         # Most of a mutant's time is its tests waiting (threads, fsync), so more workers than cores pay.
-        subprocess.run([*MUTMUT, "run", "--max-children", str(2 * (os.cpu_count() or 2) + 1), *names],
-                       cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [*MUTMUT, "run", "--max-children", str(2 * (os.cpu_count() or 2) + 1), *names],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
     finally:
         if env.get("TMPDIR", "").startswith("/dev/shm/"):
             shutil.rmtree(env["TMPDIR"], ignore_errors=True)

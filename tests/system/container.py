@@ -4,6 +4,7 @@ The root is built once by scripts/system-root.sh and kept at SYSTEM_ROOT; every 
 writable layer on top of it (--volatile=overlay), so a run starts from a clean system and leaves none.
 The host has no systemd, hence --register=no --keep-unit; commands run inside through nsenter.
 """
+
 import os
 import subprocess
 import time
@@ -20,8 +21,12 @@ PATH = "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 
 def build_root() -> None:
     """Build the cached root if it is missing (about 2 minutes)."""
-    subprocess.run(["bash", str(ROOT / "scripts" / "system-root.sh"), str(SYSTEM_ROOT)], check=True,
-                   capture_output=True, timeout=1200)
+    subprocess.run(
+        ["bash", str(ROOT / "scripts" / "system-root.sh"), str(SYSTEM_ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=1200,
+    )
 
 
 class Container:
@@ -33,9 +38,22 @@ class Container:
         binds = {**binds, PIP_CACHE: ("/root/.cache/pip", False), APT_CACHE: ("/var/cache/apt/archives", False)}
         options = [f"--bind{'-ro' if ro else ''}={host}:{inside}" for host, (inside, ro) in binds.items()]
         self.nspawn = subprocess.Popen(
-            ["systemd-nspawn", "-q", "-b", "-D", str(SYSTEM_ROOT), "--volatile=overlay", "--register=no",
-             "--keep-unit", "--console=pipe", *options],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [
+                "systemd-nspawn",
+                "-q",
+                "-b",
+                "-D",
+                str(SYSTEM_ROOT),
+                "--volatile=overlay",
+                "--register=no",
+                "--keep-unit",
+                "--console=pipe",
+                *options,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             self.pid = self._init_pid()
             self._wait_for_boot()
@@ -45,8 +63,10 @@ class Container:
 
     def _wait_for_boot(self) -> None:
         deadline = time.monotonic() + 120
-        while (state := self.run("systemctl", "is-system-running", "--wait", check=False).stdout.strip()) \
-                not in ("running", "degraded"):
+        while (state := self.run("systemctl", "is-system-running", "--wait", check=False).stdout.strip()) not in (
+            "running",
+            "degraded",
+        ):
             assert time.monotonic() < deadline, f"the container did not boot: {state!r}"
             time.sleep(0.2)  # its bus is not up yet
 
@@ -62,14 +82,27 @@ class Container:
             time.sleep(0.1)
         raise AssertionError("the container's systemd never started")
 
-    def run(self, *command: str, check: bool = True, timeout: float = 120, input: str | None = None,
-            ) -> subprocess.CompletedProcess:
+    def run(
+        self,
+        *command: str,
+        check: bool = True,
+        timeout: float = 120,
+        input: str | None = None,
+    ) -> subprocess.CompletedProcess:
         """`command` inside the container, as root, with a clean environment and a system's usual umask (nsenter
         would pass on the host's, and CI's may be 077)."""
-        done = subprocess.run(["nsenter", "-t", str(self.pid), "-a", "env", "-i", PATH, "HOME=/root", *command],
-                              capture_output=True, text=True, timeout=timeout, input=input, umask=0o022)
+        done = subprocess.run(
+            ["nsenter", "-t", str(self.pid), "-a", "env", "-i", PATH, "HOME=/root", *command],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+            umask=0o022,
+        )
         if check:
-            assert done.returncode == 0, f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+            assert done.returncode == 0, (
+                f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+            )
         return done
 
     def path(self, inside: str) -> Path:

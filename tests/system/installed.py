@@ -1,5 +1,6 @@
 """The installed service inside the booted root, seen and driven as its owner would: systemctl, journalctl,
 `reflect press` / `reflect hold`, and the files under /var/lib/reflect."""
+
 import json
 import re
 import subprocess
@@ -42,7 +43,10 @@ class RigSocket:
         self.folder.chmod(0o755)
         self.module = subprocess.run(
             ["pactl", "load-module", "module-native-protocol-unix", "auth-anonymous=1", f"socket={self.folder}/native"],
-            check=True, capture_output=True, text=True).stdout.strip()
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         return self.folder
 
     def __exit__(self, *exc):
@@ -67,16 +71,19 @@ class Installed:
 
     def install(self, source: str = "/src") -> str:
         done = self.container.run("bash", f"{source}/systemd/install.sh", timeout=1200, check=False)
-        assert done.returncode == 0, (f"install.sh failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-                                      "\nthe service's journal:\n" + "\n".join(self.journal()[-40:]))
+        assert done.returncode == 0, (
+            f"install.sh failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+            "\nthe service's journal:\n" + "\n".join(self.journal()[-40:])
+        )
         return done.stdout
 
     def reflect(self, *args: str) -> subprocess.CompletedProcess:
         return self.container.run("/opt/reflect/venv/bin/reflect", *args, check=False)
 
     def show(self) -> dict[str, str]:
-        out = self.container.run("systemctl", "show", "reflect.service", "--property",
-                                 "ActiveState,SubState,StatusText,MainPID,NRestarts").stdout
+        out = self.container.run(
+            "systemctl", "show", "reflect.service", "--property", "ActiveState,SubState,StatusText,MainPID,NRestarts"
+        ).stdout
         return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
     def journal(self) -> list[str]:
@@ -94,8 +101,10 @@ class Installed:
 
     def wait_ready(self, timeout: float = 120) -> dict[str, str]:
         deadline = time.monotonic() + timeout
-        while not ((state := self.show())["ActiveState"] == "active"
-                   and state["StatusText"].startswith("ready: waiting for a press")):
+        while not (
+            (state := self.show())["ActiveState"] == "active"
+            and state["StatusText"].startswith("ready: waiting for a press")
+        ):
             assert time.monotonic() < deadline, f"the service is not ready: {state}"
             time.sleep(0.3)
         return state
@@ -113,15 +122,19 @@ class Installed:
         folder = self.container.path(f"{STATE}/sessions")
         if not folder.exists():
             return {}
-        return {s.name: json.loads((s / "session.json").read_text()) for s in sorted(folder.iterdir())
-                if (s / "session.json").exists()}
+        return {
+            s.name: json.loads((s / "session.json").read_text())
+            for s in sorted(folder.iterdir())
+            if (s / "session.json").exists()
+        }
 
     def files(self, *folders: str, owners: bool = True) -> dict[str, tuple[str, ...]]:
         """Every file under `folders`: mode, owner (unless not `owners`), size and sha256; what "changes no
         file" compares."""
         listing = self.container.run("find", *folders, "-xdev", "-printf", "%p\t%M %u:%g %s\n", check=False).stdout
-        sums = self.container.run("sh", "-c", f"find {' '.join(folders)} -xdev -type f -print0 | xargs -0 -r sha256sum",
-                                  check=False).stdout
+        sums = self.container.run(
+            "sh", "-c", f"find {' '.join(folders)} -xdev -type f -print0 | xargs -0 -r sha256sum", check=False
+        ).stdout
         digests = {path: digest for digest, path in (line.split(maxsplit=1) for line in sums.splitlines())}
         files = {}
         for line in listing.splitlines():

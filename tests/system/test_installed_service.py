@@ -4,6 +4,7 @@ after a restart mid-answer, delete beside the running service, installing again,
 
 The tests run in file order on one booted system; each one's steps build on the ones before.
 """
+
 import re
 import subprocess
 import threading
@@ -62,8 +63,14 @@ def system(audio_rig, previous_commit):
     """One boot, with install.sh run once as a new owner would (session-scoped: a rig retry keeps the system)."""
     build_root()
     with RigSocket() as rig_socket:
-        container = Container({ROOT: ("/src", True), previous_commit: ("/src-previous", True),
-                               korean_model(): (MODEL_BOUND, True), rig_socket: (RIG_INSIDE, True)})
+        container = Container(
+            {
+                ROOT: ("/src", True),
+                previous_commit: ("/src-previous", True),
+                korean_model(): (MODEL_BOUND, True),
+                rig_socket: (RIG_INSIDE, True),
+            }
+        )
         try:
             prepare(container)
             service = Installed(container)
@@ -96,7 +103,8 @@ def test_install_sh_starts_the_hardened_service_ready_and_private(system, journa
 
 
 def test_a_whole_session_in_the_installed_service_is_saved_and_transcribed_and_no_word_is_logged(
-        system, journal, tmp_path):
+    system, journal, tmp_path
+):
     spoken = espeak_wav(ANSWER, tmp_path / "answer.wav")
     earlier = set(system.sessions())
     pressed = system.reflect("press")
@@ -120,8 +128,9 @@ def test_a_whole_session_in_the_installed_service_is_saved_and_transcribed_and_n
     assert error_rate <= 0.5, (direct, answer["transcript"])  # the same words, give or take a few
     session_log = "\n".join(lines)
     assert not [word for word in answer["transcript"].split() if word in session_log]
-    assert system.container.run("stat", "-c", "%a %U", str(Path(STATE) / "sessions" / folder / answer["audio"])
-                                ).stdout.split() == ["600", "reflect"]
+    assert system.container.run(
+        "stat", "-c", "%a %U", str(Path(STATE) / "sessions" / folder / answer["audio"])
+    ).stdout.split() == ["600", "reflect"]
 
 
 def test_a_frozen_service_is_killed_by_the_watchdog_and_started_again(system, journal):
@@ -176,7 +185,9 @@ def test_delete_beside_the_running_service_is_done_by_the_service(system, journa
     system.container.run("chown", "-R", "reflect:reflect", f"{STATE}/sessions")  # as if the service had made it
     done = system.reflect("delete", folder.name, "--yes", "--data-dir", STATE)
     # The service holds the notes for its whole life: only it could have deleted the session.
-    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, f"Deleted session {folder.name}.", ""), done.stderr
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, f"Deleted session {folder.name}.", ""), (
+        done.stderr
+    )
     assert folder.name not in system.sessions() and not folder.exists()
     after = system.wait_ready()
     assert after["MainPID"] == before["MainPID"]

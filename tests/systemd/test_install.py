@@ -1,4 +1,5 @@
 """install.sh and uninstall.sh into a fake root: files land where the unit expects them, reruns change nothing."""
+
 import hashlib
 import re
 import shutil
@@ -71,7 +72,8 @@ def test_the_installed_unit_verifies_against_the_installed_files(installed):
     shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True, dirs_exist_ok=True)
     result = subprocess.run(
         ["systemd-analyze", "verify", "--recursive-errors=yes", f"--root={root}", "reflect.service"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0 and result.stderr == "", result.stderr
 
@@ -155,8 +157,10 @@ def test_the_polkit_rule_is_installed_readable_for_polkitd(installed, checkout):
 def test_the_polkit_rule_lets_only_the_reflect_user_power_off():
     text = (REPO / "systemd/reflect-poweroff.rules").read_text()
     code = "\n".join(line for line in text.splitlines() if not line.startswith("//"))
-    assert re.findall(r'action\.id == "([^"]+)"', code) == ["org.freedesktop.login1.power-off",
-                                                            "org.freedesktop.login1.power-off-multiple-sessions"]
+    assert re.findall(r'action\.id == "([^"]+)"', code) == [
+        "org.freedesktop.login1.power-off",
+        "org.freedesktop.login1.power-off-multiple-sessions",
+    ]
     assert re.findall(r'subject\.user == "([^"]+)"', code) == ["reflect"]
     assert code.count("polkit.Result.YES") == 1 and "||" in code and code.index("&&") < code.index("||")
     assert "subject.user" in code.split("&&")[0]  # the user is required for every action, not or-ed with one

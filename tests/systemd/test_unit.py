@@ -1,4 +1,5 @@
 """The unit file, checked by systemd's own tools: it verifies cleanly and scores as well hardened."""
+
 import re
 import shutil
 import subprocess
@@ -29,7 +30,8 @@ def fake_root(tmp_path: Path, unit_text: str) -> Path:
 def verify(root: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["systemd-analyze", "verify", "--recursive-errors=yes", f"--root={root}", "reflect.service"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -39,10 +41,13 @@ def test_unit_verifies(tmp_path):
     assert result.stderr == ""
 
 
-@pytest.mark.parametrize("breakage", [
-    ("WatchdogSec=30", "WatchdogSec=half a minute"),
-    ("ExecStart=/opt/reflect/venv/bin/reflect run", "ExecStart=/opt/reflect/venv/bin/missing run"),
-])
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        ("WatchdogSec=30", "WatchdogSec=half a minute"),
+        ("ExecStart=/opt/reflect/venv/bin/reflect run", "ExecStart=/opt/reflect/venv/bin/missing run"),
+    ],
+)
 def test_verify_catches_a_broken_unit(tmp_path, breakage):
     result = verify(fake_root(tmp_path, UNIT.read_text().replace(*breakage)))
     assert result.returncode != 0
@@ -50,7 +55,9 @@ def test_verify_catches_a_broken_unit(tmp_path, breakage):
 
 def exposure(unit: Path) -> float:
     result = subprocess.run(
-        ["systemd-analyze", "security", "--offline=yes", str(unit)], capture_output=True, text=True,
+        ["systemd-analyze", "security", "--offline=yes", str(unit)],
+        capture_output=True,
+        text=True,
     )
     match = re.search(r"Overall exposure level for reflect\.service: (\d+\.\d+)", result.stdout)
     assert match, result.stdout + result.stderr
@@ -62,8 +69,11 @@ def test_security_exposure_is_low():
 
 
 def test_exposure_parsing_sees_a_weaker_unit(tmp_path):
-    lines = [line for line in UNIT.read_text().splitlines()
-             if not line.startswith(("PrivateNetwork=", "ProtectSystem=", "SystemCallFilter=", "CapabilityBoundingSet="))]
+    lines = [
+        line
+        for line in UNIT.read_text().splitlines()
+        if not line.startswith(("PrivateNetwork=", "ProtectSystem=", "SystemCallFilter=", "CapabilityBoundingSet="))
+    ]
     weaker = tmp_path / "reflect.service"
     weaker.write_text("\n".join(lines) + "\n")
     assert exposure(weaker) > exposure(UNIT)

@@ -1,4 +1,5 @@
 """One Pi twin for the whole twin tier: installed once, then a session, then power cuts, in that order."""
+
 import time
 
 import pytest
@@ -7,9 +8,12 @@ from tests.rig import espeak_wav
 from tests.twin import device
 from tests.twin.machine import Twin, prepare_caches
 
-ANSWERS = ("안녕하세요 저는 오늘 선생님과 이야기를 했습니다", "저는 사람들과 가까워지면 멀어집니다",
-           "선생님과 이야기를 하면 마음이 편해지고 다른 사람들과의 관계도 조금씩 달라지는 것 같습니다 "
-           "처음에는 어색했지만 지금은 괜찮습니다")
+ANSWERS = (
+    "안녕하세요 저는 오늘 선생님과 이야기를 했습니다",
+    "저는 사람들과 가까워지면 멀어집니다",
+    "선생님과 이야기를 하면 마음이 편해지고 다른 사람들과의 관계도 조금씩 달라지는 것 같습니다 "
+    "처음에는 어색했지만 지금은 괜찮습니다",
+)
 """Two short answers and a long one (about 9 s), spoken by espeak-ng's Korean voice for the Korean test model."""
 
 

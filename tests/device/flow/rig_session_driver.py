@@ -4,6 +4,7 @@ The rig test runs it under `unshare --net`, so the session is proven to need no 
 Usage: python -m tests.device.flow.rig_session_driver WORKDIR [RECIPIENT]
 With an age RECIPIENT, the session is sealed to it as soon as it is transcribed (privacy.readable_for_h = 0).
 """
+
 import json
 import sys
 from pathlib import Path
@@ -32,13 +33,16 @@ def network_interfaces() -> list[str]:
 
 def main(work: Path, recipient: str = "") -> dict:
     wavs = [espeak_wav(text, work / f"answer{n}.wav") if text else None for n, text in enumerate(ANSWERS, 1)]
-    config = load_config(env={}, overrides={
-        # FLAC keeps every sample, so a direct decode of the saved file hears exactly what the live one did.
-        "storage": {"data_dir": str(work / "data"), "cache_dir": str(work / "cache"), "audio_format": "flac"},
-        "model": {"path": str(korean_model())},
-        "listening": {"silence_after_speech_s": 2.5, "no_speech_s": 5.0},
-        "privacy": {"recipient": recipient, "readable_for_h": 0},
-    })
+    config = load_config(
+        env={},
+        overrides={
+            # FLAC keeps every sample, so a direct decode of the saved file hears exactly what the live one did.
+            "storage": {"data_dir": str(work / "data"), "cache_dir": str(work / "cache"), "audio_format": "flac"},
+            "model": {"path": str(korean_model())},
+            "listening": {"silence_after_speech_s": 2.5, "no_speech_s": 5.0},
+            "privacy": {"recipient": recipient, "readable_for_h": 0},
+        },
+    )
     device = build_device(config)
     button = MockButton(config, device.parts.inbox.put)
     person = SimulatedPerson(lambda question: play_into_mic(wavs[question - 1]), button.press, button.hold, PLAN)
@@ -51,8 +55,11 @@ def main(work: Path, recipient: str = "") -> dict:
         person.close()
         button.close()
         device.close()
-    return {"folder": str(notes.folder), "wavs": [str(w) if w else None for w in wavs],
-            "interfaces": network_interfaces()}
+    return {
+        "folder": str(notes.folder),
+        "wavs": [str(w) if w else None for w in wavs],
+        "interfaces": network_interfaces(),
+    }
 
 
 if __name__ == "__main__":

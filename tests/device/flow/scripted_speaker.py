@@ -5,6 +5,7 @@ Time passes only while the flow waits on its inbox with nothing in it: then the 
 and a gesture can be put at an exact point: while the Nth clip to start is playing, or just after it ended
 (before the flow has read that it ended, and before the clip after it has been heard).
 """
+
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,9 +70,15 @@ class ScriptedSpeaker:
     nth clip to start is playing (when the flow first waits during it), or right after the nth clip ended;
     `then`, a second (gesture, moment), is scripted the same way once the first has come."""
 
-    def __init__(self, inbox: ClockedInbox, name_of: Callable[[Clip], str | None], rate: int,
-                 gesture: Gesture | None = None, moment: tuple[str, int] | None = None,
-                 then: tuple[Gesture, tuple[str, int]] | None = None):
+    def __init__(
+        self,
+        inbox: ClockedInbox,
+        name_of: Callable[[Clip], str | None],
+        rate: int,
+        gesture: Gesture | None = None,
+        moment: tuple[str, int] | None = None,
+        then: tuple[Gesture, tuple[str, int]] | None = None,
+    ):
         self.inbox = inbox
         self.name_of = name_of
         self.rate = rate
@@ -171,5 +178,9 @@ def put_gesture(inbox: Inbox, gesture: Gesture) -> None:
 
 def tone_names(rate: int) -> dict[Clip, str]:
     """The device's tones at `rate`, by name (they are cached, so the session plays these very clips)."""
-    return {tones.chime(rate): "chime", tones.listening_tone(rate): "listening tone",
-            tones.saved_tone(rate): "saved tone", tones.marked_tone(rate): "marked tone"}
+    return {
+        tones.chime(rate): "chime",
+        tones.listening_tone(rate): "listening tone",
+        tones.saved_tone(rate): "saved tone",
+        tones.marked_tone(rate): "marked tone",
+    }

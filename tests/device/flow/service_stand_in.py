@@ -5,6 +5,7 @@ event's kind after that; stops when stdin closes.
 
     python -m tests.device.flow.service_stand_in DATA_DIR RUN_DIR
 """
+
 import sys
 import threading
 import time
@@ -33,8 +34,12 @@ def main(data_dir: Path, run_dir: Path) -> None:
     parts.on_event = lambda event: print(event.kind.name, flush=True)
     with own(data_dir, "service"):
         jobs = OwnerJobs(data_dir)
-        loop = ServiceLoop(Device(find_pack("therapy-relationship"), parts, SessionSettings(), model=None), data_dir,
-                           replay=lambda: None, jobs=jobs)
+        loop = ServiceLoop(
+            Device(find_pack("therapy-relationship"), parts, SessionSettings(), model=None),
+            data_dir,
+            replay=lambda: None,
+            jobs=jobs,
+        )
         control = ControlServer(run_dir, parts.inbox.put, on_job=jobs.ask)
         threading.Thread(target=lambda: (sys.stdin.read(), loop.stopping.set()), daemon=True).start()
         print("ready", flush=True)

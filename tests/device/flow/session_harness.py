@@ -1,4 +1,5 @@
 """A session wired to fakes and gpiozero's MockFactory button, for fast flow tests."""
+
 import atexit
 import shutil
 import tempfile
@@ -65,8 +66,9 @@ class FakeDevice:
 
     def run(self, answers, settings=SessionSettings(), data_dir: Path | None = None, pack=None):
         microphone = ScriptedMicrophone(answers, rate=RATE)
-        session = Session(pack or find_pack("therapy-relationship"), self.parts(microphone), settings,
-                          data_dir or self.tmp / "data")
+        session = Session(
+            pack or find_pack("therapy-relationship"), self.parts(microphone), settings, data_dir or self.tmp / "data"
+        )
         notes = session.run()
         self.transcriber.drain()
         return notes

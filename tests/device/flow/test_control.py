@@ -1,4 +1,5 @@
 """`reflect press` and `reflect hold` reach the running service through its control socket."""
+
 import json
 import os
 import socket
@@ -25,8 +26,14 @@ from tests.rig import ROOT
 def reflect(run_dir: Path, data: Path, *args: str) -> subprocess.CompletedProcess:
     """`reflect ARGS` in another process, as the service's user would run it under systemd."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(data.parent), "RUNTIME_DIRECTORY": str(run_dir)}
-    return subprocess.run([sys.executable, "-m", "device.setup.cli", *args, "--data-dir", str(data)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "device.setup.cli", *args, "--data-dir", str(data)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 class Inbox(list):
@@ -46,7 +53,9 @@ def test_reflect_press_starts_a_session_in_the_running_service_and_reflect_hold_
     saved = threading.Event()
     parts = fake.parts(microphone)
     parts.on_event = lambda event: (fake.events.append(event), event.kind is EventKind.SESSION_SAVED and saved.set())
-    loop = ServiceLoop(Device(find_pack("therapy-relationship"), parts, SessionSettings(), model=None), data, replay=lambda: None)
+    loop = ServiceLoop(
+        Device(find_pack("therapy-relationship"), parts, SessionSettings(), model=None), data, replay=lambda: None
+    )
     control = ControlServer(run_dir, parts.inbox.put)
     service = threading.Thread(target=loop.run)
     service.start()
@@ -131,10 +140,14 @@ def test_with_no_service_running_press_says_so_in_one_line(run_dir, tmp_path):
 
 
 def test_the_runtime_dir_is_systemds_then_the_sessions_then_one_in_the_data_dir(tmp_path):
-    assert runtime_dir(tmp_path, {"RUNTIME_DIRECTORY": "/run/reflect:/run/other", "XDG_RUNTIME_DIR": "/run/user/7"}) \
-        == Path("/run/reflect")
+    assert runtime_dir(
+        tmp_path, {"RUNTIME_DIRECTORY": "/run/reflect:/run/other", "XDG_RUNTIME_DIR": "/run/user/7"}
+    ) == Path("/run/reflect")
     assert runtime_dir(tmp_path, {"XDG_RUNTIME_DIR": "/run/user/7"}) == Path("/run/user/7/reflect")
     assert runtime_dir(tmp_path, {}) == tmp_path / ".run"
     # A client started from a shell (no RUNTIME_DIRECTORY) still finds the installed service's socket.
     assert socket_candidates(tmp_path, {"XDG_RUNTIME_DIR": "/run/user/0"}) == [
-        Path("/run/user/0/reflect/control.sock"), Path("/run/reflect/control.sock"), tmp_path / ".run" / "control.sock"]
+        Path("/run/user/0/reflect/control.sock"),
+        Path("/run/reflect/control.sock"),
+        tmp_path / ".run" / "control.sock",
+    ]

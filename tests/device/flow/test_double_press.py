@@ -1,5 +1,6 @@
 """The double press: told from two presses by `button.double_press_s`, on the real gpiozero button (MockFactory),
 the keyboard and the control socket; in the ready state it plays a question across time instead of a session."""
+
 import io
 import queue
 import time
@@ -28,8 +29,11 @@ def released(detector: GestureDetector, *presses: tuple[float, float]) -> list[G
 
 def test_a_second_press_within_the_window_is_a_double_press_and_a_third_starts_over():
     detector = GestureDetector(double_press_s=0.4)
-    assert released(detector, (0.0, 0.1), (0.3, 0.45), (0.6, 0.7)) == [Gesture.PRESS, Gesture.DOUBLE_PRESS,
-                                                                         Gesture.PRESS]
+    assert released(detector, (0.0, 0.1), (0.3, 0.45), (0.6, 0.7)) == [
+        Gesture.PRESS,
+        Gesture.DOUBLE_PRESS,
+        Gesture.PRESS,
+    ]
 
 
 def test_presses_further_apart_or_a_hold_between_are_single_presses():
@@ -71,10 +75,16 @@ def test_the_keyboard_and_the_control_socket_send_a_press_then_the_double_press(
 
 def loop_for(fake: FakeDevice, played: list, window: float = 0.3) -> ServiceLoop:
     microphone = ScriptedMicrophone([speech(0.5, RATE) + silence(1.0, RATE)] * 3, rate=RATE)
-    device = Device(find_pack("therapy-relationship"), fake.parts(microphone),
-                    SessionSettings(audio_format="wav"), model=None)
-    return ServiceLoop(device, fake.tmp / "data", replay=lambda: None,
-                       across_time=lambda: played.append("across time"), double_press_s=window)
+    device = Device(
+        find_pack("therapy-relationship"), fake.parts(microphone), SessionSettings(audio_format="wav"), model=None
+    )
+    return ServiceLoop(
+        device,
+        fake.tmp / "data",
+        replay=lambda: None,
+        across_time=lambda: played.append("across time"),
+        double_press_s=window,
+    )
 
 
 def test_in_the_ready_state_a_double_press_plays_a_question_across_time_and_starts_no_session(tmp_path):

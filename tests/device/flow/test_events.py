@@ -1,4 +1,5 @@
 """Event kinds are stable ids; the journal and the status line keep their words."""
+
 from device.flow.events import TEXT, Event, EventKind, Phase
 
 

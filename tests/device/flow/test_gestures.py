@@ -1,4 +1,5 @@
 """Button gestures: a short press is one PRESS, a hold is one HOLD and never also a PRESS, bounce is ignored."""
+
 import queue
 
 import pytest
@@ -87,14 +88,20 @@ def test_a_lost_release_is_forgiven_the_second_press_starts_afresh():
 
 def test_a_new_press_after_a_hold_can_be_held_again():
     detector = GestureDetector(min_press_s=0.25)
-    answered = feed(detector, [("pressed", 0.0), ("held", 2.0), ("released", 2.5),
-                               ("pressed", 3.0), ("held", 5.0), ("released", 5.5)])
+    answered = feed(
+        detector,
+        [("pressed", 0.0), ("held", 2.0), ("released", 2.5), ("pressed", 3.0), ("held", 5.0), ("released", 5.5)],
+    )
     assert gestures(answered) == [Gesture.HOLD, Gesture.HOLD]
 
 
 # Any edges at any non-decreasing times, bounce included.
-EDGES = st.lists(st.tuples(st.sampled_from(["pressed", "held", "released"]),
-                           st.sampled_from([0.0, 0.01, 0.02, 0.03, 0.05, 0.5, 2.0])), max_size=30)
+EDGES = st.lists(
+    st.tuples(
+        st.sampled_from(["pressed", "held", "released"]), st.sampled_from([0.0, 0.01, 0.02, 0.03, 0.05, 0.5, 2.0])
+    ),
+    max_size=30,
+)
 
 
 def timed(edges) -> list[tuple[str, float]]:
@@ -185,12 +192,26 @@ def test_a_press_on_the_real_gpiozero_button_gives_press():
 
 # The long hold: in the ready state, kept down to `long_hold_s`, it shuts the device down (safe to unplug).
 
+
 def test_a_hold_kept_down_gives_one_long_hold_at_the_first_hold_signal_past_the_long_hold_time():
     detector = GestureDetector(long_hold_s=10.0)
-    answered = feed(detector, [("pressed", 1.0), ("held", 3.0), ("held", 5.0), ("held", 7.0), ("held", 9.0),
-                               ("held", 11.0), ("held", 13.0), ("released", 14.0)])
-    assert [event for _, _, event in answered if event] == [GestureEvent(Gesture.HOLD, 3.0),
-                                                           GestureEvent(Gesture.LONG_HOLD, 11.0)]
+    answered = feed(
+        detector,
+        [
+            ("pressed", 1.0),
+            ("held", 3.0),
+            ("held", 5.0),
+            ("held", 7.0),
+            ("held", 9.0),
+            ("held", 11.0),
+            ("held", 13.0),
+            ("released", 14.0),
+        ],
+    )
+    assert [event for _, _, event in answered if event] == [
+        GestureEvent(Gesture.HOLD, 3.0),
+        GestureEvent(Gesture.LONG_HOLD, 11.0),
+    ]
 
 
 def test_a_hold_released_before_the_long_hold_time_is_only_a_hold():
@@ -201,15 +222,29 @@ def test_a_hold_released_before_the_long_hold_time_is_only_a_hold():
 
 def test_the_long_hold_is_timed_from_the_press_of_its_own_contact():
     detector = GestureDetector(long_hold_s=10.0)
-    answered = feed(detector, [("pressed", 0.0), ("held", 2.0), ("released", 3.0),
-                               ("pressed", 4.0), ("held", 6.0), ("held", 12.0), ("held", 14.0)])
-    assert [event for _, _, event in answered if event] == [GestureEvent(Gesture.HOLD, 2.0),
-                                                           GestureEvent(Gesture.HOLD, 6.0),
-                                                           GestureEvent(Gesture.LONG_HOLD, 14.0)]
+    answered = feed(
+        detector,
+        [
+            ("pressed", 0.0),
+            ("held", 2.0),
+            ("released", 3.0),
+            ("pressed", 4.0),
+            ("held", 6.0),
+            ("held", 12.0),
+            ("held", 14.0),
+        ],
+    )
+    assert [event for _, _, event in answered if event] == [
+        GestureEvent(Gesture.HOLD, 2.0),
+        GestureEvent(Gesture.HOLD, 6.0),
+        GestureEvent(Gesture.LONG_HOLD, 14.0),
+    ]
     # a lost release: the second press starts the count again
     detector = GestureDetector(long_hold_s=10.0)
     assert gestures(feed(detector, [("pressed", 0.0), ("held", 2.0), ("pressed", 5.0), ("held", 11.0)])) == [
-        Gesture.HOLD, Gesture.HOLD]
+        Gesture.HOLD,
+        Gesture.HOLD,
+    ]
 
 
 def test_without_a_long_hold_time_a_hold_kept_down_forever_is_one_hold():
@@ -294,5 +329,7 @@ def test_a_hold_between_two_presses_keeps_them_apart_and_without_a_window_no_pre
     assert detector.released(1.5) is None
     assert press(detector, 1.5, 1.625) == GestureEvent(Gesture.PRESS, 1.625)
     plain = GestureDetector(min_press_s=0.03)
-    assert [press(plain, t, t + 0.125) for t in (1.0, 1.25)] == [GestureEvent(Gesture.PRESS, 1.125),
-                                                                  GestureEvent(Gesture.PRESS, 1.375)]
+    assert [press(plain, t, t + 0.125) for t in (1.0, 1.25)] == [
+        GestureEvent(Gesture.PRESS, 1.125),
+        GestureEvent(Gesture.PRESS, 1.375),
+    ]

@@ -24,6 +24,7 @@ there is two presses.
 
 Nothing stopped is ever waited out: the player's "did not finish a clip in time" warning never shows.
 """
+
 import json
 import logging
 import os
@@ -128,7 +129,7 @@ def expected_session(gesture: Gesture, kind: str, number: int) -> Outcome:
     heard = played(SCRIPT[:at]) + [(SCRIPT[at], "stopped")]
     if at >= LAST_SAVED_TONE:
         return Outcome(heard, "complete", [SILENCE] * QUESTIONS)
-    saved = sum(name.startswith("saved tone") for name in SCRIPT[:at + 1])
+    saved = sum(name.startswith("saved tone") for name in SCRIPT[: at + 1])
     return Outcome(heard + played(["goodbye"]), "ended_early", [SILENCE] * saved)
 
 
@@ -137,8 +138,12 @@ def _double_press(pressed: Outcome, kind: str, number: int) -> Outcome:
     if pressed.gesture_left:
         return pressed
     if kind == LISTENING:  # the press ended this answer; the mark is read while its saved tone plays
-        return Outcome(_after(pressed.heard, f"listening tone {number}", "played"), pressed.status, pressed.answers,
-                       marked=[number])
+        return Outcome(
+            _after(pressed.heard, f"listening tone {number}", "played"),
+            pressed.status,
+            pressed.answers,
+            marked=[number],
+        )
     if kind == AFTER and SCRIPT[number - 1].startswith("listening tone"):  # the press skipped that answer
         return pressed
     at = number - 1 if kind == DURING else number
@@ -148,7 +153,7 @@ def _double_press(pressed: Outcome, kind: str, number: int) -> Outcome:
     if sound.startswith("listening tone"):  # the press began this answer: the one being given is marked
         marked = int(sound.split()[-1])
     else:
-        given = [int(name.split()[-1]) for name in SCRIPT[:at + 1] if name.startswith("saved tone")]
+        given = [int(name.split()[-1]) for name in SCRIPT[: at + 1] if name.startswith("saved tone")]
         if not given:
             return pressed  # before any answer
         marked = given[-1]
@@ -166,7 +171,7 @@ def _listening(gesture: Gesture, index: int, status: str) -> Outcome:
     if gesture is Gesture.PRESS:
         return Outcome(played(SCRIPT), "complete", answers)
     tone = SCRIPT.index(f"listening tone {index}")
-    return Outcome(played(SCRIPT[:tone + 1] + ["goodbye"]), "ended_early", answers[:index])
+    return Outcome(played(SCRIPT[: tone + 1] + ["goodbye"]), "ended_early", answers[:index])
 
 
 def session_points():
@@ -186,23 +191,28 @@ def run_session(tmp_path, gesture: Gesture | None = None, kind: str | None = Non
     prompts = NamedPrompts(spoken_names(PACK), RATE)
     tones = tone_names(RATE)
     moment = (kind, number) if kind in (DURING, AFTER) else None
-    speaker = ScriptedSpeaker(inbox, lambda clip: prompts.named.get(clip) or tones.get(clip), RATE,
-                              gesture, moment)
+    speaker = ScriptedSpeaker(inbox, lambda clip: prompts.named.get(clip) or tones.get(clip), RATE, gesture, moment)
     answers = [speech(0.6, RATE) + silence(0.6, RATE) for _ in range(QUESTIONS)]
     if kind == LISTENING:
         answers[number - 1] = speech(0.6, RATE) + [lambda: put_gesture(inbox, gesture)] + silence(0.6, RATE)
     microphone = ScriptedMicrophone(answers, rate=RATE)
     transcriber = Transcriber(FakeRecognizer)
     try:
-        notes = Session(PACK, SessionParts(speaker, lambda: microphone, prompts, transcriber, inbox),
-                        SETTINGS, tmp_path / "data").run()
+        notes = Session(
+            PACK, SessionParts(speaker, lambda: microphone, prompts, transcriber, inbox), SETTINGS, tmp_path / "data"
+        ).run()
         transcriber.drain()
     finally:
         transcriber.close()
     record = json.loads((notes.folder / "session.json").read_text())
     left = any(isinstance(item, GestureEvent) for item in inbox.leftovers())
-    return Outcome(speaker.heard, record["status"], [(a["status"], a["ended_by"]) for a in record["answers"]], left,
-                   [a["index"] for a in record["answers"] if a["for_therapist"]])
+    return Outcome(
+        speaker.heard,
+        record["status"],
+        [(a["status"], a["ended_by"]) for a in record["answers"]],
+        left,
+        [a["index"] for a in record["answers"] if a["for_therapist"]],
+    )
 
 
 def never_waited_out_a_sound(caplog) -> bool:
@@ -265,14 +275,20 @@ def answer_name(clip: Clip) -> str | None:
     return None
 
 
-def run_replay(tmp_path, gesture: Gesture | None = None, kind: str | None = None, number: int = 0,
-               stopped: list | None = None) -> Outcome:
+def run_replay(
+    tmp_path, gesture: Gesture | None = None, kind: str | None = None, number: int = 0, stopped: list | None = None
+) -> Outcome:
     """The replay a hold in the ready state starts (its player hears a long hold); `stopped` gets what it returned."""
     saved_session(tmp_path / "data")
     inbox = ClockedInbox()
     prompts = NamedPrompts(spoken_names(PACK), RATE)
-    speaker = ScriptedSpeaker(inbox, lambda clip: prompts.named.get(clip) or answer_name(clip), RATE,
-                              gesture, (kind, number) if kind else None)
+    speaker = ScriptedSpeaker(
+        inbox,
+        lambda clip: prompts.named.get(clip) or answer_name(clip),
+        RATE,
+        gesture,
+        (kind, number) if kind else None,
+    )
     returned = Replay(Archive(tmp_path / "data"), Player(speaker, prompts, inbox, hears_long_hold=True)).latest()
     if stopped is not None:
         stopped.append(returned)
@@ -294,15 +310,19 @@ def expected_replay(gesture: Gesture, kind: str, number: int, script: list[str] 
             return Outcome(heard, "", [], gesture_left=True)
         heard.append((script[at], "skipped"))
         intro, at = script[at], at + 1
-        if not intro.startswith(("replay_", "intro", "sealed", "end")) and at < len(script) \
-                and script[at].startswith(("answer", "recording")):
+        if (
+            not intro.startswith(("replay_", "intro", "sealed", "end"))
+            and at < len(script)
+            and script[at].startswith(("answer", "recording"))
+        ):
             at += 1  # a press while an answer is introduced goes on past its recording, to the next answer
     return Outcome(heard + played(script[at:]), "", [])
 
 
 def replay_points():
-    return [(DURING, n) for n in range(1, len(REPLAY_SCRIPT) + 1)] + \
-           [(AFTER, n) for n in range(1, len(REPLAY_SCRIPT) + 1)]
+    return [(DURING, n) for n in range(1, len(REPLAY_SCRIPT) + 1)] + [
+        (AFTER, n) for n in range(1, len(REPLAY_SCRIPT) + 1)
+    ]
 
 
 def replay_point_id(point) -> str:
@@ -326,13 +346,15 @@ def test_a_gesture_at_any_point_of_a_replay_is_honoured(tmp_path, caplog, point,
 
 # The long hold (the button kept down to button.off_hold_s) means something only in the ready state.
 
+
 @pytest.mark.parametrize("point", session_points(), ids=point_id)
 def test_a_long_hold_at_any_point_of_a_session_is_passed_over(tmp_path, caplog, point):
     """It can reach a session only as the tail of a hold that already ended it, so it must change nothing."""
     caplog.set_level(logging.WARNING)
     after_the_end = point == (AFTER, len(SCRIPT))
     assert run_session(tmp_path, Gesture.LONG_HOLD, *point) == Outcome(
-        played(SCRIPT), "complete", [SILENCE] * QUESTIONS, gesture_left=after_the_end)
+        played(SCRIPT), "complete", [SILENCE] * QUESTIONS, gesture_left=after_the_end
+    )
     assert never_waited_out_a_sound(caplog)
 
 
@@ -356,6 +378,7 @@ def test_a_replay_stopped_by_a_hold_returns_the_hold_and_one_played_out_returns_
 # One question across time (the ready state's double press): the same rules as a replay, a date in words in the
 # place of each question.
 
+
 def across_time_data(data_dir):
     """Two dated answers to question 2, a month apart, and one skipped."""
     dated_session(data_dir, datetime(2026, 4, 4, 19, 30, tzinfo=timezone.utc), {1: "april one"}, tag=2000)
@@ -363,8 +386,14 @@ def across_time_data(data_dir):
     dated_session(data_dir, datetime(2026, 5, 4, 19, 30, tzinfo=timezone.utc), {1: "may one", 2: "may"}, tag=3000)
 
 
-ACROSS_TIME_SCRIPT = ["intro", "The fourth of March. You said:", "recording 1002", "The fourth of May. You said:",
-                      "recording 3002", "end"]
+ACROSS_TIME_SCRIPT = [
+    "intro",
+    "The fourth of March. You said:",
+    "recording 1002",
+    "The fourth of May. You said:",
+    "recording 3002",
+    "end",
+]
 
 
 def recording_name(clip: Clip) -> str | None:
@@ -376,12 +405,21 @@ def recording_name(clip: Clip) -> str | None:
 def run_across_time(tmp_path, gesture: Gesture | None = None, kind: str | None = None, number: int = 0) -> Outcome:
     across_time_data(tmp_path / "data")
     inbox = ClockedInbox()
-    prompts = NamedPrompts({QUESTION_INTRO.format(question=PACK.questions[1]): "intro",
-                            PHRASES.across_time_end: "end"}, RATE)
-    speaker = ScriptedSpeaker(inbox, lambda clip: prompts.named.get(clip) or recording_name(clip), RATE,
-                              gesture, (kind, number) if kind else None)
-    Replay(Archive(tmp_path / "data"), Player(speaker, prompts, inbox, hears_long_hold=True),
-           today=lambda: date(2026, 12, 6)).question(2)
+    prompts = NamedPrompts(
+        {QUESTION_INTRO.format(question=PACK.questions[1]): "intro", PHRASES.across_time_end: "end"}, RATE
+    )
+    speaker = ScriptedSpeaker(
+        inbox,
+        lambda clip: prompts.named.get(clip) or recording_name(clip),
+        RATE,
+        gesture,
+        (kind, number) if kind else None,
+    )
+    Replay(
+        Archive(tmp_path / "data"),
+        Player(speaker, prompts, inbox, hears_long_hold=True),
+        today=lambda: date(2026, 12, 6),
+    ).question(2)
     left = any(isinstance(item, GestureEvent) for item in inbox.leftovers())
     return Outcome(speaker.heard, "", [], left)
 
@@ -392,8 +430,11 @@ def test_the_points_are_every_sound_a_question_across_time_plays(tmp_path, caplo
 
 
 @pytest.mark.parametrize("gesture", [Gesture.PRESS, Gesture.HOLD, Gesture.DOUBLE_PRESS], ids=lambda g: g.value)
-@pytest.mark.parametrize("point", [(k, n) for k in (DURING, AFTER) for n in range(1, len(ACROSS_TIME_SCRIPT) + 1)],
-                         ids=lambda p: f"{p[0]}-{p[1]:02d}")
+@pytest.mark.parametrize(
+    "point",
+    [(k, n) for k in (DURING, AFTER) for n in range(1, len(ACROSS_TIME_SCRIPT) + 1)],
+    ids=lambda p: f"{p[0]}-{p[1]:02d}",
+)
 def test_a_gesture_at_any_point_of_a_question_across_time_is_honoured(tmp_path, caplog, point, gesture):
     caplog.set_level(logging.WARNING)
     assert run_across_time(tmp_path, gesture, *point) == expected_replay(gesture, *point, ACROSS_TIME_SCRIPT)

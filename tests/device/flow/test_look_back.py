@@ -1,6 +1,7 @@
 """Looking back: after an answer is saved, an earlier answer to the same question from about a month before is
 offered once; it plays only if pressed, a hold still ends the session, and it is never sealed, never offered
 twice, and never offered while the clock is untrusted (which is logged). Dates set by the test's own clock."""
+
 import dataclasses
 import json
 import logging
@@ -35,13 +36,23 @@ def run(data, settings=MONTH, gesture=None, moment=None, then=None):
     inbox = ClockedInbox()
     prompts = NamedPrompts(spoken_names(PACK) | {EARLIER: "earlier date"}, RATE)
     tones = tone_names(RATE)
-    speaker = ScriptedSpeaker(inbox, lambda clip: prompts.named.get(clip) or tones.get(clip) or recording_name(clip),
-                              RATE, gesture, moment, then)
+    speaker = ScriptedSpeaker(
+        inbox,
+        lambda clip: prompts.named.get(clip) or tones.get(clip) or recording_name(clip),
+        RATE,
+        gesture,
+        moment,
+        then,
+    )
     microphone = ScriptedMicrophone([speech(0.6, RATE) + silence(0.6, RATE) for _ in range(QUESTIONS)], rate=RATE)
     transcriber = Transcriber(FakeRecognizer)
     try:
-        notes = Session(PACK, SessionParts(speaker, lambda: microphone, prompts, transcriber, inbox, wall_clock=lambda: NOW),
-                        settings, data).run()
+        notes = Session(
+            PACK,
+            SessionParts(speaker, lambda: microphone, prompts, transcriber, inbox, wall_clock=lambda: NOW),
+            settings,
+            data,
+        ).run()
         transcriber.drain()
     finally:
         transcriber.close()
@@ -73,7 +84,7 @@ def test_a_press_during_or_after_the_offer_plays_the_earlier_answer_after_its_da
     names, heard, status = run(tmp_path / "data", gesture=Gesture.PRESS, moment=(when, number))
     offer_at = names.index(OFFER)
     assert heard[offer_at] == (OFFER, "skipped" if when == DURING else "played")
-    assert names[offer_at + 1:offer_at + 4] == ["earlier date", "recording 1002", "question 3"]
+    assert names[offer_at + 1 : offer_at + 4] == ["earlier date", "recording 1002", "question 3"]
     assert status == "complete"
 
 
@@ -102,8 +113,12 @@ def test_never_a_sealed_answer_one_from_an_unset_clock_or_one_not_a_month_ago(tm
     earlier(tmp_path / "unset", clock=ClockStatus(False, "test"))
     earlier(tmp_path / "long ago", day=datetime(2026, 9, 6, 19, 0, tzinfo=timezone.utc))
     earlier(tmp_path / "off")
-    for data, settings in [("sealed", MONTH), ("unset", MONTH), ("long ago", MONTH),
-                           ("off", dataclasses.replace(MONTH, look_back="off"))]:
+    for data, settings in [
+        ("sealed", MONTH),
+        ("unset", MONTH),
+        ("long ago", MONTH),
+        ("off", dataclasses.replace(MONTH, look_back="off")),
+    ]:
         names, _, status = run(tmp_path / data, settings)
         assert OFFER not in names and status == "complete", data
 
@@ -116,7 +131,7 @@ def test_a_double_press_at_the_offer_plays_it_and_marks_the_answer_just_given(tm
     names, heard, status = run(tmp_path / "data", gesture=Gesture.DOUBLE_PRESS, moment=(when, number))
     offer_at = names.index(OFFER)
     assert heard[offer_at + 1] == ("marked tone 1", "overlaid")
-    assert names[offer_at + 2:offer_at + 5] == ["earlier date", "recording 1002", "question 3"]
+    assert names[offer_at + 2 : offer_at + 5] == ["earlier date", "recording 1002", "question 3"]
     [folder] = [p for p in (tmp_path / "data" / "sessions").iterdir() if p.name.startswith("2026-12-06")]
     marked = [a["index"] for a in json.loads((folder / "session.json").read_text())["answers"] if a["for_therapist"]]
     assert marked == [2] and status == "complete"
@@ -129,11 +144,12 @@ def test_while_the_earlier_answer_plays_a_press_skips_on_and_a_hold_ends_the_ses
     number = offer_number(tmp_path / "probe")
     earlier(tmp_path / "data")
     during = number + (1 if clip == "earlier date" else 2)  # after the offer: its date, then the recording
-    names, heard, status = run(tmp_path / "data", gesture=Gesture.PRESS, moment=(DURING, number),
-                               then=(gesture, (DURING, during)))
+    names, heard, status = run(
+        tmp_path / "data", gesture=Gesture.PRESS, moment=(DURING, number), then=(gesture, (DURING, during))
+    )
     at = names.index(clip)
     if gesture is Gesture.PRESS:
         assert heard[at] == (clip, "skipped") and names[at + 1] == "question 3" and status == "complete"
     else:
         assert heard[at] == (clip, "stopped") and status == "ended_early" and names[-1] == "goodbye"
-    assert "recording 1002" not in names[at + 1:]
+    assert "recording 1002" not in names[at + 1 :]

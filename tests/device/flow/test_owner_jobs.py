@@ -1,5 +1,6 @@
 """`reflect delete`, `reindex` and `recover` beside a running service process: it does them when idle, and
 never while a session records."""
+
 import json
 import subprocess
 import sys
@@ -17,10 +18,17 @@ from tests.rig import ROOT
 def service(tmp_path, run_dir):
     """Two saved sessions, and the service running in its own process over them."""
     data = tmp_path / "data"
-    saved = [write_session(data, datetime(2026, 3, day, 10, tzinfo=timezone.utc), [["i", "feel", "safer"]]).name
-             for day in (1, 2)]
-    process = subprocess.Popen([sys.executable, "-m", "tests.device.flow.service_stand_in", str(data), str(run_dir)],
-                               cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    saved = [
+        write_session(data, datetime(2026, 3, day, 10, tzinfo=timezone.utc), [["i", "feel", "safer"]]).name
+        for day in (1, 2)
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.device.flow.service_stand_in", str(data), str(run_dir)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout.readline() == "ready\n"
         yield process, data, saved

@@ -1,4 +1,5 @@
 """The player's gestures while sounds are queued: a press skips to the next sound, a hold silences them all."""
+
 import threading
 import time
 
@@ -47,7 +48,7 @@ def test_a_press_racing_the_end_of_a_sound_never_leaves_the_next_wait_hanging():
     put = inbox.put
     inbox.put = lambda item: (put(item), isinstance(item, PlaybackDone) and first_ended.set())
     inbox.put(GestureEvent(Gesture.PRESS, 0.0))  # pressed as the first sound ends: the speaker has moved on
-    assert first_ended.wait(2)                    # to the second by the time the flow reads the press
+    assert first_ended.wait(2)  # to the second by the time the flow reads the press
     assert player.wait(first) is Gesture.PRESS
     assert ends_within_a_second(player, second), "waited for a sound the press had already ended"
 

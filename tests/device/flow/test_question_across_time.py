@@ -1,5 +1,6 @@
 """One question across time: the answers found, oldest first with their dates in words; the replay the ready
 state's double press starts (a gesture at every point of it: test_gestures_everywhere); `reflect play --question`."""
+
 import subprocess
 import sys
 from datetime import date, datetime, timezone
@@ -41,7 +42,10 @@ def test_the_answers_to_one_question_come_oldest_first(tmp_path):
     found = across_time(Archive(tmp_path), 2)
     assert found.question == Q2 and found.sealed == 0
     assert [(h.session.started_at.month, h.answer.transcript) for h in found.answers] == [
-        (1, "january two"), (3, "march two"), (5, "may two")]
+        (1, "january two"),
+        (3, "march two"),
+        (5, "may two"),
+    ]
 
 
 def test_since_leaves_out_older_answers_and_the_default_is_the_latest_sessions_last_answer(tmp_path):
@@ -68,13 +72,18 @@ def named(clip: Clip) -> str | None:
 
 def replay_question(data, number=2):
     inbox = ClockedInbox()
-    names = {QUESTION_INTRO.format(question=Q2): "intro", PHRASES.across_time_end: "end",
-             PHRASES.sealed_left_out: "sealed", PHRASES.no_notes: "no notes"}
+    names = {
+        QUESTION_INTRO.format(question=Q2): "intro",
+        PHRASES.across_time_end: "end",
+        PHRASES.sealed_left_out: "sealed",
+        PHRASES.no_notes: "no notes",
+    }
     prompts = NamedPrompts(names, RATE)
     speaker = ScriptedSpeaker(inbox, lambda clip: prompts.named.get(clip) or named(clip), RATE)
     events = []
-    stopped = Replay(Archive(data), Player(speaker, prompts, inbox, hears_long_hold=True), events.append,
-                     today=lambda: TODAY).question(number)
+    stopped = Replay(
+        Archive(data), Player(speaker, prompts, inbox, hears_long_hold=True), events.append, today=lambda: TODAY
+    ).question(number)
     return speaker.heard, stopped, events
 
 
@@ -82,8 +91,16 @@ def dates(*words):
     return [ANSWER_INTRO.format(date=w) for w in words]
 
 
-SCRIPT = ["intro", dates("The fifteenth of January")[0], "recording 2002", dates("The fourth of March")[0],
-          "recording 1002", dates("The twentieth of May")[0], "recording 3002", "end"]
+SCRIPT = [
+    "intro",
+    dates("The fifteenth of January")[0],
+    "recording 2002",
+    dates("The fourth of March")[0],
+    "recording 1002",
+    dates("The twentieth of May")[0],
+    "recording 3002",
+    "end",
+]
 
 
 def test_each_answer_is_introduced_by_its_date_in_words(tmp_path):
@@ -116,16 +133,23 @@ def test_with_no_notes_it_says_so(tmp_path):
 
 
 def reflect(*args, data):
-    return subprocess.run([sys.executable, "-m", "device.setup.cli", *args, "--data-dir", str(data)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "device.setup.cli", *args, "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-@pytest.mark.parametrize("args, says", [
-    (["play", "--question", "9"], "no question 9"),
-    (["play", "--question", "2", "--since", "4 March"], "not a date"),
-    (["play"], "give a session to play, or --question N"),
-    (["play", "latest", "--question", "2"], "give a session to play, or --question N"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["play", "--question", "9"], "no question 9"),
+        (["play", "--question", "2", "--since", "4 March"], "not a date"),
+        (["play"], "give a session to play, or --question N"),
+        (["play", "latest", "--question", "2"], "give a session to play, or --question N"),
+    ],
+)
 def test_bad_input_to_play_a_question_is_one_line_and_exit_2(tmp_path, args, says):
     three_months(tmp_path)
     done = reflect(*args, data=tmp_path)

@@ -1,6 +1,7 @@
 """On the PulseAudio rig: three sessions recorded by the real device (real PortAudio, espeak-ng, Vosk), dated
 across months by the clock the test sets; then a double press of the MockFactory button plays question one
 across time, oldest first, each answer after its spoken date; a press skips on, a hold stops."""
+
 import threading
 import time
 from datetime import date, datetime, timezone
@@ -42,13 +43,16 @@ def as_int16(clip) -> np.ndarray:
 def recorded(tmp_path_factory):
     """The three sessions, each recorded through the device with its date set; and the device to replay them."""
     work = tmp_path_factory.mktemp("across-time")
-    config = load_config(env={}, overrides={
-        "storage": {"data_dir": str(work / "data"), "cache_dir": str(work / "cache"), "audio_format": "flac"},
-        "model": {"path": str(korean_model())},
-        "content": {"packs_dir": str(tiny_pack_dir(work / "packs")), "pack": "tiny"},
-        "listening": {"silence_after_speech_s": 2.0, "no_speech_s": 1.5},
-        "clock": {"trust": "yes"},
-    })
+    config = load_config(
+        env={},
+        overrides={
+            "storage": {"data_dir": str(work / "data"), "cache_dir": str(work / "cache"), "audio_format": "flac"},
+            "model": {"path": str(korean_model())},
+            "content": {"packs_dir": str(tiny_pack_dir(work / "packs")), "pack": "tiny"},
+            "listening": {"silence_after_speech_s": 2.0, "no_speech_s": 1.5},
+            "clock": {"trust": "yes"},
+        },
+    )
     device = build_device(config)
     button = MockButton(config, device.parts.inbox.put)
     loop = ServiceLoop(device, config.data_dir, replay=lambda: None)
@@ -56,8 +60,9 @@ def recorded(tmp_path_factory):
         for started, text in SESSIONS:
             wav = espeak_wav(text, work / f"{started:%m}.wav", voice="en")
             device.parts.wall_clock = lambda started=started: started
-            person = SimulatedPerson(lambda question, wav=wav: play_into_mic(wav), button.press, button.hold,
-                                     (Ending.PRESS, Ending.SKIP))
+            person = SimulatedPerson(
+                lambda question, wav=wav: play_into_mic(wav), button.press, button.hold, (Ending.PRESS, Ending.SKIP)
+            )
             device.parts.on_event = person.on_event
             try:
                 button.press()
@@ -87,11 +92,19 @@ def replay_question(config, device, button, gestures_at: dict[int, str] | None =
                 threading.Timer(0.6, getattr(button, gesture)).start()
 
     stopped = []
-    replay = Replay(Archive(config.data_dir), Player(device.parts.speaker, device.parts.prompts, device.parts.inbox,
-                                                     hears_long_hold=True), on_event, today=lambda: TODAY)
-    loop = ServiceLoop(device, config.data_dir, replay=lambda: None,
-                       across_time=lambda: stopped.append(replay.question()),
-                       double_press_s=config.button.double_press_s)
+    replay = Replay(
+        Archive(config.data_dir),
+        Player(device.parts.speaker, device.parts.prompts, device.parts.inbox, hears_long_hold=True),
+        on_event,
+        today=lambda: TODAY,
+    )
+    loop = ServiceLoop(
+        device,
+        config.data_dir,
+        replay=lambda: None,
+        across_time=lambda: stopped.append(replay.question()),
+        double_press_s=config.button.double_press_s,
+    )
     with SpeakerRecording() as recording:
         button.double_press()
         assert loop.handle(device.parts.inbox.get(timeout=5)) is None
@@ -110,8 +123,14 @@ def saved_answers(config) -> list[tuple[np.ndarray, int]]:
 
 
 def date_prompts(device) -> list[np.ndarray]:
-    return [as_int16(device.parts.prompts.clip(ANSWER_INTRO.format(date=date_in_words(started, TODAY)),
-                                               device.parts.speaker.rate)) for started, _ in IN_DATE_ORDER]
+    return [
+        as_int16(
+            device.parts.prompts.clip(
+                ANSWER_INTRO.format(date=date_in_words(started, TODAY)), device.parts.speaker.rate
+            )
+        )
+        for started, _ in IN_DATE_ORDER
+    ]
 
 
 def test_the_question_plays_across_time_in_date_order_with_spoken_dates(recorded):

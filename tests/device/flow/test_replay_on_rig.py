@@ -1,4 +1,5 @@
 """Replay with the button on the PulseAudio rig: each question is spoken, then the person's own recording plays."""
+
 import os
 import subprocess
 import sys
@@ -51,8 +52,7 @@ def saved_session(data_dir, pack) -> list[np.ndarray | None]:
 
 
 def test_an_idle_hold_replays_each_question_then_its_recording(tmp_path, audio_rig):
-    config = load_config(env={}, overrides={"storage": {"data_dir": str(tmp_path / "data")},
-                                            "button": {"hold_s": 0.5}})
+    config = load_config(env={}, overrides={"storage": {"data_dir": str(tmp_path / "data")}, "button": {"hold_s": 0.5}})
     pack = find_pack("therapy-relationship")
     recorded = saved_session(config.data_dir, pack)
     speaker = SoundDeviceSpeaker()
@@ -91,12 +91,30 @@ def test_an_idle_hold_replays_each_question_then_its_recording(tmp_path, audio_r
 def test_reflect_play_plays_one_answer_without_its_question(tmp_path, audio_rig):
     pack = find_pack("therapy-relationship")
     recorded = saved_session(tmp_path / "data", pack)
-    command = [sys.executable, "-m", "device.setup.cli", "play", "latest", "3", "--no-question", "--data-dir", str(tmp_path / "data")]
+    command = [
+        sys.executable,
+        "-m",
+        "device.setup.cli",
+        "play",
+        "latest",
+        "3",
+        "--no-question",
+        "--data-dir",
+        str(tmp_path / "data"),
+    ]
     with SpeakerRecording() as recording:
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60,
-                                env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+        result = subprocess.run(
+            command,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+        )
     pass_on_stalls(result.stderr)
     assert result.returncode == 0, result.stderr
     assert locate(recorded[2], RATE, recording.samples, recording.RATE)[1] >= 0.8
     question = PromptCache(tmp_path / "cache").clip(pack.questions[2])
-    assert locate((question.samples * 32767).astype(np.int16), question.rate, recording.samples, recording.RATE)[1] < 0.5
+    assert (
+        locate((question.samples * 32767).astype(np.int16), question.rate, recording.samples, recording.RATE)[1] < 0.5
+    )

@@ -1,4 +1,5 @@
 """A hold asking to replay a sealed session is answered in one sentence, and nothing of it is played."""
+
 from datetime import datetime, timedelta, timezone
 
 from bench.archive_factory import write_session

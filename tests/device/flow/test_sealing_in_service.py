@@ -1,4 +1,5 @@
 """The device seals what is due at every start and, while idle, now and then (privacy.readable_for_h)."""
+
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -26,9 +27,14 @@ def test_every_start_seals_the_sessions_that_are_due_and_only_those(tmp_path):
     recent = write_session(data, now - timedelta(minutes=1), [["just", "now"]], rate=8000)
     record.write(recent, {**record.read(recent), "ended_at": now.isoformat()})
     public = new_identity(tmp_path / "key")
-    config = load_config(env={}, overrides={
-        "storage": {"data_dir": str(data), "cache_dir": str(tmp_path / "cache"), "audio_format": "wav"},
-        "model": {"path": str(korean_model())}, "privacy": {"recipient": public}})
+    config = load_config(
+        env={},
+        overrides={
+            "storage": {"data_dir": str(data), "cache_dir": str(tmp_path / "cache"), "audio_format": "wav"},
+            "model": {"path": str(korean_model())},
+            "privacy": {"recipient": public},
+        },
+    )
     device = build_device(config, speaker=FakeSpeaker(), open_microphone=lambda: None)
     try:
         device.parts.transcriber.drain()
@@ -42,8 +48,14 @@ def test_the_idle_service_asks_for_sealing_now_and_then(tmp_path, monkeypatch):
     monkeypatch.setattr(service, "SEAL_EVERY_S", 0.05)
     asked = []
     transcriber = Transcriber(FakeRecognizer)
-    parts = SessionParts(FakeSpeaker(), lambda: None, PromptCache(tmp_path / "cache"), transcriber, Inbox(),
-                         seal=lambda: asked.append(threading.current_thread().name))
+    parts = SessionParts(
+        FakeSpeaker(),
+        lambda: None,
+        PromptCache(tmp_path / "cache"),
+        transcriber,
+        Inbox(),
+        seal=lambda: asked.append(threading.current_thread().name),
+    )
     loop = ServiceLoop(Device(tiny_pack(tmp_path / "packs"), parts, None, model=None), tmp_path, replay=lambda: None)
     runner = threading.Thread(target=loop.run)
     runner.start()

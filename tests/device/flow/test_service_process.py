@@ -1,4 +1,5 @@
 """`reflect run` as systemd runs it: READY=1 once the button is armed, watchdog pings while healthy, clean stop."""
+
 import os
 import signal
 import socket
@@ -13,18 +14,36 @@ from tests.rig import ROOT, korean_model, pass_on_stalls
 pytestmark = pytest.mark.usefixtures("audio_rig")
 
 
-
 def test_reflect_run_tells_systemd_it_is_ready_and_alive(tmp_path):
     address = tmp_path / "notify.sock"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     listener.bind(str(address))
     listener.settimeout(30)
-    env = {**os.environ, "NOTIFY_SOCKET": str(address), "WATCHDOG_USEC": "1000000",
-           "GPIOZERO_PIN_FACTORY": "mock", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env = {
+        **os.environ,
+        "NOTIFY_SOCKET": str(address),
+        "WATCHDOG_USEC": "1000000",
+        "GPIOZERO_PIN_FACTORY": "mock",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
     started = time.monotonic()
-    service = subprocess.Popen([sys.executable, "-m", "device.setup.cli", "run", "--data-dir", str(tmp_path / "data"),
-                                "--model", str(korean_model())], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    service = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "device.setup.cli",
+            "run",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--model",
+            str(korean_model()),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         received = []
         while received.count("WATCHDOG=1") < 3:

@@ -1,4 +1,5 @@
 """The session flow on fakes: every way an answer and a session can end."""
+
 import json
 
 import pytest
@@ -23,7 +24,12 @@ def test_a_full_session_ends_answers_by_silence_press_no_speech_and_max_length(f
     record = saved(fake_device.run(answers))
     assert record["status"] == "complete"
     ended = [(a["status"], a["ended_by"]) for a in record["answers"]]
-    assert ended == [("answered", "silence"), ("answered", "press"), ("skipped", "no_speech"), ("answered", "max_length")]
+    assert ended == [
+        ("answered", "silence"),
+        ("answered", "press"),
+        ("skipped", "no_speech"),
+        ("answered", "max_length"),
+    ]
     first = record["answers"][0]
     assert first["duration_s"] == pytest.approx(6.0 + 0.2, abs=0.01)  # speech from its first chunk, plus the tail
     assert first["transcript"] == " ".join(["word"] * 13)  # the recognizer heard up to the 7 s of silence
@@ -67,7 +73,7 @@ def test_events_follow_the_script(fake_device):
     assert phases[0] == (Phase.SPEAKING, None)
     for q in range(1, 5):
         i = phases.index((Phase.SPEAKING, q))
-        assert phases[i + 1:i + 3] == [(Phase.LISTENING, q), (Phase.SAVING, q)]
+        assert phases[i + 1 : i + 3] == [(Phase.LISTENING, q), (Phase.SAVING, q)]
     assert phases[-2:] == [(Phase.SPEAKING, None), (Phase.READY, None)]
 
 
@@ -85,8 +91,11 @@ def test_late_chunks_from_an_earlier_sessions_capture_are_not_part_of_a_new_answ
         for chunk in speech(3, RATE):
             put(AudioChunk(old_capture, chunk))
 
-    record = saved(fake_device.run([[late_chunks_of_the_old_capture] + speech(1, RATE) + [fake_device.press],
-                                    [ScriptedMicrophone.LOSE]]))
+    record = saved(
+        fake_device.run(
+            [[late_chunks_of_the_old_capture] + speech(1, RATE) + [fake_device.press], [ScriptedMicrophone.LOSE]]
+        )
+    )
     first = record["answers"][0]
     assert (first["status"], first["ended_by"]) == ("answered", "press")
     assert first["duration_s"] == pytest.approx(1.0, abs=0.25)  # its own second of speech, not the old three

@@ -1,4 +1,5 @@
 """A real session: PortAudio on the PulseAudio rig, real espeak-ng prompts, real Vosk, gpiozero's MockFactory button."""
+
 import json
 import stat
 import subprocess
@@ -28,8 +29,13 @@ def finished_session(tmp_path_factory):
     Returns (session.json, its folder, the answer WAVs played, the model, the namespace's interfaces).
     """
     work = tmp_path_factory.mktemp("rig-session")
-    result = subprocess.run(["unshare", "--net", sys.executable, "-m", "tests.device.flow.rig_session_driver", str(work)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=400)
+    result = subprocess.run(
+        ["unshare", "--net", sys.executable, "-m", "tests.device.flow.rig_session_driver", str(work)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     pass_on_stalls(result.stderr)
     assert result.returncode == 0, result.stderr[-3000:]
     produced = json.loads(result.stdout.splitlines()[-1])
@@ -48,7 +54,11 @@ def test_every_answer_ends_the_way_the_person_ended_it(finished_session):
     record, *_ = finished_session
     assert record["status"] == "complete"
     assert [(a["status"], a["ended_by"]) for a in record["answers"]] == [
-        ("answered", "press"), ("answered", "silence"), ("skipped", "no_speech"), ("answered", "press")]
+        ("answered", "press"),
+        ("answered", "silence"),
+        ("skipped", "no_speech"),
+        ("answered", "press"),
+    ]
 
 
 def test_saved_audio_holds_what_was_played(finished_session):
@@ -77,7 +87,9 @@ def test_live_transcript_matches_a_direct_decode_of_the_saved_file(finished_sess
         print(f"answer {answer['index']}: {error_rate:.2f} of {heard} words differ from the closest direct decode")
         assert error_rate <= 0.5, (direct, answer["transcript"])
         edits, words = edits + error_rate * heard, words + heard
-        assert answer["words"] and all(0 <= w["start"] <= w["end"] <= answer["duration_s"] + 0.5 for w in answer["words"])
+        assert answer["words"] and all(
+            0 <= w["start"] <= w["end"] <= answer["duration_s"] + 0.5 for w in answer["words"]
+        )
     assert edits / words <= 0.25, (edits, words)
 
 

@@ -1,4 +1,5 @@
 """Safe to unplug: a hold in the ready state kept down to the long hold says so and powers off, once."""
+
 import logging
 import os
 import threading
@@ -32,9 +33,12 @@ class Machine:
         self.replays = list(replay_returns)
         parts = self.fake.parts(ScriptedMicrophone(list(answers), rate=RATE))
         player = Player(self.fake.speaker, self.fake.prompts, self.fake.inbox, hears_long_hold=True)
-        self.loop = ServiceLoop(Device(find_pack("therapy-relationship"), parts, SessionSettings(), model=None),
-                                tmp_path / "data", replay=self.replay,
-                                shut_down=ShutDown(player, parts.on_event, self.power_off, self.sync))
+        self.loop = ServiceLoop(
+            Device(find_pack("therapy-relationship"), parts, SessionSettings(), model=None),
+            tmp_path / "data",
+            replay=self.replay,
+            shut_down=ShutDown(player, parts.on_event, self.power_off, self.sync),
+        )
 
     def replay(self):
         self.order.append("replay")
@@ -103,8 +107,10 @@ def test_a_long_hold_not_begun_in_the_ready_state_does_nothing(tmp_path, machine
 
 
 def test_a_long_hold_that_follows_the_hold_ending_a_session_does_nothing(tmp_path, machines):
-    machine = machines(tmp_path, answers=[speech(0.5, RATE) + [lambda: machine.fake.inbox.put(
-        GestureEvent(Gesture.HOLD, time.monotonic()))]])
+    machine = machines(
+        tmp_path,
+        answers=[speech(0.5, RATE) + [lambda: machine.fake.inbox.put(GestureEvent(Gesture.HOLD, time.monotonic()))]],
+    )
     notes = machine.handle(Gesture.PRESS)
     assert notes is not None and EventKind.ENDING_EARLY in machine.kinds
     machine.handle(Gesture.LONG_HOLD)
@@ -160,10 +166,12 @@ def test_the_button_held_down_on_gpiozero_replays_then_shuts_down_the_running_lo
     powered_off = []
     parts = fake.parts(ScriptedMicrophone([], rate=RATE))
     player = Player(fake.speaker, fake.prompts, fake.inbox, hears_long_hold=True)
-    loop = ServiceLoop(Device(find_pack("therapy-relationship"), parts, SessionSettings(), model=None),
-                       tmp_path / "data", replay=Replay(Archive(tmp_path / "data"), player, parts.on_event).latest,
-                       shut_down=ShutDown(player, parts.on_event, lambda: powered_off.append(time.monotonic()),
-                                          sync=lambda: None))
+    loop = ServiceLoop(
+        Device(find_pack("therapy-relationship"), parts, SessionSettings(), model=None),
+        tmp_path / "data",
+        replay=Replay(Archive(tmp_path / "data"), player, parts.on_event).latest,
+        shut_down=ShutDown(player, parts.on_event, lambda: powered_off.append(time.monotonic()), sync=lambda: None),
+    )
     give_up = threading.Timer(10.0, loop.stopping.set)  # a failure, not a hang, if it never shuts down
     give_up.start()
     try:

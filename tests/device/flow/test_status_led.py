@@ -1,4 +1,5 @@
 """The status LED's patterns, read back from gpiozero's MockFactory pin state history."""
+
 import time
 import warnings
 
@@ -74,8 +75,8 @@ def test_ready_breathes_on_pwm(pwm_histories):
     peak = levels.index(1.0)
     assert len({lvl for lvl in levels if 0 < lvl < 1}) >= 60
     assert levels[1:peak] == sorted(levels[1:peak])
-    assert levels[peak:peak + 30] == sorted(levels[peak:peak + 30], reverse=True)
-    assert 1.3 <= sum(s.timestamp for s in pwm_histories[Phase.READY][1:peak + 1]) <= 1.9
+    assert levels[peak : peak + 30] == sorted(levels[peak : peak + 30], reverse=True)
+    assert 1.3 <= sum(s.timestamp for s in pwm_histories[Phase.READY][1 : peak + 1]) <= 1.9
 
 
 def assert_pattern(states: list, expected: list[tuple[float, float]]) -> None:
@@ -109,8 +110,9 @@ def test_saving_is_a_fast_blink(histories, request):
 def test_error_is_a_repeating_triple_flash(histories, request):
     flash, pause = ERROR_STEP, ERROR_STEP * ERROR_PATTERN.count(0) - 2 * ERROR_STEP
     triple = [(flash, 0), (flash, 1), (flash, 0), (flash, 1), (flash, 0)]
-    assert_pattern(request.getfixturevalue(histories)[Phase.ERROR],
-                   [(0.0, 0), (0.0, 1)] + triple + [(pause, 1)] + triple)
+    assert_pattern(
+        request.getfixturevalue(histories)[Phase.ERROR], [(0.0, 0), (0.0, 1)] + triple + [(pause, 1)] + triple
+    )
 
 
 def test_the_patterns_differ_from_each_other(pwm_histories, plain_histories):
@@ -162,7 +164,7 @@ def test_shutting_down_is_a_fast_fade_on_pwm(pwm_histories):
     peaks = [n for n, level in enumerate(levels) if level == 1.0]
     assert len({lvl for lvl in levels if 0 < lvl < 1}) >= 10  # a fade, not a blink
     assert len(peaks) >= 5  # a breath every half second over the 3.3 s watched: fast, beside ready's 3 s
-    assert sum(s.timestamp for s in states[1:peaks[0] + 1]) == pytest.approx(SHUTDOWN_FADE_SECONDS, abs=0.1)
+    assert sum(s.timestamp for s in states[1 : peaks[0] + 1]) == pytest.approx(SHUTDOWN_FADE_SECONDS, abs=0.1)
 
 
 def test_shutting_down_is_a_flicker_on_a_plain_pin_unlike_every_other_pattern(plain_histories):

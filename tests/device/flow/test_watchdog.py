@@ -1,4 +1,5 @@
 """sd_notify over a real datagram socket: readiness, status, and watchdog pings that stop when the loop hangs."""
+
 import os
 import socket
 import threading

@@ -1,4 +1,5 @@
 """The notes tests' shared fixture: an owner's age key."""
+
 from pathlib import Path
 
 import pytest

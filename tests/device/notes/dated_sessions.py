@@ -1,4 +1,5 @@
 """Sessions written the way the device writes them, dated by a clock the test sets (no sleeping)."""
+
 from datetime import datetime
 from pathlib import Path
 
@@ -20,8 +21,14 @@ def samples_for(tag: int) -> np.ndarray:
     return np.full(RATE // 10, tag, dtype=np.int16)
 
 
-def dated_session(data_dir: Path, started: datetime, said: dict[int, str], tag: int = 1000,
-                  clock: ClockStatus = TRUSTED, marked: tuple[int, ...] = ()) -> SessionNotes:
+def dated_session(
+    data_dir: Path,
+    started: datetime,
+    said: dict[int, str],
+    tag: int = 1000,
+    clock: ClockStatus = TRUSTED,
+    marked: tuple[int, ...] = (),
+) -> SessionNotes:
     """A finished session begun at `started`: answer i says said[i] (recorded as samples tagged tag + i), and
     those in `marked` are marked for the therapist; questions not in `said` are skipped."""
     notes = SessionNotes.begin(data_dir, PACK, RATE, now=started, clock=clock)

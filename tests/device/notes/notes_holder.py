@@ -4,6 +4,7 @@ then waits for stdin to close (or to be killed).
 
     python -m tests.device.notes.notes_holder DATA_DIR ROLE
 """
+
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -20,8 +21,9 @@ RATE = 16000
 
 def main(data_dir: Path, role: str) -> None:
     with own(data_dir, role):
-        notes = SessionNotes.begin(data_dir, tiny_pack(data_dir.parent / "holder-packs"), RATE,
-                                   now=datetime(2026, 3, 2, 9, 0, 0))
+        notes = SessionNotes.begin(
+            data_dir, tiny_pack(data_dir.parent / "holder-packs"), RATE, now=datetime(2026, 3, 2, 9, 0, 0)
+        )
         writer = WavWriter(notes.audio_path(1), RATE)
         writer.write((np.random.default_rng(1).standard_normal(RATE) * 3000).astype(np.int16))
         writer.sync()

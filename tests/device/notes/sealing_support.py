@@ -1,4 +1,5 @@
 """Sealed sessions made for the sealing and opening tests: an owner's key and a finished, compressed session."""
+
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 

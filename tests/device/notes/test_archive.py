@@ -1,4 +1,5 @@
 """The archive on real generated session folders: listing, resolving, loading, replay, damage and deletion."""
+
 import json
 import logging
 from datetime import datetime, timezone
@@ -78,10 +79,14 @@ def test_unreadable_sessions_are_moved_aside_whole_and_reported(tmp_path, folder
     assert any(victim.name in n and "moved to" in n for n in listing.notices)
     assert any(victim.name in r.getMessage() for r in caplog.records)
     assert all("feel" not in r.getMessage() for r in caplog.records)
-    assert Archive(tmp_path).listing().notices == [f"1 damaged session folder(s) are kept aside in {tmp_path / 'damaged'}."]
+    assert Archive(tmp_path).listing().notices == [
+        f"1 damaged session folder(s) are kept aside in {tmp_path / 'damaged'}."
+    ]
 
 
-@pytest.mark.parametrize("kind,words", [("missing_audio", "is missing"), ("truncated_wav", "is truncated"), ("garbage_wav", "is unreadable")])
+@pytest.mark.parametrize(
+    "kind,words", [("missing_audio", "is missing"), ("truncated_wav", "is truncated"), ("garbage_wav", "is unreadable")]
+)
 def test_bad_audio_keeps_the_session_and_replays_the_rest(tmp_path, folders, kind, words):
     victim = next(f for f in folders if len(list(f.glob("*.wav"))) >= 2)
     damage(victim, kind)
@@ -90,7 +95,11 @@ def test_bad_audio_keeps_the_session_and_replays_the_rest(tmp_path, folders, kin
     assert victim.name in [s.id for s in listing.sessions]
     assert any(n.startswith(f"Session {victim.name}: answer") and words in n for n in listing.notices)
     session = archive.load(victim.name)
-    broken = next(a for a in session.answers if a.audio == sorted(p.name for p in victim.glob("*.wav*"))[0] or a.audio and not (victim / a.audio).exists())
+    broken = next(
+        a
+        for a in session.answers
+        if a.audio == sorted(p.name for p in victim.glob("*.wav*"))[0] or a.audio and not (victim / a.audio).exists()
+    )
     with pytest.raises(AudioCorrupt):
         archive.read_answer_audio(session, broken.index)
     plays = list(archive.replay(session))
@@ -114,7 +123,9 @@ def test_load_and_replay_give_back_what_was_written(tmp_path, folders):
     session = archive.load("latest")
     doc = _doc(session.path)
     assert [a.transcript for a in session.answers] == [a["transcript"] for a in doc["answers"]]
-    assert [[w.start for w in a.words] for a in session.answers] == [[w["start"] for w in a["words"]] for a in doc["answers"]]
+    assert [[w.start for w in a.words] for a in session.answers] == [
+        [w["start"] for w in a["words"]] for a in doc["answers"]
+    ]
     for play in archive.replay(session):
         answer = session.answer(play.index)
         assert play.question == answer.question
@@ -139,7 +150,9 @@ def test_damaged_session_found_by_load_is_moved_and_reported(tmp_path, folders):
 
 
 def test_compressed_answers_replay_before_and_after_session_json_says_so(tmp_path):
-    folder = write_session(tmp_path, datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc), [["one", "two", "three"], ["four"]])
+    folder = write_session(
+        tmp_path, datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc), [["one", "two", "three"], ["four"]]
+    )
     archive = Archive(tmp_path)
     assert archive.sessions()[0].problems == ()
     new = compress_answer(folder / "01.wav")
@@ -167,15 +180,34 @@ def test_index_file_is_private(tmp_path, folders):
     assert (tmp_path / "index.sqlite3").stat().st_mode & 0o777 == 0o600
 
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-                           max_leaves=10)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=10,
+)
 
 
 @settings(max_examples=200, deadline=None)
-@given(field=st.sampled_from(["version", "pack", "started_at", "status", "sample_rate", "questions", "answers", "answers.0",
-                              "answers.0.words", "answers.0.words.0", "answers.0.audio", "answers.0.index", "answers.0.status"]),
-       value=json_values)
+@given(
+    field=st.sampled_from(
+        [
+            "version",
+            "pack",
+            "started_at",
+            "status",
+            "sample_rate",
+            "questions",
+            "answers",
+            "answers.0",
+            "answers.0.words",
+            "answers.0.words.0",
+            "answers.0.audio",
+            "answers.0.index",
+            "answers.0.status",
+        ]
+    ),
+    value=json_values,
+)
 def test_any_malformed_field_is_damage_never_a_crash(tmp_path_factory, field, value):
     folder = write_session(tmp_path_factory.mktemp("s"), datetime(2026, 5, 5, tzinfo=timezone.utc), [["x", "y"]])
     doc = _doc(folder)

@@ -1,6 +1,7 @@
 """What the archive promises about people's notes: a deleted session leaves nothing in the index file, names resolve
 the way `reflect show` says, damaged sessions are set aside (never deleted) with a one-line reason, and every field
 of session.json is checked before it is believed."""
+
 import json
 import logging
 import os
@@ -53,8 +54,12 @@ def _archive_with_markers(data_dir: Path, count: int) -> list[str]:
     """`count` sessions a day apart, each with a word no other session says; returns their ids."""
     ids = []
     for k in range(count):
-        folder = write_session(data_dir, T0 + timedelta(days=k), [["we", "talked", f"secretword{k}x"], None, [f"other{k}x", "calm"]],
-                               rate=8000)
+        folder = write_session(
+            data_dir,
+            T0 + timedelta(days=k),
+            [["we", "talked", f"secretword{k}x"], None, [f"other{k}x", "calm"]],
+            rate=8000,
+        )
         ids.append(folder.name)
     return ids
 
@@ -65,10 +70,15 @@ def _assert_gone_from_index_file(data_dir: Path, doomed: int, kept: list[int], i
     assert ids[doomed].encode() not in raw
     assert not (data_dir / "index.sqlite3-journal").exists()
     assert _index_rows(data_dir, "SELECT id FROM sessions WHERE id = ?", ids[doomed]) == []
-    assert _index_rows(data_dir, "SELECT rowid FROM answer_text WHERE answer_text MATCH ?", f"secretword{doomed}x") == []
+    assert (
+        _index_rows(data_dir, "SELECT rowid FROM answer_text WHERE answer_text MATCH ?", f"secretword{doomed}x") == []
+    )
     assert sorted(r[0] for r in _index_rows(data_dir, "SELECT id FROM sessions")) == sorted(ids[k] for k in kept)
     for k in kept:
-        assert len(_index_rows(data_dir, "SELECT rowid FROM answer_text WHERE answer_text MATCH ?", f"secretword{k}x")) == 1
+        assert (
+            len(_index_rows(data_dir, "SELECT rowid FROM answer_text WHERE answer_text MATCH ?", f"secretword{k}x"))
+            == 1
+        )
 
 
 @settings(max_examples=8, deadline=None)
@@ -173,7 +183,9 @@ def test_reflect_delete_of_an_unknown_session_is_one_line_and_exit_2(ram_dir, cl
 
 def test_resolve_lists_at_most_eight_candidates_when_ambiguous(ram_dir):
     for k in range(11):
-        write_session(ram_dir, T0 + timedelta(hours=k // 8), [["x"]], rate=8000)  # eight in one second, three an hour later
+        write_session(
+            ram_dir, T0 + timedelta(hours=k // 8), [["x"]], rate=8000
+        )  # eight in one second, three an hour later
     archive = Archive(ram_dir)
     ids = sorted(s.id for s in archive.sessions())
     with pytest.raises(SessionAmbiguous) as caught:
@@ -255,13 +267,14 @@ def test_listing_reports_each_audio_problem_and_the_damaged_folders(ram_dir, cap
     ok = write_session(ram_dir, T0, [["one", "two"], None, ["three"]], rate=8000)
     (ok / "01.wav").unlink()
     raw = (ok / "03.wav").read_bytes()
-    (ok / "03.wav").write_bytes(raw[:44 + (len(raw) - 44) // 4 // 2 * 2])
+    (ok / "03.wav").write_bytes(raw[: 44 + (len(raw) - 44) // 4 // 2 * 2])
     broken = write_session(ram_dir, T0 + timedelta(days=1), [["x"]], rate=8000)
     _rewrite(broken, lambda d: d.update(status="lost"))
     with caplog.at_level(logging.WARNING, logger="device.notes.archive"):
         listing = Archive(ram_dir).listing()
     assert [r.getMessage() for r in caplog.records] == [
-        f"session {broken.name} is damaged (session: unknown status); moved to {ram_dir / 'damaged' / broken.name}"]
+        f"session {broken.name} is damaged (session: unknown status); moved to {ram_dir / 'damaged' / broken.name}"
+    ]
     duration = 0.3 + 0.5 + 0.2
     short = (len(raw) - 44) // 4 // 2 / 8000
     assert [s.id for s in listing.sessions] == [ok.name]
@@ -289,7 +302,11 @@ def test_listing_counts_answers_said_and_seconds_spoken(ram_dir):
     [summary] = Archive(ram_dir).sessions()
     assert summary.answers == 2
     assert summary.spoken_s == pytest.approx((0.3 + 2 * 0.5 + 0.2) + (0.3 + 0.5 + 0.2))
-    assert (summary.pack_title, summary.status, summary.started_at) == ("Why the therapy relationship matters", "complete", T0)
+    assert (summary.pack_title, summary.status, summary.started_at) == (
+        "Why the therapy relationship matters",
+        "complete",
+        T0,
+    )
 
 
 def test_hidden_entries_and_stray_files_in_sessions_are_not_sessions(ram_dir):
@@ -331,8 +348,10 @@ def test_loading_a_session_damaged_since_it_was_indexed_moves_it_and_says_why_in
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     with pytest.raises(SessionDamaged) as caught:
         archive.load("latest")
-    assert str(caught.value) == (f"session {folder.name} is damaged (session: 'sample_rate' is missing or has the wrong type);"
-                                 f" moved to {ram_dir / 'damaged' / folder.name}")
+    assert str(caught.value) == (
+        f"session {folder.name} is damaged (session: 'sample_rate' is missing or has the wrong type);"
+        f" moved to {ram_dir / 'damaged' / folder.name}"
+    )
     assert json.loads((ram_dir / "damaged" / folder.name / "session.json").read_text())["sample_rate"] == "80"
     assert (ram_dir / "damaged" / folder.name / "01.wav").exists()
 
@@ -381,7 +400,10 @@ REFUSED = {
     "answers_missing": (lambda d: d.pop("answers"), "session: 'answers' is missing or has the wrong type"),
     "answer_not_object": (lambda d: d["answers"].append("yes"), "answer 3: 'status' is missing or has the wrong type"),
     "answer_status": (lambda d: _first(d).update(status="fine"), "answer 1: unknown status"),
-    "answer_status_number": (lambda d: _first(d).update(status=1), "answer 1: 'status' is missing or has the wrong type"),
+    "answer_status_number": (
+        lambda d: _first(d).update(status=1),
+        "answer 1: 'status' is missing or has the wrong type",
+    ),
     "audio_escapes": (lambda d: _first(d).update(audio="../../etc/passwd"), "answer 1: 'audio' is not a file name"),
     "audio_in_subfolder": (lambda d: _first(d).update(audio="sub/01.wav"), "answer 1: 'audio' is not a file name"),
     "audio_empty": (lambda d: _first(d).update(audio=""), "answer 1: 'audio' is not a file name"),
@@ -390,15 +412,30 @@ REFUSED = {
     "audio_number": (lambda d: _first(d).update(audio=1), "answer 1: 'audio' is not a file name"),
     "words_text": (lambda d: _first(d).update(words="a b"), "answer 1: 'words' is missing or has the wrong type"),
     "word_missing": (lambda d: _first(d)["words"][0].pop("word"), "answer 1: 'word' is missing or has the wrong type"),
-    "word_not_object": (lambda d: _first(d)["words"].append(["x", 1, 2]), "answer 1: 'word' is missing or has the wrong type"),
-    "word_start": (lambda d: _first(d)["words"][0].update(start="0.3"), "answer 1: 'start' is missing or has the wrong type"),
+    "word_not_object": (
+        lambda d: _first(d)["words"].append(["x", 1, 2]),
+        "answer 1: 'word' is missing or has the wrong type",
+    ),
+    "word_start": (
+        lambda d: _first(d)["words"][0].update(start="0.3"),
+        "answer 1: 'start' is missing or has the wrong type",
+    ),
     "word_end": (lambda d: _first(d)["words"][0].update(end=None), "answer 1: 'end' is missing or has the wrong type"),
-    "word_start_bool": (lambda d: _first(d)["words"][0].update(start=False), "answer 1: 'start' is missing or has the wrong type"),
+    "word_start_bool": (
+        lambda d: _first(d)["words"][0].update(start=False),
+        "answer 1: 'start' is missing or has the wrong type",
+    ),
     "index_missing": (lambda d: _first(d).pop("index"), "answer 1: 'index' is missing or has the wrong type"),
     "index_float": (lambda d: _first(d).update(index=1.0), "answer 1: 'index' is missing or has the wrong type"),
     "question_missing": (lambda d: _first(d).pop("question"), "answer 1: 'question' is missing or has the wrong type"),
-    "duration_text": (lambda d: _first(d).update(duration_s="2s"), "answer 1: 'duration_s' is missing or has the wrong type"),
-    "second_answer": (lambda d: d["answers"][1].update(index="2"), "answer 2: 'index' is missing or has the wrong type"),
+    "duration_text": (
+        lambda d: _first(d).update(duration_s="2s"),
+        "answer 1: 'duration_s' is missing or has the wrong type",
+    ),
+    "second_answer": (
+        lambda d: d["answers"][1].update(index="2"),
+        "answer 2: 'index' is missing or has the wrong type",
+    ),
 }
 
 
@@ -412,13 +449,16 @@ def test_parse_session_refuses_each_malformed_field_with_a_one_line_reason(ram_d
     assert str(caught.value) == message
 
 
-@pytest.mark.parametrize("content,message", [
-    (None, "session.json is missing"),
-    (b'{"version": ', "session.json is not valid JSON (JSONDecodeError at byte 12)"),
-    (b'{"version": "\xff"}', "session.json is not valid JSON (UnicodeDecodeError at byte 13)"),
-    (b"[1, 2]", "session.json is not a JSON object"),
-    (b'"hello"', "session.json is not a JSON object"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (None, "session.json is missing"),
+        (b'{"version": ', "session.json is not valid JSON (JSONDecodeError at byte 12)"),
+        (b'{"version": "\xff"}', "session.json is not valid JSON (UnicodeDecodeError at byte 13)"),
+        (b"[1, 2]", "session.json is not a JSON object"),
+        (b'"hello"', "session.json is not a JSON object"),
+    ],
+)
 def test_an_unreadable_session_json_is_refused_without_quoting_it(ram_dir, content, message):
     folder = ram_dir / "s"
     folder.mkdir()
@@ -465,16 +505,36 @@ def test_the_session_as_read_is_the_session_as_written(ram_dir):
     doc = json.loads((folder / "session.json").read_text())
     session = record.parse(folder)
     assert (session.id, session.path, session.pack_id, session.pack_title, session.language) == (
-        folder.name, folder, "therapy-relationship", "Why the therapy relationship matters", "en")
+        folder.name,
+        folder,
+        "therapy-relationship",
+        "Why the therapy relationship matters",
+        "en",
+    )
     assert (session.started_at, session.ended_at, session.status, session.sample_rate) == (
-        T0, T0 + timedelta(minutes=8), "ended_early", 8000)
+        T0,
+        T0 + timedelta(minutes=8),
+        "ended_early",
+        8000,
+    )
     assert session.questions == QUESTIONS[:2]
     answered, skipped = session.answers
     assert (answered.index, answered.question, answered.audio, answered.status, answered.ended_by) == (
-        1, QUESTIONS[0], "01.wav", "answered", "press")
+        1,
+        QUESTIONS[0],
+        "01.wav",
+        "answered",
+        "press",
+    )
     assert answered.duration_s == doc["answers"][0]["duration_s"] and answered.transcript == "one two"
     assert answered.words == tuple(Word(w["word"], w["start"], w["end"], w["conf"]) for w in doc["answers"][0]["words"])
-    assert (skipped.index, skipped.audio, skipped.status, skipped.ended_by, skipped.words) == (2, None, "skipped", "no_speech", ())
+    assert (skipped.index, skipped.audio, skipped.status, skipped.ended_by, skipped.words) == (
+        2,
+        None,
+        "skipped",
+        "no_speech",
+        (),
+    )
 
 
 # --- audio --------------------------------------------------------------------------------------------------------
@@ -486,9 +546,9 @@ def test_audio_problems_are_named_in_one_line(ram_dir):
     first, skipped, third = session.answers
     assert [audio_problem(session, a) for a in session.answers] == [None, None, None]
     raw = (folder / "01.wav").read_bytes()
-    (folder / "01.wav").write_bytes(raw[:44 + 8000 * 2])  # 1.0 s of 2.5 s
+    (folder / "01.wav").write_bytes(raw[: 44 + 8000 * 2])  # 1.0 s of 2.5 s
     assert audio_problem(session, first) == "answer 1: audio file 01.wav is truncated (1.0 s of 2.5 s)"
-    (folder / "01.wav").write_bytes(raw[:44 + int(8000 * 2.25) * 2])  # short by exactly the tolerance
+    (folder / "01.wav").write_bytes(raw[: 44 + int(8000 * 2.25) * 2])  # short by exactly the tolerance
     assert audio_problem(session, first) is None
     (folder / "03.wav").write_bytes(b"not a wav file at all")
     assert audio_problem(session, third) == "answer 3: audio file 03.wav is unreadable"
@@ -504,11 +564,11 @@ def test_reading_audio_that_is_not_there_says_which_answer(ram_dir):
         archive.read_answer_audio(session, 2)
     assert str(caught.value) == f"answer 2 of session {folder.name} has no recording (skipped)"
     raw = (folder / "01.wav").read_bytes()
-    (folder / "01.wav").write_bytes(raw[:44 + 8000 * 2])
+    (folder / "01.wav").write_bytes(raw[: 44 + 8000 * 2])
     with pytest.raises(AudioCorrupt) as caught:
         archive.read_answer_audio(session, 1)
     assert str(caught.value) == f"answer 1 of session {folder.name}: audio file 01.wav is truncated"
-    (folder / "01.wav").write_bytes(raw[:44 + int(8000 * 2.25) * 2])  # short by exactly the tolerance
+    (folder / "01.wav").write_bytes(raw[: 44 + int(8000 * 2.25) * 2])  # short by exactly the tolerance
     samples, rate = archive.read_answer_audio(session, 1)
     assert (rate, len(samples)) == (8000, int(8000 * 2.25))
     (folder / "01.wav").unlink()
@@ -527,11 +587,18 @@ def test_replay_goes_on_past_a_broken_recording_and_logs_it_without_words(ram_di
     session = archive.load("latest")
     with caplog.at_level(logging.WARNING, logger="device.notes.archive"):
         plays = list(archive.replay(session))
-    assert [(p.index, p.question, p.status) for p in plays] == [(1, QUESTIONS[0], "answered"), (2, QUESTIONS[1], "skipped"),
-                                                                (3, QUESTIONS[2], "answered")]
+    assert [(p.index, p.question, p.status) for p in plays] == [
+        (1, QUESTIONS[0], "answered"),
+        (2, QUESTIONS[1], "skipped"),
+        (3, QUESTIONS[2], "answered"),
+    ]
     assert [(p.samples is None, p.rate, p.problem) for p in plays[:2]] == [
-        (True, None, f"answer 1 of session {folder.name}: audio file 01.wav is missing"), (True, None, None)]
+        (True, None, f"answer 1 of session {folder.name}: audio file 01.wav is missing"),
+        (True, None, None),
+    ]
     assert plays[2].rate == 8000 and len(plays[2].samples) == int(8000 * (0.3 + 0.5 + 0.2))
-    assert [r.getMessage() for r in caplog.records] == [f"replay: answer 1 of session {folder.name}: audio file 01.wav is missing"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"replay: answer 1 of session {folder.name}: audio file 01.wav is missing"
+    ]
     [only] = archive.replay(session, only=3)
     assert only.index == 3 and only.problem is None

@@ -1,5 +1,6 @@
 """`reflect backup` and `reflect restore`: verified copies that round-trip byte for byte, copy only what changed,
 skip a session being recorded, keep sealed notes sealed, and never write over or chmod what is not theirs."""
+
 import os
 import stat
 import subprocess
@@ -84,8 +85,13 @@ def test_what_changed_is_copied_and_a_sealed_session_leaves_no_plain_copy_behind
 def test_a_backup_while_a_session_records_keeps_every_finished_one_and_skips_the_live_one(tmp_path, capsys):
     data, dest = tmp_path / "data", tmp_path / "backup"
     finished = [compressed_session(data, words=[["one"]], started=STARTED + timedelta(days=d)).name for d in (1, 2)]
-    holder = subprocess.Popen([sys.executable, "-m", "tests.device.notes.notes_holder", str(data), "service"],
-                              cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "tests.device.notes.notes_holder", str(data), "service"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         word, live = holder.stdout.readline().split()
         assert word == "held"
@@ -144,5 +150,7 @@ def test_restore_finds_a_backup_file_gone_bad_and_leaves_no_half_session(notes, 
     code, out, err = reflect(capsys, "restore", str(dest), "--data-dir", str(restored))
     assert (code, out) == (2, "")
     assert err.count("\n") == 1 and "does not match the SHA-256 its backup recorded" in err
-    assert sorted(p.name for p in (restored / "sessions").iterdir()) == \
-        sorted(p.name for p in (notes / "sessions").iterdir())[:2]
+    assert (
+        sorted(p.name for p in (restored / "sessions").iterdir())
+        == sorted(p.name for p in (notes / "sessions").iterdir())[:2]
+    )

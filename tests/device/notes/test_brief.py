@@ -1,5 +1,6 @@
 """`reflect brief`: the marked answers (or all) since a date, on real files, in Markdown and in an HTML page
 opened in real headless Chromium; the pattern chart that opens it; the dates of the briefs kept."""
+
 import json
 import os
 import subprocess
@@ -45,8 +46,9 @@ def data(tmp_path):
 
 def brief(data, out, **kwargs):
     args = dict(since=None, since_last=False, everything=False, identity=None, force=False, now=NOW) | kwargs
-    return brief_command(data, out, args["since"], args["since_last"], args["everything"], args["identity"],
-                         args["force"], args["now"])
+    return brief_command(
+        data, out, args["since"], args["since_last"], args["everything"], args["identity"], args["force"], args["now"]
+    )
 
 
 def test_the_marked_answers_since_a_date_with_question_date_words_and_recording(data, tmp_path):
@@ -62,12 +64,17 @@ def test_the_marked_answers_since_a_date_with_question_date_words_and_recording(
     assert "[Recording](<recordings/2026-03-04_193000-02.wav>)" in md
     copied = sorted(p.name for p in (out / RECORDINGS).iterdir())
     assert copied == ["2026-03-04_193000-02.wav", "2026-11-02_193000-03.wav"]
-    assert (out / RECORDINGS / copied[0]).read_bytes() == (data / "sessions" / "2026-03-04_193000" / "02.wav").read_bytes()
+    assert (out / RECORDINGS / copied[0]).read_bytes() == (
+        data / "sessions" / "2026-03-04_193000" / "02.wav"
+    ).read_bytes()
     assert {oct(p.stat().st_mode & 0o777) for p in [out, out / RECORDINGS]} == {"0o700"}
-    assert {oct(p.stat().st_mode & 0o777) for p in [out / HTML_PAGE, out / MD_PAGE, *(out / RECORDINGS).iterdir()]} == {"0o600"}
+    assert {oct(p.stat().st_mode & 0o777) for p in [out / HTML_PAGE, out / MD_PAGE, *(out / RECORDINGS).iterdir()]} == {
+        "0o600"
+    }
     history = json.loads((data / "briefs.json").read_text())["briefs"]
-    assert history == [{"at": "2026-12-06T18:00:00+00:00", "since": "2026-02-01T00:00:00+00:00", "answers": 2,
-                        "marked_only": True}]
+    assert history == [
+        {"at": "2026-12-06T18:00:00+00:00", "since": "2026-02-01T00:00:00+00:00", "answers": 2, "marked_only": True}
+    ]
 
 
 def test_since_the_last_brief_and_all(data, tmp_path):
@@ -79,7 +86,10 @@ def test_since_the_last_brief_and_all(data, tmp_path):
     assert "of 5 answer(s)" in everything
     assert (tmp_path / "all" / MD_PAGE).read_text().startswith("# My reflections")
     assert [b["at"] for b in json.loads((data / "briefs.json").read_text())["briefs"]] == [
-        "2026-06-01T00:00:00+00:00", "2026-12-06T18:00:00+00:00", "2026-12-06T18:00:00+00:00"]
+        "2026-06-01T00:00:00+00:00",
+        "2026-12-06T18:00:00+00:00",
+        "2026-12-06T18:00:00+00:00",
+    ]
 
 
 def test_what_is_already_there_is_refused_without_force_and_never_otherwise_touched(data, tmp_path):
@@ -125,8 +135,12 @@ def test_the_brief_opens_in_chromium_with_its_audio_and_chart(data, tmp_path, ch
     loaded = "return [...document.querySelectorAll('audio')].every(a => a.readyState >= 1 || a.error)"
     WebDriverWait(chromium, 20).until(lambda d: d.execute_script(loaded))
     audios = chromium.execute_script(
-        "return [...document.querySelectorAll('audio')].map(a => [a.getAttribute('src'), a.duration, a.error && a.error.code])")
-    assert [src for src, _, _ in audios] == ["recordings/2026-03-04_193000-02.wav", "recordings/2026-11-02_193000-03.wav"]
+        "return [...document.querySelectorAll('audio')].map(a => [a.getAttribute('src'), a.duration, a.error && a.error.code])"
+    )
+    assert [src for src, _, _ in audios] == [
+        "recordings/2026-03-04_193000-02.wav",
+        "recordings/2026-11-02_193000-03.wav",
+    ]
     assert all(error is None and duration == pytest.approx(0.1, abs=0.02) for _, duration, error in audios)
     assert chromium.execute_script("return document.scripts.length") == 0
     chart = chromium.find_element(By.CSS_SELECTOR, "figure svg")
@@ -138,13 +152,31 @@ def test_the_brief_opens_in_chromium_with_its_audio_and_chart(data, tmp_path, ch
     assert chromium.save_screenshot(str(ARTIFACTS / "brief-html.png"))
 
 
-@pytest.mark.parametrize("args, says", [
-    (["--since", "March"], "not a date"),
-    (["--since", "2026-01-01", "--since-last-brief"], None),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--since", "March"], "not a date"),
+        (["--since", "2026-01-01", "--since-last-brief"], None),
+    ],
+)
 def test_bad_input_to_brief_is_one_line_and_exit_2(data, tmp_path, args, says):
-    done = subprocess.run([sys.executable, "-m", "device.setup.cli", "brief", *args, "--out", str(tmp_path / "o"),
-                           "--data-dir", str(data)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "device.setup.cli",
+            "brief",
+            *args,
+            "--out",
+            str(tmp_path / "o"),
+            "--data-dir",
+            str(data),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and not (tmp_path / "o").exists() and not (data / "briefs.json").exists()
     if says:
         assert len(done.stderr.splitlines()) == 1 and says in done.stderr, done.stderr

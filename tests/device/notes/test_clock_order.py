@@ -1,5 +1,6 @@
 """Sessions are numbered by the device and ordered by that number, never by a clock that may have gone back;
 dates from a clock that was not set show as "about"; version 1 records still read, below the numbered ones."""
+
 import json
 import os
 import subprocess
@@ -26,8 +27,13 @@ FRIDAY = datetime(2026, 12, 4, 19, 30, tzinfo=timezone.utc)
 
 def session(data, when, clock=UNSET, word=None) -> SessionNotes:
     notes = SessionNotes.begin(data, PACK, 16000, now=when, clock=clock)
-    notes.add_answer(1, None if word is None else "01.wav", 0.0 if word is None else 1.0,
-                     "skipped" if word is None else "answered", "no_speech" if word is None else "press")
+    notes.add_answer(
+        1,
+        None if word is None else "01.wav",
+        0.0 if word is None else 1.0,
+        "skipped" if word is None else "answered",
+        "no_speech" if word is None else "press",
+    )
     if word:
         (notes.folder / "01.wav").write_bytes(b"")  # the index never opens it
         notes.set_transcript(1, Transcript(word, (Word(word, 0.2, 0.6, 1.0),)))
@@ -126,10 +132,17 @@ print(notes.id)
 
 def test_a_session_started_by_a_process_whose_wall_clock_went_back_three_days_is_the_latest(tmp_path):
     """The real wall clock moved back with libfaketime (the boot clock left alone), as after a power-off."""
+
     def begin(*faketime: str) -> str:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
-        done = subprocess.run([*faketime, sys.executable, "-c", BEGIN_AND_FINISH, str(tmp_path)], env=env,
-                              capture_output=True, text=True, timeout=60, check=True)
+        done = subprocess.run(
+            [*faketime, sys.executable, "-c", BEGIN_AND_FINISH, str(tmp_path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         return done.stdout.strip()
 
     before = begin()

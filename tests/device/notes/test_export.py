@@ -1,4 +1,5 @@
 """Exports: Markdown and HTML on real files; the HTML page driven in real headless Chromium."""
+
 import json
 import tempfile
 from datetime import datetime, timezone
@@ -20,21 +21,34 @@ from device.notes.session_notes import SessionNotes
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 NASTY = '<script>alert("x")</script> & *bold* [link](http://example.com) `code` #tag'
-CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
-                  "--window-size=1000,1400")
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+    "--window-size=1000,1400",
+)
 
 
 @pytest.fixture
 def session(tmp_path):
     data = tmp_path / "data"
-    folder = write_session(data, datetime(2026, 11, 30, 9, 44, 38, tzinfo=timezone.utc),
-                           [["i", "feel", "safer", "there"], None, ["we", "talked", "about", "<b>trust</b>", "&", "grief"]])
+    folder = write_session(
+        data,
+        datetime(2026, 11, 30, 9, 44, 38, tzinfo=timezone.utc),
+        [["i", "feel", "safer", "there"], None, ["we", "talked", "about", "<b>trust</b>", "&", "grief"]],
+    )
     doc = json.loads((folder / "session.json").read_text())
     doc["pack"]["title"] = NASTY
     doc["answers"][0]["question"] = NASTY
     (folder / "session.json").write_text(json.dumps(doc))
-    SessionNotes(folder, record.read(folder)).set_audio(1, compress_answer(folder / "01.wav").name)  # as the session does
+    SessionNotes(folder, record.read(folder)).set_audio(
+        1, compress_answer(folder / "01.wav").name
+    )  # as the session does
     return Archive(data).load("latest")
 
 
@@ -64,8 +78,10 @@ def test_markdown_reads_cleanly_with_the_date_in_words(tmp_path):
 
 
 def test_markdown_escapes_only_what_would_be_markup():
-    assert md_escape("- a list? # a heading? 1. a number? 2026-12-06 (fine)") == \
-        "\\- a list? # a heading? 1. a number? 2026-12-06 (fine)"
+    assert (
+        md_escape("- a list? # a heading? 1. a number? 2026-12-06 (fine)")
+        == "\\- a list? # a heading? 1. a number? 2026-12-06 (fine)"
+    )
     assert md_escape("12. one") == "12\\. one" and md_escape("# tag") == "\\# tag"
     assert md_escape("[x](http://e) *b* `c` <i>") == "\\[x\\]\\(http://e) \\*b\\* \\`c\\` \\<i\\>"
 
@@ -136,7 +152,8 @@ def test_html_page_in_chromium_loads_every_audio_and_words_seek(session, tmp_pat
     loaded = "return [...document.querySelectorAll('audio')].every(a => a.readyState >= 1 || a.error)"
     WebDriverWait(chromium, 20).until(lambda d: d.execute_script(loaded))
     audios = chromium.execute_script(
-        "return [...document.querySelectorAll('audio')].map(a => [a.getAttribute('src'), a.duration, a.error && a.error.code])")
+        "return [...document.querySelectorAll('audio')].map(a => [a.getAttribute('src'), a.duration, a.error && a.error.code])"
+    )
     expected = {a.audio: a.duration_s for a in session.answers if a.audio}
     assert [src for src, _, _ in audios] == list(expected)
     for src, duration, error in audios:
@@ -149,12 +166,16 @@ def test_html_page_in_chromium_loads_every_audio_and_words_seek(session, tmp_pat
     word = chromium.find_elements(By.CSS_SELECTOR, "#answer-3 .w")[3]
     assert word.text == "<b>trust</b>"
     word.click()
-    seeked = chromium.execute_script("const a = document.querySelector('#answer-3 audio'); a.pause(); return a.currentTime")
+    seeked = chromium.execute_script(
+        "const a = document.querySelector('#answer-3 audio'); a.pause(); return a.currentTime"
+    )
     start = word_times(6)[3][0]
     assert start <= seeked < start + 0.5
     first_word = chromium.find_elements(By.CSS_SELECTOR, "#answer-1 .w")[2]
     first_word.click()
-    seeked = chromium.execute_script("const a = document.querySelector('#answer-1 audio'); a.pause(); return a.currentTime")
+    seeked = chromium.execute_script(
+        "const a = document.querySelector('#answer-1 audio'); a.pause(); return a.currentTime"
+    )
     assert word_times(4)[2][0] <= seeked < word_times(4)[2][0] + 0.5
     resources = chromium.execute_script("return performance.getEntriesByType('resource').map(r => r.name)")
     assert all(name.startswith("file://") for name in resources)

@@ -1,5 +1,6 @@
 """The index keeps in step without looking at every session: a warm command trusts the data dir's change stamp,
 and every change the writers or the folder make moves that stamp, so none is missed."""
+
 import json
 import os
 import shutil

@@ -1,5 +1,6 @@
 """`export` and `open` never change what is not theirs: an existing folder and every parent keep their mode,
 and nothing already there is replaced without --force."""
+
 import os
 import stat
 
@@ -101,8 +102,10 @@ def test_open_replaces_an_opened_archive_only_with_force_and_never_other_files(s
     assert cli.main(argv) == 0
     capsys.readouterr()
     assert cli.main(argv) == 2
-    assert capsys.readouterr().err == (f"reflect: {out} already exists and holds sessions; "
-                                       "choose a new folder, or add --force to replace an opened archive\n")
+    assert capsys.readouterr().err == (
+        f"reflect: {out} already exists and holds sessions; "
+        "choose a new folder, or add --force to replace an opened archive\n"
+    )
     assert cli.main([*argv, "--force"]) == 0
     (out / "mine.txt").write_text("mine")
     assert cli.main([*argv, "--force"]) == 2

@@ -1,4 +1,5 @@
 """One owner of the notes, with two real processes: while the device records, nothing else writes the notes."""
+
 import json
 import re
 import signal
@@ -23,10 +24,20 @@ SAVED = datetime(2026, 3, 1, 10, 0, 0, tzinfo=timezone.utc)
 
 def reflect(tmp: Path, *args: str) -> subprocess.CompletedProcess:
     """`reflect ARGS --data-dir tmp/data` as a person runs it, from this worktree's code."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp), "XDG_CACHE_HOME": str(tmp / "cache"),
-           "GPIOZERO_PIN_FACTORY": "mock"}
-    return subprocess.run([sys.executable, "-m", "device.setup.cli", *args, "--data-dir", str(tmp / "data")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp),
+        "XDG_CACHE_HOME": str(tmp / "cache"),
+        "GPIOZERO_PIN_FACTORY": "mock",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "device.setup.cli", *args, "--data-dir", str(tmp / "data")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture
@@ -34,8 +45,13 @@ def recording(tmp_path):
     """A saved session, and another process that owns the notes as the service and is recording answer 1."""
     data = tmp_path / "data"
     saved = write_session(data, SAVED, [["i", "feel", "safer"], None]).name
-    holder = subprocess.Popen([sys.executable, "-m", "tests.device.notes.notes_holder", str(data), "service"],
-                              cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "tests.device.notes.notes_holder", str(data), "service"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         word, live = holder.stdout.readline().split()
         assert word == "held"
@@ -60,8 +76,12 @@ def test_while_the_device_records_nothing_else_may_write_the_notes_and_nothing_c
         # delete reads the session to confirm it first, as `reflect show` would: the index is a cache
         assert without_index(census(tmp_path / "data")) == without_index(before), command
     before = census(tmp_path / "data")
-    for command, said in ((["reindex"], SERVICE_SILENT), (["session"], RECORDING), (["demo"], RECORDING),
-                          (["run"], RECORDING)):  # the same parser and commands, in this process
+    for command, said in (
+        (["reindex"], SERVICE_SILENT),
+        (["session"], RECORDING),
+        (["demo"], RECORDING),
+        (["run"], RECORDING),
+    ):  # the same parser and commands, in this process
         args = build_parser().parse_args([*command, "--data-dir", str(tmp_path / "data")])
         with pytest.raises(NotesBusy, match=f"^{re.escape(said)}$"):
             args.func(args, load_config(env={}, overrides={"storage": {"data_dir": str(tmp_path / "data")}}))

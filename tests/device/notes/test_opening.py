@@ -1,4 +1,5 @@
 """Opening sealed notes on the owner's computer: `reflect open`, `reflect export --identity`, `reflect keys new`."""
+
 import subprocess
 
 import pyrage
@@ -43,8 +44,9 @@ def test_open_takes_a_tar_export_and_export_with_identity_writes_pages(tmp_path,
     tar = tmp_path / "copy.tar.gz"
     subprocess.run(["tar", "-czf", str(tar), "-C", str(data), "sessions"], check=True)
     assert open_archive(tar, key, tmp_path / "from-tar") == 1
-    code = cli.main(["export", "--all", "--identity", str(key), "--out", str(tmp_path / "pages"),
-                     "--data-dir", str(data)])
+    code = cli.main(
+        ["export", "--all", "--identity", str(key), "--out", str(tmp_path / "pages"), "--data-dir", str(data)]
+    )
     assert code == 0
     page = next((tmp_path / "pages").rglob("notes.md")).read_text()
     assert "zorblax" in page
@@ -59,12 +61,16 @@ def test_a_wrong_key_or_a_damaged_file_is_one_line_exit_2_and_writes_nothing(tmp
     out = tmp_path / "opened"
     assert cli.main(["open", str(data), "--identity", str(other), "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err == (f"reflect: 01.opus.age of session {folder.name} was sealed to another key; use the identity "
-                   "whose public key is in this device's config\n")
+    assert err == (
+        f"reflect: 01.opus.age of session {folder.name} was sealed to another key; use the identity "
+        "whose public key is in this device's config\n"
+    )
     assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".opened")] == []
     sealed_audio = folder / "03.opus.age"
     sealed_audio.write_bytes(sealed_audio.read_bytes()[:-40])
-    with pytest.raises(SealedUnreadable, match=f"^03.opus.age of session {folder.name} is damaged and cannot be opened$"):
+    with pytest.raises(
+        SealedUnreadable, match=f"^03.opus.age of session {folder.name} is damaged and cannot be opened$"
+    ):
         open_archive(data, key, out)
     assert not out.exists()
     with pytest.raises(KeyInvalid, match=r"^cannot read the identity file .*x \(No such file or directory\)$"):
@@ -87,7 +93,9 @@ def test_keys_new_writes_a_private_identity_once_and_warns_about_losing_it(tmp_p
     assert "gone for good" in out and (path.stat().st_mode & 0o777) == 0o600
     public = out.strip().split("\n")[-1]
     assert str(identities(path)[0].to_public()) == public and recipient(public)
-    age_public = subprocess.run(["age-keygen", "-y", str(path)], capture_output=True, text=True, check=True).stdout.strip()
+    age_public = subprocess.run(
+        ["age-keygen", "-y", str(path)], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert age_public == public
     first = path.read_bytes()
     assert cli.main(["keys", "new", "--out", str(path)]) == 2
@@ -111,8 +119,12 @@ def test_open_copies_plain_sessions_as_they_are_and_unseals_every_sealed_file(tm
     before = files_in(plain)
     out = tmp_path / "opened"
     assert open_archive(data, key, out) == 2
-    assert sorted(p.name for p in (out / "sessions" / sealed.name).iterdir()) == \
-        ["01.opus", "03.opus", "session.json", "transcript.md"]
+    assert sorted(p.name for p in (out / "sessions" / sealed.name).iterdir()) == [
+        "01.opus",
+        "03.opus",
+        "session.json",
+        "transcript.md",
+    ]
     copied = out / "sessions" / plain.name
     assert files_in(copied) == before
     assert all(p.stat().st_mode & 0o777 == 0o600 for p in copied.iterdir())
@@ -124,12 +136,20 @@ def test_open_and_keys_new_say_what_is_wrong_in_one_line(tmp_path, key, capsys):
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("x")
     assert cli.main(["open", str(tmp_path), "--identity", str(key), "--out", str(tmp_path / "full")]) == 2
-    assert capsys.readouterr().err == f"reflect: {tmp_path / 'full'} already exists and holds x; choose a new folder, or add --force to replace an opened archive\n"
+    assert (
+        capsys.readouterr().err
+        == f"reflect: {tmp_path / 'full'} already exists and holds x; choose a new folder, or add --force to replace an opened archive\n"
+    )
     assert cli.main(["keys", "new", "--out", str(key)]) == 2
-    assert capsys.readouterr().err == f"reflect: {key} already exists; choose a new file (an identity is never overwritten)\n"
+    assert (
+        capsys.readouterr().err
+        == f"reflect: {key} already exists; choose a new file (an identity is never overwritten)\n"
+    )
     assert cli.main(["keys", "new", "--out", str(tmp_path / "no" / "key")]) == 2
-    assert capsys.readouterr().err == \
-        f"reflect: cannot write the identity to {tmp_path / 'no' / 'key'} (No such file or directory)\n"
+    assert (
+        capsys.readouterr().err
+        == f"reflect: cannot write the identity to {tmp_path / 'no' / 'key'} (No such file or directory)\n"
+    )
 
 
 def test_an_opening_is_built_hidden_beside_its_destination_and_removed_if_it_fails(tmp_path, key, monkeypatch):
@@ -228,15 +248,19 @@ def test_open_into_a_full_folder_names_three_of_what_it_holds(tmp_path, key, cap
     for name in ("a", "b", "c", "d"):
         (full / name).write_text(name)
     assert cli.main(["open", str(tmp_path), "--identity", str(key), "--out", str(full)]) == 2
-    assert capsys.readouterr().err == f"reflect: {full} already exists and holds a, b, c ...; choose a new folder, " \
-                                      "or add --force to replace an opened archive\n"
+    assert (
+        capsys.readouterr().err == f"reflect: {full} already exists and holds a, b, c ...; choose a new folder, "
+        "or add --force to replace an opened archive\n"
+    )
 
 
 def test_open_says_one_line_for_a_file_that_is_no_archive_and_for_an_out_that_is_a_file(tmp_path, key, capsys):
     junk = tmp_path / "junk.tar"
     junk.write_text("not a tar")
     assert cli.main(["open", str(junk), "--identity", str(key), "--out", str(tmp_path / "o")]) == 2
-    assert capsys.readouterr().err == f"reflect: {junk} is neither an archive folder nor a readable tar file " \
-                                      "(copy the device's data dir, or a tar of it, and open that)\n"
+    assert (
+        capsys.readouterr().err == f"reflect: {junk} is neither an archive folder nor a readable tar file "
+        "(copy the device's data dir, or a tar of it, and open that)\n"
+    )
     assert cli.main(["open", str(tmp_path), "--identity", str(key), "--out", str(junk)]) == 2
     assert capsys.readouterr().err == f"reflect: {junk} already exists and is not a folder\n"

@@ -1,5 +1,6 @@
 """One owner of the notes: the lock's own logic, in one process (each `own` opens its own file description,
 so two owners in one process exclude each other as two processes do)."""
+
 import os
 import stat
 

@@ -1,4 +1,5 @@
 """The pattern chart: days reflected per week, time spoken per question, the marked answers; plain inline SVG."""
+
 from datetime import datetime, timezone
 
 from device.notes.archive import Archive

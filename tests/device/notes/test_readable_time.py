@@ -1,6 +1,7 @@
 """privacy.readable_for_h when the wall clock jumps: a session is never sealed early (a clock set forward to the
 truth) and never kept plain forever (a clock that went back); the wall clock, the trust in it and the boot clock
 are all given, never read from the host."""
+
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -70,10 +71,25 @@ def test_a_clock_set_forward_to_the_truth_never_seals_early(tmp_path, key):
     assert wall_elapsed_s(raw, monday, now_trusted=True) is None
     report = seal_due(data, owner_of(key), 24, now=monday, now_trusted=True, since_boot=Uptime("b", 5))
     assert report.sealed == [] and not sealed(folder)
-    assert seal_due(data, owner_of(key), 24, now=monday + timedelta(hours=23), now_trusted=True,
-                    since_boot=Uptime("b", 5 + 23 * HOUR)).sealed == []
-    assert seal_due(data, owner_of(key), 24, now=monday + timedelta(hours=24), now_trusted=True,
-                    since_boot=Uptime("b", 5 + 24 * HOUR)).sealed == [folder.name]
+    assert (
+        seal_due(
+            data,
+            owner_of(key),
+            24,
+            now=monday + timedelta(hours=23),
+            now_trusted=True,
+            since_boot=Uptime("b", 5 + 23 * HOUR),
+        ).sealed
+        == []
+    )
+    assert seal_due(
+        data,
+        owner_of(key),
+        24,
+        now=monday + timedelta(hours=24),
+        now_trusted=True,
+        since_boot=Uptime("b", 5 + 24 * HOUR),
+    ).sealed == [folder.name]
 
 
 def test_the_wall_clock_still_counts_where_it_cannot_overcount(tmp_path):

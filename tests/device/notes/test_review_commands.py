@@ -1,4 +1,5 @@
 """The review subcommands through argparse on generated archives, including damaged and empty ones."""
+
 import json
 from datetime import datetime, timezone
 
@@ -39,7 +40,15 @@ def test_notes_lists_sessions_and_reports_damage_without_failing(data, capsys):
 def test_notes_json_is_parseable_and_complete(data, capsys):
     assert _cli(data, "notes", "--json") == 0
     doc = json.loads(capsys.readouterr().out)
-    assert len(doc["sessions"]) == 4 and {"id", "started_at", "pack", "answers", "spoken_s", "status", "problems"} <= set(doc["sessions"][0])
+    assert len(doc["sessions"]) == 4 and {
+        "id",
+        "started_at",
+        "pack",
+        "answers",
+        "spoken_s",
+        "status",
+        "problems",
+    } <= set(doc["sessions"][0])
     assert any("damaged" in n for n in doc["notices"])
 
 
@@ -68,8 +77,10 @@ def test_show_by_latest_and_prefix(tmp_path):
 def test_search_prints_session_question_and_time(tmp_path):
     write_session(tmp_path, datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc), [["a", "b", "c", "d", "okapi"]])
     out = review_commands.search(Archive(tmp_path), ["okapi"])
-    assert out.splitlines() == ["2026-11-30_090000  answer 1 at 0:02.3  How is your relationship with your therapist right now?",
-                                "    a b c d «okapi»"]
+    assert out.splitlines() == [
+        "2026-11-30_090000  answer 1 at 0:02.3  How is your relationship with your therapist right now?",
+        "    a b c d «okapi»",
+    ]
 
 
 def test_search_caps_long_result_lists(tmp_path):

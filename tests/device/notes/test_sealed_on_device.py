@@ -1,5 +1,6 @@
 """Sealed notes on the device: `play` says once that the session is sealed and stops; `export` without the
 owner's key refuses in one line with the fix."""
+
 import numpy as np
 import pytest
 
@@ -46,8 +47,11 @@ def test_export_of_sealed_notes_without_the_key_refuses_in_one_line_and_writes_n
     for which in (["latest"], ["--all"]):
         assert cli.main(["export", *which, "--out", str(tmp_path / "pages"), "--data-dir", str(data)]) == 2
         out, err = capsys.readouterr()
-        assert (out, err) == ("", f"reflect: session {session} is sealed; export with --identity YOUR-KEY "
-                                  "to open them first\n")
+        assert (out, err) == (
+            "",
+            f"reflect: session {session} is sealed; export with --identity YOUR-KEY to open them first\n",
+        )
     assert not (tmp_path / "pages").exists()
-    assert {k: v for k, v in census(data).items() if not k.startswith("index")} == \
-        {k: v for k, v in before.items() if not k.startswith("index")}
+    assert {k: v for k, v in census(data).items() if not k.startswith("index")} == {
+        k: v for k, v in before.items() if not k.startswith("index")
+    }

@@ -1,4 +1,5 @@
 """Sealing: what was said goes into .age files the standard `age` opens; the device keeps only what was not said."""
+
 import errno
 import json
 import os
@@ -46,15 +47,23 @@ def test_sealing_leaves_nothing_said_in_the_data_dir_and_age_opens_every_sealed_
     assert record.is_sealed(sealed) and all("transcript" not in a and "words" not in a for a in sealed["answers"])
     assert [a["audio"] for a in sealed["answers"]] == ["01.opus.age", None, "03.opus.age"]
     assert sorted(p.name for p in folder.iterdir()) == sorted(record.sealed_files(sealed) + ["session.json"])
-    assert {k: v for k, v in sealed.items() if k not in ("answers", "sealed")} == \
-        {k: v for k, v in before.items() if k != "answers"}
+    assert {k: v for k, v in sealed.items() if k not in ("answers", "sealed")} == {
+        k: v for k, v in before.items() if k != "answers"
+    }
     for name in record.sealed_files(sealed):  # the standard tool, with nothing of this project
-        opened = subprocess.run(["age", "-d", "-i", str(key), str(folder / name)], capture_output=True, check=True).stdout
+        opened = subprocess.run(
+            ["age", "-d", "-i", str(key), str(folder / name)], capture_output=True, check=True
+        ).stdout
         assert opened
-    said = json.loads(subprocess.run(["age", "-d", "-i", str(key), str(folder / record.SAID_NAME)],
-                                     capture_output=True, check=True).stdout)
+    said = json.loads(
+        subprocess.run(
+            ["age", "-d", "-i", str(key), str(folder / record.SAID_NAME)], capture_output=True, check=True
+        ).stdout
+    )
     assert record.opened(sealed, said) == before
-    audio = subprocess.run(["age", "-d", "-i", str(key), str(folder / "01.opus.age")], capture_output=True, check=True).stdout
+    audio = subprocess.run(
+        ["age", "-d", "-i", str(key), str(folder / "01.opus.age")], capture_output=True, check=True
+    ).stdout
     assert audio == plain_audio
 
 
@@ -107,7 +116,8 @@ def test_a_full_disk_while_sealing_keeps_the_plain_notes_and_a_later_pass_seals_
             report = seal_due(data, owner_of(key), 0, now=LATER)
         assert report.kept_for_later == [folder.name] and report.sealed == []
         assert [r.getMessage() for r in caplog.records] == [
-            f"disk full while sealing session {folder.name}; it stays readable until the next try"]
+            f"disk full while sealing session {folder.name}; it stays readable until the next try"
+        ]
         assert files_in(folder) == before
         filler.unlink()
         assert seal_due(data, owner_of(key), 0, now=LATER).sealed == [folder.name]
@@ -174,8 +184,11 @@ def test_a_recipient_that_is_not_one_is_a_one_line_config_error(tmp_path):
     from common.errors import ConfigInvalid
     from device.config import load_config
 
-    with pytest.raises(ConfigInvalid, match=r"privacy.recipient: 'age1nope' is not an age recipient \(age1 and 58 more "
-                                            r"letters, as `reflect keys new` or age-keygen prints it\)$"):
+    with pytest.raises(
+        ConfigInvalid,
+        match=r"privacy.recipient: 'age1nope' is not an age recipient \(age1 and 58 more "
+        r"letters, as `reflect keys new` or age-keygen prints it\)$",
+    ):
         load_config(env={"REFLECT_PRIVACY_RECIPIENT": "age1nope"})
     good = str(x25519.Identity.generate().to_public())
     assert load_config(env={"REFLECT_PRIVACY_RECIPIENT": good}).privacy.recipient == good
@@ -197,7 +210,9 @@ def test_a_pass_seals_every_due_session_past_damaged_and_unfinished_ones_and_log
     with caplog.at_level("INFO", logger="device.notes.sealing"):
         assert seal_due(data, owner_of(key), 24, now=LATER).sealed == [due.name]
     assert [r.getMessage() for r in caplog.records if r.name == "device.notes.sealing"] == [
-        f"session {due.name} sealed", "sealed 1 session(s)"]
+        f"session {due.name} sealed",
+        "sealed 1 session(s)",
+    ]
     assert not record.is_sealed(record.read(data / "sessions" / ".being-deleted"))
 
 
@@ -236,7 +251,8 @@ def test_the_device_sealer_keeps_readable_for_h_and_logs_a_failure(tmp_path, key
     monkeypatch.setattr(sealing, "seal_due", lambda *args: 1 / 0)
     sealing.sealer(data, public, 0)()
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
-        "sealing failed; the notes stay as they are until the next try"]
+        "sealing failed; the notes stay as they are until the next try"
+    ]
 
 
 def test_a_long_bad_recipient_is_quoted_by_its_first_16_letters_only():
@@ -295,15 +311,22 @@ def test_a_full_disk_on_one_session_leaves_it_for_later_and_the_pass_goes_on(tmp
 
 
 def test_a_sealed_record_says_when_it_was_sealed_and_what_and_opens_with_missing_words_empty():
-    raw = {"id": "s", "answers": [{"index": 1, "audio": "01.opus", "transcript": "hello", "words": [{"word": "hello"}]},
-                                  {"index": 2, "audio": None, "transcript": "", "words": []}]}
+    raw = {
+        "id": "s",
+        "answers": [
+            {"index": 1, "audio": "01.opus", "transcript": "hello", "words": [{"word": "hello"}]},
+            {"index": 2, "audio": None, "transcript": "", "words": []},
+        ],
+    }
     files = ["01.opus.age", "said.json.age"]
     sealed = record.sealed(raw, files, STARTED)
     assert sealed["sealed"] == {"at": "2026-03-01T09:00:00+00:00", "files": files}
     assert sealed["answers"] == [{"index": 1, "audio": "01.opus.age"}, {"index": 2, "audio": None}]
     assert record.opened(sealed, record.said(raw)) == raw
-    empty = [{"index": 1, "audio": "01.opus", "transcript": "", "words": []},
-             {"index": 2, "audio": None, "transcript": "", "words": []}]
+    empty = [
+        {"index": 1, "audio": "01.opus", "transcript": "", "words": []},
+        {"index": 2, "audio": None, "transcript": "", "words": []},
+    ]
     assert record.opened(sealed, {})["answers"] == empty  # a said file that lost its words opens with none
     assert record.opened(sealed, {"answers": ["junk", {"index": 2}]})["answers"] == empty
 
@@ -320,16 +343,18 @@ def test_the_sealed_count_passes_over_a_folder_not_yet_a_session(tmp_path, key):
 def test_sealing_asks_the_clock_with_the_configured_trust(tmp_path, key, trust, sealed):
     # Begun by a clock that was not set: its dates count only while the clock is still not set (they would
     # overcount once it is), so four days after it ended it is due with clock.trust "no" and waits with "yes".
-    notes = dated_session(tmp_path, datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc), {1: "words"},
-                          clock=ClockStatus(False, "test"))
+    notes = dated_session(
+        tmp_path, datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc), {1: "words"}, clock=ClockStatus(False, "test")
+    )
     later = datetime.fromisoformat(notes.record["ended_at"]) + timedelta(days=4)
     report = seal_due(tmp_path, owner_of(key), 24, now=later, trust=trust)
     assert bool(report.sealed) is sealed
 
 
 def test_a_session_not_yet_due_does_not_stop_a_later_one_from_being_sealed(tmp_path, key):
-    waiting = dated_session(tmp_path, datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc), {1: "words"},
-                            clock=ClockStatus(False, "test"))  # its dates cannot be counted by a set clock
+    waiting = dated_session(
+        tmp_path, datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc), {1: "words"}, clock=ClockStatus(False, "test")
+    )  # its dates cannot be counted by a set clock
     due = dated_session(tmp_path, datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc), {1: "words"}, tag=2000)
     later = datetime.fromisoformat(due.record["ended_at"]) + timedelta(days=4)
     report = seal_due(tmp_path, owner_of(key), 24, now=later, now_trusted=True)
@@ -339,8 +364,9 @@ def test_a_session_not_yet_due_does_not_stop_a_later_one_from_being_sealed(tmp_p
 @pytest.mark.parametrize("trust, sealed", [("no", True), ("yes", False)])
 def test_the_device_sealer_asks_the_clock_with_the_configured_trust(tmp_path, key, trust, sealed):
     # Readable for 3.6 ms: by the wall clock of a session begun with the clock not set, only while it is not set.
-    notes = dated_session(tmp_path, datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc), {1: "words"},
-                          clock=ClockStatus(False, "test"))
+    notes = dated_session(
+        tmp_path, datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc), {1: "words"}, clock=ClockStatus(False, "test")
+    )
     time.sleep(0.05)
     sealer(tmp_path, str(owner_of(key)), 1e-6, trust=trust)()
     assert record.is_sealed(record.read(notes.folder)) is sealed

@@ -1,4 +1,5 @@
 """Full-text search over real session files: hits, word times, staleness, corruption and leaving nothing behind."""
+
 import json
 import shutil
 import sqlite3
@@ -16,8 +17,11 @@ T0 = datetime(2026, 11, 30, 9, 44, 38, tzinfo=timezone.utc)
 @pytest.fixture
 def archive(tmp_path):
     make_archive(tmp_path, 5, seed=11)
-    write_session(tmp_path, T0, [["i", "feel", "safer", "there", "with", "the", "zebra"], None,
-                                 ["zebra", "crossing", "café", "zebra"]])
+    write_session(
+        tmp_path,
+        T0,
+        [["i", "feel", "safer", "there", "with", "the", "zebra"], None, ["zebra", "crossing", "café", "zebra"]],
+    )
     return Archive(tmp_path)
 
 
@@ -40,7 +44,9 @@ def test_all_words_must_match_and_prefixes_and_accents_work(archive):
     assert archive.search(["zebra", "nowhere"]) == []
 
 
-@pytest.mark.parametrize("query", [['"'], ["*"], ["AND", "OR", "NOT"], ["zebra)"], ["(", "NEAR("], ["col:zebra"], ["-", "^"]])
+@pytest.mark.parametrize(
+    "query", [['"'], ["*"], ["AND", "OR", "NOT"], ["zebra)"], ["(", "NEAR("], ["col:zebra"], ["-", "^"]]
+)
 def test_any_user_text_is_a_plain_search_never_a_syntax_error(archive, query):
     archive.search(query)
 
@@ -53,8 +59,15 @@ def test_fts_query_quotes_every_word_and_keeps_a_quoted_phrase_whole():
 
 @pytest.fixture
 def strange(tmp_path):
-    write_session(tmp_path, T0, [["it", "feels", "strange", "to", "say"], ["strange", "feels", "good", "now"],
-                                 ["[unk]", "strange", "[unk]", "and", "it", "feels", "right"]])
+    write_session(
+        tmp_path,
+        T0,
+        [
+            ["it", "feels", "strange", "to", "say"],
+            ["strange", "feels", "good", "now"],
+            ["[unk]", "strange", "[unk]", "and", "it", "feels", "right"],
+        ],
+    )
     return Archive(tmp_path)
 
 
@@ -127,7 +140,8 @@ def test_a_missing_or_broken_index_is_rebuilt(archive, tmp_path, breakage):
 def test_reindex_by_hand_counts_what_it_indexed(archive):
     sessions, answers = archive.reindex()
     assert sessions == 6 and answers == sum(
-        1 for s in archive.sessions() for a in archive.load(s.id).answers if a.words)
+        1 for s in archive.sessions() for a in archive.load(s.id).answers if a.words
+    )
 
 
 def test_delete_leaves_no_trace_in_the_index_file(archive, tmp_path):
@@ -167,7 +181,9 @@ def test_forgetting_in_an_index_corrupted_while_open_throws_the_index_away(archi
     index.write_bytes(bytes(data))
     with caplog.at_level("WARNING"):
         archive.forget("2026-11-30_094438")
-    assert "search index is corrupt (file is not a database); starting a new one" in [r.getMessage() for r in caplog.records]
+    assert "search index is corrupt (file is not a database); starting a new one" in [
+        r.getMessage() for r in caplog.records
+    ]
     assert archive.index.counts() == (0, 0) and b"zebra" not in index.read_bytes()
     index.write_bytes(bytes(data))
     assert archive.forget_sealed({"2026-11-30_094438"}) == [] and archive.index.counts() == (0, 0)
@@ -193,8 +209,17 @@ def test_every_matched_word_comes_with_the_time_it_was_said(tmp_path):
 
 
 def test_snippets_show_six_words_around_the_first_match_and_mark_every_match(tmp_path):
-    write_session(tmp_path, T0, [_words(20, **{"10": "target", "12": "target"}), _words(5, **{"2": "target"}),
-                                 _words(8, **{"6": "target"}), _words(14, **{"0": "target"})], rate=8000)
+    write_session(
+        tmp_path,
+        T0,
+        [
+            _words(20, **{"10": "target", "12": "target"}),
+            _words(5, **{"2": "target"}),
+            _words(8, **{"6": "target"}),
+            _words(14, **{"0": "target"}),
+        ],
+        rate=8000,
+    )
     hits = Archive(tmp_path).search(["target"])
     assert [h.snippet for h in hits] == [
         "… w4 w5 w6 w7 w8 w9 «target» w11 «target» w13 w14 w15 w16 …",
@@ -207,8 +232,12 @@ def test_snippets_show_six_words_around_the_first_match_and_mark_every_match(tmp
 
 
 def test_an_ellipsis_marks_exactly_where_words_were_left_out(tmp_path):
-    write_session(tmp_path, T0, [_words(13, **{"6": "target"}), _words(14, **{"7": "target"}), _words(14, **{"6": "target"})],
-                  rate=8000)
+    write_session(
+        tmp_path,
+        T0,
+        [_words(13, **{"6": "target"}), _words(14, **{"7": "target"}), _words(14, **{"6": "target"})],
+        rate=8000,
+    )
     first, second, third = Archive(tmp_path).search(["target"])
     assert first.snippet == "w0 w1 w2 w3 w4 w5 «target» w7 w8 w9 w10 w11 w12"
     assert second.snippet == "… w1 w2 w3 w4 w5 w6 «target» w8 w9 w10 w11 w12 w13"
@@ -231,7 +260,11 @@ def test_hits_come_newest_session_first_then_by_answer_and_stop_at_the_limit(tmp
     older = write_session(tmp_path, T0, [["kiwi"], ["kiwi", "too"]], rate=8000)
     newer = write_session(tmp_path, T0 + timedelta(days=1), [["no"], ["kiwi"]], rate=8000)
     archive = Archive(tmp_path)
-    assert [(h.session_id, h.answer) for h in archive.search(["kiwi"])] == [(newer.name, 2), (older.name, 1), (older.name, 2)]
+    assert [(h.session_id, h.answer) for h in archive.search(["kiwi"])] == [
+        (newer.name, 2),
+        (older.name, 1),
+        (older.name, 2),
+    ]
     assert [(h.session_id, h.answer) for h in archive.search(["kiwi"], limit=2)] == [(newer.name, 2), (older.name, 1)]
     hit = archive.search(["too"])[0]
     assert (hit.started_at, hit.pack_title, hit.question) == (T0, "Why the therapy relationship matters", QUESTIONS[1])
@@ -279,7 +312,8 @@ def test_an_index_corrupted_while_open_is_rebuilt_and_the_search_still_answers(a
     with caplog.at_level("WARNING"):
         assert archive.search(["zebra"]) == before
     assert "search index is corrupt (file is not a database); rebuilding it from the session files" in [
-        r.getMessage() for r in caplog.records]
+        r.getMessage() for r in caplog.records
+    ]
     assert archive.index.counts()[0] == 6
 
 
@@ -396,7 +430,9 @@ def test_changing_an_older_session_keeps_the_newer_ones_searchable(tmp_path):
     doc["answers"][0]["words"][0]["word"] = "apricot"
     (older / "session.json").write_text(json.dumps(doc, indent=1))
     assert [h.answer for h in archive.search(["apricot"])] == [1]
-    assert [h.answer for h in archive.search(["cherry"])] == [1] and [h.answer for h in archive.search(["damson"])] == [2]
+    assert [h.answer for h in archive.search(["cherry"])] == [1] and [h.answer for h in archive.search(["damson"])] == [
+        2
+    ]
     assert archive.search(["apple"]) == [] and archive.index.counts() == (2, 4)
 
 
@@ -429,4 +465,5 @@ def test_an_index_of_another_version_is_replaced(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="device.notes.search_index"):
         assert len(Archive(tmp_path).search(["walrus"])) == 1
     assert [r.getMessage() for r in caplog.records] == [
-        "search index index.sqlite3 is unusable (the index was made by another version); starting a new one"]
+        "search index index.sqlite3 is unusable (the index was made by another version); starting a new one"
+    ]

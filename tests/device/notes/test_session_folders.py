@@ -1,4 +1,5 @@
 """Which folders under sessions/ are sessions, which are still being written, and the highest session number."""
+
 import json
 from datetime import datetime, timezone
 

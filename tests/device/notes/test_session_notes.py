@@ -1,5 +1,6 @@
 """A session's notes on disk: what SessionNotes writes is exactly what the archive reads back, every change is atomic,
 session.json and transcript.md always agree, and a full disk is met with the space held in reserve."""
+
 import errno
 import json
 import logging
@@ -24,8 +25,18 @@ from device.notes.session_notes import RESERVE_BYTES, SessionNotes
 from tests.faults.support import fsynced
 
 QUESTIONS = ("How is your relationship with your therapist right now?", "What felt different?", "What next?")
-PACK = Pack(id="therapy-relationship", title="Why the therapy relationship matters", language="en", greeting="Hello.",
-            questions=QUESTIONS, closing="Goodbye.", voice=None, rate=None, sample_answers=(), source=Path("pack.toml"))
+PACK = Pack(
+    id="therapy-relationship",
+    title="Why the therapy relationship matters",
+    language="en",
+    greeting="Hello.",
+    questions=QUESTIONS,
+    closing="Goodbye.",
+    voice=None,
+    rate=None,
+    sample_answers=(),
+    source=Path("pack.toml"),
+)
 STARTED = datetime(2026, 11, 30, 9, 44, 38, tzinfo=timezone.utc)
 
 
@@ -66,13 +77,25 @@ def test_begin_writes_an_in_progress_record_the_archive_reads_back(tmp_path, not
     assert folder.stat().st_mode & 0o777 == 0o700 and (tmp_path / "sessions").stat().st_mode & 0o777 == 0o700
     assert (folder / "session.json").stat().st_mode & 0o777 == 0o600
     assert _record(notes) == {
-        "version": 3, "id": folder.name, "seq": 1, "clock": {"trusted": True, "reason": "synchronised"},
+        "version": 3,
+        "id": folder.name,
+        "seq": 1,
+        "clock": {"trusted": True, "reason": "synchronised"},
         "pack": {"id": PACK.id, "title": PACK.title, "language": "en"},
-        "started_at": "2026-11-30T09:44:38+00:00", "ended_at": None, "status": "in_progress",
-        "sample_rate": 44100, "questions": list(QUESTIONS), "answers": [],
+        "started_at": "2026-11-30T09:44:38+00:00",
+        "ended_at": None,
+        "status": "in_progress",
+        "sample_rate": 44100,
+        "questions": list(QUESTIONS),
+        "answers": [],
     }
     session = record.parse(folder)
-    assert (session.id, session.pack_id, session.pack_title, session.language) == (folder.name, PACK.id, PACK.title, "en")
+    assert (session.id, session.pack_id, session.pack_title, session.language) == (
+        folder.name,
+        PACK.id,
+        PACK.title,
+        "en",
+    )
     assert (session.started_at, session.ended_at, session.status) == (STARTED, None, "in_progress")
     assert (session.sample_rate, session.questions, session.answers) == (44100, QUESTIONS, ())
     _agree(notes)
@@ -80,8 +103,18 @@ def test_begin_writes_an_in_progress_record_the_archive_reads_back(tmp_path, not
 
 def test_session_json_is_readable_text_for_a_person(tmp_path):
     """Notes in any language stay legible in the file: UTF-8 as said, two-space indents, one field a line."""
-    korean = Pack(id="ko", title="관계", language="ko", greeting="안녕하세요.", questions=("오늘 어땠어요?",), closing="안녕히.",
-                  voice=None, rate=None, sample_answers=(), source=Path("ko.toml"))
+    korean = Pack(
+        id="ko",
+        title="관계",
+        language="ko",
+        greeting="안녕하세요.",
+        questions=("오늘 어땠어요?",),
+        closing="안녕히.",
+        voice=None,
+        rate=None,
+        sample_answers=(),
+        source=Path("ko.toml"),
+    )
     notes = SessionNotes.begin(tmp_path, korean, 16000, now=STARTED)
     notes.add_answer(1, "01.wav", 1.0, "answered", "press")
     notes.set_transcript(1, _transcript(("마음이", 0.1, 0.5, 1.0), ("편해요", 0.6, 1.0, 1.0)))
@@ -155,7 +188,9 @@ def test_no_room_for_a_reserve_still_starts_the_session_and_leaves_no_file(tmp_p
     with caplog.at_level(logging.WARNING, logger="device.notes.session_notes"):
         notes = SessionNotes.begin(tmp_path, PACK, 44100, now=STARTED)
     assert sorted(p.name for p in notes.folder.iterdir()) == ["session.json", "transcript.md"]
-    assert [r.getMessage() for r in caplog.records] == ["could not set space aside for the notes: No space left on device"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "could not set space aside for the notes: No space left on device"
+    ]
     assert notes.release_reserve() is False
     notes.finish("complete")
     assert record.parse(notes.folder).status == "complete"
@@ -189,7 +224,11 @@ def test_a_session_that_cannot_save_its_first_record_leaves_no_folder(tmp_path, 
 
 
 def test_each_answer_is_recorded_into_its_own_numbered_file_in_the_session_folder(notes):
-    assert [notes.audio_path(i) for i in (1, 9, 12)] == [notes.folder / "01.wav", notes.folder / "09.wav", notes.folder / "12.wav"]
+    assert [notes.audio_path(i) for i in (1, 9, 12)] == [
+        notes.folder / "01.wav",
+        notes.folder / "09.wav",
+        notes.folder / "12.wav",
+    ]
 
 
 def test_answers_transcripts_audio_and_the_end_are_read_back_exactly(notes):
@@ -197,17 +236,33 @@ def test_answers_transcripts_audio_and_the_end_are_read_back_exactly(notes):
     answer = record.parse(notes.folder).answer(1)
     assert (answer.audio, answer.duration_s, answer.status, answer.ended_by) == ("01.wav", 12.346, "answered", "press")
     assert answer.question == QUESTIONS[0]
-    assert _record(notes)["answers"][0] == {"index": 1, "question": QUESTIONS[0], "audio": "01.wav", "duration_s": 12.346,
-                                            "transcript": None, "words": [], "status": "answered", "ended_by": "press",
-                                            "for_therapist": False}
+    assert _record(notes)["answers"][0] == {
+        "index": 1,
+        "question": QUESTIONS[0],
+        "audio": "01.wav",
+        "duration_s": 12.346,
+        "transcript": None,
+        "words": [],
+        "status": "answered",
+        "ended_by": "press",
+        "for_therapist": False,
+    }
     # the transcript is null until the recognizer is done: recovery transcribes what is still null
     assert "*(still being transcribed)*" in (notes.folder / "transcript.md").read_text()
     _agree(notes)
 
     notes.add_answer(2, None, 0.0, "skipped", "no_speech")
-    assert _record(notes)["answers"][1] == {"index": 2, "question": QUESTIONS[1], "audio": None, "duration_s": 0.0,
-                                            "transcript": "", "words": [], "status": "skipped", "ended_by": "no_speech",
-                                            "for_therapist": False}
+    assert _record(notes)["answers"][1] == {
+        "index": 2,
+        "question": QUESTIONS[1],
+        "audio": None,
+        "duration_s": 0.0,
+        "transcript": "",
+        "words": [],
+        "status": "skipped",
+        "ended_by": "no_speech",
+        "for_therapist": False,
+    }
     skipped = record.parse(notes.folder).answer(2)
     assert (skipped.audio, skipped.transcript, skipped.words, skipped.status) == (None, "", (), "skipped")
     assert skipped.question == QUESTIONS[1]
@@ -247,13 +302,28 @@ def test_transcript_markdown_reads_question_by_question(notes):
     notes.add_answer(1, "01.wav", 4.25, "answered", "press")
     notes.set_transcript(1, _transcript(("calmer", 0.3, 0.6, 1.0), ("now", 0.7, 0.9, 1.0)))
     notes.add_answer(2, None, 0.0, "skipped", "no_speech")
-    assert (notes.folder / "transcript.md").read_text() == "\n".join([
-        "# Why the therapy relationship matters", "",
-        "Monday 30 November 2026, 09:44", "",
-        f"## 1. {QUESTIONS[0]}", "", "calmer now", "", "Recording: 01.wav (4.2 s)", "",
-        f"## 2. {QUESTIONS[1]}", "", "*(skipped)*", "",
-        f"## 3. {QUESTIONS[2]}", "", "*(not reached)*", "",
-    ])
+    assert (notes.folder / "transcript.md").read_text() == "\n".join(
+        [
+            "# Why the therapy relationship matters",
+            "",
+            "Monday 30 November 2026, 09:44",
+            "",
+            f"## 1. {QUESTIONS[0]}",
+            "",
+            "calmer now",
+            "",
+            "Recording: 01.wav (4.2 s)",
+            "",
+            f"## 2. {QUESTIONS[1]}",
+            "",
+            "*(skipped)*",
+            "",
+            f"## 3. {QUESTIONS[2]}",
+            "",
+            "*(not reached)*",
+            "",
+        ]
+    )
 
 
 def test_an_interrupted_answer_with_audio_but_no_transcript_yet_says_so(notes):
@@ -277,7 +347,9 @@ def test_a_full_disk_frees_the_reserve_and_saves_the_answer(notes, monkeypatch, 
         notes.add_answer(1, "01.wav", 5.0, "answered", "press")
     assert failures == ["session.json"]
     assert not (notes.folder / RESERVE_NAME).exists()
-    assert [r.getMessage() for r in caplog.records] == [f"disk full: using the space set aside to save session {notes.id}"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"disk full: using the space set aside to save session {notes.id}"
+    ]
     assert record.parse(notes.folder).answer(1).audio == "01.wav"
     _agree(notes)
 
@@ -366,7 +438,9 @@ def test_a_reader_never_sees_half_written_notes(ram_notes):
         for round_ in range(15):
             for index in range(1, len(QUESTIONS) + 1):
                 ram_notes.add_answer(index, f"{index:02d}.wav", 1.5 + round_, "answered", "press")
-                ram_notes.set_transcript(index, _transcript(*[(f"w{round_}x{i}", i * 0.5, i * 0.5 + 0.3, 0.8) for i in range(30)]))
+                ram_notes.set_transcript(
+                    index, _transcript(*[(f"w{round_}x{i}", i * 0.5, i * 0.5 + 0.3, 0.8) for i in range(30)])
+                )
     finally:
         stop.set()
         thread.join()
@@ -398,17 +472,27 @@ def test_two_threads_updating_lose_no_answer(ram_notes):
     _agree(ram_notes)
 
 
-answer_ops = st.lists(st.tuples(
-    st.sampled_from(["answered", "skipped", "interrupted"]),
-    st.floats(min_value=0, max_value=600, allow_nan=False),
-    st.sampled_from(["press", "silence", "no_speech", "hold", "max_length", "disk_full"]),
-    st.one_of(st.none(), st.lists(st.tuples(st.text(min_size=1, max_size=8), st.floats(0, 300), st.floats(0, 1)), max_size=5)),
-    st.booleans(),
-), max_size=len(QUESTIONS))
+answer_ops = st.lists(
+    st.tuples(
+        st.sampled_from(["answered", "skipped", "interrupted"]),
+        st.floats(min_value=0, max_value=600, allow_nan=False),
+        st.sampled_from(["press", "silence", "no_speech", "hold", "max_length", "disk_full"]),
+        st.one_of(
+            st.none(),
+            st.lists(st.tuples(st.text(min_size=1, max_size=8), st.floats(0, 300), st.floats(0, 1)), max_size=5),
+        ),
+        st.booleans(),
+    ),
+    max_size=len(QUESTIONS),
+)
 
 
 @settings(max_examples=25, deadline=None)
-@given(ops=answer_ops, status=st.sampled_from(["complete", "ended_early", "interrupted"]), rate=st.sampled_from([16000, 44100, 48000]))
+@given(
+    ops=answer_ops,
+    status=st.sampled_from(["complete", "ended_early", "interrupted"]),
+    rate=st.sampled_from([16000, 44100, 48000]),
+)
 def test_whatever_a_session_records_reads_back_the_same(ops, status, rate):
     with tempfile.TemporaryDirectory(dir="/dev/shm") as data:
         _record_and_read_back(Path(data), ops, status, rate)
@@ -428,12 +512,24 @@ def _record_and_read_back(data, ops, status, rate):
             if compressed:
                 audio = f"{index:02d}.opus"
                 notes.set_audio(index, audio)
-        expected.append((index, QUESTIONS[index - 1], audio, round(duration, 3), " ".join(w.word for w in words),
-                         tuple(words), answer_status, ended_by))
+        expected.append(
+            (
+                index,
+                QUESTIONS[index - 1],
+                audio,
+                round(duration, 3),
+                " ".join(w.word for w in words),
+                tuple(words),
+                answer_status,
+                ended_by,
+            )
+        )
         _agree(notes)
     notes.finish(status)
     session = record.parse(notes.folder)
     assert (session.status, session.sample_rate) == (status, rate)
-    assert [(a.index, a.question, a.audio, a.duration_s, a.transcript, a.words, a.status, a.ended_by)
-            for a in session.answers] == expected
+    assert [
+        (a.index, a.question, a.audio, a.duration_s, a.transcript, a.words, a.status, a.ended_by)
+        for a in session.answers
+    ] == expected
     _agree(notes)

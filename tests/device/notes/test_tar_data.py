@@ -1,5 +1,6 @@
 """A tar of notes is taken as plain data, with Python's "data" filter or, on a Python without it (Debian
 bookworm's 3.11.2, as on Raspberry Pi OS), by the same checks made by hand."""
+
 import io
 import stat
 import tarfile
@@ -33,8 +34,11 @@ def made(tmp_path, *members) -> tarfile.TarFile:
 
 
 def test_plain_files_and_folders_come_out_whole_and_without_set_id_bits(tmp_path, python):
-    tar = made(tmp_path, ("sessions", tarfile.DIRTYPE, {"mode": 0o777}),
-               ("sessions/01.flac", tarfile.REGTYPE, {"mode": 0o4777}))
+    tar = made(
+        tmp_path,
+        ("sessions", tarfile.DIRTYPE, {"mode": 0o777}),
+        ("sessions/01.flac", tarfile.REGTYPE, {"mode": 0o4777}),
+    )
     target = tmp_path / "out"
     target.mkdir()
     with tar:
@@ -44,11 +48,15 @@ def test_plain_files_and_folders_come_out_whole_and_without_set_id_bits(tmp_path
     assert not mode & (stat.S_ISUID | stat.S_ISGID | stat.S_IWGRP | stat.S_IWOTH), oct(mode)
 
 
-@pytest.mark.parametrize("member", [
-    ("../escaped.txt", tarfile.REGTYPE, {}),
-    ("sessions/link", tarfile.SYMTYPE, {"linkname": "/etc/passwd"}),
-    ("sessions/device", tarfile.CHRTYPE, {"devmajor": 1, "devminor": 3}),
-], ids=["up and out", "a link out", "a device"])
+@pytest.mark.parametrize(
+    "member",
+    [
+        ("../escaped.txt", tarfile.REGTYPE, {}),
+        ("sessions/link", tarfile.SYMTYPE, {"linkname": "/etc/passwd"}),
+        ("sessions/device", tarfile.CHRTYPE, {"devmajor": 1, "devminor": 3}),
+    ],
+    ids=["up and out", "a link out", "a device"],
+)
 def test_anything_but_a_plain_file_or_folder_inside_is_refused(tmp_path, python, member):
     tar = made(tmp_path, member)
     target = tmp_path / "out"

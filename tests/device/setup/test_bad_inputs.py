@@ -1,5 +1,6 @@
 """Every `reflect` subcommand, found by walking the parser, against a table of bad inputs: no traceback, one
 line on stderr and exit 2 where the input stops it, a closed pipe ends quietly, and the notes stay as they were."""
+
 import argparse
 import os
 import stat
@@ -17,7 +18,13 @@ from device.setup.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[3]
 DEVICE_OWN = {("run",), ("session",), ("demo",)}  # they record from the microphone; their own tests drive them
-WRITERS = {("recover",), ("reindex",), ("delete",), ("restore",), ("brief",)}  # they own the notes while they work and may change them
+WRITERS = {
+    ("recover",),
+    ("reindex",),
+    ("delete",),
+    ("restore",),
+    ("brief",),
+}  # they own the notes while they work and may change them
 LOCK = ".owner.lock"  # taken by WRITERS, even when they then refuse
 CACHE = "index.sqlite3"  # the search index: a cache every review command may refresh
 NO_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]  # root, held to the file modes
@@ -53,8 +60,9 @@ def argv(words: tuple, parser: argparse.ArgumentParser, place: Place) -> list[st
     """The command with every argument it needs filled from `place.values` (a new required one fails here)."""
     line = list(words)
     for action in parser._actions:
-        if place.values.get(action.dest) is not None and (action.required or not action.option_strings
-                                                          or action.dest in OPTIONS):
+        if place.values.get(action.dest) is not None and (
+            action.required or not action.option_strings or action.dest in OPTIONS
+        ):
             value = place.values[action.dest]
             line += [str(value)] if not action.option_strings else [action.option_strings[-1], str(value)]
         elif action.required:
@@ -68,8 +76,11 @@ def snapshot(root: Path) -> dict:
     if not os.path.lexists(root):
         return {}
     paths = [root] + sorted(root.rglob("*")) if root.is_dir() and os.access(root, os.X_OK) else [root]
-    return {str(p.relative_to(root)): (stat.S_IMODE(p.lstat().st_mode), p.read_bytes() if p.is_file() else None)
-            for p in paths if not p.name.startswith(CACHE)}
+    return {
+        str(p.relative_to(root)): (stat.S_IMODE(p.lstat().st_mode), p.read_bytes() if p.is_file() else None)
+        for p in paths
+        if not p.name.startswith(CACHE)
+    }
 
 
 def place_for(tmp: Path) -> Place:
@@ -77,9 +88,22 @@ def place_for(tmp: Path) -> Place:
     folders = make_archive(data, 2, 2, seed=5)
     key = tmp / "owner.key"
     new_identity(key)
-    return Place(tmp, data, {"session": folders[-1].name, "answer": 99, "words": "zz", "source": data,
-                             "time": "not a time", "out": tmp / "out", "identity": key, "dest": tmp / "backup",
-                             "source_zip": tmp / "missing.zip"}, {"HOME": str(tmp), "XDG_RUNTIME_DIR": str(tmp)})
+    return Place(
+        tmp,
+        data,
+        {
+            "session": folders[-1].name,
+            "answer": 99,
+            "words": "zz",
+            "source": data,
+            "time": "not a time",
+            "out": tmp / "out",
+            "identity": key,
+            "dest": tmp / "backup",
+            "source_zip": tmp / "missing.zip",
+        },
+        {"HOME": str(tmp), "XDG_RUNTIME_DIR": str(tmp)},
+    )
 
 
 def _reads(parser) -> bool:
@@ -150,7 +174,9 @@ def home_nonexistent_no_data_dir(p: Place):
 def index_is_a_folder(p: Place):
     (p.data / CACHE).mkdir()
     (p.data / CACHE / "keep").write_text("x")
-    return lambda parser: _reads(parser) and parser.get_default("func").__name__ not in ("cmd_recover", "_run_backup")  # need no index
+    return lambda parser: (
+        _reads(parser) and parser.get_default("func").__name__ not in ("cmd_recover", "_run_backup")
+    )  # need no index
 
 
 def sessions_is_a_file(p: Place):
@@ -201,10 +227,25 @@ def identity_is_a_folder(p: Place):
     return lambda parser: any(a.dest == "identity" and a.required for a in parser._actions)
 
 
-CASES = [missing_data_dir, data_dir_is_a_file, data_dir_under_proc, someone_elses_data_dir, config_not_utf8,
-         config_is_a_folder, home_nonexistent, home_nonexistent_no_data_dir, index_is_a_folder, sessions_is_a_file,
-         unreadable_session, damaged_session, out_is_a_file, out_under_proc, dest_is_a_file,
-         source_without_sessions, identity_is_a_folder]
+CASES = [
+    missing_data_dir,
+    data_dir_is_a_file,
+    data_dir_under_proc,
+    someone_elses_data_dir,
+    config_not_utf8,
+    config_is_a_folder,
+    home_nonexistent,
+    home_nonexistent_no_data_dir,
+    index_is_a_folder,
+    sessions_is_a_file,
+    unreadable_session,
+    damaged_session,
+    out_is_a_file,
+    out_under_proc,
+    dest_is_a_file,
+    source_without_sessions,
+    identity_is_a_folder,
+]
 
 
 def run(words, parser, tmp: Path, case, piped: bool = False):
@@ -219,8 +260,9 @@ def run(words, parser, tmp: Path, case, piped: bool = False):
         mode = stat.S_IMODE(place.data.stat().st_mode)
         os.chmod(place.data, 0)
         command = [*NO_OVERRIDE, *command] if os.geteuid() == 0 else command
-    with subprocess.Popen(command, cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as process:
+    with subprocess.Popen(
+        command, cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
         if piped:
             process.stdout.close()  # the reader went away, as `| head -1` does once it has its line
             err = process.stderr.read()
@@ -251,15 +293,30 @@ def check(words, must_fail, result, before, after) -> None:
 def run_all(tmp_path: Path, case, piped: bool = False) -> list:
     """Every command against `case`, two at a time, each in its own folder."""
     with ThreadPoolExecutor(2) as pool:
-        jobs = [pool.submit(run, words, parser, tmp_path / "-".join(words), case, piped)
-                for words, parser in COMMANDS]
+        jobs = [pool.submit(run, words, parser, tmp_path / "-".join(words), case, piped) for words, parser in COMMANDS]
         return [(words, *job.result()) for (words, _), job in zip(COMMANDS, jobs)]
 
 
 def test_the_parser_walk_finds_every_subcommand():
     found = {" ".join(words) for words, _ in COMMANDS}
-    assert {"notes", "show", "search", "export", "open", "recover", "keys new", "model install", "clock set",
-            "play", "press", "config", "packs", "doctor", "backup", "restore"} <= found
+    assert {
+        "notes",
+        "show",
+        "search",
+        "export",
+        "open",
+        "recover",
+        "keys new",
+        "model install",
+        "clock set",
+        "play",
+        "press",
+        "config",
+        "packs",
+        "doctor",
+        "backup",
+        "restore",
+    } <= found
     assert not {"run", "session", "demo"} & found
 
 

@@ -1,6 +1,7 @@
 """The command line's smaller promises, each with a real `reflect` process: --version, notes -n and --since,
 hold with nothing to hold, no flag that does nothing, keys to standard output, counts said in words, INFO
 lines only with -v, a long query not said back whole, and one line for a file that is not an archive."""
+
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -18,15 +19,23 @@ def reflect(tmp_path, *args, data=True) -> subprocess.CompletedProcess:
     """`reflect ARGS [--data-dir tmp/data]` as a person runs it, with no service about."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_RUNTIME_DIR": str(tmp_path / "run")}
     tail = ["--data-dir", str(tmp_path / "data")] if data else []
-    return subprocess.run([sys.executable, "-m", "device.setup.cli", *args, *tail], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "device.setup.cli", *args, *tail],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture
 def saved(tmp_path):
     """Three sessions, on the 1st, 2nd and 3rd of March 2026 at noon UTC."""
-    return [write_session(tmp_path / "data", datetime(2026, 3, day, 12, tzinfo=timezone.utc), [["i", "feel"]]).name
-            for day in DAYS]
+    return [
+        write_session(tmp_path / "data", datetime(2026, 3, day, 12, tzinfo=timezone.utc), [["i", "feel"]]).name
+        for day in DAYS
+    ]
 
 
 def test_version(tmp_path):
@@ -97,8 +106,18 @@ def test_a_long_query_is_not_said_back_whole(tmp_path, saved):
 def test_open_on_a_file_that_is_not_an_archive_is_one_plain_line(tmp_path):
     assert reflect(tmp_path, "keys", "new", "--out", str(tmp_path / "key"), data=False).returncode == 0
     (tmp_path / "notes.txt").write_text("not a tar\n")
-    result = reflect(tmp_path, "open", str(tmp_path / "notes.txt"), "--identity", str(tmp_path / "key"),
-                     "--out", str(tmp_path / "opened"), data=False)
+    result = reflect(
+        tmp_path,
+        "open",
+        str(tmp_path / "notes.txt"),
+        "--identity",
+        str(tmp_path / "key"),
+        "--out",
+        str(tmp_path / "opened"),
+        data=False,
+    )
     assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert result.stderr == (f"reflect: {tmp_path / 'notes.txt'} is neither an archive folder nor a readable tar "
-                             "file (copy the device's data dir, or a tar of it, and open that)\n")
+    assert result.stderr == (
+        f"reflect: {tmp_path / 'notes.txt'} is neither an archive folder nor a readable tar "
+        "file (copy the device's data dir, or a tar of it, and open that)\n"
+    )

@@ -1,4 +1,5 @@
 """`reflect demo` on fakes: which answer the simulated person gives to which question, and no speaker is no error."""
+
 import functools
 import io
 
@@ -36,8 +37,9 @@ def demo_on_fakes(tmp_path, monkeypatch):
 
     def build_device(config, open_microphone, without_speaker=None):
         built["without_speaker"] = without_speaker
-        parts = SessionParts(FakeSpeaker(), open_microphone, SilentPrompts(tmp_path / "cache"),
-                             Transcriber(FakeRecognizer), Inbox())
+        parts = SessionParts(
+            FakeSpeaker(), open_microphone, SilentPrompts(tmp_path / "cache"), Transcriber(FakeRecognizer), Inbox()
+        )
         return Device(load_pack(config), parts, session_settings(config), model=None)
 
     def synthesize_answer(text, voice, rate):
@@ -61,7 +63,11 @@ def test_the_given_answers_go_in_order_to_the_questions_answered(demo_on_fakes):
     record, without_speaker = demo_on_fakes(["first", "second", "third"])
     said = [(a["index"], a["status"], a["duration_s"]) for a in record["answers"]]
     assert [(index, status) for index, status, _ in said] == [
-        (1, "answered"), (2, "answered"), (3, "skipped"), (4, "answered")]
+        (1, "answered"),
+        (2, "answered"),
+        (3, "skipped"),
+        (4, "answered"),
+    ]
     durations = [duration for _, status, duration in said if status == "answered"]
     kept = [SECONDS[text] + 0.3 for text in ("first", "second", "third")]  # with the 0.1 s lead and 0.2 s tail
     assert durations == pytest.approx(kept, abs=0.15)
@@ -79,11 +85,14 @@ def test_the_summary_shows_what_was_said_beside_what_was_heard(demo_on_fakes):
     assert "     said:  third" in lines and "     skipped (no_speech)" in lines
 
 
-@pytest.mark.parametrize("answers, expected", [
-    (["a", "b", "c"], {1: "a", 2: "b", 4: "c"}),
-    (["a"], {1: "a"}),
-    (["a", "b", "c", "d", "e"], {1: "a", 2: "b", 4: "c"}),
-])
+@pytest.mark.parametrize(
+    "answers, expected",
+    [
+        (["a", "b", "c"], {1: "a", 2: "b", 4: "c"}),
+        (["a"], {1: "a"}),
+        (["a", "b", "c", "d", "e"], {1: "a", 2: "b", 4: "c"}),
+    ],
+)
 def test_given_answers_fill_the_answered_questions_in_order_and_fewer_leave_the_rest_skipped(answers, expected):
     assert demo.answer_script(4, answers, ["sample one", "sample two", "sample three", "sample four"]) == expected
 

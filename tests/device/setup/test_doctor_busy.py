@@ -1,5 +1,6 @@
 """`reflect doctor` and `reflect devices` beside the running service, whose raw ALSA (hw:) devices admit one
 process at a time: one line saying the service has them, never a PortAudio error or a traceback."""
+
 import os
 import shutil
 import subprocess
@@ -16,10 +17,14 @@ from device.flow.control import ControlServer, service_running
 from device.setup.doctor import SERVICE_HAS_AUDIO, audio_finding, devices_report, findings, room_finding
 from tests.rig import ROOT
 
-USB = [portaudio_device(0, "USB Audio Device: - (hw:1,0)", 1, 0, 48000.0),
-       portaudio_device(1, "bcm2835 Headphones: - (hw:0,0)", 0, 8)]
-IN_USE = ("microphone 'USB Audio Device: - (hw:1,0)' is in use by the Reflect service (it has the microphone while "
-          "it runs); stop it with `sudo systemctl stop reflect` to test it")
+USB = [
+    portaudio_device(0, "USB Audio Device: - (hw:1,0)", 1, 0, 48000.0),
+    portaudio_device(1, "bcm2835 Headphones: - (hw:0,0)", 0, 8),
+]
+IN_USE = (
+    "microphone 'USB Audio Device: - (hw:1,0)' is in use by the Reflect service (it has the microphone while "
+    "it runs); stop it with `sudo systemctl stop reflect` to test it"
+)
 
 
 @pytest.fixture
@@ -44,7 +49,8 @@ def test_a_busy_microphone_beside_the_service_is_one_warn_line_saying_the_servic
 def test_a_busy_speaker_beside_the_service_says_the_same_of_the_speaker(config):
     finding = audio_finding(config, "output", FakePortAudio(USB, default=(0, 1), busy=True), lambda: True)
     assert finding.level == "WARN" and finding.detail.startswith(
-        "speaker 'bcm2835 Headphones: - (hw:0,0)' is in use by the Reflect service (it has the speaker while it runs)")
+        "speaker 'bcm2835 Headphones: - (hw:0,0)' is in use by the Reflect service (it has the speaker while it runs)"
+    )
 
 
 def test_a_microphone_left_out_of_the_list_beside_the_service_is_the_same_warn_line(config):
@@ -64,7 +70,10 @@ def test_a_busy_microphone_with_no_service_is_a_fail_naming_the_other_program(co
 
 def test_a_free_microphone_lists_the_rates_it_accepts(config):
     finding = audio_finding(config, "input", FakePortAudio(USB, refuses={16000, 22050}), lambda: True)
-    assert (finding.level, finding.detail) == ("OK", "'USB Audio Device: - (hw:1,0)', native 48000 Hz, accepts 44100, 48000")
+    assert (finding.level, finding.detail) == (
+        "OK",
+        "'USB Audio Device: - (hw:1,0)', native 48000 Hz, accepts 44100, 48000",
+    )
 
 
 def test_the_room_check_is_not_measured_when_the_service_has_the_microphone(config):
@@ -72,16 +81,19 @@ def test_the_room_check_is_not_measured_when_the_service_has_the_microphone(conf
         raise AudioDeviceBusy("The microphone is in use by another program (Device unavailable [PaErrorCode -9985]).")
 
     assert room_finding(config, busy_microphone, lambda: True).detail == "not measured: " + IN_USE.replace(
-        "'USB Audio Device: - (hw:1,0)'", "'hw:1,0'")
+        "'USB Audio Device: - (hw:1,0)'", "'hw:1,0'"
+    )
     assert room_finding(config, busy_microphone, lambda: False).level == "FAIL"
 
     def unlisted_microphone():
         raise AudioDeviceMissing("No microphone is ALSA's 'hw:1,0' (available: none).")
 
     assert room_finding(config, unlisted_microphone, lambda: True).detail == "not measured: " + IN_USE.replace(
-        "'USB Audio Device: - (hw:1,0)'", "'hw:1,0'")
+        "'USB Audio Device: - (hw:1,0)'", "'hw:1,0'"
+    )
     assert room_finding(config, unlisted_microphone, lambda: False).detail == (
-        "not measured: No microphone is ALSA's 'hw:1,0' (available: none).")
+        "not measured: No microphone is ALSA's 'hw:1,0' (available: none)."
+    )
 
 
 def test_the_service_is_seen_running_by_its_live_control_socket_and_not_once_it_closed(tmp_path, run_dir):
@@ -105,8 +117,14 @@ def test_doctor_beside_a_live_service_says_in_use_for_microphone_room_and_speake
 
     server = ControlServer(run_dir, on_gesture=lambda gesture: None)
     try:
-        found = list(findings(config, FakePortAudio(USB, default=(0, 1), busy=True), open_microphone,
-                              lambda: service_running(config.data_dir, env)))
+        found = list(
+            findings(
+                config,
+                FakePortAudio(USB, default=(0, 1), busy=True),
+                open_microphone,
+                lambda: service_running(config.data_dir, env),
+            )
+        )
     finally:
         server.close()
     audio = {f.what: (f.level, f.detail) for f in found if f.what in ("microphone", "room", "speaker")}
@@ -125,8 +143,14 @@ def test_reflect_devices_beside_a_live_service_ends_with_that_line(tmp_path, run
     server = ControlServer(run_dir, on_gesture=lambda gesture: None)
     try:
         env = {**os.environ, "RUNTIME_DIRECTORY": str(run_dir), "XDG_CONFIG_HOME": str(tmp_path)}
-        result = subprocess.run([sys.executable, "-m", "device.setup.cli", "devices", "--data-dir", str(tmp_path)],
-                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "device.setup.cli", "devices", "--data-dir", str(tmp_path)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     finally:
         server.close()
     assert result.returncode == 0 and result.stderr == ""

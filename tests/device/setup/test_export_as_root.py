@@ -1,5 +1,6 @@
 """`sudo reflect export` on the device: read as the notes' owner, written where root asked, even into a folder
 that owner cannot write (a USB stick, another user's folder)."""
+
 import os
 import shutil
 import subprocess
@@ -25,8 +26,10 @@ def device(tmp_path):
     base = Path(tempfile.mkdtemp(prefix="reflect-root-export-"))
     os.chmod(base, 0o755)  # the folder this test made: the owner must reach its notes through it
     data = base / "data"
-    ids = [write_session(data, datetime(2026, 3, day, 10, tzinfo=timezone.utc), [["i", "feel", "safer"]]).name
-           for day in (1, 2)]
+    ids = [
+        write_session(data, datetime(2026, 3, day, 10, tzinfo=timezone.utc), [["i", "feel", "safer"]]).name
+        for day in (1, 2)
+    ]
     for folder, _, files in os.walk(data):
         for path in [folder, *(os.path.join(folder, f) for f in files)]:
             os.chown(path, NOTES_OWNER, NOTES_OWNER)
@@ -40,10 +43,26 @@ def device(tmp_path):
 @pytest.mark.parametrize("fmt, page", [("html", "index.html"), ("md", "notes.md")])
 def test_root_exports_the_owners_notes_into_a_folder_of_a_third_user(device, fmt, page):
     data, stick, ids = device
-    result = subprocess.run([sys.executable, "-m", "device.setup.cli", "export", "--all", "--format", fmt,
-                             "--out", str(stick / "pages"), "--data-dir", str(data)],
-                            cwd=ROOT, env={"PATH": "/usr/bin:/bin", "HOME": "/root"},
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "device.setup.cli",
+            "export",
+            "--all",
+            "--format",
+            fmt,
+            "--out",
+            str(stick / "pages"),
+            "--data-dir",
+            str(data),
+        ],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/root"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert (result.returncode, result.stderr) == (0, ""), result.stderr
     assert result.stdout == f"Exported 2 sessions to {stick / 'pages'}.\n"
     assert all((stick / "pages" / i / page).is_file() for i in ids)

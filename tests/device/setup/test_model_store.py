@@ -1,4 +1,5 @@
 """The model store: checking a model dir, verified atomic installs from a zip or a local HTTP server."""
+
 import fcntl
 import hashlib
 import http.server
@@ -110,6 +111,7 @@ def test_default_model_is_the_small_english_model():
 
 # --- check_model -------------------------------------------------------------------------------
 
+
 def test_check_model_accepts_the_real_korean_model(vosk_model):
     check_model(vosk_model)
 
@@ -147,6 +149,7 @@ def test_model_status_reports_both_cases(dest, good_zip):
 
 
 # --- install from a local zip --------------------------------------------------------------------
+
 
 def test_install_from_zip(dest, good_zip):
     path, spec = good_zip
@@ -209,7 +212,10 @@ def test_install_refuses_path_traversal(dest, tmp_path, evil):
 @pytest.mark.parametrize(
     "entries, expected",
     [
-        (model_entries(parts=("conf/mfcc.conf", "graph/HCLG.fst")), "has no Vosk model inside: am/final.mdl is missing"),
+        (
+            model_entries(parts=("conf/mfcc.conf", "graph/HCLG.fst")),
+            "has no Vosk model inside: am/final.mdl is missing",
+        ),
         ({**model_entries(), **model_entries(top="second")}, f"exactly one model folder, it holds: second, {NAME}"),
         ({"README": b"hi"}, "exactly one model folder, it holds: README"),
         ({}, "exactly one model folder, it holds: nothing"),
@@ -230,6 +236,7 @@ def test_missing_source_zip_is_an_install_failure(dest, tmp_path, good_zip):
 
 
 # --- reinstall, leftovers, interruption ----------------------------------------------------------
+
 
 def test_reinstall_replaces_the_older_model(dest, tmp_path, good_zip):
     install_model(dest / NAME, source_zip=good_zip[0], spec=good_zip[1])
@@ -274,7 +281,9 @@ def test_an_exception_mid_download_leaves_nothing_behind(dest, server, good_zip)
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        install_model(dest / NAME, spec=ModelSpec(NAME, f"{server.url}/big.zip", big.size, big.sha256), progress=interrupt)
+        install_model(
+            dest / NAME, spec=ModelSpec(NAME, f"{server.url}/big.zip", big.size, big.sha256), progress=interrupt
+        )
     assert (dest / NAME / "am/final.mdl").read_bytes() == b"v1 am/final.mdl"
     assert temp_leftovers(dest) == []
 
@@ -293,7 +302,7 @@ def test_kill_mid_download_then_a_clean_install(dest, server, tmp_path):
             if done * 2 >= total:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-        spec = ModelSpec({NAME!r}, {server.url + '/big.zip'!r}, {spec.size}, {spec.sha256!r})
+        spec = ModelSpec({NAME!r}, {server.url + "/big.zip"!r}, {spec.size}, {spec.sha256!r})
         install_model(Path({str(dest / NAME)!r}), spec=spec, progress=die_halfway)
         """
     )
@@ -303,8 +312,11 @@ def test_kill_mid_download_then_a_clean_install(dest, server, tmp_path):
     with pytest.raises(ModelMissing):
         check_model(dest / NAME)
     calls = []
-    install_model(dest / NAME, spec=ModelSpec(NAME, f"{server.url}/big.zip", spec.size, spec.sha256),
-                  progress=lambda done, total: calls.append(done))
+    install_model(
+        dest / NAME,
+        spec=ModelSpec(NAME, f"{server.url}/big.zip", spec.size, spec.sha256),
+        progress=lambda done, total: calls.append(done),
+    )
     check_model(dest / NAME)
     assert temp_leftovers(dest) == [] and calls[-1] == spec.size
 
@@ -319,6 +331,7 @@ def test_a_concurrent_install_is_refused(dest, good_zip):
 
 
 # --- download over HTTP ---------------------------------------------------------------------------
+
 
 def test_download_install_with_progress(dest, server, tmp_path):
     path = tmp_path / "served.zip"
@@ -366,6 +379,7 @@ def test_download_connection_refused(dest, good_zip):
 
 # --- progress bar --------------------------------------------------------------------------------
 
+
 class FakeTerminal(io.StringIO):
     def isatty(self):
         return True
@@ -395,6 +409,7 @@ def test_progress_elsewhere_prints_a_line_every_ten_percent():
 
 
 # --- where `reflect model install` puts it --------------------------------------------------------
+
 
 @pytest.mark.parametrize("custom", [None, "my-model"], ids=["default path", "custom model.path"])
 def test_reflect_model_install_puts_the_model_where_the_device_looks(tmp_path, good_zip, monkeypatch, capsys, custom):

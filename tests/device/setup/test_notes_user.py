@@ -1,5 +1,6 @@
 """A root command acts as the owner of the notes it works on (the switch itself, with its system calls recorded;
 tests/system runs a real `sudo reflect notes` against the installed service's notes)."""
+
 import os
 import pwd
 
@@ -32,8 +33,11 @@ def owned_by(path, uid, gid):
 def test_root_becomes_the_owner_of_the_notes_with_its_groups_and_home(tmp_path, switches):
     data_dir = owned_by(tmp_path / "data", NOBODY.pw_uid, NOBODY.pw_gid)
     act_as_notes_owner(data_dir)
-    assert switches == [("setgroups", os.getgrouplist("nobody", NOBODY.pw_gid)), ("setgid", NOBODY.pw_gid),
-                        ("setuid", NOBODY.pw_uid)]
+    assert switches == [
+        ("setgroups", os.getgrouplist("nobody", NOBODY.pw_gid)),
+        ("setgid", NOBODY.pw_gid),
+        ("setuid", NOBODY.pw_uid),
+    ]
     assert os.environ["HOME"] == NOBODY.pw_dir
 
 
@@ -45,8 +49,14 @@ def test_an_owner_with_no_name_gets_its_own_group_and_the_notes_as_home(tmp_path
     assert os.environ["HOME"] == str(data_dir)
 
 
-@pytest.mark.parametrize("case", [pytest.param("root's own notes", marks=pytest.mark.root), "no notes yet",
-                                  pytest.param("not root", marks=pytest.mark.root)])
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param("root's own notes", marks=pytest.mark.root),
+        "no notes yet",
+        pytest.param("not root", marks=pytest.mark.root),
+    ],
+)
 def test_nothing_changes_otherwise(tmp_path, switches, monkeypatch, case):
     data_dir = tmp_path / "data"
     if case == "root's own notes":

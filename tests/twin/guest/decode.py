@@ -4,6 +4,7 @@ heard while the endpointer waited); print the load time and, per file, its lengt
 
     /opt/reflect/venv/bin/python decode.py MODEL PAD_S FILE ...
 """
+
 import json
 import sys
 import time
@@ -24,8 +25,14 @@ def main(model_path: str, pad_s: str, *files: str) -> None:
         padded = np.concatenate([samples, np.zeros(int(float(pad_s) * rate), dtype=np.int16)])
         started = time.monotonic()
         text = decode_samples(model, padded, rate).text
-        decoded["files"].append({"audio_s": len(samples) / rate, "fed_s": len(padded) / rate,
-                                 "decode_s": time.monotonic() - started, "text": text})
+        decoded["files"].append(
+            {
+                "audio_s": len(samples) / rate,
+                "fed_s": len(padded) / rate,
+                "decode_s": time.monotonic() - started,
+                "text": text,
+            }
+        )
     print(json.dumps(decoded, ensure_ascii=False))
 
 

@@ -9,6 +9,7 @@ came cannot freeze the service in a later test.
 `transcript` waits instead for a session.json renamed into place that holds more transcripts than that
 session's record held before: the moment a transcript is being saved (its folder not yet synced).
 """
+
 import ctypes
 import json
 import os
@@ -79,15 +80,16 @@ def main(folder: str, pattern: str, mode: str, within_s: str, *pids: str) -> Non
     fd = libc.inotify_init()
     watches: dict[int, str] = {}
     watch(fd, folder, watches)
-    seen = {os.path.join(path, "session.json"): transcripts(os.path.join(path, "session.json"))
-            for path in watches.values()}
+    seen = {
+        os.path.join(path, "session.json"): transcripts(os.path.join(path, "session.json")) for path in watches.values()
+    }
     print("watching", flush=True)
     while True:
         data = os.read(fd, 65536)
         offset = 0
         while offset < len(data):
             wd, mask, _, length = struct.unpack_from("iIII", data, offset)
-            name = data[offset + 16:offset + 16 + length].rstrip(b"\0").decode()
+            name = data[offset + 16 : offset + 16 + length].rstrip(b"\0").decode()
             offset += 16 + length
             path = os.path.join(watches.get(wd, folder), name)
             if mask & IN_ISDIR:
