@@ -100,7 +100,8 @@ def rows(runs: list[dict]) -> list[dict]:
     cpu_ratio = per_min("cpu_s") / per_min("bare_cpu_s")
     return [
         {
-            "figure": "Sealing a finished session to the owner's age key (after the session, on the recognizer's worker): "
+            "figure": "Sealing a finished session to the owner's age key "
+            "(after the session, on the recognizer's worker): "
             "CPU time per minute of speech",
             "value": per_min("cpu_s") * 1000,
             "unit": "ms",
@@ -116,7 +117,8 @@ def rows(runs: list[dict]) -> list[dict]:
             "words, transcript.md, session.json)",
             "value": size_ratio,
             "unit": "×",
-            "reference": f"unsealed: {per_min('plain_bytes') / MB:.3f} MB/min; sealed: {per_min('sealed_bytes') / MB:.3f} MB/min "
+            "reference": f"unsealed: {per_min('plain_bytes') / MB:.3f} MB/min; "
+            f"sealed: {per_min('sealed_bytes') / MB:.3f} MB/min "
             "(sealed words are kept once, compact, instead of in session.json and transcript.md)",
             "target": "≤ 1.05 ×",
             "pass": size_ratio <= 1.05,

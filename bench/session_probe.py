@@ -3,7 +3,7 @@
 The device is built as the service builds it (build_device + ServiceLoop.run on its
 own flow thread) with the real PortAudio speaker on the rig, the real recognizer and
 a SimulatedMicrophone fed with espeak-ng speech. Nothing of the project is edited or
-patched: the speaker and the transcriber are wrapped (composition) and the events are
+patched: the speaker and the worker are wrapped (composition) and the events are
 followed with an on_event listener, all with the project's own monotonic timestamps.
 
 With "recognizer_cpu_share" in the spec, the recognizer's thread alone is limited to that share of a core
@@ -22,7 +22,8 @@ from bench.probes import cpu_s, now, peak_rss_mb, read_spec, threads_cpu_s, writ
 
 
 class TimedSpeaker:
-    """The real speaker, noting for every clip when it was handed over, when its first sample went out and when it ended."""
+    """The real speaker, noting for every clip when it was handed over, when its first sample went out and
+    when it ended."""
 
     def __init__(self, inner):
         self.inner = inner
@@ -68,8 +69,8 @@ class TimedSpeaker:
         return getattr(self.inner, name)
 
 
-class TimedTranscriber:
-    """The real transcriber, keeping the audio each answer fed it and noting when its notes were saved."""
+class TimedWorker:
+    """The real worker, keeping the audio each answer fed it and noting when its notes were saved."""
 
     def __init__(self, inner):
         self.inner = inner
@@ -92,10 +93,10 @@ class TimedTranscriber:
         self._by_handle[id(handle)] = job
         return handle
 
-    def job(self, rate: int):
-        from audio.transcriber import TranscriberJob
+    def recognize(self, rate: int):
+        from audio.worker import RecognitionJob
 
-        return TranscriberJob(self, rate)
+        return RecognitionJob(self, rate)
 
     def feed(self, handle, samples) -> None:
         self._by_handle[id(handle)]["chunks"].append(samples)
@@ -172,9 +173,9 @@ def main() -> None:
     limit = None
     if spec.get("recognizer_cpu_share"):
         limit = ThreadCpuLimit(spec["recognizer_cpu_share"])
-        limit.add(device.parts.transcriber.thread_id)
-    transcriber = TimedTranscriber(device.parts.transcriber)
-    device.parts.transcriber = transcriber
+        limit.add(device.parts.worker.thread_id)
+    worker = TimedWorker(device.parts.worker)
+    device.parts.worker = worker
     button = MockButton(config, lambda gesture: (gestures.append(gesture.at), device.parts.inbox.put(gesture)))
     person = SimulatedPerson(
         lambda question: microphone.speak(answers[(question - 1) % len(answers)]),
@@ -225,18 +226,18 @@ def main() -> None:
     watch = FolderWatch(sessions_dir)
     presses = []
     for session in range(1, spec.get("sessions", 1) + 1):
-        transcriber.session = session
+        worker.session = session
         finished.clear()
-        presses.append({"at": now(), "transcripts_pending": sum("transcript_at" not in j for j in transcriber.jobs)})
+        presses.append({"at": now(), "transcripts_pending": sum("transcript_at" not in j for j in worker.jobs)})
         button.press()
         if not finished.wait(timeout=spec["timeout_s"]):
             raise SystemExit(f"session {session} did not finish in time")
-    for _ in transcriber.jobs:
-        if not transcriber.saved.acquire(timeout=spec["timeout_s"]):
+    for _ in worker.jobs:
+        if not worker.saved.acquire(timeout=spec["timeout_s"]):
             raise SystemExit("a transcript never arrived")
     peak = peak_rss_mb()
     time.sleep(0.2)  # the last renames reach the watcher
-    for job in transcriber.jobs:
+    for job in worker.jobs:
         # set_transcript writes session.json, then transcript.md: the notes are saved when that lands
         job["saved_at"] = watch.landed("transcript.md", job["transcript_at"])
         job["compressed_at"] = watch.landed(f"{job['index']:02d}.opus", job["transcript_at"])
@@ -251,7 +252,7 @@ def main() -> None:
     speaker.settle()
 
     audio = []
-    for n, job in enumerate(transcriber.jobs, start=1):
+    for n, job in enumerate(worker.jobs, start=1):
         path = f"{spec['work_dir']}/fed{n}.npz"
         chunks = job.pop("chunks")
         np.savez(path, audio=np.concatenate(chunks).astype(np.int16), lengths=np.array([len(c) for c in chunks]))
@@ -275,7 +276,7 @@ def main() -> None:
             "clips": speaker.clips,
             "events": events,
             "listening": listening,
-            "jobs": transcriber.jobs,
+            "jobs": worker.jobs,
             "fed_audio": audio,
             "session_dir": str(sessions[-1]),
             "session_dirs": [str(s) for s in sessions],

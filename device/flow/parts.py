@@ -7,7 +7,7 @@ from datetime import datetime
 from audio.microphone import Microphone
 from audio.speaker import Speaker
 from audio.synthesis import PromptCache
-from audio.transcriber import Transcriber
+from audio.worker import Worker
 from device.flow.events import Event
 from device.flow.inbox import Inbox
 
@@ -19,10 +19,10 @@ class SessionParts:
     speaker: Speaker
     open_microphone: Callable[[], Microphone]
     prompts: PromptCache
-    transcriber: Transcriber
+    worker: Worker
     inbox: Inbox
     on_event: Callable[[Event], None] = lambda event: None
     seal: Callable[[], None] = lambda: None
-    """Seals the sessions that are due (device.notes.sealing.sealer); run on the transcriber's worker."""
+    """Seals the sessions that are due (device.notes.sealing.sealer); run on the worker's worker."""
     wall_clock: Callable[[], datetime] = datetime.now
     """The date and time a session starts at (tests set it to dates across months)."""

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from audio.recognizer import AnswerRecognizer, ModelLoader
-from audio.transcriber import NewRecognizer, Transcriber
+from audio.worker import NewRecognizer, Worker
 from common.wording import counted
 from device.notes.archive import Archive
 from device.notes.record import DataLayout, is_sealed
@@ -135,20 +135,20 @@ def recover(
 
 def recover_at_start(
     data_dir: Path,
-    transcriber: Transcriber | None = None,
+    worker: Worker | None = None,
     model: ModelLoader | None = None,
     *,
     new_recognizer: NewRecognizer | None = None,
     audio_format: str = "wav",
 ) -> RecoveryReport:
-    """Start-up: repair the notes now (fast, no model), then on the recognizer's worker (`transcriber.later`),
+    """Start-up: repair the notes now (fast, no model), then on the recognizer's worker (`worker.later`),
     after the model has loaded, transcribe what is missing and compress to `audio_format` what is still WAV,
     only for the sessions that existed now."""
     report = recover(data_dir)
     later = model is not None or new_recognizer is not None or audio_format != "wav"
-    if transcriber is not None and later and report.sessions:
+    if worker is not None and later and report.sessions:
         sessions = frozenset(report.sessions)
-        transcriber.later(
+        worker.later(
             lambda: recover(data_dir, model, new_recognizer=new_recognizer, audio_format=audio_format, only=sessions)
         )
     return report

@@ -1,4 +1,4 @@
-"""Repairs one session folder after a crash: seals unfinished answers, notes orphans, settles
+"""Repairs one session folder after a crash: finalizes unfinished answers, notes orphans, settles
 compressed copies, marks the session interrupted, transcribes and compresses what is missing."""
 
 import logging
@@ -11,8 +11,8 @@ import soundfile as sf
 
 from audio.compress import DURATION_TOLERANCE_S, compress_answer, decode
 from audio.recognizer import transcribe_whole
-from audio.transcriber import NewRecognizer
-from audio.wavfile import seal_part
+from audio.wavfile import finalize_part
+from audio.worker import NewRecognizer
 from common.errors import SessionDamaged
 from common.files import PART_SUFFIX, fsync_dir
 from device.notes import record as session_record
@@ -81,7 +81,7 @@ class SessionRepair:
         if session_record.is_sealed(self.record):
             return  # finished and sealed: nothing plain is left to repair
         self.last_write = _mtime_iso([p for p in self.folder.iterdir() if p.is_file()])
-        changed = self._seal_parts()
+        changed = self._finalize_parts()
         changed |= self._note_orphans()
         changed |= self._settle_compressed()
         changed |= self._mark_interrupted()
@@ -181,7 +181,7 @@ class SessionRepair:
             new_answer(index, self._question(index), audio, duration_s, AnswerStatus.INTERRUPTED, EndedBy.INTERRUPTED),
         )
 
-    def _seal_parts(self) -> bool:
+    def _finalize_parts(self) -> bool:
         changed = False
         for part in sorted(self.folder.glob("*" + PART_SUFFIX)):
             match = PART_NAME.fullmatch(part.name)
@@ -192,7 +192,7 @@ class SessionRepair:
             if final.exists():
                 self.report.problems.append(f"{self._rel(part)}: {final.name} exists too; left alone")
                 continue
-            frames = seal_part(part, final, self.record["sample_rate"])
+            frames = finalize_part(part, final, self.record["sample_rate"])
             answer = self._answers().get(index)
             if frames is None:
                 log.info(
@@ -204,7 +204,7 @@ class SessionRepair:
                     changed = True
                 continue
             log.info(
-                "answer %d of session %s was interrupted; sealed %.1f s of audio",
+                "answer %d of session %s was interrupted; finalized %.1f s of audio",
                 index,
                 self.folder.name,
                 frames / _rate_of(final),
@@ -250,7 +250,7 @@ class SessionRepair:
         return changed
 
     def _note_orphans(self) -> bool:
-        """Answer files the notes do not mention (a crash between sealing and noting)."""
+        """Answer files the notes do not mention (a crash between finalizing and noting)."""
         changed = False
         known = self._answers()
         for path in sorted(self.folder.iterdir()):

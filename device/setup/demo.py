@@ -153,7 +153,7 @@ def run_demo(config: Config, answers: list[str], answer_voice: str | None, out: 
         button.press()
         notes = loop.handle(device.parts.inbox.get())
         timeline.say("waiting", "for the last transcripts")
-        device.parts.transcriber.drain()
+        device.parts.worker.drain()
     finally:
         person.close()
         button.close()

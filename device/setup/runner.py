@@ -153,7 +153,7 @@ def _one_session(config: Config, keyboard: bool) -> int:
         notes = ServiceLoop(device, config.data_dir, replay=lambda: None).handle(
             GestureEvent(Gesture.PRESS, time.monotonic())
         )
-        device.parts.transcriber.drain()
+        device.parts.worker.drain()
     finally:
         button.close()
         if led is not None:

@@ -12,8 +12,8 @@ from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from audio.recognizer import ModelLoader, check_model
 from audio.speaker import SoundDeviceSpeaker
 from audio.synthesis import PromptCache
-from audio.transcriber import Transcriber
 from audio.voice_activity import DetectorSettings
+from audio.worker import Worker
 from content.packs import Pack
 from content.phrases import PHRASES
 from device.config import MB, Config
@@ -96,10 +96,10 @@ def build_device(config: Config, speaker=None, open_microphone=None, without_spe
         open_microphone=open_microphone
         or MicrophoneWatch(microphone_opener(config), before_rescan=getattr(speaker, "release", lambda: None)),
         prompts=prompt_cache(config, pack),
-        transcriber=Transcriber.for_model(model),
+        worker=Worker.for_model(model),
         inbox=Inbox(),
         seal=sealer(config.data_dir, config.privacy.recipient, config.privacy.readable_for_h, config.clock.trust),
     )
-    recover_at_start(config.data_dir, parts.transcriber, model, audio_format=config.storage.audio_format)
-    parts.transcriber.later(parts.seal)  # after recovery's transcripts and compression
+    recover_at_start(config.data_dir, parts.worker, model, audio_format=config.storage.audio_format)
+    parts.worker.later(parts.seal)  # after recovery's transcripts and compression
     return Device(pack, parts, session_settings(config), model)

@@ -27,7 +27,7 @@ from audio.microphone import SoundDeviceMicrophone
 from audio.microphone_watch import MicrophoneWatch, RecoveringSpeaker
 from audio.speaker import SoundDeviceSpeaker
 from audio.synthesis import PromptCache
-from audio.transcriber import Transcriber
+from audio.worker import Worker
 from device.config import load_config
 from device.flow.button import KeyboardGestures
 from device.flow.inbox import Inbox
@@ -73,7 +73,7 @@ class Reporter(logging.Handler):
             emit(kind="log", logger=record.name, level=record.levelname, message=record.getMessage())
 
 
-class CountingTranscriber(Transcriber):
+class CountingWorker(Worker):
     """Reports how many frames of the current answer have been written (capture feeds it after each write)."""
 
     def __init__(self, microphone_count):
@@ -166,7 +166,7 @@ def main(settings: dict) -> int:
         prompts=ReportingPrompts(
             config.cache_dir / "prompts", config.speech.voice or pack.voice, config.speech.rate or pack.rate
         ),
-        transcriber=CountingTranscriber(lambda: counting[0].delivered if counting else 0),
+        worker=CountingWorker(lambda: counting[0].delivered if counting else 0),
         inbox=Inbox(),
         on_event=lambda event: emit(
             kind="event",
@@ -184,9 +184,9 @@ def main(settings: dict) -> int:
     emit(kind="ready")
     try:
         loop.run()
-        parts.transcriber.drain()
+        parts.worker.drain()
     finally:
-        parts.transcriber.close()
+        parts.worker.close()
         speaker.close()
     emit(kind="exit")
     return 0

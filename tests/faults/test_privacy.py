@@ -7,8 +7,8 @@ import pytest
 
 from audio.fakes import ScriptedMicrophone, silence, speech
 from audio.recognizer import Transcript, Word
-from audio.transcriber import Transcriber
 from audio.wavfile import WavWriter
+from audio.worker import Worker
 from device.notes.archive import Archive
 from device.notes.recovery import recover
 from tests.device.flow.session_harness import RATE, FakeDevice
@@ -61,7 +61,7 @@ def test_everything_written_is_private_even_with_umask_zero(tmp_path, umask_zero
         writer = WavWriter(notes.folder.parent.parent / "sessions" / notes.folder.name / "07.wav", RATE)
         writer.write(speech(0.5, RATE)[0])
         os.close(writer._fd)
-        recover(data, new_recognizer=fake_device.transcriber.new_recognizer, audio_format="opus")
+        recover(data, new_recognizer=fake_device.worker.new_recognizer, audio_format="opus")
         Archive(data).listing()
     finally:
         fake_device.close()
@@ -72,8 +72,8 @@ def test_everything_written_is_private_even_with_umask_zero(tmp_path, umask_zero
 def test_logs_never_contain_what_was_said(tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     fake_device = FakeDevice(tmp_path, events=LoggedEvents())
-    fake_device.transcriber.close()
-    fake_device.transcriber = Transcriber(SecretRecognizer)
+    fake_device.worker.close()
+    fake_device.worker = Worker(SecretRecognizer)
     try:
         pack = tiny_pack(tmp_path / "packs")
         notes = fake_device.run(

@@ -1,4 +1,5 @@
-"""Start-up recovery on the states a crash really leaves: unfinished parts, unnoted answers, half compressions, temp files."""
+"""Start-up recovery on the states a crash really leaves: unfinished parts, unnoted answers, half compressions,
+temp files."""
 
 import json
 import os
@@ -177,23 +178,23 @@ def test_ended_at_is_when_the_session_last_wrote(tmp_path):
 
 
 def test_recover_at_start_repairs_now_and_transcribes_later_on_the_worker(tmp_path):
-    from audio.transcriber import Transcriber
+    from audio.worker import Worker
     from device.notes.recovery import recover_at_start
 
     data = tmp_path / "data"
     crashed_archive(data, tmp_path)
-    transcriber = Transcriber(FakeRecognizer)
+    worker = Worker(FakeRecognizer)
     started = threading.Event()
     try:
-        transcriber.later(started.wait)  # the worker is busy (loading the model) until the first press
-        report = recover_at_start(data, transcriber, new_recognizer=FakeRecognizer)
+        worker.later(started.wait)  # the worker is busy (loading the model) until the first press
+        report = recover_at_start(data, worker, new_recognizer=FakeRecognizer)
         assert report.repaired
         newer = begin(data, tmp_path, 30)  # a session started after start-up is not touched by the later pass
         unfinished(newer, 1, speech(0.5))
         started.set()
-        transcriber.drain()
+        worker.drain()
     finally:
-        transcriber.close()
+        worker.close()
     assert (newer.folder / "01.wav.part").exists()
     assert leftovers(data) == [
         f"sessions/{newer.id}/.reserve",
@@ -209,17 +210,17 @@ def test_recover_at_start_repairs_now_and_transcribes_later_on_the_worker(tmp_pa
 def test_recovery_at_start_compresses_interrupted_answers_as_configured_after_transcribing_them(
     tmp_path, audio_format, suffix
 ):
-    from audio.transcriber import Transcriber
+    from audio.worker import Worker
     from device.notes.recovery import recover_at_start
 
     data = tmp_path / "data"
     held = crashed_archive(data, tmp_path)
-    transcriber = Transcriber(FakeRecognizer)
+    worker = Worker(FakeRecognizer)
     try:
-        recover_at_start(data, transcriber, new_recognizer=FakeRecognizer, audio_format=audio_format)
-        transcriber.drain()
+        recover_at_start(data, worker, new_recognizer=FakeRecognizer, audio_format=audio_format)
+        worker.drain()
     finally:
-        transcriber.close()
+        worker.close()
     answers = {(f.name, a["index"]): a for f, r in session_records(data) for a in r["answers"] if a["audio"]}
     assert answers and all(a["transcript"] is not None for a in answers.values())
     assert sorted(a["audio"].rsplit(".", 1)[1] for a in answers.values()) == sorted(["opus"] + 5 * [suffix[1:]])
@@ -230,17 +231,17 @@ def test_recovery_at_start_compresses_interrupted_answers_as_configured_after_tr
 
 
 def test_recovery_at_start_keeps_wav_answers_when_wav_is_configured(tmp_path):
-    from audio.transcriber import Transcriber
+    from audio.worker import Worker
     from device.notes.recovery import recover_at_start
 
     data = tmp_path / "data"
     crashed_archive(data, tmp_path)
-    transcriber = Transcriber(FakeRecognizer)
+    worker = Worker(FakeRecognizer)
     try:
-        recover_at_start(data, transcriber, new_recognizer=FakeRecognizer, audio_format="wav")
-        transcriber.drain()
+        recover_at_start(data, worker, new_recognizer=FakeRecognizer, audio_format="wav")
+        worker.drain()
     finally:
-        transcriber.close()
+        worker.close()
     audio = [a["audio"] for _, r in session_records(data) for a in r["answers"] if a["audio"]]
     assert audio and all(
         a["transcript"] is not None for _, r in session_records(data) for a in r["answers"] if a["audio"]

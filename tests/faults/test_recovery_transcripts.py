@@ -178,7 +178,7 @@ def test_recovery_tells_the_log_what_it_repaired_and_never_what_was_said(tmp_pat
         report = recover(data)
     messages = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "device.notes.recovery"]
     assert messages == [
-        ("INFO", f"answer 1 of session {a.id} was interrupted; sealed 2.5 s of audio"),
+        ("INFO", f"answer 1 of session {a.id} was interrupted; finalized 2.5 s of audio"),
         ("INFO", f"answer 2 of session {a.id} was interrupted before any audio was written"),
         ("INFO", f"session {a.id} was interrupted; marked so"),
         ("INFO", f"answer 1 of session {b.id} was saved but not noted; noted as interrupted"),
@@ -216,7 +216,7 @@ def test_every_removal_is_made_durable_in_its_folder(tmp_path, monkeypatch):
 
 def test_recover_at_start_transcribes_later_with_the_model_it_is_given(tmp_path, monkeypatch):
     import device.notes.recovery as recovery
-    from audio.transcriber import Transcriber
+    from audio.worker import Worker
     from device.notes.recovery import recover_at_start
 
     data = tmp_path / "data"
@@ -231,13 +231,13 @@ def test_recover_at_start_transcribes_later_with_the_model_it_is_given(tmp_path,
     monkeypatch.setattr(
         recovery, "AnswerRecognizer", lambda model, rate: made.append((model, rate)) or FakeRecognizer(rate)
     )
-    transcriber = Transcriber(FakeRecognizer)
+    worker = Worker(FakeRecognizer)
     try:
-        report = recover_at_start(data, transcriber, model=Loader())
+        report = recover_at_start(data, worker, model=Loader())
         assert made == [], "start-up itself never waits for the model"
-        transcriber.drain()
+        worker.drain()
     finally:
-        transcriber.close()
+        worker.close()
     assert report.interrupted == [f"sessions/{notes.id}"]
     assert made == [("the model", RATE)]
     [(_, record)] = session_records(data)

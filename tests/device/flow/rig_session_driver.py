@@ -50,7 +50,7 @@ def main(work: Path, recipient: str = "") -> dict:
     try:
         button.press()
         notes = ServiceLoop(device, config.data_dir, replay=lambda: None).handle(device.parts.inbox.get(timeout=5))
-        device.parts.transcriber.drain()
+        device.parts.worker.drain()
     finally:
         person.close()
         button.close()

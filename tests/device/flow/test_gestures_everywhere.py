@@ -37,8 +37,8 @@ import pytest
 from audio.clips import Clip
 from audio.endpointing import EndpointSettings
 from audio.fakes import FakeRecognizer, ScriptedMicrophone, silence, speech
-from audio.transcriber import Transcriber
 from audio.wavfile import WavWriter
+from audio.worker import Worker
 from content.packs import find_pack
 from content.phrases import PHRASES
 from device.flow.gestures import Gesture, GestureEvent
@@ -196,14 +196,14 @@ def run_session(tmp_path, gesture: Gesture | None = None, kind: str | None = Non
     if kind == LISTENING:
         answers[number - 1] = speech(0.6, RATE) + [lambda: put_gesture(inbox, gesture)] + silence(0.6, RATE)
     microphone = ScriptedMicrophone(answers, rate=RATE)
-    transcriber = Transcriber(FakeRecognizer)
+    worker = Worker(FakeRecognizer)
     try:
         notes = Session(
-            PACK, SessionParts(speaker, lambda: microphone, prompts, transcriber, inbox), SETTINGS, tmp_path / "data"
+            PACK, SessionParts(speaker, lambda: microphone, prompts, worker, inbox), SETTINGS, tmp_path / "data"
         ).run()
-        transcriber.drain()
+        worker.drain()
     finally:
-        transcriber.close()
+        worker.close()
     record = json.loads((notes.folder / "session.json").read_text())
     left = any(isinstance(item, GestureEvent) for item in inbox.leftovers())
     return Outcome(

@@ -69,7 +69,7 @@ def recorded(tmp_path_factory):
                 assert loop.handle(device.parts.inbox.get(timeout=5)) is not None
             finally:
                 person.close()
-        device.parts.transcriber.drain()
+        device.parts.worker.drain()
         yield config, device, button
     finally:
         button.close()

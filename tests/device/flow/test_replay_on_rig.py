@@ -10,8 +10,8 @@ from audio.fakes import FakeRecognizer
 from audio.recognizer import Transcript
 from audio.speaker import SoundDeviceSpeaker
 from audio.synthesis import PromptCache
-from audio.transcriber import Transcriber
 from audio.wavfile import WavWriter
+from audio.worker import Worker
 from bench.archive_factory import espeak_samples
 from content.packs import find_pack
 from device.config import load_config
@@ -58,7 +58,7 @@ def test_an_idle_hold_replays_each_question_then_its_recording(tmp_path, audio_r
     speaker = SoundDeviceSpeaker()
     prompts = PromptCache(tmp_path / "cache")
     inbox = Inbox()
-    parts = SessionParts(speaker, lambda: None, prompts, Transcriber(FakeRecognizer), inbox)
+    parts = SessionParts(speaker, lambda: None, prompts, Worker(FakeRecognizer), inbox)
     replay = Replay(Archive(config.data_dir), Player(speaker, prompts, inbox))
     loop = ServiceLoop(Device(pack, parts, SessionSettings(), model=None), config.data_dir, replay.latest)
     button = MockButton(config, inbox.put)
@@ -71,7 +71,7 @@ def test_an_idle_hold_replays_each_question_then_its_recording(tmp_path, audio_r
             loop.handle(gesture)
     finally:
         button.close()
-        parts.transcriber.close()
+        parts.worker.close()
         speaker.close()
 
     heard = recording.samples

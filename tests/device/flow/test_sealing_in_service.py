@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from audio.fakes import FakeRecognizer, FakeSpeaker
 from audio.synthesis import PromptCache
-from audio.transcriber import Transcriber
+from audio.worker import Worker
 from bench.archive_factory import write_session
 from device.config import load_config
 from device.flow import service
@@ -37,7 +37,7 @@ def test_every_start_seals_the_sessions_that_are_due_and_only_those(tmp_path):
     )
     device = build_device(config, speaker=FakeSpeaker(), open_microphone=lambda: None)
     try:
-        device.parts.transcriber.drain()
+        device.parts.worker.drain()
     finally:
         device.close()
     assert record.is_sealed(record.read(old))
@@ -47,12 +47,12 @@ def test_every_start_seals_the_sessions_that_are_due_and_only_those(tmp_path):
 def test_the_idle_service_asks_for_sealing_now_and_then(tmp_path, monkeypatch):
     monkeypatch.setattr(service, "SEAL_EVERY_S", 0.05)
     asked = []
-    transcriber = Transcriber(FakeRecognizer)
+    worker = Worker(FakeRecognizer)
     parts = SessionParts(
         FakeSpeaker(),
         lambda: None,
         PromptCache(tmp_path / "cache"),
-        transcriber,
+        worker,
         Inbox(),
         seal=lambda: asked.append(threading.current_thread().name),
     )
@@ -62,6 +62,6 @@ def test_the_idle_service_asks_for_sealing_now_and_then(tmp_path, monkeypatch):
     time.sleep(1.3)  # the loop wakes at least once a second
     loop.stopping.set()
     runner.join(5)
-    transcriber.drain()
-    transcriber.close()
-    assert asked and set(asked) == {"transcriber"}  # on the recognizer's worker, never beside it
+    worker.drain()
+    worker.close()
+    assert asked and set(asked) == {"worker"}  # on the recognizer's worker, never beside it

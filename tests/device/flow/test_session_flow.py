@@ -106,7 +106,7 @@ def test_an_answer_that_cannot_be_sealed_still_frees_its_recognizer(fake_device,
     import errno
 
     from audio.fakes import FakeRecognizer
-    from audio.transcriber import Transcriber
+    from audio.worker import Worker
     from device.flow.session import AnswerCapture
 
     opened, ended = [], []
@@ -123,8 +123,8 @@ def test_an_answer_that_cannot_be_sealed_still_frees_its_recognizer(fake_device,
     def broken_finish(capture):
         raise OSError(errno.EIO, "Input/output error")
 
-    fake_device.transcriber.close()
-    fake_device.transcriber = Transcriber(CountedRecognizer)
+    fake_device.worker.close()
+    fake_device.worker = Worker(CountedRecognizer)
     monkeypatch.setattr(AnswerCapture, "finish", broken_finish)
     fake_device.run([speech(1, RATE) + [fake_device.press]])
     assert len(opened) == 1, "the answer's speech never reached a recognizer"

@@ -9,7 +9,7 @@ import soundfile as sf
 
 from audio.fakes import FakeRecognizer, FakeSpeaker, speech
 from audio.synthesis import PromptCache
-from audio.transcriber import Transcriber
+from audio.worker import Worker
 from device.config import load_config
 from device.flow.inbox import Inbox
 from device.flow.parts import SessionParts
@@ -38,7 +38,7 @@ def demo_on_fakes(tmp_path, monkeypatch):
     def build_device(config, open_microphone, without_speaker=None):
         built["without_speaker"] = without_speaker
         parts = SessionParts(
-            FakeSpeaker(), open_microphone, SilentPrompts(tmp_path / "cache"), Transcriber(FakeRecognizer), Inbox()
+            FakeSpeaker(), open_microphone, SilentPrompts(tmp_path / "cache"), Worker(FakeRecognizer), Inbox()
         )
         return Device(load_pack(config), parts, session_settings(config), model=None)
 

@@ -1,4 +1,5 @@
-"""The one worker thread that recognizes answers, so capture and saving never wait for Vosk."""
+"""The device's one worker thread: it recognizes answers in order, so capture and saving never wait for Vosk, and
+runs the work queued after them (compression, sealing, recovery's repairs) in the same order."""
 
 import logging
 import queue
@@ -44,8 +45,9 @@ _Job = _Begin | _Feed | _End | _Call
 """What the worker is asked to do, in order; None asks it to stop."""
 
 
-class Transcriber:
-    """Queues answers' audio and recognizes them in order on one worker thread.
+class Worker:
+    """Queues answers' audio and recognizes them in order on one thread (`recognize`), with other work queued
+    between them (`later`).
 
     `begin`, `feed` and `end` return at once. When an answer is done, its
     callback gets the transcript (or None if recognition failed) on the worker.
@@ -54,7 +56,7 @@ class Transcriber:
     def __init__(self, new_recognizer: NewRecognizer):
         self.new_recognizer = new_recognizer
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._work, name="transcriber", daemon=True)
+        self._thread = threading.Thread(target=self._work, name="worker", daemon=True)
         self._thread.start()
 
     @property
@@ -76,9 +78,9 @@ class Transcriber:
     def end(self, handle: object, on_transcript: OnTranscript) -> None:
         self._jobs.put(_End(handle, on_transcript))
 
-    def job(self, rate: int) -> "TranscriberJob":
+    def recognize(self, rate: int) -> "RecognitionJob":
         """One answer's recognition at `rate`, begun on its first audio."""
-        return TranscriberJob(self, rate)
+        return RecognitionJob(self, rate)
 
     def later(self, work: Callable[[], object]) -> None:
         """Run `work` on the worker after everything queued so far (e.g. transcribing what recovery found)."""
@@ -93,8 +95,8 @@ class Transcriber:
         self._thread.join()
 
     @classmethod
-    def for_model(cls, model: ModelLoader) -> "Transcriber":
-        """A transcriber using Vosk with `model` (waiting for it to load, on the worker only)."""
+    def for_model(cls, model: ModelLoader) -> "Worker":
+        """A worker using Vosk with `model` (waiting for it to load, on the worker only)."""
         return cls(lambda rate: AnswerRecognizer(model.get(), rate))
 
     def _work(self) -> None:
@@ -141,21 +143,21 @@ class Transcriber:
             return None
 
 
-class TranscriberJob:
+class RecognitionJob:
     """One answer's recognition: begun on its first audio, fed as the audio comes, ended once."""
 
-    def __init__(self, transcriber: Transcriber, rate: int):
-        self.transcriber = transcriber
+    def __init__(self, worker: Worker, rate: int):
+        self.worker = worker
         self.rate = rate
         self._handle: object | None = None
 
     def feed(self, samples: np.ndarray) -> None:
         if self._handle is None:
-            self._handle = self.transcriber.begin(self.rate)
-        self.transcriber.feed(self._handle, samples)
+            self._handle = self.worker.begin(self.rate)
+        self.worker.feed(self._handle, samples)
 
     def end(self, on_transcript: OnTranscript = lambda transcript: None) -> None:
         """Hand over the transcript once recognized and free the recognizer; nothing to do if no audio came."""
         if self._handle is not None:
-            self.transcriber.end(self._handle, on_transcript)
+            self.worker.end(self._handle, on_transcript)
             self._handle = None

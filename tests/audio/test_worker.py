@@ -5,7 +5,7 @@ import weakref
 import numpy as np
 
 from audio.recognizer import Transcript
-from audio.transcriber import Transcriber
+from audio.worker import Worker
 
 
 class EchoRecognizer:
@@ -30,25 +30,25 @@ def test_the_transcript_goes_out_before_the_recognizer_is_freed():
         weakref.finalize(recognizer, order.append, "freed")
         return recognizer
 
-    transcriber = Transcriber(new_recognizer)
-    handle = transcriber.begin(16000)
+    worker = Worker(new_recognizer)
+    handle = worker.begin(16000)
     for _ in range(3):
-        transcriber.feed(handle, np.zeros(1600, dtype=np.int16))
-    transcriber.end(handle, lambda transcript: order.append(transcript.text))
-    transcriber.drain()
-    transcriber.close()
+        worker.feed(handle, np.zeros(1600, dtype=np.int16))
+    worker.end(handle, lambda transcript: order.append(transcript.text))
+    worker.drain()
+    worker.close()
     assert order == ["3 chunks", "freed"]
 
 
 def test_answers_are_transcribed_in_the_order_they_ended():
     texts = []
-    transcriber = Transcriber(lambda rate: EchoRecognizer())
-    first, second = transcriber.begin(16000), transcriber.begin(16000)
-    transcriber.feed(first, np.zeros(10, dtype=np.int16))
+    worker = Worker(lambda rate: EchoRecognizer())
+    first, second = worker.begin(16000), worker.begin(16000)
+    worker.feed(first, np.zeros(10, dtype=np.int16))
     for _ in range(2):
-        transcriber.feed(second, np.zeros(10, dtype=np.int16))
-    transcriber.end(second, lambda transcript: texts.append(transcript.text))
-    transcriber.end(first, lambda transcript: texts.append(transcript.text))
-    transcriber.drain()
-    transcriber.close()
+        worker.feed(second, np.zeros(10, dtype=np.int16))
+    worker.end(second, lambda transcript: texts.append(transcript.text))
+    worker.end(first, lambda transcript: texts.append(transcript.text))
+    worker.drain()
+    worker.close()
     assert texts == ["2 chunks", "1 chunks"]
