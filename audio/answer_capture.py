@@ -12,10 +12,11 @@ from audio.endpointing import AnswerEndpointer, EndReason
 from audio.voice_activity import SpeechDetector
 from audio.wavfile import WavWriter
 from common.files import is_disk_full
+from common.monotonic_clock import SYSTEM_CLOCK, MonotonicClock
 
 
 class Recognition(Protocol):
-    """Where the kept audio goes besides the disk (a TranscriberJob)."""
+    """Where the kept audio goes besides the disk (a RecognitionJob)."""
 
     def feed(self, samples: np.ndarray) -> None: ...
 
@@ -44,6 +45,7 @@ class AnswerCapture:
         endpointer: AnswerEndpointer,
         recognition: Recognition,
         settings: CaptureSettings = CaptureSettings(),
+        clock: MonotonicClock = SYSTEM_CLOCK,
     ):
         self.path = path
         self.rate = rate
@@ -51,6 +53,8 @@ class AnswerCapture:
         self.endpointer = endpointer
         self.recognition = recognition
         self.settings = settings
+        self.clock = clock
+        """The time its WAV writer syncs by."""
         self.writer: WavWriter | None = None
         self._recent: deque[np.ndarray] = deque()
         """The chunks before speech started, as far back as its onset can lie (plus the lead)."""
@@ -104,7 +108,7 @@ class AnswerCapture:
         first = self._seen - len(joined)
         self._file_start = max(first, onset - int(self.settings.lead_s * self.rate))
         self._recent.clear()
-        self.writer = WavWriter(self.path, self.rate)
+        self.writer = WavWriter(self.path, self.rate, clock=self.clock)
         self._keep(joined[self._file_start - first :])
 
     def _keep(self, samples: np.ndarray) -> None:
@@ -118,7 +122,7 @@ class AnswerCapture:
         return self.saved_path is not None
 
     def finish(self) -> float:
-        """Seal the answer's file; return its duration in seconds (0 when nothing was kept).
+        """Finalize the answer's file; return its duration in seconds (0 when nothing was kept).
 
         After a full disk the file keeps what was written whole (all of it: the
         speech may not have ended); if nothing could be kept there is no file.

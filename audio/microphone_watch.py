@@ -24,6 +24,7 @@ from audio import devices
 from audio.clips import Clip
 from audio.microphone import Microphone, OnChunk, OnError
 from audio.speaker import SilentSpeaker, Sounding, Speaker
+from common.monotonic_clock import SYSTEM_CLOCK, MonotonicClock
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,11 @@ class MicrophoneWatch:
         open_microphone: Callable[[], Microphone],
         rescan: Callable[[], None] = devices.rescan,
         before_rescan: Callable[[], None] = lambda: None,
+        clock: MonotonicClock = SYSTEM_CLOCK,
     ):
         self.open_microphone = open_microphone
+        self.clock = clock
+        """What a stream's quiet is timed by (the flow's clock)."""
         self.rescan = rescan
         self.before_rescan = before_rescan
         self.stale = False
@@ -87,7 +91,7 @@ class _WatchedMicrophone:
         self._started_at = self._last_chunk = None
 
         def chunk(samples: np.ndarray) -> None:
-            self._last_chunk = time.monotonic()
+            self._last_chunk = self.watch.clock.now()
             self._chunk_s = len(samples) / self.rate
             on_chunk(samples)
 
@@ -95,7 +99,7 @@ class _WatchedMicrophone:
             self.watch.lost(reason)
             on_error(reason)
 
-        self._started_at = time.monotonic()
+        self._started_at = self.watch.clock.now()
         try:
             self.microphone.start(chunk, error)
         except Exception as failure:
@@ -103,7 +107,7 @@ class _WatchedMicrophone:
             raise
 
     def stop(self) -> None:
-        now = time.monotonic()
+        now = self.watch.clock.now()
         last = self._last_chunk or self._started_at
         if last is not None and now - last >= max(QUIET_MEANS_LOST_S, 3 * self._chunk_s):
             self.watch.lost(f"no audio for {now - last:.1f} s")

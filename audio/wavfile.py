@@ -3,12 +3,12 @@
 import logging
 import os
 import struct
-import time
 from pathlib import Path
 
 import numpy as np
 
 from common.files import FILE_MODE, PART_SUFFIX, fsync_dir, is_disk_full
+from common.monotonic_clock import SYSTEM_CLOCK, MonotonicClock
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def header_rate(header: bytes) -> int | None:
     return rate if 1000 <= rate <= 384000 else None
 
 
-def seal_part(part_path: Path, final_path: Path, fallback_rate: int) -> int | None:
+def finalize_part(part_path: Path, final_path: Path, fallback_rate: int) -> int | None:
     """Repair an unfinished `.part` (from a crash) into a playable `final_path`; return its frames.
 
     The audio is whatever the file holds: the header's sizes are set from the
@@ -87,11 +87,12 @@ class WavWriter:
     written whole (or, if even that cannot be made durable, to the last sync).
     """
 
-    def __init__(self, final_path: Path, rate: int, sync_every_s: float = 1.0):
+    def __init__(self, final_path: Path, rate: int, sync_every_s: float = 1.0, clock: MonotonicClock = SYSTEM_CLOCK):
         self.final_path = final_path
         self.part_path = final_path.with_name(final_path.name + PART_SUFFIX)
         self.rate = rate
         self.sync_every_s = sync_every_s
+        self.clock = clock
         self.data_bytes = 0
         self.synced_bytes = 0
         self._fd = os.open(self.part_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
@@ -102,7 +103,7 @@ class WavWriter:
         except BaseException:
             self.abandon()  # never leave an empty or header-less part behind
             raise
-        self._last_sync = time.monotonic()
+        self._last_sync = clock.now()
 
     @property
     def frames(self) -> int:
@@ -122,36 +123,36 @@ class WavWriter:
         data = samples.astype("<i2", copy=False).tobytes()
         self._write(data)
         self.data_bytes += len(data)
-        if time.monotonic() - self._last_sync >= self.sync_every_s:
+        if self.clock.now() - self._last_sync >= self.sync_every_s:
             self.sync()
 
     def sync(self) -> None:
         """Make everything written so far durable, with a header that describes it."""
-        self._seal_at(self.data_bytes)
+        self._finalize_at(self.data_bytes)
 
-    def _seal_at(self, data_bytes: int) -> None:
+    def _finalize_at(self, data_bytes: int) -> None:
         if data_bytes < self.data_bytes or os.fstat(self._fd).st_size != HEADER_BYTES + data_bytes:
             os.ftruncate(self._fd, HEADER_BYTES + data_bytes)
         os.pwrite(self._fd, wav_header(self.rate, data_bytes), 0)
         os.fsync(self._fd)
         self.data_bytes = data_bytes
         self.synced_bytes = data_bytes
-        self._last_sync = time.monotonic()
+        self._last_sync = self.clock.now()
 
     def finish(self, keep_frames: int | None = None) -> Path | None:
-        """Trim to `keep_frames` (if given), seal the file and rename it to its final name.
+        """Trim to `keep_frames` (if given), finalize the file and rename it to its final name.
 
         Returns the final path, or None when no audio could be kept (the part is removed).
         """
         keep = self.data_bytes if keep_frames is None else min(self.data_bytes, max(0, keep_frames) * 2)
         try:
             try:
-                self._seal_at(keep)
+                self._finalize_at(keep)
             except OSError as error:
                 if not is_disk_full(error):
                     raise
-                log.warning("disk full while sealing %s; keeping the last synced audio", self.part_path.name)
-                self._seal_at(min(keep, self.synced_bytes))  # shrinking needs no new space
+                log.warning("disk full while finalizing %s; keeping the last synced audio", self.part_path.name)
+                self._finalize_at(min(keep, self.synced_bytes))  # shrinking needs no new space
         except BaseException:
             os.close(self._fd)  # the part stays for recovery to repair
             self._fd = -1

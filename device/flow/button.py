@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+from common.monotonic_clock import SYSTEM_CLOCK, MonotonicClock
 from device.flow.gestures import Gesture, GestureDetector, GestureEvent
 
 OnGesture = Callable[[GestureEvent], None]
@@ -24,6 +25,7 @@ class ButtonGestures:
         pin_factory=None,
         long_hold_s: float | None = None,
         double_press_s: float | None = None,
+        clock: MonotonicClock = SYSTEM_CLOCK,
     ):
         from gpiozero import Button
 
@@ -32,9 +34,9 @@ class ButtonGestures:
         self.button = Button(
             pin, pull_up=True, hold_time=hold_s, hold_repeat=long_hold_s is not None, pin_factory=pin_factory
         )
-        self.button.when_pressed = lambda: self.detector.pressed(time.monotonic())
-        self.button.when_held = lambda: self._emit(self.detector.held(time.monotonic()))
-        self.button.when_released = lambda: self._emit(self.detector.released(time.monotonic()))
+        self.button.when_pressed = lambda: self.detector.pressed(clock.now())
+        self.button.when_held = lambda: self._emit(self.detector.held(clock.now()))
+        self.button.when_released = lambda: self._emit(self.detector.released(clock.now()))
 
     def _emit(self, event: GestureEvent | None) -> None:
         if event is not None:

@@ -3,11 +3,12 @@ watchdog's heartbeat while the flow waits, and one counter for the tokens that t
 
 import itertools
 import queue
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from common.monotonic_clock import SYSTEM_CLOCK, MonotonicClock
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,13 @@ class MicFailed:
 
 
 class Inbox:
-    """Everything the flow thread waits for. `put` may be called from any thread; the rest from the flow only."""
+    """Everything the flow thread waits for. `put` may be called from any thread; the rest from the flow only.
+    Its `clock` is the flow's time: the deadlines of whatever waits on it are read on that clock."""
 
-    def __init__(self, heartbeat: Callable[[], None] = lambda: None):
+    def __init__(self, heartbeat: Callable[[], None] = lambda: None, clock: MonotonicClock = SYSTEM_CLOCK):
         self.heartbeat = heartbeat
         """Called at least once a second while the flow waits (the service's watchdog)."""
+        self.clock = clock
         self._queue: queue.Queue = queue.Queue()
         self._tokens = itertools.count(1)
 
@@ -52,13 +55,17 @@ class Inbox:
         return self._queue.get(timeout=timeout)
 
     def next_item(self, deadline: float):
-        """The next item, or None once `deadline` (monotonic) has passed; heartbeats while waiting."""
+        """The next item, or None once `deadline` (on `clock`) has passed; heartbeats while waiting."""
         while True:
             self.heartbeat()
-            remaining = deadline - time.monotonic()
+            remaining = deadline - self.clock.now()
             if remaining <= 0:
                 return None
             try:
-                return self._queue.get(timeout=min(remaining, 1.0))
+                return self._queue.get_nowait()  # what is there already is taken before any wait
+            except queue.Empty:
+                pass
+            try:
+                return self._queue.get(timeout=self.clock.block_for(min(remaining, 1.0)))
             except queue.Empty:
                 continue

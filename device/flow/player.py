@@ -1,7 +1,6 @@
 """Speaking and playing on the flow thread, interruptible by a gesture from the inbox."""
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,7 +43,7 @@ class Player:
         self.inbox = inbox
         self.hears_long_hold = hears_long_hold
         self.on_double_press = on_double_press
-        self._ends_at = 0.0  # when the last clip started or queued should have finished (monotonic)
+        self._ends_at = 0.0  # when the last clip started or queued should have finished (on the inbox's clock)
 
     def say(self, text: str) -> Gesture | None:
         return self.play(self.prompt(text))
@@ -60,14 +59,14 @@ class Player:
         """Start a clip at once (dropping any other) and return; `wait` for it later."""
         token = self.inbox.token()
         self.speaker.play(clip, lambda: self.inbox.put(PlaybackDone(token)))
-        self._ends_at = time.monotonic() + clip.duration_s
+        self._ends_at = self.inbox.clock.now() + clip.duration_s
         return Playing(token, self._ends_at + SPEAKER_GRACE_S)
 
     def start_next(self, clip: Clip) -> Playing:
         """Queue a clip to follow the one playing without a gap (or start it now) and return; `wait` for it later."""
         token = self.inbox.token()
         self.speaker.play_next(clip, lambda: self.inbox.put(PlaybackDone(token)))
-        self._ends_at = max(self._ends_at, time.monotonic()) + clip.duration_s
+        self._ends_at = max(self._ends_at, self.inbox.clock.now()) + clip.duration_s
         return Playing(token, self._ends_at + SPEAKER_GRACE_S)
 
     def wait(self, playing: Playing) -> Gesture | None:

@@ -3,7 +3,6 @@
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ class Device:
     model: ModelLoader | None
 
     def close(self) -> None:
-        self.parts.transcriber.close()
+        self.parts.worker.close()
         self.parts.speaker.close()
 
 
@@ -72,14 +71,14 @@ class ServiceLoop:
         """Serve gestures until `stopping` is set."""
         parts = self.device.parts
         parts.on_event(Event(EventKind.WAITING))
-        next_seal = time.monotonic() + SEAL_EVERY_S
+        next_seal = parts.inbox.clock.now() + SEAL_EVERY_S
         while not self.stopping.is_set():
             parts.inbox.heartbeat()
             if self.jobs is not None:
-                self.jobs.do_waiting(parts.transcriber.later, parts.inbox.heartbeat)
-            if time.monotonic() >= next_seal:
-                parts.transcriber.later(parts.seal)
-                next_seal = time.monotonic() + SEAL_EVERY_S
+                self.jobs.do_waiting(parts.worker.later, parts.inbox.heartbeat)
+            if parts.inbox.clock.now() >= next_seal:
+                parts.worker.later(parts.seal)
+                next_seal = parts.inbox.clock.now() + SEAL_EVERY_S
             try:
                 item = parts.inbox.get(timeout=1.0)
             except queue.Empty:
@@ -129,7 +128,7 @@ class ServiceLoop:
         if self.across_time is None or self.double_press_s <= 0:
             return False
         inbox = self.device.parts.inbox
-        deadline = time.monotonic() + self.double_press_s
+        deadline = inbox.clock.now() + self.double_press_s
         while (item := inbox.next_item(deadline)) is not None:
             if isinstance(item, GestureEvent):
                 if item.gesture is Gesture.DOUBLE_PRESS:

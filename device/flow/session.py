@@ -1,7 +1,6 @@
 """One spoken reflection, read as a script: chime, greeting, each question and answer, closing."""
 
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,8 +135,8 @@ class Session:
                 log.error("could not record the end of session %s: %s", notes.id, error.strerror)
             log.info("session %s %s", notes.id, status)
             for answer in self._kept:  # once the session is over, so recognition never competes with it
-                self.parts.transcriber.later(answer.compress)
-            self.parts.transcriber.later(self.parts.seal)  # once its transcripts and compression are done
+                self.parts.worker.later(answer.compress)
+            self.parts.worker.later(self.parts.seal)  # once its transcripts and compression are done
 
     def _failed(self, notes: SessionNotes) -> None:
         log.exception("session %s failed; what was said so far is kept", notes.id)
@@ -228,7 +227,7 @@ class Session:
 
     def _press_within(self, seconds: float) -> Gesture | None:
         """A press or hold within `seconds` (a double press also marks the answer just given), else None."""
-        deadline = time.monotonic() + seconds
+        deadline = self.parts.inbox.clock.now() + seconds
         while (item := self.parts.inbox.next_item(deadline)) is not None:
             if isinstance(item, GestureEvent) and item.gesture is Gesture.DOUBLE_PRESS:
                 self._mark()
@@ -283,13 +282,13 @@ class Session:
                 lambda samples: inbox.put(AudioChunk(capture_id, samples)),
                 lambda reason: inbox.put(MicFailed(capture_id, reason)),
             )
-            last_audio = time.monotonic()
+            last_audio = inbox.clock.now()
             while True:
                 item = inbox.next_item(last_audio + self.settings.mic_silent_after_s)
                 if item is None:
                     return EndedBy.MIC_LOST
                 if isinstance(item, AudioChunk) and item.capture == capture_id:
-                    last_audio = time.monotonic()
+                    last_audio = inbox.clock.now()
                     ended_by = answer.add(item.samples)
                     if ended_by:
                         return ended_by
@@ -316,7 +315,7 @@ class _AnswerInProgress:
         self.index = index
         self.marked = False
         """A double press while it was being recorded marked it "for my therapist"."""
-        self.job = session.parts.transcriber.job(rate)
+        self.job = session.parts.worker.recognize(rate)
         settings = session.settings
         assert session.notes is not None  # answers are recorded only into begun notes
         self.notes = session.notes
@@ -327,6 +326,7 @@ class _AnswerInProgress:
             AnswerEndpointer(settings.endpoint),
             self.job,
             settings.capture,
+            session.parts.inbox.clock,
         )
 
     def add(self, samples: np.ndarray) -> EndedBy | None:

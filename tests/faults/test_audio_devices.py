@@ -1,4 +1,5 @@
-"""Devices going away on fakes: no microphone at start, a microphone that dies or goes quiet, a speaker that never finishes."""
+"""Devices going away on fakes: no microphone at start, a microphone that dies or goes quiet,
+a speaker that never finishes."""
 
 import json
 import logging
@@ -41,13 +42,13 @@ def run_with(fake_device, open_microphone, settings=SessionSettings()):
     parts = fake_device.parts(None)
     parts.open_microphone = open_microphone
     notes = Session(find_pack("therapy-relationship"), parts, settings, fake_device.tmp / "data").run()
-    fake_device.transcriber.drain()
+    fake_device.worker.drain()
     return notes
 
 
 def test_no_microphone_is_said_then_the_next_press_rescans_and_works(fake_device, caplog):
     devices = Devices([speech(1, RATE) + [fake_device.press]] * 4)
-    watch = MicrophoneWatch(devices.open, rescan=devices.rescan)
+    watch = MicrophoneWatch(devices.open, rescan=devices.rescan, clock=fake_device.clock)
     with caplog.at_level(logging.ERROR):
         assert run_with(fake_device, watch) is None
     assert fake_device.said(PHRASES.no_microphone)
@@ -65,7 +66,7 @@ def test_no_microphone_is_said_then_the_next_press_rescans_and_works(fake_device
 def test_a_microphone_error_or_silence_marks_it_for_a_rescan(fake_device):
     devices = Devices([speech(1, RATE) + [ScriptedMicrophone.LOSE]])
     devices.present = True
-    watch = MicrophoneWatch(devices.open, rescan=devices.rescan)
+    watch = MicrophoneWatch(devices.open, rescan=devices.rescan, clock=fake_device.clock)
     notes = run_with(fake_device, watch)
     assert fake_device.said(PHRASES.microphone_lost)
     assert watch.stale
@@ -73,7 +74,7 @@ def test_a_microphone_error_or_silence_marks_it_for_a_rescan(fake_device):
     assert record["answers"][0]["ended_by"] == "mic_lost" and record["answers"][0]["audio"]
 
     devices.answers = [speech(1, RATE)]  # then nothing: the stream goes quiet without an error
-    watch2 = MicrophoneWatch(devices.open, rescan=devices.rescan)
+    watch2 = MicrophoneWatch(devices.open, rescan=devices.rescan, clock=fake_device.clock)
     run_with(fake_device, watch2, SessionSettings(mic_silent_after_s=0.6))
     assert watch2.stale
 
@@ -81,7 +82,7 @@ def test_a_microphone_error_or_silence_marks_it_for_a_rescan(fake_device):
 def test_a_healthy_microphone_is_not_rescanned(fake_device):
     devices = Devices([speech(1, RATE) + [fake_device.press]] * 4)
     devices.present = True
-    watch = MicrophoneWatch(devices.open, rescan=devices.rescan)
+    watch = MicrophoneWatch(devices.open, rescan=devices.rescan, clock=fake_device.clock)
     run_with(fake_device, watch)
     run_with(fake_device, watch)
     assert devices.rescans == 0 and not watch.stale
@@ -94,10 +95,7 @@ class DeadSpeaker(FakeSpeaker):
         self.played.append(clip)
 
 
-def test_a_speaker_that_never_finishes_still_records_and_saves_and_is_logged(tmp_path, caplog, monkeypatch):
-    import device.flow.player as player
-
-    monkeypatch.setattr(player, "SPEAKER_GRACE_S", 0.05)  # the grace is the only wait; keep the test short
+def test_a_speaker_that_never_finishes_still_records_and_saves_and_is_logged(tmp_path, caplog):
     fake_device = FakeDevice(tmp_path, speaker=DeadSpeaker())
     try:
         with caplog.at_level(logging.WARNING):

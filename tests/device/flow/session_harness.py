@@ -13,12 +13,14 @@ from gpiozero.pins.mock import MockFactory
 
 from audio.fakes import FakeRecognizer, FakeSpeaker, ScriptedMicrophone
 from audio.synthesis import PromptCache
-from audio.transcriber import Transcriber
+from audio.worker import Worker
+from common.monotonic_clock import SYSTEM_CLOCK, MonotonicClock
 from content.packs import find_pack
 from device.flow.button import ButtonGestures
 from device.flow.inbox import Inbox
 from device.flow.parts import SessionParts
 from device.flow.session import Session, SessionSettings
+from tests.skipping_clock import SkippingClock
 
 RATE = 16000
 HOLD_S = 0.3
@@ -34,14 +36,17 @@ class FakeDevice:
 
     tmp: Path
     speaker: FakeSpeaker = field(default_factory=FakeSpeaker)
-    inbox: Inbox = field(default_factory=Inbox)
+    clock: MonotonicClock = field(default_factory=SkippingClock)
+    """The flow's: by default it skips every wait with nothing queued, so the flow runs faster than speech; a test
+    that feeds the flow from another thread as it runs gives SYSTEM_CLOCK."""
     events: list = field(default_factory=list)
 
     def __post_init__(self):
+        self.inbox = Inbox(clock=self.clock)
         self.factory = MockFactory()
         self.button = ButtonGestures(17, HOLD_S, self.inbox.put, pin_factory=self.factory)
         self.pin = self.factory.pin(17)
-        self.transcriber = Transcriber(FakeRecognizer)
+        self.worker = Worker(FakeRecognizer)
         self.prompts = PromptCache(PROMPTS_DIR)
 
     def press(self):
@@ -59,7 +64,7 @@ class FakeDevice:
             speaker=self.speaker,
             open_microphone=lambda: microphone,
             prompts=self.prompts,
-            transcriber=self.transcriber,
+            worker=self.worker,
             inbox=self.inbox,
             on_event=self.events.append,
         )
@@ -70,7 +75,7 @@ class FakeDevice:
             pack or find_pack("therapy-relationship"), self.parts(microphone), settings, data_dir or self.tmp / "data"
         )
         notes = session.run()
-        self.transcriber.drain()
+        self.worker.drain()
         return notes
 
     def said(self, text: str) -> bool:
@@ -80,7 +85,7 @@ class FakeDevice:
 
     def close(self):
         self.button.close()
-        self.transcriber.close()
+        self.worker.close()
         self.factory.reset()
 
 
@@ -88,5 +93,13 @@ class FakeDevice:
 def fake_device(tmp_path):
     """A FakeDevice in tmp_path, closed after the test (registered for every test by tests/conftest.py)."""
     device = FakeDevice(tmp_path)
+    yield device
+    device.close()
+
+
+@pytest.fixture
+def real_time_device(tmp_path):
+    """A FakeDevice on the system clock, for a test that feeds the flow from another thread as it runs."""
+    device = FakeDevice(tmp_path, clock=SYSTEM_CLOCK)
     yield device
     device.close()

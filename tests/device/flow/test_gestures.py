@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from device.flow.button import ButtonGestures
 from device.flow.gestures import Gesture, GestureDetector, GestureEvent
+from tests.skipping_clock import SkippingClock
 
 PIN = 17
 
@@ -280,6 +281,26 @@ def test_the_real_gpiozero_button_kept_down_gives_hold_then_long_hold_and_no_pre
         pin.drive_high()
         assert (first.gesture, second.gesture) == (Gesture.HOLD, Gesture.LONG_HOLD)
         assert second.at - first.at >= 0.3 - 0.05 - 0.01
+        assert inbox.empty()
+    finally:
+        button.close()
+        factory.reset()
+
+
+def test_on_a_clock_the_test_moves_the_real_button_gives_the_ten_second_long_hold_at_once():
+    """gpiozero's own hold signal, timed on the injected clock: the device's 10 s long hold without the 10 s."""
+    factory, clock = MockFactory(), SkippingClock()
+    inbox: queue.Queue = queue.Queue()
+    button = ButtonGestures(PIN, 0.05, inbox.put, pin_factory=factory, long_hold_s=10.0, clock=clock)
+    pin = factory.pin(PIN)
+    try:
+        pin.drive_low()
+        first = inbox.get(timeout=5)
+        clock.advance(10.0)  # the next hold signal (0.05 s on) comes 10 s after the press, on this clock
+        second = inbox.get(timeout=5)
+        pin.drive_high()
+        assert (first.gesture, second.gesture) == (Gesture.HOLD, Gesture.LONG_HOLD)
+        assert second.at - first.at >= 10.0
         assert inbox.empty()
     finally:
         button.close()

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 
 from audio.fakes import FakeRecognizer, ScriptedMicrophone, silence, speech
-from audio.transcriber import Transcriber
+from audio.worker import Worker
 from device.clock import ClockStatus
 from device.flow.gestures import Gesture
 from device.flow.parts import SessionParts
@@ -45,17 +45,17 @@ def run(data, settings=MONTH, gesture=None, moment=None, then=None):
         then,
     )
     microphone = ScriptedMicrophone([speech(0.6, RATE) + silence(0.6, RATE) for _ in range(QUESTIONS)], rate=RATE)
-    transcriber = Transcriber(FakeRecognizer)
+    worker = Worker(FakeRecognizer)
     try:
         notes = Session(
             PACK,
-            SessionParts(speaker, lambda: microphone, prompts, transcriber, inbox, wall_clock=lambda: NOW),
+            SessionParts(speaker, lambda: microphone, prompts, worker, inbox, wall_clock=lambda: NOW),
             settings,
             data,
         ).run()
-        transcriber.drain()
+        worker.drain()
     finally:
-        transcriber.close()
+        worker.close()
     return [name for name, _ in speaker.heard], speaker.heard, notes.record["status"]
 
 
