@@ -19,11 +19,12 @@ def private_dir(path: Path) -> Path:
     """Create `path` (and parents, as `mkdir -p`) if needed and make it 0700, whatever the umask, as is every
     folder it creates; each is synced into its parent, so a power cut cannot lose it once this returns."""
     created = list(takewhile(lambda folder: not folder.exists(), (path, *path.parents)))
-    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    os.chmod(path, DIR_MODE)
-    for folder in reversed(created):
+    for folder in reversed(created):  # each made 0700 before its child: under umask 0777 it came out 0000
+        folder.mkdir(mode=DIR_MODE, exist_ok=True)
         os.chmod(folder, DIR_MODE)
         fsync_dir(folder.parent)
+    path.mkdir(exist_ok=True)  # a file in its place is an error
+    os.chmod(path, DIR_MODE)
     return path
 
 

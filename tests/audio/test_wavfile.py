@@ -9,7 +9,6 @@ import os
 import stat
 import struct
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,9 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import audio.wavfile as wavfile
-from audio.wavfile import HEADER_BYTES, WavWriter, header_rate, seal_part, wav_header
+from audio.wavfile import HEADER_BYTES, WavWriter, finalize_part, header_rate, wav_header
 from common.files import is_disk_full
-from tests.faults.support import fsynced, killed_part, small_tmpfs
+from tests.faults.support import descriptors_kept, fsynced, killed_part, open_under, small_tmpfs
+from tests.skipping_clock import SkippingClock
 
 RATE = 16000
 HEADER = "<4sI4s4sIHHIIHH4sI"
@@ -169,7 +169,8 @@ def test_header_matches_the_data_after_every_sync_and_after_any_finish(tmp_path_
 
 
 def test_a_trimmed_finish_cuts_the_file_to_the_header_claim(tmp_path):
-    """The real bug: a finish trimmed to 1 s of a 2 s answer left a header of 64,000 data bytes in a 32,044-byte file."""
+    """The real bug: a finish trimmed to 1 s of a 2 s answer left a header of 64,000 data bytes
+    in a 32,044-byte file."""
     writer = WavWriter(tmp_path / "01.wav", RATE, sync_every_s=3600)
     writer.write(noise(2 * RATE))
     writer.sync()
@@ -224,55 +225,41 @@ def test_the_part_is_private_even_if_a_stale_one_was_not(tmp_path):
     writer.abandon()
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 100.0
-
-    def monotonic(self):
-        return self.now
-
-
-def test_writes_sync_the_header_once_a_second_has_passed_since_the_last_sync(tmp_path, monkeypatch):
-    clock = FakeClock()
-    monkeypatch.setattr(wavfile, "time", SimpleNamespace(monotonic=clock.monotonic))
-    writer = WavWriter(tmp_path / "01.wav", RATE)
+def test_writes_sync_the_header_once_a_second_has_passed_since_the_last_sync(tmp_path):
+    clock = SkippingClock(start=100.0)
+    writer = WavWriter(tmp_path / "01.wav", RATE, clock=clock)
 
     def header_frames():
         return header_of(writer.part_path)["data_size"] // 2
 
-    clock.now = 100.5
+    clock.advance(0.5)  # 100.5
     writer.write(noise(10))
     assert (header_frames(), writer.synced_bytes) == (0, 0)
-    clock.now = 101.0
+    clock.advance(0.5)  # 101.0
     writer.write(noise(10))
     assert (header_frames(), writer.synced_bytes) == (20, 40)
-    clock.now = 101.7
+    clock.advance(0.7)  # 101.7
     writer.write(noise(10))
     assert header_frames() == 20
     writer.sync()  # a sync by hand restarts the second
     assert header_frames() == 30
-    clock.now = 102.5
+    clock.advance(0.8)  # 102.5
     writer.write(noise(10))
     assert header_frames() == 30
-    clock.now = 102.7
+    clock.advance(0.2)  # 102.7
     writer.write(noise(10))
     assert header_frames() == 50
     assert_header_true(writer.part_path)
     writer.abandon()
 
 
-def open_fds() -> list[int]:
-    return sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
-
-
 def test_abandon_removes_the_part_and_can_be_repeated_closing_only_its_own_file(tmp_path):
-    before = open_fds()
     writer = WavWriter(tmp_path / "01.wav", RATE)
     writer.write(noise(100))
     writer.abandon()
-    writer.abandon()
-    assert list(tmp_path.iterdir()) == []
-    assert open_fds() == before
+    assert (list(tmp_path.iterdir()), open_under(tmp_path)) == ([], [])
+    with descriptors_kept():  # the second abandon closes nothing
+        writer.abandon()
 
 
 def test_a_writer_given_descriptor_0_still_closes_it(tmp_path):
@@ -375,7 +362,7 @@ def failing_fsync(monkeypatch, *codes):
     monkeypatch.setattr(os, "fsync", fsync)
 
 
-def test_when_the_final_seal_finds_the_disk_full_the_answer_keeps_what_was_synced(tmp_path, monkeypatch, caplog):
+def test_when_finalizing_finds_the_disk_full_the_answer_keeps_what_was_synced(tmp_path, monkeypatch, caplog):
     writer = WavWriter(tmp_path / "01.wav", RATE, sync_every_s=3600)
     synced = noise(RATE, 1)
     writer.write(synced)
@@ -384,14 +371,14 @@ def test_when_the_final_seal_finds_the_disk_full_the_answer_keeps_what_was_synce
     failing_fsync(monkeypatch, errno.ENOSPC)
     path = writer.finish()
     assert [r.getMessage() for r in caplog.records] == [
-        "disk full while sealing 01.wav.part; keeping the last synced audio"
+        "disk full while finalizing 01.wav.part; keeping the last synced audio"
     ]
     assert path == tmp_path / "01.wav" and not writer.part_path.exists()
     assert assert_header_true(path) == 2 * RATE
     assert np.array_equal(samples_of(path), synced)
 
 
-def test_a_disk_full_seal_never_keeps_more_than_the_trim_asked_for(tmp_path, monkeypatch):
+def test_a_disk_full_finalize_never_keeps_more_than_the_trim_asked_for(tmp_path, monkeypatch):
     writer = WavWriter(tmp_path / "01.wav", RATE, sync_every_s=3600)
     samples = noise(RATE, 1)
     writer.write(samples)
@@ -402,7 +389,7 @@ def test_a_disk_full_seal_never_keeps_more_than_the_trim_asked_for(tmp_path, mon
     assert np.array_equal(samples_of(path), samples[:100])
 
 
-def test_a_disk_full_seal_with_nothing_synced_keeps_no_answer(tmp_path, monkeypatch):
+def test_a_disk_full_finalize_with_nothing_synced_keeps_no_answer(tmp_path, monkeypatch):
     writer = WavWriter(tmp_path / "01.wav", RATE, sync_every_s=3600)
     writer.write(noise(RATE))
     failing_fsync(monkeypatch, errno.ENOSPC)
@@ -411,7 +398,7 @@ def test_a_disk_full_seal_with_nothing_synced_keeps_no_answer(tmp_path, monkeypa
 
 
 @pytest.mark.parametrize("codes", [(errno.EIO,), (errno.ENOSPC, errno.ENOSPC)])
-def test_a_seal_that_fails_for_good_leaves_the_part_for_recovery(tmp_path, monkeypatch, codes):
+def test_a_finalize_that_fails_for_good_leaves_the_part_for_recovery(tmp_path, monkeypatch, codes):
     writer = WavWriter(tmp_path / "01.wav", RATE, sync_every_s=3600)
     samples = noise(RATE)
     writer.write(samples)
@@ -420,13 +407,12 @@ def test_a_seal_that_fails_for_good_leaves_the_part_for_recovery(tmp_path, monke
         writer.finish()
     assert raised.value.errno == codes[-1]
     assert not (tmp_path / "01.wav").exists() and writer.part_path.exists()
-    fds = len(os.listdir("/proc/self/fd"))
-    writer.abandon()  # the descriptor was already closed: abandon closes nothing else
-    assert len(os.listdir("/proc/self/fd")) == fds
+    with descriptors_kept():  # the descriptor was already closed: abandon closes nothing else
+        writer.abandon()
     assert not writer.part_path.exists()
 
 
-# -- seal_part: repairing what a crash left ---------------------------------------------------
+# -- finalize_part: repairing what a crash left ---------------------------------------------------
 
 
 def crashed_part(folder: Path, samples: np.ndarray, synced: int = 0, rate: int = RATE) -> Path:
@@ -446,14 +432,14 @@ OLD = 1_700_000_000_000_000_000
     body=st.binary(max_size=600),
 )
 @settings(max_examples=80, deadline=None)
-def test_seal_part_repairs_any_crashed_part_into_a_true_wav(tmp_path_factory, header, body):
-    folder = tmp_path_factory.mktemp("seal")
+def test_finalize_part_repairs_any_crashed_part_into_a_true_wav(tmp_path_factory, header, body):
+    folder = tmp_path_factory.mktemp("finalize")
     part, final = folder / "01.wav.part", folder / "01.wav"
     part.write_bytes(header + body)
     part.chmod(0o644)
     os.utime(part, ns=(OLD + 5, OLD))
     own_rate = header_rate(header + body)
-    frames = seal_part(part, final, fallback_rate=RATE)
+    frames = finalize_part(part, final, fallback_rate=RATE)
     audio = (header + body)[HEADER_BYTES:]
     whole = len(audio) // 2 * 2
     assert not part.exists()
@@ -467,44 +453,44 @@ def test_seal_part_repairs_any_crashed_part_into_a_true_wav(tmp_path_factory, he
     assert final.stat().st_mtime_ns == OLD, "the answer keeps the time the person last spoke"
 
 
-def test_seal_part_keeps_every_sample_of_a_part_killed_between_syncs(tmp_path):
+def test_finalize_part_keeps_every_sample_of_a_part_killed_between_syncs(tmp_path):
     samples = noise(RATE + 333)
     part = crashed_part(tmp_path, samples, synced=RATE)
     with open(part, "ab") as f:
         f.write(b"\x01")  # half a sample
-    assert seal_part(part, tmp_path / "01.wav", fallback_rate=8000) == len(samples)
+    assert finalize_part(part, tmp_path / "01.wav", fallback_rate=8000) == len(samples)
     assert assert_header_true(tmp_path / "01.wav") == 2 * len(samples)
     assert np.array_equal(samples_of(tmp_path / "01.wav"), samples)
 
 
-def test_seal_part_keeps_the_rate_the_part_was_recorded_at(tmp_path):
+def test_finalize_part_keeps_the_rate_the_part_was_recorded_at(tmp_path):
     part = crashed_part(tmp_path, noise(800), rate=8000)
-    seal_part(part, tmp_path / "01.wav", fallback_rate=RATE)
+    finalize_part(part, tmp_path / "01.wav", fallback_rate=RATE)
     assert_header_true(tmp_path / "01.wav", 8000)
 
 
 @pytest.mark.parametrize("content", [b"", wav_header(RATE, 0), wav_header(RATE, 0) + b"\x07", b"RIFF"])
-def test_seal_part_removes_a_part_with_no_whole_sample(tmp_path, content, monkeypatch):
+def test_finalize_part_removes_a_part_with_no_whole_sample(tmp_path, content, monkeypatch):
     synced = []
     monkeypatch.setattr(wavfile, "fsync_dir", synced.append)
     part = tmp_path / "01.wav.part"
     part.write_bytes(content)
-    assert seal_part(part, tmp_path / "01.wav", RATE) is None
+    assert finalize_part(part, tmp_path / "01.wav", RATE) is None
     assert list(tmp_path.iterdir()) == []
     assert synced == [tmp_path]
 
 
-def test_seal_part_makes_the_rename_durable(tmp_path, monkeypatch):
+def test_finalize_part_makes_the_rename_durable(tmp_path, monkeypatch):
     part = crashed_part(tmp_path, noise(100))
     synced = []
     monkeypatch.setattr(
         wavfile, "fsync_dir", lambda path: synced.append((path, sorted(p.name for p in path.iterdir())))
     )
-    seal_part(part, tmp_path / "01.wav", RATE)
+    finalize_part(part, tmp_path / "01.wav", RATE)
     assert synced == [(tmp_path, ["01.wav"])]
 
 
-def test_seal_part_interrupted_before_its_rename_seals_the_same_way_again(tmp_path, monkeypatch):
+def test_finalize_part_interrupted_before_its_rename_finalizes_the_same_way_again(tmp_path, monkeypatch):
     samples = noise(5001)
     for name in ("once", "twice"):
         (tmp_path / name).mkdir()
@@ -513,24 +499,24 @@ def test_seal_part_interrupted_before_its_rename_seals_the_same_way_again(tmp_pa
             f.write(b"\x09")
         os.utime(part, ns=(OLD, OLD))
     once = tmp_path / "once"
-    seal_part(once / "01.wav.part", once / "01.wav", RATE)
+    finalize_part(once / "01.wav.part", once / "01.wav", RATE)
 
     twice = tmp_path / "twice"
     real_replace = os.replace
     monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(OSError(errno.EIO, "power cut")))
     with pytest.raises(OSError):
-        seal_part(twice / "01.wav.part", twice / "01.wav", RATE)
+        finalize_part(twice / "01.wav.part", twice / "01.wav", RATE)
     monkeypatch.setattr(os, "replace", real_replace)
-    assert seal_part(twice / "01.wav.part", twice / "01.wav", RATE) == len(samples)
+    assert finalize_part(twice / "01.wav.part", twice / "01.wav", RATE) == len(samples)
     assert (twice / "01.wav").read_bytes() == (once / "01.wav").read_bytes()
     assert (twice / "01.wav").stat().st_mtime_ns == (once / "01.wav").stat().st_mtime_ns == OLD
 
 
-def test_sealing_a_sealed_answer_again_changes_nothing(tmp_path):
+def test_finalizing_a_finalized_answer_again_changes_nothing(tmp_path):
     part = crashed_part(tmp_path, noise(3001), synced=1000)
     final = tmp_path / "01.wav"
-    seal_part(part, final, RATE)
+    finalize_part(part, final, RATE)
     before, mtime = final.read_bytes(), final.stat().st_mtime_ns
     os.replace(final, part)
-    assert seal_part(part, final, RATE) == 3001
+    assert finalize_part(part, final, RATE) == 3001
     assert final.read_bytes() == before and final.stat().st_mtime_ns == mtime

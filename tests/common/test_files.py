@@ -1,4 +1,5 @@
-"""Private, crash-safe writes: 0700 folders and 0600 files whatever the umask; a crash leaves the old file or the new."""
+"""Private, crash-safe writes: 0700 folders and 0600 files whatever the umask;
+a crash leaves the old file or the new."""
 
 import errno
 import os
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 import common.files as files
 from common.files import atomic_write_bytes, atomic_write_text, fsync_dir, private_dir
-from tests.faults.support import fsynced
+from tests.faults.support import descriptors_kept, fsynced, open_under
 
 
 def mode_of(path: Path) -> int:
@@ -178,8 +179,6 @@ def test_an_interrupt_mid_write_leaves_the_old_file_and_no_temp(tmp_path, monkey
 
 
 def test_a_failed_write_closes_its_descriptor(tmp_path, monkeypatch):
-    fds = len(os.listdir("/proc/self/fd"))
-
     def write(fd, data):
         raise OSError(errno.ENOSPC, "full")
 
@@ -187,9 +186,10 @@ def test_a_failed_write_closes_its_descriptor(tmp_path, monkeypatch):
     for _ in range(5):
         with pytest.raises(OSError):
             atomic_write_text(tmp_path / "f", "text")
+    assert open_under(tmp_path) == []
     monkeypatch.undo()
     atomic_write_text(tmp_path / "f", "text")
-    assert len(os.listdir("/proc/self/fd")) == fds
+    assert open_under(tmp_path) == []
 
 
 class Recorder:
@@ -231,25 +231,22 @@ def test_the_data_is_durable_before_the_rename_and_the_rename_before_returning(t
 
 def test_fsync_dir_syncs_that_folder_and_closes_it(tmp_path, monkeypatch):
     synced = fsynced(monkeypatch)
-    fds = len(os.listdir("/proc/self/fd"))
-    fsync_dir(tmp_path)
+    with descriptors_kept():
+        fsync_dir(tmp_path)
     assert synced == [str(tmp_path)]
-    assert len(os.listdir("/proc/self/fd")) == fds
 
 
 def test_fsync_dir_refuses_a_file_and_closes_even_when_the_sync_fails(tmp_path, monkeypatch):
     (tmp_path / "f").write_text("x")
     with pytest.raises(NotADirectoryError):
         fsync_dir(tmp_path / "f")
-    fds = len(os.listdir("/proc/self/fd"))
 
     def fsync(fd):
         raise OSError(errno.EIO, "I/O error")
 
     monkeypatch.setattr(os, "fsync", fsync)
-    with pytest.raises(OSError):
+    with descriptors_kept(), pytest.raises(OSError):
         fsync_dir(tmp_path)
-    assert len(os.listdir("/proc/self/fd")) == fds
 
 
 def test_a_reader_never_sees_a_half_written_file(tmp_path):

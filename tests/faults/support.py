@@ -1,5 +1,6 @@
 """Shared pieces for the fault tests: a tiny pack, archive checks and a file census."""
 
+import gc
 import hashlib
 import json
 import os
@@ -112,6 +113,36 @@ def fsynced(monkeypatch) -> list[str]:
 
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
+
+
+def descriptors() -> dict[int, str]:
+    """This process's open descriptors and what each points at."""
+    held = {}
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            held[int(fd)] = os.readlink(f"/proc/self/fd/{fd}")
+        except FileNotFoundError:  # closed since the listing (the listing's own descriptor, say)
+            continue
+    return held
+
+
+@contextmanager
+def descriptors_kept():
+    """Asserts the block leaves this process's descriptors as they were; the garbage collector is paused meanwhile,
+    so nothing but the block opens or closes one."""
+    held = descriptors()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+    assert descriptors() == held
+
+
+def open_under(folder: Path) -> list[str]:
+    """What this process holds open under `folder` (unlinked files too): unlike a count of all its descriptors,
+    untouched by another thread or the garbage collector closing something of its own meanwhile."""
+    return [target for target in descriptors().values() if target.startswith(f"{folder}/")]
 
 
 def proc_status(field: str) -> int:
