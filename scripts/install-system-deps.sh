@@ -15,6 +15,7 @@ PACKAGES=(
   qemu-system-arm qemu-user-static binfmt-support mmdebstrap arch-test qemu-utils apt-utils  # the Pi twin
   e2fsprogs                      # the Pi twin: its disk is checked with e2fsck after power cuts
   faketime                       # tests that move one process's wall clock
+  bubblewrap                     # mutation testing: mutants run where they can change nothing else
 )
 
 missing=()

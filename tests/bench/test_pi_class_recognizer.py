@@ -1,8 +1,9 @@
 """A Pi-class recognizer: only the recognizer's thread limited to 0.3 of a core (bench/cpu_limit.py), so Vosk runs
 slower than real time, as on a Raspberry Pi. Two sessions back to back, beside the same two unthrottled in the same
 test: the timeline and press latency do not change, every answer still gets its transcript (after the session),
-a slow recognizer costs no memory beyond the same sessions at full speed, and the second session starts while the first's transcripts are still being
-made and loses nothing. Timings are compared as ratios and tolerances, never against absolute numbers."""
+a slow recognizer costs no memory beyond the same sessions at full speed, and the second session starts while the
+first's transcripts are still being made and loses nothing. Timings are compared as ratios and tolerances, never
+against absolute numbers."""
 
 import json
 import statistics

@@ -256,6 +256,17 @@ def test_two_copies_of_a_builtin_pack_are_both_refused_naming_each_other(tmp_pat
     assert str(first) in str(caught.value) and str(second) in str(caught.value)
 
 
+def test_two_copies_of_a_builtin_pack_replace_nothing_so_all_three_files_are_refused(tmp_path):
+    builtin = builtin_packs_dir() / f"{DEFAULT_PACK_ID}.toml"
+    first = write(tmp_path, "mine.toml", replace_line("id", f'id = "{DEFAULT_PACK_ID}"'))
+    second = write(tmp_path, "mine-too.toml", replace_line("id", f'id = "{DEFAULT_PACK_ID}"'))
+    with pytest.raises(PackInvalid) as caught:
+        find_pack(DEFAULT_PACK_ID, [tmp_path])
+    assert str(caught.value) == f"{builtin}: field 'id': '{DEFAULT_PACK_ID}' is also the id of {second}, {first}"
+    errors = [str(e) for e in discover_packs([tmp_path]) if isinstance(e, PackInvalid)]
+    assert len(errors) == 3 and all(str(p) in e for e in errors for p in (builtin, first, second))
+
+
 def test_unknown_id_lists_available_ids_and_broken_files(tmp_path):
     write(tmp_path, "evening.toml", GOOD)
     write(tmp_path, "broken.toml", "id = ")

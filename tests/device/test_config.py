@@ -250,6 +250,12 @@ def test_a_file_that_is_not_toml_or_cannot_be_read_is_refused(tmp_path):
     assert refused(path=missing, env={}) == f"{missing}: cannot read the config file (No such file or directory)"
 
 
+def test_a_file_saved_in_another_encoding_is_refused_asking_for_utf_8(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_bytes('[storage]\ndata_dir = "/home/zoë/notes"\n'.encode("latin-1"))
+    assert refused(path=path, env={}) == f"{path}: not UTF-8 text; save the config file as UTF-8"
+
+
 def test_environment_variables_name_a_section_and_a_setting():
     assert (
         refused(env={"REFLECT_SOUND_RATE": "1"})
@@ -273,7 +279,8 @@ def test_a_config_from_before_room_aware_detection_still_loads_and_says_its_thre
     config = load_config(path, env={})
     assert config.audio.speech_margin_db == 12.0 and not hasattr(config.audio, "speech_threshold_dbfs")
     assert [record.getMessage() for record in caplog.records] == [
-        f"{path}: audio.speech_threshold_dbfs is no longer used: speech is now told from the room by a VAD over a noise "
+        f"{path}: audio.speech_threshold_dbfs is no longer used: "
+        "speech is now told from the room by a VAD over a noise "
         "floor that follows the room; the setting is ignored (remove it; audio.speech_margin_db is the new knob)"
     ]
     with pytest.raises(ConfigInvalid, match="unknown setting listening.speech_threshold_dbfs"):

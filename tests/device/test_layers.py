@@ -1,4 +1,5 @@
-"""Who may import whom: the flow nothing from device.setup, the notes nothing from the flow or setup, nothing below device imports it, the bench no tests."""
+"""Who may import whom: the flow nothing from device.setup, the notes nothing from the flow or setup,
+nothing below device imports it, the bench no tests."""
 
 import ast
 from pathlib import Path

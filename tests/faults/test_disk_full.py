@@ -73,7 +73,9 @@ def test_enospc_mid_answer_keeps_the_answer_says_so_and_returns_to_ready(small_d
 
 
 @pytest.mark.root
-def test_enospc_when_even_the_notes_cannot_be_written_keeps_the_audio_for_recovery(small_disk, fake_device, tmp_path):
+def test_enospc_when_even_the_notes_cannot_be_written_keeps_the_audio_for_recovery(
+    small_disk, real_time_device, tmp_path
+):
     """The disk fills (and the space reserve is gone) mid-answer: session.json cannot take the answer."""
     data = small_disk / "data"
     pack = tiny_pack(tmp_path / "packs")
@@ -102,15 +104,15 @@ def test_enospc_when_even_the_notes_cannot_be_written_keeps_the_audio_for_recove
                 time.sleep(0.005)
             fill_the_disk()
             for chunk in speech(30, RATE):
-                fake_device.inbox.put(AudioChunk(capture_ids[0], chunk))
+                real_time_device.inbox.put(AudioChunk(capture_ids[0], chunk))
 
         threading.Thread(target=wait_then_fill).start()
 
     capture_ids = []
-    fake_device.inbox.put = recording_capture_ids(fake_device.inbox.put, capture_ids)
-    fake_device.run([speech(2, RATE) + [when_recording]], SETTINGS, data, pack)
-    assert fake_device.said(PHRASES.disk_full)
-    assert fake_device.events[-1].phase is Phase.READY
+    real_time_device.inbox.put = recording_capture_ids(real_time_device.inbox.put, capture_ids)
+    real_time_device.run([speech(2, RATE) + [when_recording]], SETTINGS, data, pack)
+    assert real_time_device.said(PHRASES.disk_full)
+    assert real_time_device.events[-1].phase is Phase.READY
     assert leftovers(data) == []
     folder, record = only_session(data)
     assert record["status"] == "in_progress" and record["answers"] == []  # the last good session.json

@@ -11,8 +11,9 @@ before the kill is byte-identical to what was sealed (or to its completed compre
 interrupted answer is playable and holds all but at most ~1 s of what the microphone had delivered
 for it, every answer with audio has a transcript, and earlier sessions were not touched.
 
-All 36 rounds run in `make test` as in `make soak`: a sample of 12 or 24 rounds too often lands only
-one kill in some phase (a CI run saw "saving": 1 of 24) for the per-phase counts to mean anything.
+`make soak` runs all 36 rounds and checks that each phase drew at least 3 kills. `make test` runs the first 12
+(two aimed at each phase) and checks every round the same way; it does not bound the kills per phase, as 12 or
+24 rounds too often land only one kill in some phase (a CI run saw "saving": 1 of 24).
 """
 
 import random
@@ -32,13 +33,13 @@ from device.notes.record import AUDIO_NAME
 from device.notes.recovery import recover
 from device.notes.sealing import recipient, seal_due
 from tests.faults.rig_process import DeviceProcess, prepare_dirs
-from tests.faults.support import census, leftovers, session_records, sha256
+from tests.faults.support import SOAK_FULL, census, leftovers, rounds, session_records, sha256
 from tests.rig import espeak_wav, korean_model, similarity
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("audio_rig")]
 
 
-ROUNDS = 36
+ROUNDS = rounds(36, 12)
 PHASES = ("start", "speaking", "listening", "saving", "ending", "sealing")
 ANSWERS = ["안녕하세요 오늘은 날씨가 정말 좋습니다", "저는 학교에 갑니다 그리고 친구를 만납니다"]
 LISTENING = {"silence_after_speech_s": 0.8, "no_speech_s": 4.0}
@@ -288,6 +289,6 @@ def test_kill_minus_nine_at_random_moments_loses_nothing_that_was_saved(tmp_path
         f"compression), {interrupted_checked} interrupted answers sealed by recovery, "
         f"worst audio loss {worst_loss_s:.3f} s"
     )
-    assert sum(landed.values()) >= 30
-    assert all(landed[phase] >= 3 for phase in PHASES), landed
-    assert checked >= 10 and interrupted_checked >= ROUNDS // len(PHASES)  # every mid-answer kill
+    assert sum(landed.values()) >= ROUNDS * 5 // 6
+    assert not SOAK_FULL or all(landed[phase] >= 3 for phase in PHASES), landed
+    assert checked >= ROUNDS // 4 + 1 and interrupted_checked >= ROUNDS // len(PHASES)  # every mid-answer kill

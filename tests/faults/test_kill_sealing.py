@@ -27,6 +27,10 @@ from tests.faults.support import leftovers, session_records
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = 12
+MAX_ROUNDS = 36
+"""Kills land where the machine's load puts them: past ROUNDS, rounds go on (up to MAX_ROUNDS) until at least 3
+kills left something for recovery to settle and 2 landed between sessions (a CI run beside the mutation sample
+had 2 of the first 12 leave something)."""
 SESSIONS = 4
 SEALER = """
 import sys
@@ -119,7 +123,9 @@ def test_kill_minus_nine_while_sealing_leaves_every_answer_plain_or_sealed(tmp_p
 
     rng = random.Random(14)
     cut_short = partly = 0
-    for round_ in range(ROUNDS):
+    rounds = 0
+    while rounds < ROUNDS or (rounds < MAX_ROUNDS and (cut_short < 3 or partly < 2)):
+        round_, rounds = rounds, rounds + 1
         subprocess.run(["rm", "-rf", str(data)], check=True)
         subprocess.run(["cp", "-a", str(pristine), str(data)], check=True)
         process = sealer(data, public)
@@ -137,7 +143,7 @@ def test_kill_minus_nine_while_sealing_leaves_every_answer_plain_or_sealed(tmp_p
         assert seal_due(data, recipient(public), 0).sealed == plain, round_  # a later pass finishes the work
         assert check(data, key, original) == SESSIONS, round_
     print(
-        f"\nkill sealing: {ROUNDS} kills over a {whole_s:.2f} s pass ({time.monotonic() - started:.0f} s in all); "
+        f"\nkill sealing: {rounds} kills over a {whole_s:.2f} s pass ({time.monotonic() - started:.0f} s in all); "
         f"{cut_short} left something for recovery to settle, {partly} landed between sessions"
     )
     assert cut_short >= 3 and partly >= 2

@@ -1,4 +1,5 @@
-"""Recovery's promises, whatever a crash left: a finished answer is never replaced or shortened, and a second run changes nothing."""
+"""Recovery's promises, whatever a crash left: a finished answer is never replaced or shortened,
+and a second run changes nothing."""
 
 import stat
 from datetime import datetime

@@ -41,6 +41,19 @@ def test_recover_command_prints_the_summary_and_fails_only_on_problems(tmp_path,
     assert capsys.readouterr().out == "recovery: nothing to do\n"
 
 
+def test_recovered_keeps_answers_as_wav_unless_told_a_format(tmp_path):
+    from device.notes.recovery import recovered
+
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    finished(notes, 1, speech(0.5))
+    notes.finish("complete")
+    assert recovered(data) == (0, "recovery: nothing to do")
+    [(_, record)] = session_records(data)
+    assert [a["audio"] for a in record["answers"]] == ["01.wav"]
+    assert sorted(p.name for p in notes.folder.glob("01.*")) == ["01.wav"]
+
+
 def test_a_search_index_recovery_cannot_check_is_one_problem_and_the_notes_are_still_repaired(tmp_path, monkeypatch):
     import sqlite3
 
@@ -131,6 +144,18 @@ def test_a_part_already_noted_keeps_its_entry_but_is_marked_interrupted_with_its
         "press",
     )
     assert not part.exists()
+
+
+def test_a_part_of_an_answer_noted_without_audio_is_pointed_at_with_its_length_to_the_millisecond(tmp_path):
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    part = unfinished(notes, 1, speech(1.0)[:12345])  # 0.7715625 s
+    notes.add_answer(1, None, 0.0, "skipped", "press")  # noted, then killed with its part still there
+    recover(data)
+    [(_, record)] = session_records(data)
+    [answer] = record["answers"]
+    assert (answer["audio"], answer["status"], answer["duration_s"]) == ("01.wav", "interrupted", 0.772)
+    assert (notes.folder / "01.wav").exists() and not part.exists()
 
 
 def test_a_part_with_no_audio_is_removed_and_noted_as_an_answer_with_nothing_recorded(tmp_path):

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from tests.mutation.sandbox import confined
+
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = ROOT / "tests" / "MUTATION.md"
 EQUIVALENTS = Path(__file__).with_name("equivalents.toml")
@@ -232,22 +234,23 @@ def pick(names: list[str], seed: int, per_module: int) -> list[str]:
 
 
 def run_mutmut(*names: str) -> None:
-    """Run mutmut with the tests' temporary folders in memory where there is a tmpfs: the notes' tests fsync
-    after every write, which is the point of them but makes thousands of runs slow on a real disk."""
-    env = dict(os.environ)
-    if Path("/dev/shm").is_dir():
-        env["TMPDIR"] = tempfile.mkdtemp(prefix="reflect-mutation-", dir="/dev/shm")
+    """Run mutmut confined (tests/mutation/sandbox.py), with the tests' temporary folders in memory where there is
+    a tmpfs: the notes' tests fsync after every write, which is the point of them but makes thousands of runs slow
+    on a real disk."""
+    memory = Path("/dev/shm")
+    tmp = Path(tempfile.mkdtemp(prefix="reflect-mutation-", dir=memory if memory.is_dir() else None))
+    mutants = ROOT / "mutants"
+    mutants.mkdir(exist_ok=True)
     try:
         # Most of a mutant's time is its tests waiting (threads, fsync), so more workers than cores pay.
+        command = [*MUTMUT, "run", "--max-children", str(2 * (os.cpu_count() or 2) + 1), *names]
         subprocess.run(
-            [*MUTMUT, "run", "--max-children", str(2 * (os.cpu_count() or 2) + 1), *names],
-            cwd=ROOT,
-            env=env,
+            confined(command, writable=[mutants, tmp], cwd=ROOT),
+            env={**os.environ, "TMPDIR": str(tmp)},
             check=True,
         )
     finally:
-        if env.get("TMPDIR", "").startswith("/dev/shm/"):
-            shutil.rmtree(env["TMPDIR"], ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

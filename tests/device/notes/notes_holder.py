@@ -3,9 +3,14 @@ records, keeps a session open with an answer being written (NN.wav.part). Prints
 then waits for stdin to close (or to be killed).
 
     python -m tests.device.notes.notes_holder DATA_DIR ROLE
+
+Tests start it with `holding`.
 """
 
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +20,7 @@ from audio.wavfile import WavWriter
 from device.notes.owner import own
 from device.notes.session_notes import SessionNotes
 from tests.faults.support import tiny_pack
+from tests.rig import ROOT
 
 RATE = 16000
 
@@ -29,6 +35,26 @@ def main(data_dir: Path, role: str) -> None:
         writer.sync()
         print("held", notes.folder.name, flush=True)
         sys.stdin.read()
+
+
+@contextmanager
+def holding(data_dir: Path, role: str = "service") -> Iterator[tuple[subprocess.Popen, str]]:
+    """This module in another process, holding `data_dir` as `role` while it records: (the process, the name of
+    the session being recorded). The process is killed on the way out."""
+    holder = subprocess.Popen(
+        [sys.executable, "-m", __name__, str(data_dir), role],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        word, live = holder.stdout.readline().split()
+        assert word == "held"
+        yield holder, live
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 if __name__ == "__main__":

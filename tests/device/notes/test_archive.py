@@ -149,6 +149,15 @@ def test_damaged_session_found_by_load_is_moved_and_reported(tmp_path, folders):
     assert (tmp_path / "damaged" / latest / "session.json").exists()
 
 
+def test_damaged_session_found_by_a_review_is_left_in_place_for_reflect_recover(tmp_path, folders):
+    archive = Archive(tmp_path, sets_aside=False)
+    latest = archive.resolve("latest")
+    damage(tmp_path / "sessions" / latest, "bad_json")
+    with pytest.raises(SessionDamaged, match=rf"^session {latest} is damaged \(.+\); `reflect recover` sets it aside$"):
+        archive.load(latest)
+    assert (tmp_path / "sessions" / latest / "session.json").exists() and not (tmp_path / "damaged").exists()
+
+
 def test_compressed_answers_replay_before_and_after_session_json_says_so(tmp_path):
     folder = write_session(
         tmp_path, datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc), [["one", "two", "three"], ["four"]]

@@ -225,7 +225,8 @@ def test_resolving_a_damaged_session_says_where_it_was_set_aside(ram_dir):
 
 
 def test_dot_names_are_not_mistaken_for_damaged_sessions(ram_dir):
-    """`reflect show ..` once said "session .. is damaged; it was set aside in <data>/damaged/..": the data dir itself."""
+    """`reflect show ..` once said "session .. is damaged; it was set aside in <data>/damaged/..":
+    the data dir itself."""
     (ram_dir / "damaged").mkdir()
     write_session(ram_dir, T0, [["x"]], rate=8000)
     for odd in ("..", "."):

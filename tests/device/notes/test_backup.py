@@ -3,14 +3,13 @@ skip a session being recorded, keep sealed notes sealed, and never write over or
 
 import os
 import stat
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
 
 from device.notes.sealing import seal_due
 from device.setup import cli
+from tests.device.notes.notes_holder import holding
 from tests.device.notes.sealing_support import (
     LATER,
     SECRET_WORDS,
@@ -20,7 +19,6 @@ from tests.device.notes.sealing_support import (
     said_anywhere,
 )
 from tests.faults.support import census
-from tests.rig import ROOT
 
 SAID = [w for answer in SECRET_WORDS if answer for w in answer]
 
@@ -85,22 +83,10 @@ def test_what_changed_is_copied_and_a_sealed_session_leaves_no_plain_copy_behind
 def test_a_backup_while_a_session_records_keeps_every_finished_one_and_skips_the_live_one(tmp_path, capsys):
     data, dest = tmp_path / "data", tmp_path / "backup"
     finished = [compressed_session(data, words=[["one"]], started=STARTED + timedelta(days=d)).name for d in (1, 2)]
-    holder = subprocess.Popen(
-        [sys.executable, "-m", "tests.device.notes.notes_holder", str(data), "service"],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        word, live = holder.stdout.readline().split()
-        assert word == "held"
+    with holding(data) as (_, live):
         before = census(data)
         code, out, err = reflect(capsys, "backup", str(dest), "--data-dir", str(data))
         assert census(data) == before  # the running service's notes: not a byte changed
-    finally:
-        holder.kill()
-        holder.wait()
     assert (code, err) == (0, "")
     assert f"skipped {live}: being recorded" in out
     assert sorted(p.name for p in (dest / "sessions").iterdir()) == sorted(finished)

@@ -135,7 +135,8 @@ def test_the_brief_opens_in_chromium_with_its_audio_and_chart(data, tmp_path, ch
     loaded = "return [...document.querySelectorAll('audio')].every(a => a.readyState >= 1 || a.error)"
     WebDriverWait(chromium, 20).until(lambda d: d.execute_script(loaded))
     audios = chromium.execute_script(
-        "return [...document.querySelectorAll('audio')].map(a => [a.getAttribute('src'), a.duration, a.error && a.error.code])"
+        "return [...document.querySelectorAll('audio')]"
+        ".map(a => [a.getAttribute('src'), a.duration, a.error && a.error.code])"
     )
     assert [src for src, _, _ in audios] == [
         "recordings/2026-03-04_193000-02.wav",

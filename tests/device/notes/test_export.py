@@ -152,7 +152,8 @@ def test_html_page_in_chromium_loads_every_audio_and_words_seek(session, tmp_pat
     loaded = "return [...document.querySelectorAll('audio')].every(a => a.readyState >= 1 || a.error)"
     WebDriverWait(chromium, 20).until(lambda d: d.execute_script(loaded))
     audios = chromium.execute_script(
-        "return [...document.querySelectorAll('audio')].map(a => [a.getAttribute('src'), a.duration, a.error && a.error.code])"
+        "return [...document.querySelectorAll('audio')]"
+        ".map(a => [a.getAttribute('src'), a.duration, a.error && a.error.code])"
     )
     expected = {a.audio: a.duration_s for a in session.answers if a.audio}
     assert [src for src, _, _ in audios] == list(expected)

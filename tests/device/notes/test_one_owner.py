@@ -16,6 +16,7 @@ from device.config import load_config
 from device.flow.owner_jobs import SERVICE_SILENT
 from device.notes.owner import RECORDING
 from device.setup.cli import build_parser
+from tests.device.notes.notes_holder import holding
 from tests.faults.support import census
 from tests.rig import ROOT
 
@@ -45,20 +46,8 @@ def recording(tmp_path):
     """A saved session, and another process that owns the notes as the service and is recording answer 1."""
     data = tmp_path / "data"
     saved = write_session(data, SAVED, [["i", "feel", "safer"], None]).name
-    holder = subprocess.Popen(
-        [sys.executable, "-m", "tests.device.notes.notes_holder", str(data), "service"],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        word, live = holder.stdout.readline().split()
-        assert word == "held"
+    with holding(data) as (holder, live):
         yield holder, saved, live
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def without_index(files: dict[str, str]) -> dict[str, str]:

@@ -102,6 +102,17 @@ def test_keys_new_writes_a_private_identity_once_and_warns_about_losing_it(tmp_p
     assert path.read_bytes() == first
 
 
+def test_keys_new_to_standard_output_prints_the_identity_alone_and_writes_no_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["keys", "new", "--out", "-"]) == 0
+    printed = capsys.readouterr()
+    comment, public_line, secret = printed.out.splitlines()
+    public = printed.err.strip().split("\n")[-1]
+    assert (comment, public_line) == ("# created by reflect keys new", f"# public key: {public}")
+    assert str(x25519.Identity.from_str(secret).to_public()) == public and recipient(public)
+    assert "Wrote your identity to standard output." in printed.err and list(tmp_path.iterdir()) == []
+
+
 def test_age_keygen_identities_work_too(tmp_path):
     key = tmp_path / "age.key"
     subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
@@ -136,9 +147,9 @@ def test_open_and_keys_new_say_what_is_wrong_in_one_line(tmp_path, key, capsys):
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("x")
     assert cli.main(["open", str(tmp_path), "--identity", str(key), "--out", str(tmp_path / "full")]) == 2
-    assert (
-        capsys.readouterr().err
-        == f"reflect: {tmp_path / 'full'} already exists and holds x; choose a new folder, or add --force to replace an opened archive\n"
+    assert capsys.readouterr().err == (
+        f"reflect: {tmp_path / 'full'} already exists and holds x; "
+        "choose a new folder, or add --force to replace an opened archive\n"
     )
     assert cli.main(["keys", "new", "--out", str(key)]) == 2
     assert (
@@ -252,6 +263,32 @@ def test_open_into_a_full_folder_names_three_of_what_it_holds(tmp_path, key, cap
         capsys.readouterr().err == f"reflect: {full} already exists and holds a, b, c ...; choose a new folder, "
         "or add --force to replace an opened archive\n"
     )
+
+
+def test_open_into_a_folder_holding_three_things_names_all_three(tmp_path, key, capsys):
+    full = tmp_path / "full"
+    full.mkdir()
+    for name in ("a", "b", "c"):
+        (full / name).write_text(name)
+    assert cli.main(["open", str(tmp_path), "--identity", str(key), "--out", str(full)]) == 2
+    assert (
+        capsys.readouterr().err == f"reflect: {full} already exists and holds a, b, c; choose a new folder, "
+        "or add --force to replace an opened archive\n"
+    )
+
+
+def test_an_opened_archive_is_replaced_only_when_forced(tmp_path, key):
+    data = tmp_path / "data"
+    compressed_session(data)
+    seal_due(data, owner_of(key), 0, now=LATER)
+    out = tmp_path / "opened"
+    assert open_archive(data, key, out) == 1
+    compressed_session(data, [["later"]], LATER)
+    with pytest.raises(ExportRefused, match=r"already exists and holds sessions; choose a new folder, or add --force"):
+        open_archive(data, key, out)
+    assert len(list((out / "sessions").iterdir())) == 1
+    assert open_archive(data, key, out, force=True) == 2
+    assert len(list((out / "sessions").iterdir())) == 2
 
 
 def test_open_says_one_line_for_a_file_that_is_no_archive_and_for_an_out_that_is_a_file(tmp_path, key, capsys):

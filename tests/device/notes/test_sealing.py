@@ -15,8 +15,9 @@ from common.errors import KeyInvalid
 from device.clock import ClockStatus
 from device.notes import record, review_commands
 from device.notes.archive import Archive
+from device.notes.record import DataLayout
 from device.notes.recovery import recover
-from device.notes.sealing import is_due, recipient, seal_due, sealer, settle
+from device.notes.sealing import is_due, recipient, seal_due, seal_session, sealer, settle
 from tests.device.notes.dated_sessions import dated_session
 from tests.device.notes.sealing_support import (
     LATER,
@@ -98,19 +99,34 @@ def test_sessions_stay_readable_for_readable_for_h_and_unfinished_ones_are_never
     assert not is_due(pending, 0, LATER)
 
 
+def test_with_no_time_counted_by_the_device_a_session_is_due_by_the_wall_clock_alone(tmp_path):
+    raw = record.read(compressed_session(tmp_path / "data"))
+    ended = datetime.fromisoformat(raw["ended_at"])
+    one_second = 1 / 3600
+    assert not is_due(raw, one_second, ended)
+    assert not is_due(raw, one_second, ended + timedelta(seconds=0.5))
+    assert is_due(raw, one_second, ended + timedelta(seconds=1))
+
+
+def _fill(path):
+    """Write zeros to `path` until the disk it is on is full."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as error:
+        assert error.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.root  # mounts a small tmpfs
 def test_a_full_disk_while_sealing_keeps_the_plain_notes_and_a_later_pass_seals_them(tmp_path, key, caplog):
     with small_tmpfs(tmp_path / "card", "400k") as card:
         data = card / "data"
         folder = compressed_session(data, [["zorblax"]])
         filler = card / "filler"
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-        try:
-            while True:
-                os.write(fd, b"\0" * 4096)
-        except OSError as error:
-            assert error.errno == errno.ENOSPC
-        finally:
-            os.close(fd)
+        _fill(filler)
         before = files_in(folder)
         with caplog.at_level("WARNING", logger="device.notes.sealing"):
             report = seal_due(data, owner_of(key), 0, now=LATER)
@@ -122,6 +138,38 @@ def test_a_full_disk_while_sealing_keeps_the_plain_notes_and_a_later_pass_seals_
         filler.unlink()
         assert seal_due(data, owner_of(key), 0, now=LATER).sealed == [folder.name]
         assert said_anywhere(data, ["zorblax"]) == []
+
+
+@pytest.mark.root  # mounts a small tmpfs
+def test_a_full_disk_when_the_readable_time_is_saved_is_logged_and_the_next_pass_saves_it(tmp_path, key, caplog):
+    with small_tmpfs(tmp_path / "card", "400k") as card:
+        data = card / "data"
+        compressed_session(data, [["zorblax"]])  # readable for a year: it waits, and its time is counted
+        _fill(card / "filler")
+        with caplog.at_level("WARNING", logger="device.notes.sealing"):
+            report = seal_due(data, owner_of(key), 24 * 365, now=LATER)
+        assert (report.sealed, report.kept_for_later) == ([], [])
+        assert [r.getMessage() for r in caplog.records] == [
+            "disk full: the readable time of waiting sessions is counted from the last pass that saved it"
+        ]
+        assert not DataLayout(data).seal_clock.exists()
+        (card / "filler").unlink()
+        seal_due(data, owner_of(key), 24 * 365, now=LATER)
+        assert DataLayout(data).seal_clock.exists()
+
+
+def test_a_session_sealed_by_itself_leaves_no_word_in_the_index_before_the_pass_syncs_it(tmp_path, key):
+    """The index forgets a session's words before its record says sealed: a kill before the pass ends (which
+    indexes the sealed sessions again) leaves no word said in the index file."""
+    data = tmp_path / "data"
+    folder = compressed_session(data)
+    archive = Archive(data)
+    archive.search(["zorblax"])  # the index holds the words now
+    words = [w for answer in SECRET_WORDS if answer for w in answer]
+    seal_session(folder, record.read(folder), owner_of(key), LATER, archive)
+    assert record.is_sealed(record.read(folder))
+    assert said_anywhere(data, words) == []
+    assert folder.name not in archive.index.worded()
 
 
 @pytest.mark.parametrize("moment", ["part", "sealed_not_noted", "noted_not_removed"])

@@ -173,6 +173,18 @@ def test_forget_takes_one_sessions_words_out_of_the_index_file_until_the_next_sy
     assert len(archive.search(["quokkaword"])) == 1  # files are the truth: the next sync adds it back
 
 
+def test_only_sessions_whose_words_the_index_holds_are_forgotten_as_sealed_up_to_answer_999(tmp_path):
+    first = write_session(tmp_path, T0, [["first"]])
+    quiet = write_session(tmp_path, T0 + timedelta(days=1), [None, None])  # nothing said: no words indexed
+    third = write_session(tmp_path, T0 + timedelta(days=2), [["third"]])
+    last = write_session(tmp_path, T0 + timedelta(days=3), [*[None] * 998, ["lastword"]])  # words only at answer 999
+    archive = Archive(tmp_path)
+    assert [h.answer for h in archive.search(["lastword"])] == [999]
+    assert sorted(archive.index.worded()) == [first.name, third.name, last.name]
+    assert archive.forget_sealed({quiet.name, last.name}) == [last.name]
+    assert sorted(archive.index.worded()) == [first.name, third.name]
+
+
 def test_forgetting_in_an_index_corrupted_while_open_throws_the_index_away(archive, tmp_path, caplog):
     archive.search(["zebra"])
     index = tmp_path / "index.sqlite3"

@@ -32,3 +32,13 @@ def test_the_highest_session_number_of_no_notes_is_0(tmp_path):
     folder = write_session(tmp_path, datetime(2026, 12, 6, 9, 0, tzinfo=timezone.utc), [["a"]])
     raw = json.loads((folder / "session.json").read_text())
     assert record.highest_seq(tmp_path / "sessions") == raw.get("seq", 1)
+
+
+def test_the_highest_session_number_counts_neither_hidden_folders_nor_plain_files(tmp_path):
+    sessions = tmp_path / "sessions"
+    folder = write_session(tmp_path, datetime(2026, 12, 6, 9, 0, tzinfo=timezone.utc), [["a"]])
+    building = sessions / ".2026-12-07_090000.building"  # a writer's temporary copy of a session
+    building.mkdir()
+    (building / "session.json").write_bytes((folder / "session.json").read_bytes())
+    (sessions / "notes.txt").write_text("not a session")
+    assert record.highest_seq(sessions) == 1

@@ -288,6 +288,23 @@ def test_answers_transcripts_audio_and_the_end_are_read_back_exactly(notes):
     _agree(notes)
 
 
+def test_marking_an_answer_for_the_therapist_is_saved_and_reported(notes):
+    notes.add_answer(1, "01.wav", 3.0, "answered", "press")
+    assert notes.mark_for_therapist(1) is True
+    assert record.parse(notes.folder).answer(1).for_therapist is True
+    assert _record(notes)["answers"][0]["for_therapist"] is True
+    _agree(notes)
+
+
+def test_marking_an_answer_not_yet_noted_says_so_and_changes_nothing(notes):
+    notes.add_answer(1, "01.wav", 3.0, "answered", "press")
+    before = (notes.folder / "session.json").read_bytes()
+    assert notes.mark_for_therapist(2) is False
+    assert (notes.folder / "session.json").read_bytes() == before
+    assert [a.for_therapist for a in record.parse(notes.folder).answers] == [False]
+    _agree(notes)
+
+
 def test_a_failed_recognition_keeps_the_recording_with_no_words(notes):
     notes.add_answer(1, "01.wav", 3.0, "answered", "silence")
     notes.set_transcript(1, _transcript(("x", 0.1, 0.2, 1.0)))
