@@ -168,7 +168,8 @@ def make_archive(
 
 
 def damage(folder: Path, kind: str) -> None:
-    """Break a session folder the way real faults do: bad_json, unknown_version, missing_audio, truncated_wav, garbage_wav."""
+    """Break a session folder the way real faults do: bad_json, unknown_version, missing_audio, truncated_wav,
+    garbage_wav."""
     doc_path = folder / "session.json"
     if kind == "bad_json":
         doc_path.write_text(doc_path.read_text()[:40])

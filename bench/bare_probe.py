@@ -1,4 +1,5 @@
-"""The bare engine, in a process of its own: vosk.Model() and KaldiRecognizer over the audio a session fed its recognizer.
+"""The bare engine, in a process of its own: vosk.Model() and KaldiRecognizer over the audio a session fed its
+recognizer.
 
 Only vosk and numpy are imported. Each answer is fed in the very chunks the session's
 recognizer got, with SetWords(True) as the project asks; Result() is read whenever

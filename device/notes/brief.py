@@ -135,7 +135,8 @@ def _summary(answers: list[Heard], period: Period, everything: bool) -> str:
 
 
 def _when(heard: Heard, today: date) -> str:
-    return f"{date_in_words(heard.session.started_at, today, heard.session.clock_trusted)} · {clock(heard.answer.duration_s)}"
+    day = date_in_words(heard.session.started_at, today, heard.session.clock_trusted)
+    return f"{day} · {clock(heard.answer.duration_s)}"
 
 
 def _html(

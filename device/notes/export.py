@@ -144,9 +144,8 @@ def _html(session: Session, folder: Path, contents: bool = False) -> str:
             )
             parts.append(f'<p class="said words">{words}</p>')
         else:
-            parts.append(
-                f'<p class="said">{esc(answer.transcript) if answer.transcript else f"<em>({esc(answer.status)})</em>"}</p>'
-            )
+            said = esc(answer.transcript) if answer.transcript else f"<em>({esc(answer.status)})</em>"
+            parts.append(f'<p class="said">{said}</p>')
         parts.append("</section>")
     parts += [f"<script>{SCRIPT}</script>", "</body></html>"]
     return "\n".join(parts)
@@ -157,7 +156,8 @@ def _contents_page(sessions: list[Session]) -> str:
     days = [s.started_at.date() for s in sessions]
     chart = pattern_svg(sessions, Period(min(days), max(days)))
     links = "".join(
-        f'<li><a href="{html.escape(s.id)}/index.html">{html.escape(_heading(s)[1])} · {html.escape(s.pack_title)}</a></li>'
+        f'<li><a href="{html.escape(s.id)}/index.html">'
+        f"{html.escape(_heading(s)[1])} · {html.escape(s.pack_title)}</a></li>"
         for s in sessions
     )
     lang = html.escape(sessions[0].language or "en")

@@ -47,7 +47,8 @@ def notes(archive: Archive, as_json: bool, limit: int | None = None, since: date
     else:
         lines = [f"{'SESSION':<20} {'DATE':<16}  {'ANSWERS':>7}  {'SPOKEN':>7}  {'STATUS':<11}  PACK"]
         lines += [
-            f"{s.id:<20} {_when(s.started_at, s.clock_trusted):<16}  {s.answers:>7}  {clock(s.spoken_s):>7}  {s.status.replace('_', ' '):<11}  {s.pack_title}"
+            f"{s.id:<20} {_when(s.started_at, s.clock_trusted):<16}  {s.answers:>7}  {clock(s.spoken_s):>7}  "
+            f"{s.status.replace('_', ' '):<11}  {s.pack_title}"
             for s in sessions
         ]
     return "\n".join(lines + listing.notices)
@@ -57,7 +58,8 @@ def show(archive: Archive, name: str) -> str:
     """One session's transcript, question by question."""
     session = archive.load(name)
     lines = [
-        f"{session.pack_title} · {_when(session.started_at, session.clock_trusted)} · {session.status.replace('_', ' ')} ({session.id})"
+        f"{session.pack_title} · {_when(session.started_at, session.clock_trusted)} · "
+        f"{session.status.replace('_', ' ')} ({session.id})"
     ]
     for answer in session.answers:
         lines += ["", f"{answer.index}. {answer.question}"]

@@ -28,10 +28,12 @@ PHRASE = re.compile(r'"([^"]*)"?(\*?)|([^\s"]+)')
 """In a search: a quoted phrase (closed or running to the end), with a * after it; or one bare word."""
 SNIPPET_WORDS = 6
 
-SCHEMA = f"""
+SCHEMA = (
+    """
 CREATE TABLE sessions(
     n INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, mtime_ns INTEGER, size INTEGER,
-    started REAL, started_at TEXT, pack_title TEXT, status TEXT, answers INTEGER, spoken_s REAL, problems TEXT, sealed INTEGER,
+    started REAL, started_at TEXT, pack_title TEXT, status TEXT, answers INTEGER, spoken_s REAL, """
+    f"""problems TEXT, sealed INTEGER,
     seq INTEGER, clock_trusted INTEGER);
 CREATE VIRTUAL TABLE answer_text USING fts5(
     text, session_n UNINDEXED, idx UNINDEXED, question UNINDEXED, starts UNINDEXED,
@@ -40,6 +42,7 @@ CREATE INDEX sessions_newest_first ON sessions(seq DESC, started DESC, id DESC);
 CREATE TABLE synced(one INTEGER PRIMARY KEY CHECK (one = 1), stamp TEXT NOT NULL, notices TEXT NOT NULL);
 PRAGMA user_version = {SCHEMA_VERSION};
 """
+)
 
 
 def newest_first(table: str = "") -> str:
@@ -258,7 +261,8 @@ class SearchIndex:
         spoken = sum(a.duration_s for a in session.answers if a.audio is not None)
         said = sum(1 for a in session.answers if a.status != "skipped")
         n = self.conn.execute(
-            "INSERT INTO sessions(id, mtime_ns, size, started, started_at, pack_title, status, answers, spoken_s, problems, sealed, seq, clock_trusted)"
+            "INSERT INTO sessions(id, mtime_ns, size, started, started_at, pack_title, status, answers, spoken_s,"
+            " problems, sealed, seq, clock_trusted)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 session.id,

@@ -150,7 +150,10 @@ def _reflect_in_own_run(tmp_path: Path, *args: str) -> subprocess.CompletedProce
         "PYTHONPATH": str(ROOT),
         "XDG_CONFIG_HOME": str(tmp_path),
     }
-    script = 'mount -t tmpfs none /run && "$@"; code=$?; [ -e /run/reflect-clock-set ] && cat /run/reflect-clock-set >&2; exit $code'
+    script = (
+        'mount -t tmpfs none /run && "$@"; code=$?; '
+        "[ -e /run/reflect-clock-set ] && cat /run/reflect-clock-set >&2; exit $code"
+    )
     return subprocess.run(
         [
             "unshare",
