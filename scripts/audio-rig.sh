@@ -4,15 +4,19 @@
 # (its monitor is the default source). Tests play answers into "mic".
 #   scripts/audio-rig.sh start   # idempotent
 #   scripts/audio-rig.sh stop
+# With PULSE_RUNTIME_PATH and PULSE_SERVER set, it starts (or stops) a separate rig whose socket and pid file live
+# in that folder: `make test` gives each of its rig workers one (tests/rig.py).
 set -euo pipefail
+rig="${PULSE_RUNTIME_PATH:-default}"
+rig="${rig##*/}"
 
 has_sink() { pactl list short sinks 2>/dev/null | awk '{print $2}' | grep -qx "$1"; }
 
 # An idle null sink sleeps for up to 2 s between renders, and a stream that starts then waits that long: PortAudio
 # sees an underrun and no callback for ~2 s. A silent low-latency stream into each sink keeps it waking every few ms.
 keep_awake() {
-  pgrep -f "^pacat --playback --device=$1 .*--stream-name=rig-keep-awake" >/dev/null && return
-  setsid pacat --playback --device="$1" --raw --latency-msec=20 --stream-name=rig-keep-awake /dev/zero \
+  pgrep -f "^pacat --playback --device=$1 .*--stream-name=rig-keep-awake-$rig /dev/zero$" >/dev/null && return
+  setsid pacat --playback --device="$1" --raw --latency-msec=20 --stream-name="rig-keep-awake-$rig" /dev/zero \
     </dev/null >/dev/null 2>&1 &
 }
 
@@ -32,7 +36,7 @@ case "${1:-start}" in
     echo "audio rig ready: default sink 'speaker', default source 'mic.monitor'"
     ;;
   stop)
-    pkill -f "^pacat --playback .*--stream-name=rig-keep-awake" || true
+    pkill -f "^pacat --playback .*--stream-name=rig-keep-awake-$rig /dev/zero$" || true
     pulseaudio --kill 2>/dev/null || true
     ;;
   *)

@@ -9,7 +9,6 @@ import wave
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import correlate, resample_poly
 
 ROOT = Path(__file__).resolve().parent.parent
 STALL_SIGN = "underrun occurred"
@@ -40,11 +39,23 @@ def pass_on_stalls(text: str) -> str:
 
 def start_rig() -> None:
     """Start (or check) the PulseAudio rig, and name its socket in PULSE_SERVER for child processes
-    whose HOME or XDG dirs differ from ours. Fails loudly, never skips."""
+    whose HOME or XDG dirs differ from ours. Fails loudly, never skips. Under pytest-xdist each worker has
+    a rig of its own, so two rig tests never hear each other."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        runtime = Path(tempfile.gettempdir()) / f"reflect-rig-{worker}"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ["PULSE_RUNTIME_PATH"] = str(runtime)
+        os.environ["PULSE_SERVER"] = f"unix:{runtime}/native"
     subprocess.run(["bash", str(ROOT / "scripts" / "audio-rig.sh"), "start"], check=True, capture_output=True)
     info = subprocess.run(["pactl", "info"], check=True, capture_output=True, text=True).stdout
     server = next(line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("Server String:"))
     os.environ["PULSE_SERVER"] = server if server.startswith("unix:") else f"unix:{server}"
+
+
+def stop_rig() -> None:
+    """Stop the rig start_rig started (a worker's own, under pytest-xdist)."""
+    subprocess.run(["bash", str(ROOT / "scripts" / "audio-rig.sh"), "stop"], check=True, capture_output=True)
 
 
 def korean_model() -> Path:
@@ -76,6 +87,10 @@ def speech_span_s(samples: np.ndarray, rate: int, threshold: float = 100) -> flo
 
 def similarity(source: np.ndarray, source_rate: int, recorded: np.ndarray, rate: int) -> float:
     """Peak normalized cross-correlation of a source clip with a recording of it (1.0 = identical)."""
+    # Imported here: scipy.signal takes 0.7 s, and every pytest process (each xdist worker, each mutant) loads
+    # this module through the conftest.
+    from scipy.signal import correlate, resample_poly
+
     a = resample_poly(source.astype(np.float64), rate, source_rate)
     b = recorded.astype(np.float64)
     peak = np.max(np.abs(correlate(b, a, mode="full", method="fft")))
@@ -122,6 +137,10 @@ def closest_direct_decode(model, samples: np.ndarray, rate: int, live: str) -> t
 
 def locate(source: np.ndarray, source_rate: int, recording: np.ndarray, rate: int) -> tuple[float, float]:
     """Where `source` best appears in a longer `recording`: (offset in seconds, normalized correlation there)."""
+    # Imported here: scipy.signal takes 0.7 s, and every pytest process (each xdist worker, each mutant) loads
+    # this module through the conftest.
+    from scipy.signal import correlate, resample_poly
+
     a = resample_poly(source.astype(np.float64), rate, source_rate)
     b = np.pad(recording.astype(np.float64), (0, max(0, len(a) - len(recording))))  # at least as long as `a`
     lag = int(np.argmax(correlate(b, a, mode="valid", method="fft")))

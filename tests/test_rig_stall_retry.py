@@ -59,3 +59,15 @@ def test_a_failure_with_no_stall_fails_at_once(project):
     result = project.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["rig stalls that made a failed test run again: 0", "*run 1*"])
+
+
+def test_a_stall_retried_in_an_xdist_worker_is_counted_in_the_summary(project):
+    project.makepyfile(test_stalling=STALLING.format(stall=repr("printed"), fails=1))
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "-n", "1")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "rig stalls that made a failed test run again: 1",
+            "*the rig stalled and the test failed (AssertionError: run 1*",
+        ]
+    )

@@ -1,6 +1,7 @@
 """The install path people run, for real: systemd/install.sh as root (no --prefix) on a booted Debian bookworm
 with systemd as PID 1, the hardened unit unchanged, a whole session through the audio rig, the watchdog, recovery
-after a restart mid-answer, delete beside the running service, installing again, upgrading from the previous commit, and uninstalling.
+after a restart mid-answer, delete beside the running service, installing again, upgrading from the previous
+commit, and uninstalling.
 
 The tests run in file order on one booted system; each one's steps build on the ones before.
 """
