@@ -3,10 +3,10 @@ line on stderr and exit 2 where the input stops it, a closed pipe ends quietly, 
 
 import argparse
 import os
+import shutil
 import stat
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import pytest
 from bench.archive_factory import damage, make_archive
 from device.notes.opening import new_identity
 from device.setup.cli import build_parser
+from tests.device.setup.forked_cli import run_reflect
 
 ROOT = Path(__file__).resolve().parents[3]
 DEVICE_OWN = {("run",), ("session",), ("demo",)}  # they record from the microphone; their own tests drive them
@@ -83,16 +84,23 @@ def snapshot(root: Path) -> dict:
     }
 
 
-def place_for(tmp: Path) -> Place:
-    data = tmp / "data"
-    folders = make_archive(data, 2, 2, seed=5)
-    key = tmp / "owner.key"
-    new_identity(key)
+@pytest.fixture(scope="module")
+def good(tmp_path_factory) -> Path:
+    """A good archive (two sessions of two answers) and a key, made once and copied into every place."""
+    folder = tmp_path_factory.mktemp("good")
+    make_archive(folder / "data", 2, 2, seed=5)
+    new_identity(folder / "owner.key")
+    return folder
+
+
+def place_for(tmp: Path, good: Path) -> Place:
+    shutil.copytree(good, tmp)
+    data, key = tmp / "data", tmp / "owner.key"
     return Place(
         tmp,
         data,
         {
-            "session": folders[-1].name,
+            "session": max(p.name for p in (data / "sessions").iterdir()),
             "answer": 99,
             "words": "zz",
             "source": data,
@@ -248,18 +256,32 @@ CASES = [
 ]
 
 
-def run(words, parser, tmp: Path, case, piped: bool = False):
-    """Set up `case` in its own folder, run the command, return (must fail, result, notes before, notes after)."""
-    place = place_for(tmp)
+def run(words, parser, tmp: Path, good: Path, case, piped: bool = False):
+    """Set up `case` in its own folder, run the command, return (must fail, result, notes before, notes after).
+
+    A forked `reflect` (tests/device/setup/forked_cli.py) unless the run needs a real interpreter: into a closed
+    pipe, or as root held to the file modes (setpriv)."""
+    place = place_for(tmp, good)
     must_fail = case(place)(parser)
     line = argv(words, parser, place)
     before = snapshot(place.data)  # {} for a data dir that is not there: then it must not appear
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "LANG": "C.UTF-8", **place.env}
-    command = [sys.executable, "-m", "device.setup.cli", *line]
     if place.closed:
         mode = stat.S_IMODE(place.data.stat().st_mode)
         os.chmod(place.data, 0)
-        command = [*NO_OVERRIDE, *command] if os.geteuid() == 0 else command
+    held = place.closed and os.geteuid() == 0
+    if piped or held:
+        result = run_interpreter(line, env, tmp, piped, held)
+    else:
+        result = run_reflect(line, env, tmp)
+    if place.closed:
+        os.chmod(place.data, mode)
+    return must_fail, result, before, snapshot(place.data)
+
+
+def run_interpreter(line: list[str], env: dict, tmp: Path, piped: bool, held: bool) -> tuple[int, str, str]:
+    """`python -m device.setup.cli line` in a new interpreter; `held`: as root without its override of modes."""
+    command = [*NO_OVERRIDE * held, sys.executable, "-m", "device.setup.cli", *line]
     with subprocess.Popen(
         command, cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
@@ -269,10 +291,7 @@ def run(words, parser, tmp: Path, case, piped: bool = False):
             out = ""
         else:
             out, err = process.communicate(timeout=120)
-        code = process.wait(timeout=120)
-    if place.closed:
-        os.chmod(place.data, mode)
-    return must_fail, (code, out, err), before, snapshot(place.data)
+        return process.wait(timeout=120), out, err
 
 
 def check(words, must_fail, result, before, after) -> None:
@@ -290,11 +309,9 @@ def check(words, must_fail, result, before, after) -> None:
         assert after == before, f"{name} changed the notes"
 
 
-def run_all(tmp_path: Path, case, piped: bool = False) -> list:
-    """Every command against `case`, two at a time, each in its own folder."""
-    with ThreadPoolExecutor(2) as pool:
-        jobs = [pool.submit(run, words, parser, tmp_path / "-".join(words), case, piped) for words, parser in COMMANDS]
-        return [(words, *job.result()) for (words, _), job in zip(COMMANDS, jobs)]
+def run_all(tmp_path: Path, good: Path, case, piped: bool = False) -> list:
+    """Every command against `case`, one after another (xdist's workers fill the cores), each in its own folder."""
+    return [(words, *run(words, parser, tmp_path / "-".join(words), good, case, piped)) for words, parser in COMMANDS]
 
 
 def test_the_parser_walk_finds_every_subcommand():
@@ -321,8 +338,8 @@ def test_the_parser_walk_finds_every_subcommand():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.__name__ for c in CASES])
-def test_every_command_says_one_line_and_keeps_the_notes(tmp_path, case):
-    for words, must_fail, result, before, after in run_all(tmp_path, case):
+def test_every_command_says_one_line_and_keeps_the_notes(tmp_path, good, case):
+    for words, must_fail, result, before, after in run_all(tmp_path, good, case):
         check(words, must_fail, result, before, after)
 
 
@@ -330,8 +347,8 @@ def nothing_wrong(p: Place):
     return _none
 
 
-def test_a_closed_pipe_ends_quietly(tmp_path):
-    results = run_all(tmp_path, nothing_wrong, piped=True)
+def test_a_closed_pipe_ends_quietly(tmp_path, good):
+    results = run_all(tmp_path, good, nothing_wrong, piped=True)
     for words, _, result, before, after in results:
         check(words, False, result, before, after)
     quiet = {words: result[0] for words, _, result, _, _ in results if words in PIPED}
