@@ -143,12 +143,15 @@ def say(twin: Twin, number: int) -> None:
 
 def sessions(twin: Twin) -> dict[str, dict]:
     """Every session's session.json in the twin, by folder name (read as root from outside the service)."""
-    out = twin.run(f"""
+    out = twin.run(
+        f"""
 cd {STATE}/sessions 2>/dev/null || {{ echo '{{}}'; exit 0; }}
 python3 -c '
 import json, pathlib
-print(json.dumps({{p.parent.name: json.loads(p.read_text()) for p in sorted(pathlib.Path(".").glob("*/session.json"))}}))'
-""")
+print(json.dumps({{p.parent.name: json.loads(p.read_text()) """
+        f"""for p in sorted(pathlib.Path(".").glob("*/session.json"))}}))'
+"""
+    )
     return json.loads(out)
 
 

