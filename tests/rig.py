@@ -69,6 +69,21 @@ def espeak_wav(text: str, path: Path, voice: str = "ko") -> Path:
     return path
 
 
+def recording_streams() -> list[str]:
+    """The rig's recording streams (`pactl list short source-outputs`), a line each: who is listening now."""
+    listed = subprocess.run(["pactl", "list", "short", "source-outputs"], check=True, capture_output=True, text=True)
+    return listed.stdout.splitlines()
+
+
+def wait_until_recorded(timeout: float = 30) -> None:
+    """Return once something records from the rig: a device in another process (a service in a container, say)
+    logs that it listens before its stream reaches the rig, and an answer played before then is heard by no one."""
+    deadline = time.monotonic() + timeout
+    while not recording_streams():
+        assert time.monotonic() < deadline, f"nothing recorded from the rig within {timeout:.0f} s"
+        time.sleep(0.05)
+
+
 def play_into_mic(path: Path) -> None:
     """Say a WAV into the virtual microphone, returning when it has been played."""
     subprocess.run(["paplay", "--device=mic", str(path)], check=True)

@@ -28,6 +28,7 @@ from tests.rig import (
     pass_on_stalls,
     play_into_mic,
     read_int16,
+    wait_until_recorded,
 )
 from tests.system.container import Container, build_root
 from tests.system.installed import CONFIG, MODEL_BOUND, RIG_INSIDE, STATE, Installed, RigSocket, prepare
@@ -111,6 +112,7 @@ def test_a_whole_session_in_the_installed_service_is_saved_and_transcribed_and_n
     pressed = system.reflect("press")
     assert (pressed.returncode, pressed.stderr) == (0, "")
     system.wait_for(r"listening: question 1", journal, timeout=180)  # the first press renders the prompts
+    wait_until_recorded()
     play_into_mic(spoken)
     system.wait_for(r"answer 1 recorded", journal)
     held = system.reflect("hold")
@@ -148,6 +150,7 @@ def test_a_restart_mid_answer_is_recovered_at_the_next_start_and_its_audio_plays
     earlier = set(system.sessions())
     assert system.reflect("press").returncode == 0
     system.wait_for(r"listening: question 1", journal)
+    wait_until_recorded()
     [started] = set(system.sessions()) - earlier
     speaking = threading.Thread(target=play_into_mic, args=(spoken,))
     speaking.start()
