@@ -78,16 +78,23 @@ def finalize_part(part_path: Path, final_path: Path, fallback_rate: int) -> int 
     return data_bytes // 2
 
 
+SYNC_EVERY_S = 0.5
+"""How often an answer's audio is made durable while it is recorded: a power cut loses what came since the start
+of the last sync that completed, so this plus one sync's time (and what is still on its way from the microphone)."""
+
+
 class WavWriter:
-    """Writes `<final>.part`, syncing about once a second, and renames it into place when done.
+    """Writes `<final>.part`, syncing every `sync_every_s`, and renames it into place when done.
 
     At any moment the part file is a playable WAV holding all but at most
-    `sync_every_s` of what was written. A full disk (ENOSPC, EFBIG) on any write
+    `sync_every_s` (plus one sync's time) of what was written. A full disk (ENOSPC, EFBIG) on any write
     leaves the writer able to `finish()`: the file is cut back to the samples
     written whole (or, if even that cannot be made durable, to the last sync).
     """
 
-    def __init__(self, final_path: Path, rate: int, sync_every_s: float = 1.0, clock: MonotonicClock = SYSTEM_CLOCK):
+    def __init__(
+        self, final_path: Path, rate: int, sync_every_s: float = SYNC_EVERY_S, clock: MonotonicClock = SYSTEM_CLOCK
+    ):
         self.final_path = final_path
         self.part_path = final_path.with_name(final_path.name + PART_SUFFIX)
         self.rate = rate
@@ -115,7 +122,7 @@ class WavWriter:
             view = view[os.write(self._fd, view) :]
 
     def write(self, samples: np.ndarray) -> None:
-        """Append int16 mono samples; sync to disk when a second has passed since the last sync.
+        """Append int16 mono samples; sync to disk once `sync_every_s` has passed since the last sync began.
 
         If the disk is full, part of `samples` may have reached the file; it is
         not counted, and `finish()` cuts it off.
@@ -131,13 +138,14 @@ class WavWriter:
         self._finalize_at(self.data_bytes)
 
     def _finalize_at(self, data_bytes: int) -> None:
+        began = self.clock.now()  # the next sync is timed from here: a slow fsync must not stretch the interval
         if data_bytes < self.data_bytes or os.fstat(self._fd).st_size != HEADER_BYTES + data_bytes:
             os.ftruncate(self._fd, HEADER_BYTES + data_bytes)
         os.pwrite(self._fd, wav_header(self.rate, data_bytes), 0)
         os.fsync(self._fd)
         self.data_bytes = data_bytes
         self.synced_bytes = data_bytes
-        self._last_sync = self.clock.now()
+        self._last_sync = began
 
     def finish(self, keep_frames: int | None = None) -> Path | None:
         """Trim to `keep_frames` (if given), finalize the file and rename it to its final name.

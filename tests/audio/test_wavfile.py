@@ -227,7 +227,7 @@ def test_the_part_is_private_even_if_a_stale_one_was_not(tmp_path):
 
 def test_writes_sync_the_header_once_a_second_has_passed_since_the_last_sync(tmp_path):
     clock = SkippingClock(start=100.0)
-    writer = WavWriter(tmp_path / "01.wav", RATE, clock=clock)
+    writer = WavWriter(tmp_path / "01.wav", RATE, sync_every_s=1.0, clock=clock)
 
     def header_frames():
         return header_of(writer.part_path)["data_size"] // 2
@@ -250,6 +250,28 @@ def test_writes_sync_the_header_once_a_second_has_passed_since_the_last_sync(tmp
     writer.write(noise(10))
     assert header_frames() == 50
     assert_header_true(writer.part_path)
+    writer.abandon()
+
+
+def test_the_default_interval_is_timed_from_when_a_sync_began_so_a_slow_fsync_adds_no_loss(tmp_path, monkeypatch):
+    clock = SkippingClock(start=100.0)
+    writer = WavWriter(tmp_path / "01.wav", RATE, clock=clock)
+    real_fsync = os.fsync
+
+    def slow_fsync(fd):
+        clock.advance(0.3)  # as an SD card (or an emulated disk) may take
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    clock.advance(wavfile.SYNC_EVERY_S)
+    writer.write(noise(10))  # a sync begins at 100.5 and ends at 100.8
+    clock.advance(wavfile.SYNC_EVERY_S - 0.3 - 0.01)  # 100.99: not yet
+    writer.write(noise(10))
+    assert writer.synced_bytes == 20
+    clock.advance(0.01)  # 101.0: half a second after the last sync began, though only 0.2 s after it ended
+    writer.write(noise(10))
+    assert writer.synced_bytes == 60
+    assert wavfile.SYNC_EVERY_S == 0.5  # a power cut mid-answer loses at most about this (tests/twin/test_power_cuts)
     writer.abandon()
 
 
