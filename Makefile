@@ -41,14 +41,15 @@ check: setup lint
 # First what needs no rig and no systemd, on every core (a file's tests on one worker, as they share fixtures);
 # then what plays into the rig's microphone or boots systemd, on two workers with a rig each (they play and record
 # at speaking speed and leave the cores mostly idle); last, alone, the test that measures the machine's CPU shares.
+# tests.rig_retry runs a rig test that failed after a rig stall again, in a new process, at most twice.
 test: setup rig
 	$(BIN)/python -m pytest -n auto --dist loadfile -m "not rig and not system and not serial and not twin"
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "(rig or system) and not serial and not twin"
-	$(BIN)/python -m pytest -m "serial and not twin"
+	$(BIN)/python -m tests.rig_retry -n 2 --dist loadfile -m "(rig or system) and not serial and not twin"
+	$(BIN)/python -m tests.rig_retry -m "serial and not twin"
 
 # The long-haul runs in full: the 300-session soak, all 36 kill rounds, kill -9 while sealing, the bench runs.
 soak: setup rig
-	REFLECT_SOAK=full $(BIN)/python -m pytest -m "slow and not twin"
+	REFLECT_SOAK=full $(BIN)/python -m tests.rig_retry -m "slow and not twin"
 
 # The device on an emulated Pi 4 (arm64 under qemu, real ALSA, offline install, power cuts). Needs root;
 # the first run builds the twin's disk image (about 20 minutes) and keeps it in /var/cache/reflect-pi-twin.

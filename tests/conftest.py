@@ -1,22 +1,20 @@
 """Shared fixtures. A test that asks for the real audio rig or the real Vosk model is marked `rig`.
 
-A rig test that fails after the rig itself stalled (ALSA's "underrun occurred": PulseAudio's ALSA plugin
-then stops for up to 2 s; or the speaker's "audio output stalled": over 0.5 s between two output callbacks)
-is repeated, at most RIG_RETRIES times, and the stall is reported; a failure with no stall fails at once.
-The count of stalls is printed at the end of every run.
-
-With CI set in the environment a skipped test fails the run: there, nothing is allowed to skip.
+A failed rig test's report says whether the rig itself stalled while it ran (tests/rig.is_stall, in what the
+test or its child processes printed); `python -m tests.rig_retry` reads that to run such a test again in a new
+process. With CI set in the environment a skipped test fails the run: there, nothing is allowed to skip.
 """
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from _pytest.runner import runtestprotocol
 from hypothesis import settings
 
 from tests import rig
 from tests.rig import is_stall, korean_model, start_rig, stop_rig
+from tests.rig_retry import FAILURES_ENV, RERUN_ENV, note_failure
 
 pytest_plugins = ["tests.device.flow.session_harness"]
 """Its `fake_device` and `real_time_device` fixtures, for the flow and fault tests alike."""
@@ -26,11 +24,10 @@ if os.environ.get("CI"):
     settings.load_profile("ci")  # CI and its mutation sample see the same examples every run; locally they vary
 
 RIG_FIXTURES = frozenset({"audio_rig", "vosk_model"})
-RIG_RETRIES = 2
-stalls: list[str] = []
-"""One line per rig stall that made a failed test run again."""
 RIG_STALL = "rig stall"
-"""The name of the user property that carries one of those lines on the test's last report."""
+"""The user property a failed rig test's report carries when the rig stalled while it ran."""
+STALLS_BEFORE = pytest.StashKey[int]()
+"""The child processes' stall lines counted before a test began (tests/rig.stalls_seen)."""
 SKIPPED_IN_CI = pytest.StashKey[int]()
 """How many tests skipped in a run with CI set (found in the terminal summary, turned into the exit status)."""
 
@@ -51,73 +48,50 @@ def vosk_model():
     return korean_model()
 
 
-def pytest_collection_modifyitems(items) -> None:
+def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if RIG_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.rig)
-
-
-def _stalled(reports, child_stalls: int) -> bool:
-    """True if the rig stalled while this test (or a fixture it set up) ran: ALSA said so in what the test
-    printed, or in what its child processes printed (`child_stalls` lines): ALSA's underrun line or a gap of
-    over 0.5 s between the speaker's output callbacks; an objective sign, never a guess."""
-    text = "".join(content for report in reports for _, content in report.sections)  # what was printed, not the code
-    return is_stall(text) or child_stalls > 0
-
-
-def _failure(reports) -> str:
-    """The first line of what failed, so a repeated test still shows why it failed."""
-    report = next(report for report in reports if report.failed)
-    crash = getattr(report.longrepr, "reprcrash", None)
-    return (crash.message if crash else report.longreprtext.strip() or "failed").splitlines()[0]
-
-
-def _forget_module_fixtures(item) -> None:
-    """Let the retry make its module's fixtures again (their results may hold the stalled audio)."""
-    for defs in item._fixtureinfo.name2fixturedefs.values():
-        for fixturedef in defs:
-            if fixturedef.scope in ("module", "class", "function"):
-                if not item._request:  # pytest drops it at teardown; finish() names its node in errors
-                    item._initrequest()
-                fixturedef.finish(item._request)  # its teardown runs (pytest refuses to remake it otherwise)
+    rerun = os.environ.get(RERUN_ENV)
+    if rerun:  # tests.rig_retry runs again only the tests that failed after a rig stall
+        wanted = set(Path(rerun).read_text(encoding="utf-8").splitlines())
+        config.hook.pytest_deselected(items=[item for item in items if item.nodeid not in wanted])
+        items[:] = [item for item in items if item.nodeid in wanted]
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_runtest_protocol(item, nextitem):
-    if item.get_closest_marker("rig") is None:
-        return None
-    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-    rig.current_module = item.module.__name__
-    retried: list[str] = []
-    for attempt in range(RIG_RETRIES + 1):
-        before = rig.stalls_by_module.get(rig.current_module, 0)
-        reports = runtestprotocol(item, nextitem=nextitem, log=False)
-        failed = any(report.failed for report in reports)
-        child_stalls = rig.stalls_by_module.get(rig.current_module, 0) - before
-        if not failed or attempt == RIG_RETRIES or not _stalled(reports, child_stalls):
-            break
-        retried.append(
-            f"{item.nodeid}: the rig stalled and the test failed ({_failure(reports)}); "
-            f"running it again ({attempt + 1} of {RIG_RETRIES})"
-        )
-        item.config.get_terminal_writer().line(f"\nrig stall: {retried[-1]}")
-        _forget_module_fixtures(item)
-    reports[-1].user_properties.extend((RIG_STALL, line) for line in retried)  # xdist carries them to the controller
-    for report in reports:
-        item.ihook.pytest_runtest_logreport(report=report)
-    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
-    return True
+def pytest_runtest_setup(item) -> None:
+    item.stash[STALLS_BEFORE] = rig.stalls_seen
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed rig test's report says so if the rig stalled while it ran: ALSA's underrun line or a gap of over
+    0.5 s between the speaker's output callbacks, in what it printed or its child processes did; an objective sign,
+    never a guess."""
+    report = yield
+    if report.failed and item.get_closest_marker("rig") is not None:
+        printed = "".join(content for _, content in report.sections)  # what was printed, not the code
+        if is_stall(printed) or rig.stalls_seen > item.stash.get(STALLS_BEFORE, rig.stalls_seen):
+            report.user_properties = [*report.user_properties, (RIG_STALL, True)]
+    return report
 
 
 def pytest_runtest_logreport(report) -> None:
-    """Collect the stalls a rig test reported, in this process or (under pytest-xdist) in a worker."""
-    stalls.extend(line for name, line in report.user_properties if name == RIG_STALL)
+    """Note each failure for tests.rig_retry, once (in the controller, under pytest-xdist)."""
+    noted = os.environ.get(FAILURES_ENV)
+    if noted and report.failed and not os.environ.get("PYTEST_XDIST_WORKER"):
+        stalled = any(name == RIG_STALL for name, _ in report.user_properties)
+        note_failure(Path(noted), report.nodeid, stalled, _why(report.longreprtext))
+
+
+def _why(longrepr: str) -> str:
+    """The first line of what failed (its first `E` line), so a test run again still shows why it failed."""
+    lines = [line[1:].strip() for line in longrepr.splitlines() if line.startswith("E ")]
+    return (lines or longrepr.strip().splitlines()[-1:] or ["failed"])[0]
 
 
 def pytest_terminal_summary(terminalreporter, config) -> None:
-    terminalreporter.write_line(f"rig stalls that made a failed test run again: {len(stalls)}")
-    for line in stalls:
-        terminalreporter.write_line(f"  {line}")
     skipped = terminalreporter.stats.get("skipped", [])
     if os.environ.get("CI") and skipped:
         config.stash[SKIPPED_IN_CI] = len(skipped)

@@ -1,4 +1,7 @@
-"""A rig test is repeated only after an objective rig stall, at most twice, and the stall is counted."""
+"""`python -m tests.rig_retry`: a rig test runs again, in a new process, only after an objective rig stall, at most
+twice, and the stall is counted."""
+
+import sys
 
 import pytest
 
@@ -9,21 +12,35 @@ pytest_plugins = ["pytester"]
 CONFTEST = "from tests.conftest import *  # noqa: F401,F403 - the project's own hooks\n"
 STALLING = """
 import sys
+from pathlib import Path
+
 import pytest
 
-RUNS = []
+HERE = Path(__file__).parent
+
+
+def runs(name):
+    return len((HERE / name).read_text().splitlines()) if (HERE / name).exists() else 0
+
+
+def ran(name):
+    with open(HERE / name, "a") as file:
+        file.write("ran\\n")
+
 
 @pytest.fixture
 def audio_rig():
     return None
 
+
 @pytest.fixture(scope="module")
 def shared_recording():  # made again for a retry (it may hold the stalled audio)
-    yield len(RUNS)
+    yield runs("flaky")
+
 
 def test_flaky(audio_rig, shared_recording):
-    assert shared_recording == len(RUNS)
-    RUNS.append(1)
+    assert shared_recording == runs("flaky")
+    ran("flaky")
     if {stall} == "printed":
         print("ALSA lib pcm.c:8570:(snd_pcm_recover) underrun occurred", file=sys.stderr)
     elif {stall} == "an output gap":
@@ -32,42 +49,57 @@ def test_flaky(audio_rig, shared_recording):
     elif {stall} == "in a child":
         from tests.rig import pass_on_stalls
         pass_on_stalls("INFO starting\\nALSA lib pcm.c:8570:(snd_pcm_recover) underrun occurred\\n")
-    assert len(RUNS) > {fails}, f"run {{len(RUNS)}}"
+    assert runs("flaky") > {fails}, f"run {{runs('flaky')}}"
+
+
+def test_steady(audio_rig):
+    ran("steady")
 """
 
 
 @pytest.fixture
 def project(pytester, monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # a separate pytest process, so its stall count is its own
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
     pytester.makeconftest(CONFTEST)
     pytester.makeini("[pytest]\nmarkers =\n    rig: the rig\n")
     return pytester
 
 
+def run_with_retries(project, stall: str, fails: int, *args: str):
+    project.makepyfile(test_stalling=STALLING.format(stall=repr(stall), fails=fails))
+    return project.run(sys.executable, "-m", "tests.rig_retry", "-p", "no:cacheprovider", *args)
+
+
+def lines(project, name: str) -> int:
+    return len((project.path / name).read_text().splitlines())
+
+
 @pytest.mark.parametrize("stall", ["printed", "an output gap", "in a child"])
 @pytest.mark.parametrize("fails, outcome, repeats", [(1, "passed", 1), (2, "passed", 2), (3, "failed", 2)])
-def test_a_failure_during_a_stall_is_run_again_at_most_twice(project, stall, fails, outcome, repeats):
-    project.makepyfile(test_stalling=STALLING.format(stall=repr(stall), fails=fails))
-    result = project.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(**{outcome: 1})
+def test_a_failure_during_a_stall_is_run_again_alone_at_most_twice(project, stall, fails, outcome, repeats):
+    result = run_with_retries(project, stall, fails)
+    assert result.ret == (0 if outcome == "passed" else 1)
+    result.assert_outcomes(**{outcome: 1})  # the last run's: the failed test alone
+    assert (lines(project, "flaky"), lines(project, "steady")) == (repeats + 1, 1)
     result.stdout.fnmatch_lines([f"rig stalls that made a failed test run again: {repeats}"])
     result.stdout.fnmatch_lines(["*the rig stalled and the test failed (AssertionError: run 1*"])
 
 
 def test_a_failure_with_no_stall_fails_at_once(project):
-    project.makepyfile(test_stalling=STALLING.format(stall=repr("none"), fails=1))
-    result = project.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["rig stalls that made a failed test run again: 0", "*run 1*"])
+    result = run_with_retries(project, "none", 1)
+    assert result.ret == 1
+    result.assert_outcomes(failed=1, passed=1)
+    assert lines(project, "flaky") == 1
+    result.stdout.fnmatch_lines(["*AssertionError: run 1*", "rig stalls that made a failed test run again: 0"])
 
 
-def test_a_stall_retried_in_an_xdist_worker_is_counted_in_the_summary(project):
-    project.makepyfile(test_stalling=STALLING.format(stall=repr("printed"), fails=1))
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "-n", "1")
+def test_a_stall_in_an_xdist_worker_is_run_again_and_counted(project):
+    result = run_with_retries(project, "printed", 1, "-n", "1")
+    assert result.ret == 0
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
         [
-            "rig stalls that made a failed test run again: 1",
             "*the rig stalled and the test failed (AssertionError: run 1*",
+            "rig stalls that made a failed test run again: 1",
         ]
     )
