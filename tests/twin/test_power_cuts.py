@@ -4,7 +4,7 @@ in file order.
 
 Each cut is checked as soon as the service is READY again by itself (its start-up recovery has run): the
 answers whose saved tone played are there with their audio and record, the answer being recorded keeps all but
-`sync_every_s` + 1 s of what was said before the cut, nothing half-made is left, and the kernel's journal
+`sync_every_s` + 0.5 s of what was said before the cut, nothing half-made is left, and the kernel's journal
 replay reports no error. Transcripts and compression, which the twin's emulated CPU does slowly, are checked
 once for every cut session before sealing; sealing is cut last, and e2fsck checks the disk at the end.
 """
@@ -26,9 +26,9 @@ from tests.twin.device import REFLECT, SHARE, STATE
 
 pytestmark = pytest.mark.twin
 
-ALLOWED_LOSS_S = SYNC_EVERY_S + 1.0
-"""What a cut mid-answer may lose: the sync interval, then up to a second for the sync itself on the twin's
-emulated disk and the audio still between the loopback and the answer's file (the capture's period, the inbox)."""
+ALLOWED_LOSS_S = SYNC_EVERY_S + 0.5
+"""What a cut mid-answer may lose: the sync interval, then half a second for the sync itself on the twin's emulated
+disk and the audio still between the loopback and the answer's file (the capture's period, the inbox)."""
 LOOPBACK = "/proc/asound/Mic/pcm0p/sub0"
 """ALSA's view of what is played into the microphone: its status (hw_ptr, the frames played) and hw_params (rate)."""
 WATCHER = ROOT / "tests" / "twin" / "guest" / "freeze_when.py"
