@@ -7,7 +7,7 @@ DEMO_ANSWERS := --answer "안녕하세요 저는 오늘 선생님과 이야기�
                 --answer "조금 어색하지만 괜찮습니다" \
                 --answer "저는 사람들과 가까워지면 멀어집니다"
 
-.PHONY: setup demo lint check test soak twin bench rig mutate mutate-sample
+.PHONY: setup demo lint check test soak twin twin-check bench rig mutate mutate-sample
 
 setup: $(BIN)/.installed
 
@@ -58,6 +58,12 @@ twin: setup
 	bash scripts/pi-twin-image.sh
 	bash scripts/pi-twin-wheels.sh
 	$(BIN)/python -m pytest -s -m twin tests/twin
+
+# The whole hermetic tier on arm64 in the twin, not only make twin's sample: about an hour under TCG.
+twin-check: setup
+	bash scripts/pi-twin-image.sh
+	bash scripts/pi-twin-wheels.sh
+	REFLECT_TWIN_WHOLE_TIER=1 $(BIN)/python -m pytest -s -m twin tests/twin/test_arm64_hermetic.py
 
 bench: setup rig
 	$(BIN)/python -m bench

@@ -10,7 +10,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DIR=${1:-/var/cache/reflect-pi-twin-wheels}
 PY=${PYTHON:-python3}
 
-ARM64_TEST_TOOLS="pytest hypothesis scipy"
+ARM64_TEST_TOOLS="pytest hypothesis scipy pytest-xdist selenium"  # the last two: the whole tier imports them
 requirements() {  # pyproject.toml's requirements: "all" for the wheelhouse, "tools" for the test tools alone
   "$PY" - "$REPO/pyproject.toml" "$1" $ARM64_TEST_TOOLS <<'EOF'
 import re, sys, tomllib

@@ -1,4 +1,5 @@
-"""Shared fixtures. A test that asks for the real audio rig or the real Vosk model is marked `rig`.
+"""Shared fixtures. A test that asks for the real audio rig or the real Vosk model is marked `rig`, one that asks
+for the real browser `browser`.
 
 A failed rig test's report says whether the rig itself stalled while it ran (tests/rig.is_stall, in what the
 test or its child processes printed); `python -m tests.rig_retry` reads that to run such a test again in a new
@@ -24,6 +25,7 @@ if os.environ.get("CI"):
     settings.load_profile("ci")  # CI and its mutation sample see the same examples every run; locally they vary
 
 RIG_FIXTURES = frozenset({"audio_rig", "vosk_model"})
+BROWSER_FIXTURES = frozenset({"chromium"})
 RIG_STALL = "rig stall"
 """The user property a failed rig test's report carries when the rig stalled while it ran."""
 STALLS_BEFORE = pytest.StashKey[int]()
@@ -50,8 +52,11 @@ def vosk_model():
 
 def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
-        if RIG_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if RIG_FIXTURES & fixtures:
             item.add_marker(pytest.mark.rig)
+        if BROWSER_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.browser)
     rerun = os.environ.get(RERUN_ENV)
     if rerun:  # tests.rig_retry runs again only the tests that failed after a rig stall
         wanted = set(Path(rerun).read_text(encoding="utf-8").splitlines())
