@@ -40,7 +40,8 @@ check: setup lint
 # Everything but the twin, the long-haul runs as a seeded sample; with CI set a skipped test fails the run.
 # First what needs no rig and no systemd, on every core (a file's tests on one worker, as they share fixtures);
 # then what plays into the rig's microphone or boots systemd, on two workers with a rig each (they play and record
-# at speaking speed and leave the cores mostly idle); last, alone, the test that measures the machine's CPU shares.
+# at speaking speed and leave the cores mostly idle); last, alone, the tests that need the machine to themselves
+# (`serial`: CPU shares, the status LED's real-time blinks).
 # tests.rig_retry runs a rig test that failed after a rig stall again, in a new process, at most twice.
 test: setup rig
 	$(BIN)/python -m pytest -n auto --dist loadfile -m "not rig and not system and not serial and not twin"

@@ -82,12 +82,22 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-def pytest_runtest_logreport(report) -> None:
-    """Note each failure for tests.rig_retry, once (in the controller, under pytest-xdist)."""
+class _FailureNotes:
+    """Notes each failure for tests.rig_retry: its node id, whether the rig stalled, and why it failed."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def pytest_runtest_logreport(self, report) -> None:
+        if report.failed:
+            stalled = any(name == RIG_STALL for name, _ in report.user_properties)
+            note_failure(self.path, report.nodeid, stalled, _why(report.longreprtext))
+
+
+def pytest_configure(config) -> None:
     noted = os.environ.get(FAILURES_ENV)
-    if noted and report.failed and not os.environ.get("PYTEST_XDIST_WORKER"):
-        stalled = any(name == RIG_STALL for name, _ in report.user_properties)
-        note_failure(Path(noted), report.nodeid, stalled, _why(report.longreprtext))
+    if noted and not hasattr(config, "workerinput"):  # once, in the controller: it sees every xdist worker's reports
+        config.pluginmanager.register(_FailureNotes(Path(noted)), "rig-failure-notes")
 
 
 def _why(longrepr: str) -> str:

@@ -53,7 +53,8 @@ def main(args: list[str]) -> int:
         rerun: Path | None = None
         for attempt in range(RIG_RETRIES + 1):
             noted = Path(folder) / f"failures-{attempt}"
-            env = {**os.environ, FAILURES_ENV: str(noted)}
+            env = {name: value for name, value in os.environ.items() if name != RERUN_ENV}
+            env[FAILURES_ENV] = str(noted)
             if rerun is not None:
                 env[RERUN_ENV] = str(rerun)
             code = subprocess.run([sys.executable, "-m", "pytest", *args], env=env).returncode

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from tests.rig import ROOT
+from tests.rig_retry import FAILURES_ENV, RERUN_ENV
 
 pytest_plugins = ["pytester"]
 
@@ -60,6 +61,8 @@ def test_steady(audio_rig):
 @pytest.fixture
 def project(pytester, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    for inherited in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", FAILURES_ENV, RERUN_ENV):
+        monkeypatch.delenv(inherited, raising=False)  # the run's own, not those of the pytest running this test
     pytester.makeconftest(CONFTEST)
     pytester.makeini("[pytest]\nmarkers =\n    rig: the rig\n")
     return pytester

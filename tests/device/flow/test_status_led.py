@@ -20,6 +20,8 @@ from device.flow.status_led import (
     StatusLed,
 )
 
+pytestmark = pytest.mark.serial  # gpiozero's blink threads run in real time, checked to 50 ms: on a quiet machine
+
 WATCH_SECONDS = 3.3
 PHASE_PINS = dict(zip(Phase, range(17, 17 + len(Phase))))
 
