@@ -50,7 +50,7 @@ test: setup rig
 
 # The long-haul runs in full: the 300-session soak, all 36 kill rounds, kill -9 while sealing, the bench runs.
 soak: setup rig
-	REFLECT_SOAK=full $(BIN)/python -m tests.rig_retry -m "slow and not twin"
+	SOAK=full $(BIN)/python -m tests.rig_retry -m "slow and not twin"
 
 # The device on an emulated Pi 4 (arm64 under qemu, real ALSA, offline install, power cuts). Needs root;
 # the first run builds the twin's disk image (about 20 minutes) and keeps it in /var/cache/reflect-pi-twin.
@@ -64,7 +64,7 @@ twin: setup
 twin-check: setup
 	bash scripts/pi-twin-image.sh
 	bash scripts/pi-twin-wheels.sh
-	REFLECT_TWIN_WHOLE_TIER=1 $(BIN)/python -m pytest -s -m twin tests/twin/test_arm64_hermetic.py
+	TWIN_WHOLE_TIER=1 $(BIN)/python -m pytest -s -m twin tests/twin/test_arm64_hermetic.py
 
 bench: setup rig
 	$(BIN)/python -m bench

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RIG_RETRIES = 2
-FAILURES_ENV = "REFLECT_RIG_FAILURES"
+FAILURES_ENV = "RIG_RETRY_FAILURES"
 """Where tests/conftest.py appends a line for each failed test: its node id, whether the rig stalled, why."""
-RERUN_ENV = "REFLECT_RIG_RERUN"
+RERUN_ENV = "RIG_RETRY_RERUN"
 """A file of node ids: tests/conftest.py then deselects every other test."""
 
 

@@ -5,8 +5,10 @@ import sys
 
 import pytest
 
+from device.config import load_config
 from tests.rig import ROOT
 from tests.rig_retry import FAILURES_ENV, RERUN_ENV
+from tests.twin.test_arm64_hermetic import WHOLE_TIER
 
 pytest_plugins = ["pytester"]
 
@@ -106,3 +108,11 @@ def test_a_stall_in_an_xdist_worker_is_run_again_and_counted(project):
             "rig stalls that made a failed test run again: 1",
         ]
     )
+
+
+@pytest.mark.parametrize("name", [FAILURES_ENV, RERUN_ENV, WHOLE_TIER, "SOAK"])
+def test_the_test_tools_variables_leave_reflects_own_alone(name, tmp_path):
+    """`reflect` rejects an unknown REFLECT_* variable, and every `reflect` a test starts inherits these."""
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    load_config(config, env={name: "1"})

@@ -24,8 +24,8 @@ greeting = "Hi."
 questions = ["One?", "Two?"]
 closing = "Bye."
 """
-SOAK_FULL = os.environ.get("REFLECT_SOAK") == "full"
-"""`make soak` sets REFLECT_SOAK=full: the long-haul tests run every round. Otherwise (`make test`) they run a
+SOAK_FULL = os.environ.get("SOAK") == "full"
+"""`make soak` sets SOAK=full: the long-haul tests run every round. Otherwise (`make test`) they run a
 sample: their first rounds, which are the full run's first rounds, as every round is seeded or cycles."""
 
 

@@ -1,6 +1,6 @@
 """A soak: 300 sessions back to back in one process on fakes; memory, file descriptors and threads stay put.
 
-`make test` runs the first 90 of them (REFLECT_SOAK=full, `make soak`, all 300). Needs root for its tmpfs."""
+`make test` runs the first 90 of them (SOAK=full, `make soak`, all 300). Needs root for its tmpfs."""
 
 import gc
 import json

@@ -17,7 +17,7 @@ HERMETIC = "not rig and not system and not root and not slow and not twin"
 """The hermetic tier's marker expression, as `make check` selects it."""
 ON_A_PI = f"{HERMETIC} and not browser"
 """What of it a Pi can run: a Pi OS Lite has no browser (the export and brief open in Chromium on x86)."""
-WHOLE_TIER = "REFLECT_TWIN_WHOLE_TIER"
+WHOLE_TIER = "TWIN_WHOLE_TIER"
 """Set (by `make twin-check`), the twin runs the whole hermetic tier instead of the sample."""
 ARM64_SAMPLE = (
     "tests/audio/test_wavfile.py",
