@@ -1,4 +1,7 @@
-"""The real audio rig for integration tests: PulseAudio null sinks, espeak-ng answers, the Korean Vosk model."""
+"""The real audio rig for integration tests: PulseAudio null sinks, espeak-ng answers, the Korean Vosk model.
+
+scipy.signal is imported inside the functions that use it: it takes 0.7 s, and every pytest process (each xdist
+worker, each mutant) loads this module through the conftest."""
 
 import os
 import subprocess
@@ -102,9 +105,7 @@ def speech_span_s(samples: np.ndarray, rate: int, threshold: float = 100) -> flo
 
 def similarity(source: np.ndarray, source_rate: int, recorded: np.ndarray, rate: int) -> float:
     """Peak normalized cross-correlation of a source clip with a recording of it (1.0 = identical)."""
-    # Imported here: scipy.signal takes 0.7 s, and every pytest process (each xdist worker, each mutant) loads
-    # this module through the conftest.
-    from scipy.signal import correlate, resample_poly
+    from scipy.signal import correlate, resample_poly  # late: see the module's docstring
 
     a = resample_poly(source.astype(np.float64), rate, source_rate)
     b = recorded.astype(np.float64)
@@ -154,9 +155,7 @@ def closest_direct_decode(model, samples: np.ndarray, rate: int, live: str) -> t
 
 def locate(source: np.ndarray, source_rate: int, recording: np.ndarray, rate: int) -> tuple[float, float]:
     """Where `source` best appears in a longer `recording`: (offset in seconds, normalized correlation there)."""
-    # Imported here: scipy.signal takes 0.7 s, and every pytest process (each xdist worker, each mutant) loads
-    # this module through the conftest.
-    from scipy.signal import correlate, resample_poly
+    from scipy.signal import correlate, resample_poly  # late: see the module's docstring
 
     a = resample_poly(source.astype(np.float64), rate, source_rate)
     b = np.pad(recording.astype(np.float64), (0, max(0, len(a) - len(recording))))  # at least as long as `a`

@@ -176,9 +176,8 @@ class Session:
             if held:
                 return self._end_early()
         closing = self.player.start_next(self.player.prompt(self.pack.closing))
-        if (
-            before is None or self.player.wait(before) is not Gesture.HOLD
-        ):  # a hold once every answer is saved just silences the rest
+        # a hold once every answer is saved just silences the rest
+        if before is None or self.player.wait(before) is not Gesture.HOLD:
             self._emit(Event(EventKind.CLOSING))
             self.player.wait(closing)
         return SessionStatus.COMPLETE
