@@ -44,6 +44,15 @@ def audio_rig() -> Iterator[None]:
         stop_rig()
 
 
+@pytest.fixture(autouse=True)
+def fsync_only_where_durability_is_tested(request, monkeypatch) -> None:
+    """os.fsync does nothing unless the test is marked `durable` (the kill, full-disk and power-cut tests): nothing
+    in one process can see whether data reached the disk, and elsewhere each sync only costs time. Tests that record
+    or fail fsync (tests/faults/support.fsynced) still see every call."""
+    if request.node.get_closest_marker("durable") is None:
+        monkeypatch.setattr(os, "fsync", lambda fd: None)
+
+
 @pytest.fixture(scope="session")
 def vosk_model():
     """The real Korean Vosk model's folder (the one model that installs from PyPI)."""

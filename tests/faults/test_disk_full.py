@@ -25,6 +25,7 @@ from device.notes.recovery import recover
 from tests.device.flow.session_harness import RATE
 from tests.faults.support import audio_seconds, leftovers, session_records, small_tmpfs, tiny_pack
 
+pytestmark = pytest.mark.durable
 ROOT = Path(__file__).resolve().parents[2]
 DISK_BYTES = 2 * 1024 * 1024
 SETTINGS = SessionSettings(endpoint=EndpointSettings(1.0, 3.0, 300.0), min_free_bytes=600_000)

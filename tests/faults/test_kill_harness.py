@@ -36,7 +36,7 @@ from tests.faults.rig_process import DeviceProcess, prepare_dirs
 from tests.faults.support import SOAK_FULL, census, leftovers, rounds, session_records, sha256
 from tests.rig import espeak_wav, korean_model, similarity
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("audio_rig")]
+pytestmark = [pytest.mark.slow, pytest.mark.durable, pytest.mark.usefixtures("audio_rig")]
 
 
 ROUNDS = rounds(36, 12)

@@ -25,6 +25,7 @@ from device.notes.sealing import recipient, seal_due
 from tests.device.notes.sealing_support import said_anywhere
 from tests.faults.support import leftovers, session_records
 
+pytestmark = pytest.mark.durable
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = 12
 MAX_ROUNDS = 36

@@ -24,7 +24,7 @@ from tests.rig import ROOT, read_int16, speech_span_s
 from tests.twin import device
 from tests.twin.device import REFLECT, SHARE, STATE
 
-pytestmark = pytest.mark.twin
+pytestmark = [pytest.mark.twin, pytest.mark.durable]
 
 ALLOWED_LOSS_S = SYNC_EVERY_S + 0.5
 """What a cut mid-answer may lose: the sync interval, then half a second for the sync itself on the twin's emulated

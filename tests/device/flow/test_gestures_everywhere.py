@@ -27,7 +27,6 @@ Nothing stopped is ever waited out: the player's "did not finish a clip in time"
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timezone
 
@@ -66,12 +65,6 @@ QUESTIONS = len(PACK.questions)
 SETTINGS = SessionSettings(endpoint=EndpointSettings(silence_after_speech_s=0.5), audio_format="wav")
 SILENCE = ("answered", "silence")
 """How each answer ends when nobody touches the button: speech, then silence."""
-
-
-@pytest.fixture(autouse=True)
-def no_fsync(monkeypatch):
-    """Durability is not what these tests are about, and ~100 sessions of fsyncs would take most of their time."""
-    monkeypatch.setattr(os, "fsync", lambda fd: None)
 
 
 def session_script(pack) -> list[str]:
