@@ -17,10 +17,11 @@ log = logging.getLogger(__name__)
 
 OUTPUT_STALL_S = 0.5
 """A longer wait between two output callbacks means the audio stream stalled (logged as a warning)."""
-OUTPUT_LATENCY_S = 0.04
-"""Sound queued ahead of the device: enough to ride out a busy core. PortAudio's "low" (about 9 ms) ran dry
-15-20 times in 10 s on the test rig's virtual machine; 40 ms did not, even with both cores kept busy. A press
-is still heard within about 50 ms (this, plus up to one 10 ms callback)."""
+OUTPUT_LATENCY_S = 0.02
+"""Sound queued ahead of the device. PortAudio's "low" (about 9 ms) ran dry 15-20 times in 10 s on the test
+rig's virtual machine. At 20 ms PortAudio calls back every 5 ms, so a clip handed over waits about 2.5 ms for
+its first callback (5 ms at 40 ms, whose callbacks came every 10 ms). 20 s of output with both cores and the GIL
+kept busy ran dry 0 times at 20 and 30 ms and once at 40 ms; a press is heard within about 25 ms."""
 
 
 class Speaker(Protocol):
