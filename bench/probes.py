@@ -40,6 +40,22 @@ def peak_rss_mb() -> float:
     return kb * 1024 / 1e6
 
 
+def resident_mb() -> tuple[float, dict[str, float]]:
+    """This process's resident memory now (VmRSS), in MB, and that of each file it maps (libraries), by path."""
+    with open("/proc/self/status") as status:
+        kb = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    files: dict[str, float] = {}
+    with open("/proc/self/smaps") as smaps:
+        mapped = ""
+        for line in smaps:
+            fields = line.split()
+            if "-" in fields[0] and not fields[0].endswith(":"):
+                mapped = fields[5] if len(fields) > 5 and fields[5].startswith("/") else ""
+            elif fields[0] == "Rss:" and mapped:
+                files[mapped] = files.get(mapped, 0.0) + int(fields[1]) * 1024 / 1e6
+    return kb * 1024 / 1e6, files
+
+
 def now() -> float:
     """time.monotonic(): CLOCK_MONOTONIC, the same clock in every process of this machine."""
     return time.monotonic()

@@ -309,6 +309,7 @@ def figures(mode: dict) -> list[dict]:
         f"bare vosk.Model() + decode of the same audio: {bare_rss:.0f} MB",
         f"≤ bare + 40 MB = {bare_rss + 40:.0f} MB",
         session_rss <= bare_rss + 40,
+        speaker_memory([r["session"] for r in runs]),
     )
     ready = median(r["service"]["ready_s"] for r in runs)
     model_load = median(r["bare"]["model_load_s"] for r in runs)
@@ -501,6 +502,18 @@ def table(rows: list[dict]) -> list[str]:
         )
     details = [f"- {r['figure']}: {r['detail']}" for r in rows if r["detail"]]
     return lines + ([""] + details if details else [])
+
+
+def speaker_memory(sessions: list[dict]) -> str:
+    """What opening the PortAudio speaker added to the session's memory, and the largest libraries it loaded."""
+    libraries: dict[str, float] = sessions[0]["speaker_libraries_mb"]
+    largest = sorted(libraries, key=libraries.__getitem__, reverse=True)[:4]
+    return (
+        f"opening the PortAudio speaker: +{median(s['speaker_rss_mb'] for s in sessions):.1f} MB resident, "
+        f"{sum(libraries.values()):.1f} MB of it in the {len(libraries)} libraries it loaded; the largest: "
+        + ", ".join(f"{name} {libraries[name]:.1f} MB" for name in largest)
+        + " (bench/METHOD.md: which of them a Pi loads)"
+    )
 
 
 def underruns(mode: dict) -> str:

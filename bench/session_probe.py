@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from bench.file_watch import FolderWatch
-from bench.probes import cpu_s, now, peak_rss_mb, read_spec, threads_cpu_s, write_result
+from bench.probes import cpu_s, now, peak_rss_mb, read_spec, resident_mb, threads_cpu_s, write_result
 
 
 class TimedSpeaker:
@@ -160,10 +160,13 @@ def main() -> None:
     finished = threading.Event()
 
     before_speaker = set(threads_cpu_s())
+    resident_before, libraries_before = resident_mb()
     try:
         speaker = SoundDeviceSpeaker(config.audio.output_device, config.audio.output_rate)
     except Exception as error:
         raise SystemExit(f"no PortAudio speaker ({error}): start the rig (bash scripts/audio-rig.sh start)")
+    resident_after, libraries_after = resident_mb()
+    speaker_libraries = {path: mb for path, mb in libraries_after.items() if path not in libraries_before}
     speaker_threads = {
         tid: Path(f"/proc/self/task/{tid}/comm").read_text().strip() for tid in set(threads_cpu_s()) - before_speaker
     }  # PortAudio's callback, the audio library's
@@ -271,6 +274,8 @@ def main() -> None:
             "speaker_threads": speaker_threads,
             "flow_thread": str(flow.native_id),
             "peak_rss_mb": peak,
+            "speaker_rss_mb": resident_after - resident_before,
+            "speaker_libraries_mb": {Path(path).name: mb for path, mb in speaker_libraries.items()},
             "speaker_rate": speaker.rate,
             "gestures": gestures,
             "clips": speaker.clips,
