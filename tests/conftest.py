@@ -46,11 +46,12 @@ def audio_rig() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def fsync_only_where_durability_is_tested(request, monkeypatch) -> None:
-    """os.fsync does nothing unless the test is marked `durable` (the kill, full-disk and power-cut tests): nothing
-    in one process can see whether data reached the disk, and elsewhere each sync only costs time. Tests that record
-    or fail fsync (tests/faults/support.fsynced) still see every call."""
+    """os.fsync only checks its descriptor (os.fstat: a closed or wrong one still fails) unless the test is marked
+    `durable` (the kill, full-disk and power-cut tests): nothing in one process can see whether data reached the
+    disk, and elsewhere each sync only costs time. Tests that record or fail fsync (tests/faults/support.fsynced)
+    still see every call."""
     if request.node.get_closest_marker("durable") is None:
-        monkeypatch.setattr(os, "fsync", lambda fd: None)
+        monkeypatch.setattr(os, "fsync", os.fstat)
 
 
 @pytest.fixture(scope="session")
