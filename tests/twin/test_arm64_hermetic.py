@@ -17,6 +17,9 @@ HERMETIC = "not rig and not system and not root and not slow and not twin"
 """The hermetic tier's marker expression, as `make check` selects it."""
 ON_A_PI = f"{HERMETIC} and not browser"
 """What of it a Pi can run: a Pi OS Lite has no browser (the export and brief open in Chromium on x86)."""
+LOG = "arm64-hermetic.log"
+"""pytest's whole output in the twin's share (kept with the test's tmp_path when it fails); a failure shows its
+FAILED and ERROR lines and the most common errors."""
 WHOLE_TIER = "TWIN_WHOLE_TIER"
 """Set (by `make twin-check`), the twin runs the whole hermetic tier instead of the sample."""
 ARM64_SAMPLE = (
@@ -51,7 +54,12 @@ def test_the_hermetic_tier_passes_on_arm64(installed):
     --no-compile -r {SHARE}/wheels/test-tools.txt
 cd {SHARE}/repo
 CI=true PYTHONPATH=/root/test-tools /opt/reflect/venv/bin/python -m pytest -p no:cacheprovider -q \
-    -m "{ON_A_PI}" {selection} {" ".join(f"--deselect={test}" for test in NEEDS_THE_AGE_TOOL)} 2>&1
+    -m "{ON_A_PI}" {selection} {" ".join(f"--deselect={test}" for test in NEEDS_THE_AGE_TOOL)} \
+    > {SHARE}/{LOG} 2>&1
+status=$?
+grep -E '^(FAILED|ERROR) |^E  .*Error|passed|failed' {SHARE}/{LOG} | cut -c1-200 | sort | uniq -c | sort -rn | head -60
+tail -n 1 {SHARE}/{LOG}
+exit $status
 """,
         timeout=4 * 3600 if whole else 3600,
     )
