@@ -5,9 +5,11 @@ tests, the parts built on native code (numpy, soxr, libsndfile, webrtcvad, pyrag
 system's guarantees."""
 
 import os
+import shutil
 
 import pytest
 
+from tests.content.test_packs import SEED
 from tests.twin.device import SHARE
 from tests.twin.machine import Twin
 
@@ -21,6 +23,18 @@ LOG = "arm64-hermetic.log"
 """pytest's whole output in the twin's share (kept with the test's tmp_path when it fails); a failure shows its
 FAILED and ERROR lines and the most common errors."""
 WHOLE_TIER = "TWIN_WHOLE_TIER"
+AS_A_DEVELOPERS_MACHINE = f"""
+systemctl stop reflect
+mv /etc/reflect/config.toml /etc/reflect/config.toml.aside
+purelib=$(/opt/reflect/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+echo /root/test-tools > "$purelib/test-tools.pth"
+mkdir -p {SEED.parent.parent} && cp -r {SHARE}/seed {SEED.parent}
+"""
+"""Before the whole tier, the twin is made a machine the tests were written for, one the device is installed on
+but not running: they talk to their own services and read their own settings, so the live service (whose control
+socket in /run/reflect every client looks for) is stopped and the system's config.toml put aside. The test tools
+are on the venv's path (not only PYTHONPATH), for tests that start Python with an environment of their own; the
+article's seed questions are where the pack test reads them."""
 """Set (by `make twin-check`), the twin runs the whole hermetic tier instead of the sample."""
 ARM64_SAMPLE = (
     "tests/audio/test_wavfile.py",
@@ -48,10 +62,13 @@ def test_the_hermetic_tier_passes_on_arm64(installed):
     twin: Twin = installed[0]
     whole = bool(os.environ.get(WHOLE_TIER))
     selection = "tests" if whole else " ".join(ARM64_SAMPLE)
+    if whole:
+        shutil.copytree(SEED.parent, twin.share / "seed")
     out = twin.run(
         f"""
 /opt/reflect/venv/bin/python -m pip install -q --no-index --find-links {SHARE}/wheels --target /root/test-tools \
     --no-compile -r {SHARE}/wheels/test-tools.txt
+{AS_A_DEVELOPERS_MACHINE if whole else ""}
 cd {SHARE}/repo
 CI=true PYTHONPATH=/root/test-tools /opt/reflect/venv/bin/python -m pytest -p no:cacheprovider -q \
     -m "{ON_A_PI}" {selection} {" ".join(f"--deselect={test}" for test in NEEDS_THE_AGE_TOOL)} \

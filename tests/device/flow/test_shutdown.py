@@ -187,4 +187,7 @@ def test_the_button_held_down_on_gpiozero_replays_then_shuts_down_the_running_lo
     assert len(powered_off) == 1 and powered_off[0] - pressed_at >= 1.0
     assert fake.said(PHRASES.no_notes) and fake.said(PHRASES.shutting_down)
     kinds = [event.kind for event in fake.events]
-    assert kinds == [EventKind.WAITING, EventKind.REPLAY_SESSION, EventKind.WAITING, EventKind.SHUTTING_DOWN]
+    waiting, replay, shutting_down = EventKind.WAITING, EventKind.REPLAY_SESSION, EventKind.SHUTTING_DOWN
+    # Ready again between them when "nothing saved yet" ended before the long hold; on the emulated Pi (TCG) the
+    # phrase still played at 1 s, and the long hold cut it short, as it cuts any replay.
+    assert kinds in ([waiting, replay, waiting, shutting_down], [waiting, replay, shutting_down])
