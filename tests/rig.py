@@ -131,9 +131,10 @@ ALIGNMENTS = 10
 """A saved answer starts at the lead before its onset, so the microphone's 0.1 s chunks, which the live recognizer
 was fed, begin anywhere in the file's first 0.1 s; and Vosk, whose endpointing is checked once per chunk, may
 segment (and so word) the same audio differently when the boundaries fall elsewhere: 6 of 10 words differed once
-here, 5 of 13 in CI. Successive recognizers of one model differ too, even on the same chunks: twelve decodes of one
-twin answer gave four texts (a new model repeats the same sequence of them). A direct decode is tried with its
-boundaries at each 10 ms (a recognizer frame), each by the next recognizer."""
+here, 5 of 13 in CI. Successive recognizers differ too, even on the same chunks: twelve decodes of one twin answer
+gave four texts. The state that moves is the process's, not the model's: a new model in the same process goes on
+with the sequence, and only a new process starts it again. A direct decode is tried with its boundaries at each
+10 ms (a recognizer frame), each by the next recognizer."""
 
 
 def closest_direct_decode(model, samples: np.ndarray, rate: int, live: str) -> tuple[float, str]:

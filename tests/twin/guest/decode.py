@@ -1,7 +1,7 @@
-"""Run inside the Pi twin with the device's own Python (and imported on x86 to compare): load the Korean model and
-decode audio files as the service's recognizer does (0.1 s chunks at the file's rate, then `pad_s` of the silence
-the live recognizer heard while the endpointer waited); print the load time and, per file, its length, what was
-fed (with the pad), the decode time and text as JSON.
+"""Run inside the Pi twin with the device's own Python (and on x86, in a process of its own, to compare): load the
+Korean model and decode audio files as the service's recognizer does (0.1 s chunks at the file's rate, then `pad_s`
+of the silence the live recognizer heard while the endpointer waited); print the load time and, per file, its
+length, what was fed (with the pad), the decode time and text as JSON.
 
     /opt/reflect/venv/bin/python decode.py MODEL PAD_S FILE ...
 """
