@@ -35,15 +35,11 @@ def peak_rss_mb() -> float:
 
     Not ru_maxrss: Linux carries that across execve, so a probe started by a process holding a loaded model (a
     test that had loaded Vosk) reported the parent's 749 MB whatever it used itself."""
-    with open("/proc/self/status") as status:
-        kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    return kb * 1024 / 1e6
+    return _status_mb("VmHWM")
 
 
 def resident_mb() -> tuple[float, dict[str, float]]:
     """This process's resident memory now (VmRSS), in MB, and that of each file it maps (libraries), by path."""
-    with open("/proc/self/status") as status:
-        kb = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
     files: dict[str, float] = {}
     with open("/proc/self/smaps") as smaps:
         mapped = ""
@@ -53,7 +49,14 @@ def resident_mb() -> tuple[float, dict[str, float]]:
                 mapped = fields[5] if len(fields) > 5 and fields[5].startswith("/") else ""
             elif fields[0] == "Rss:" and mapped:
                 files[mapped] = files.get(mapped, 0.0) + int(fields[1]) * 1024 / 1e6
-    return kb * 1024 / 1e6, files
+    return _status_mb("VmRSS"), files
+
+
+def _status_mb(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (given there in KiB), in MB (10^6 bytes)."""
+    with open("/proc/self/status") as status:
+        kb = next(int(line.split()[1]) for line in status if line.startswith(f"{field}:"))
+    return kb * 1024 / 1e6
 
 
 def now() -> float:
