@@ -17,11 +17,11 @@ log = logging.getLogger(__name__)
 
 OUTPUT_STALL_S = 0.5
 """A longer wait between two output callbacks means the audio stream stalled (logged as a warning)."""
-OUTPUT_LATENCY_S = 0.02
-"""Sound queued ahead of the device. PortAudio's "low" (about 9 ms) ran dry 15-20 times in 10 s on the test
-rig's virtual machine. At 20 ms PortAudio calls back every 5 ms, so a clip handed over waits about 2.5 ms for
-its first callback (5 ms at 40 ms, whose callbacks came every 10 ms). 20 s of output with both cores and the GIL
-kept busy ran dry 0 times at 20 and 30 ms and once at 40 ms; a press is heard within about 25 ms."""
+OUTPUT_LATENCY_S = 0.04
+"""Sound queued ahead of the device: enough to ride out a 40 ms scheduling hiccup while Vosk keeps the cores
+busy. PortAudio's "low" (about 9 ms) ran dry 15-20 times in 10 s on the test rig's virtual machine, and at 20 ms
+a fresh-clone CI run (2026-12-07) had three rig tests fail on underruns. PortAudio calls back every 10 ms here,
+so a clip handed over waits about 5 ms for its first callback; a press is heard within about 45 ms."""
 
 
 class Speaker(Protocol):
