@@ -58,11 +58,16 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def atomic_tmp(path: Path) -> Path:
+    """The file atomic_write_bytes writes first and then renames over `path`: all a kill can leave of it."""
+    return path.with_name(f".{path.name}.tmp")
+
+
 def atomic_write_bytes(path: Path, data: bytes, tmp: Path | None = None) -> None:
     """Replace `path` with `data` so a crash leaves either the old or the new file, never half of one.
 
-    `tmp` names the file written first, then renamed (default `.NAME.tmp`)."""
-    tmp = tmp or path.with_name(f".{path.name}.tmp")
+    `tmp` names the file written first, then renamed (default atomic_tmp(path))."""
+    tmp = tmp or atomic_tmp(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
         os.fchmod(fd, FILE_MODE)

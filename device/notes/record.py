@@ -134,6 +134,11 @@ class DataLayout:
         return self.root / "look_back.json"
 
     @property
+    def replaced_whole(self) -> tuple[Path, ...]:
+        """The data dir's own files that are replaced by an atomic write (a kill can leave its temp file)."""
+        return (self.changes, self.sequence, self.seal_clock, self.briefs, self.looked_back)
+
+    @property
     def runtime(self) -> Path:
         """The service's control socket folder when neither systemd nor the session gives a runtime dir."""
         return self.root / ".run"

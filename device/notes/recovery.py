@@ -1,6 +1,7 @@
 """Start-up recovery: finish what a crash, a power cut or a kill left half done in the notes.
 
-Run before the device takes its first press. For each session folder:
+Run before the device takes its first press. The temp files of the data dir's own atomic writes (the change
+token, the sequence counter, ...) are removed, unless only some sessions are named. Then, for each session folder:
 - leftovers of atomic writes (`.*.tmp`), of a compression cut short
   (`NN.opus.part` beside its WAV) and the session's space reserve are removed;
 - an unfinished answer (`NN.wav.part`) is sealed into a playable `NN.wav` from its
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from audio.recognizer import AnswerRecognizer, ModelLoader
 from audio.worker import NewRecognizer, Worker
+from common.files import atomic_tmp
 from common.wording import counted
 from device.notes.archive import Archive
 from device.notes.record import DataLayout, is_sealed
@@ -103,7 +105,13 @@ def recover(
     report = RecoveryReport()
     if new_recognizer is None and model is not None:
         new_recognizer = lambda rate: AnswerRecognizer(model.get(), rate)  # noqa: E731 (bound once, beside its test-given twin)
-    sessions = DataLayout(data_dir).sessions
+    layout = DataLayout(data_dir)
+    if only is None:  # nothing else is writing: a temp file of the data dir's own is a kill's leftover
+        for tmp in map(atomic_tmp, layout.replaced_whole):
+            if tmp.is_file():
+                tmp.unlink()
+                report.removed.append(tmp.name)
+    sessions = layout.sessions
     try:
         folders = sorted(entry for entry in sessions.iterdir() if entry.is_dir() and not entry.name.startswith("."))
     except FileNotFoundError:

@@ -136,3 +136,22 @@ def test_reflect_recover_compresses_to_the_configured_format(tmp_path, capsys):
     assert recover_command(data, None, "flac") == 0
     assert capsys.readouterr().out == "recovery: 1 compressed\n"
     assert (notes.folder / "01.flac").exists() and not (notes.folder / "01.wav").exists()
+
+
+def test_the_data_dirs_own_atomic_write_leftovers_are_removed_and_nothing_else(tmp_path):
+    """A kill inside the first write of the change token (or the sequence counter, the seal clock, what looking
+    back offered) leaves its temp file beside the sessions; recovery removes only those, and only files."""
+    data = tmp_path / "data"
+    notes = begin(data, tmp_path)
+    finished(notes, 1, speech(0.25))
+    notes.finish("complete")
+    ours = ["..changes.tmp", ".sequence.tmp", "..seal-clock.json.tmp", ".look_back.json.tmp"]
+    for name in ours:
+        (data / name).write_text("half")
+    (data / ".notes.tmp").write_text("not one of ours")
+    (data / ".briefs.json.tmp").mkdir()  # a folder is never removed
+    assert recover(data, only=[notes.id]).removed == []  # with a session being recorded beside it
+    assert all((data / name).exists() for name in ours)
+    assert sorted(recover(data).removed) == sorted(ours)
+    assert sorted(p.name for p in data.iterdir() if p.name.endswith(".tmp")) == [".briefs.json.tmp", ".notes.tmp"]
+    assert recover(data).removed == []
